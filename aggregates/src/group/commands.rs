@@ -1,0 +1,44 @@
+//! What can be asked of a group.
+
+use super::values::{DisplayName, Member, MemberId};
+use crate::values::{ExternalId, InstanceId};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum GroupCommand {
+    Create {
+        instance_id: InstanceId,
+        display_name: DisplayName,
+        external_id: Option<ExternalId>,
+        members: Vec<Member>,
+    },
+    /// Set the group's name and externalId, and change its members by `membership`, applied in
+    /// order (PATCH operations keep their order: RFC 7644 §3.5.2).
+    Update {
+        instance_id: InstanceId,
+        group_id: String,
+        expected_version: u64,
+        display_name: DisplayName,
+        external_id: Option<ExternalId>,
+        membership: Vec<MembershipChange>,
+    },
+    /// Drop a member that no longer exists (its user or group was deleted).
+    ForgetMember {
+        instance_id: InstanceId,
+        group_id: String,
+        member: MemberId,
+    },
+    Delete {
+        instance_id: InstanceId,
+        expected_version: Option<u64>,
+    },
+}
+
+/// One step of a membership edit. Adds and removes name only the members they touch, so their
+/// cost does not grow with the size of the group.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MembershipChange {
+    Add(Vec<Member>),
+    Remove(Vec<MemberId>),
+    RemoveAll,
+    ReplaceAll(Vec<Member>),
+}

@@ -1,0 +1,301 @@
+//! The Group aggregate: a named set of users (and groups) of one instance.
+//!
+//! The aggregate holds the group's name and externalId but not its members (see
+//! `membership`): it decides member changes by asking a `MembershipReader` about exactly the
+//! members a command touches.
+
+mod commands;
+mod error;
+mod events;
+mod membership;
+mod values;
+
+pub use commands::{GroupCommand, MembershipChange};
+pub use error::GroupError;
+pub use events::GroupEvent;
+pub use membership::{GroupServices, MembershipReadError, MembershipReader};
+pub use values::{DisplayName, Member, MemberId, MemberKind};
+
+use crate::values::{ExternalId, InstanceId};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::Aggregate;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+enum Status {
+    #[default]
+    NotCreated,
+    Live,
+    Deleted,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Group {
+    status: Status,
+    instance_id: InstanceId,
+    display_name: Option<DisplayName>,
+    external_id: Option<ExternalId>,
+    /// Number of events applied; equals the event store's sequence and the SCIM `meta.version`.
+    version: u64,
+}
+
+impl Aggregate for Group {
+    const TYPE: &'static str = "Group";
+    type Command = GroupCommand;
+    type Event = GroupEvent;
+    type Error = GroupError;
+    type Services = GroupServices;
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        services: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        match command {
+            GroupCommand::Create {
+                instance_id,
+                display_name,
+                external_id,
+                members,
+            } => {
+                self.create(instance_id, display_name, external_id, members, sink)
+                    .await
+            }
+            GroupCommand::Update {
+                instance_id,
+                group_id,
+                expected_version,
+                display_name,
+                external_id,
+                membership,
+            } => {
+                self.ensure_live(&instance_id, Some(expected_version))?;
+                let member_events = self
+                    .membership_events(&group_id, &membership, services)
+                    .await?;
+                self.rename(display_name, sink).await;
+                self.change_external_id(external_id, sink).await;
+                for event in member_events {
+                    sink.write(event, self).await;
+                }
+                Ok(())
+            }
+            GroupCommand::ForgetMember {
+                instance_id,
+                group_id,
+                member,
+            } => {
+                self.ensure_live(&instance_id, None)?;
+                let removal = [MembershipChange::Remove(vec![member])];
+                for event in self
+                    .membership_events(&group_id, &removal, services)
+                    .await?
+                {
+                    sink.write(event, self).await;
+                }
+                Ok(())
+            }
+            GroupCommand::Delete {
+                instance_id,
+                expected_version,
+            } => {
+                self.ensure_live(&instance_id, expected_version)?;
+                sink.write(GroupEvent::GroupDeleted, self).await;
+                Ok(())
+            }
+        }
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        self.version += 1;
+        match event {
+            GroupEvent::GroupCreated {
+                instance_id,
+                display_name,
+                external_id,
+            } => {
+                self.status = Status::Live;
+                self.instance_id = instance_id;
+                self.display_name = Some(display_name);
+                self.external_id = external_id;
+            }
+            GroupEvent::GroupRenamed {
+                new_display_name, ..
+            } => self.display_name = Some(new_display_name),
+            GroupEvent::GroupExternalIdChanged {
+                new_external_id, ..
+            } => self.external_id = new_external_id,
+            GroupEvent::GroupMemberAdded { .. } | GroupEvent::GroupMemberRemoved { .. } => {}
+            GroupEvent::GroupDeleted => self.status = Status::Deleted,
+        }
+    }
+}
+
+impl Group {
+    async fn create(
+        &mut self,
+        instance_id: InstanceId,
+        display_name: DisplayName,
+        external_id: Option<ExternalId>,
+        members: Vec<Member>,
+        sink: &EventSink<Self>,
+    ) -> Result<(), GroupError> {
+        if self.status != Status::NotCreated {
+            return Err(GroupError::AlreadyExists);
+        }
+        let created = GroupEvent::GroupCreated {
+            instance_id,
+            display_name,
+            external_id,
+        };
+        sink.write(created, self).await;
+        let distinct: BTreeMap<MemberId, Member> = members
+            .into_iter()
+            .map(|member| (member.id.clone(), member))
+            .collect();
+        for member in distinct.into_values() {
+            sink.write(GroupEvent::GroupMemberAdded { member }, self)
+                .await;
+        }
+        Ok(())
+    }
+
+    async fn rename(&mut self, display_name: DisplayName, sink: &EventSink<Self>) {
+        let Some(old_display_name) = self.display_name.clone() else {
+            return;
+        };
+        if old_display_name != display_name {
+            let renamed = GroupEvent::GroupRenamed {
+                old_display_name,
+                new_display_name: display_name,
+            };
+            sink.write(renamed, self).await;
+        }
+    }
+
+    async fn change_external_id(
+        &mut self,
+        external_id: Option<ExternalId>,
+        sink: &EventSink<Self>,
+    ) {
+        if self.external_id != external_id {
+            let changed = GroupEvent::GroupExternalIdChanged {
+                old_external_id: self.external_id.clone(),
+                new_external_id: external_id,
+            };
+            sink.write(changed, self).await;
+        }
+    }
+
+    /// Refuses commands for groups that do not exist for this instance, and edits based on a
+    /// version that is no longer current.
+    fn ensure_live(
+        &self,
+        instance_id: &InstanceId,
+        expected: Option<u64>,
+    ) -> Result<(), GroupError> {
+        if self.status != Status::Live || &self.instance_id != instance_id {
+            return Err(GroupError::NotFound);
+        }
+        match expected {
+            Some(expected) if expected != self.version => Err(GroupError::VersionMismatch {
+                expected,
+                actual: self.version,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// The member events that `changes`, applied in order, amount to: removals, then
+    /// additions, each in id order. Must run before this command writes any event, because
+    /// the membership is read as of the version the aggregate was loaded at.
+    async fn membership_events(
+        &self,
+        group_id: &str,
+        changes: &[MembershipChange],
+        services: &GroupServices,
+    ) -> Result<Vec<GroupEvent>, GroupError> {
+        if changes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut touched = Vec::new();
+        let mut needs_all = false;
+        for change in changes {
+            match change {
+                MembershipChange::Add(members) | MembershipChange::ReplaceAll(members) => {
+                    if members.iter().any(|member| member.id.as_str() == group_id) {
+                        return Err(GroupError::SelfMembership);
+                    }
+                    touched.extend(members.iter().map(|member| member.id.clone()));
+                    needs_all |= matches!(change, MembershipChange::ReplaceAll(_));
+                }
+                MembershipChange::Remove(ids) => touched.extend(ids.iter().cloned()),
+                MembershipChange::RemoveAll => needs_all = true,
+            }
+        }
+        if touched.is_empty() && !needs_all {
+            return Ok(Vec::new());
+        }
+        touched.sort();
+        touched.dedup();
+        let among = (!needs_all).then_some(touched.as_slice());
+        let current = services
+            .membership
+            .members(group_id, self.version, among)
+            .await
+            .map_err(|error| match error {
+                MembershipReadError::Ahead { .. } => GroupError::StaleMembership,
+                MembershipReadError::Unavailable(reason) => {
+                    GroupError::MembershipUnavailable(reason)
+                }
+            })?;
+        let before: BTreeMap<MemberId, Member> = current
+            .into_iter()
+            .map(|member| (member.id.clone(), member))
+            .collect();
+        let mut after = before.clone();
+        for change in changes {
+            apply_membership_change(&mut after, change);
+        }
+        let removed = before
+            .iter()
+            .filter(|(id, member)| after.get(*id) != Some(*member))
+            .map(|(_, member)| GroupEvent::GroupMemberRemoved {
+                member: member.clone(),
+            });
+        let added = after
+            .iter()
+            .filter(|(id, member)| before.get(*id) != Some(*member))
+            .map(|(_, member)| GroupEvent::GroupMemberAdded {
+                member: member.clone(),
+            });
+        Ok(removed.chain(added).collect())
+    }
+}
+
+fn apply_membership_change(members: &mut BTreeMap<MemberId, Member>, change: &MembershipChange) {
+    match change {
+        MembershipChange::Add(added) => {
+            for member in added {
+                members.insert(member.id.clone(), member.clone());
+            }
+        }
+        MembershipChange::Remove(ids) => {
+            for id in ids {
+                members.remove(id);
+            }
+        }
+        MembershipChange::RemoveAll => members.clear(),
+        MembershipChange::ReplaceAll(replacement) => {
+            members.clear();
+            for member in replacement {
+                members.insert(member.id.clone(), member.clone());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,47 @@
+//! What has happened to a user. Facts in the past tense; their `event_type` names never change.
+
+use super::values::UserName;
+use crate::attributes::{AttributeChange, Attributes};
+use crate::values::{ExternalId, InstanceId};
+use crate::EVENT_VERSION;
+use cqrs_es::DomainEvent;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum UserEvent {
+    UserCreated {
+        instance_id: InstanceId,
+        user_name: UserName,
+        external_id: Option<ExternalId>,
+        active: bool,
+        attributes: Attributes,
+        /// Provisioned users are never invited by email (a hard-coded provisioning rule); the
+        /// fact is recorded so that the application and the auditor need not assume it.
+        invitation_sent: bool,
+    },
+    /// Attribute values changed; `userName` and `externalId` appear here like any other
+    /// attribute, with their old and new values.
+    UserUpdated {
+        changes: Vec<AttributeChange>,
+    },
+    UserSuspended,
+    UserReactivated,
+    UserDeleted,
+}
+
+impl DomainEvent for UserEvent {
+    fn event_type(&self) -> String {
+        match self {
+            Self::UserCreated { .. } => "UserCreated",
+            Self::UserUpdated { .. } => "UserUpdated",
+            Self::UserSuspended => "UserSuspended",
+            Self::UserReactivated => "UserReactivated",
+            Self::UserDeleted => "UserDeleted",
+        }
+        .to_string()
+    }
+
+    fn event_version(&self) -> String {
+        EVENT_VERSION.to_string()
+    }
+}

@@ -1,0 +1,212 @@
+//! The User aggregate: one provisioned account of one instance.
+//!
+//! Lifecycle: created (active or suspended) → updated / suspended / reactivated → deleted,
+//! after which it answers every command with `NotFound`.
+
+mod commands;
+mod error;
+mod events;
+mod values;
+
+pub use commands::UserCommand;
+pub use error::UserError;
+pub use events::UserEvent;
+pub use values::{UserName, UserProfile};
+
+use crate::attributes::{AttributeChange, Attributes};
+use crate::values::{ExternalId, InstanceId};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::Aggregate;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+enum Status {
+    #[default]
+    NotCreated,
+    Active,
+    Suspended,
+    Deleted,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct User {
+    status: Status,
+    instance_id: InstanceId,
+    user_name: Option<UserName>,
+    external_id: Option<ExternalId>,
+    attributes: Attributes,
+    /// Number of events applied; equals the event store's sequence and the SCIM `meta.version`.
+    version: u64,
+}
+
+impl Aggregate for User {
+    const TYPE: &'static str = "User";
+    type Command = UserCommand;
+    type Event = UserEvent;
+    type Error = UserError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        _services: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        match command {
+            UserCommand::Create {
+                instance_id,
+                profile,
+            } => self.create(instance_id, profile, sink).await,
+            UserCommand::Update {
+                instance_id,
+                expected_version,
+                profile,
+            } => {
+                self.ensure_live(&instance_id, Some(expected_version))?;
+                self.update(profile, sink).await;
+                Ok(())
+            }
+            UserCommand::Delete {
+                instance_id,
+                expected_version,
+            } => {
+                self.ensure_live(&instance_id, expected_version)?;
+                sink.write(UserEvent::UserDeleted, self).await;
+                Ok(())
+            }
+        }
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        self.version += 1;
+        match event {
+            UserEvent::UserCreated {
+                instance_id,
+                user_name,
+                external_id,
+                active,
+                attributes,
+                invitation_sent: _,
+            } => {
+                self.status = if active {
+                    Status::Active
+                } else {
+                    Status::Suspended
+                };
+                self.instance_id = instance_id;
+                self.user_name = Some(user_name);
+                self.external_id = external_id;
+                self.attributes = attributes;
+            }
+            UserEvent::UserUpdated { changes } => {
+                for change in &changes {
+                    self.apply_change(change);
+                }
+            }
+            UserEvent::UserSuspended => self.status = Status::Suspended,
+            UserEvent::UserReactivated => self.status = Status::Active,
+            UserEvent::UserDeleted => self.status = Status::Deleted,
+        }
+    }
+}
+
+const USER_NAME: &str = "userName";
+const EXTERNAL_ID: &str = "externalId";
+
+impl User {
+    async fn create(
+        &mut self,
+        instance_id: InstanceId,
+        profile: UserProfile,
+        sink: &EventSink<Self>,
+    ) -> Result<(), UserError> {
+        if self.status != Status::NotCreated {
+            return Err(UserError::AlreadyExists);
+        }
+        let event = UserEvent::UserCreated {
+            instance_id,
+            user_name: profile.user_name,
+            external_id: profile.external_id,
+            active: profile.active,
+            attributes: profile.attributes,
+            invitation_sent: false,
+        };
+        sink.write(event, self).await;
+        Ok(())
+    }
+
+    async fn update(&mut self, profile: UserProfile, sink: &EventSink<Self>) {
+        let changes = self.changes_to(&profile);
+        if !changes.is_empty() {
+            sink.write(UserEvent::UserUpdated { changes }, self).await;
+        }
+        match (self.status, profile.active) {
+            (Status::Active, false) => sink.write(UserEvent::UserSuspended, self).await,
+            (Status::Suspended, true) => sink.write(UserEvent::UserReactivated, self).await,
+            _ => {}
+        }
+    }
+
+    /// Refuses commands for users that do not exist for this instance, and edits based on a
+    /// version that is no longer current.
+    fn ensure_live(
+        &self,
+        instance_id: &InstanceId,
+        expected: Option<u64>,
+    ) -> Result<(), UserError> {
+        let live = matches!(self.status, Status::Active | Status::Suspended);
+        if !live || &self.instance_id != instance_id {
+            return Err(UserError::NotFound);
+        }
+        match expected {
+            Some(expected) if expected != self.version => Err(UserError::VersionMismatch {
+                expected,
+                actual: self.version,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    fn changes_to(&self, profile: &UserProfile) -> Vec<AttributeChange> {
+        let mut changes = Vec::new();
+        let old_name = self.user_name.as_ref().map(|name| name.as_str());
+        if old_name != Some(profile.user_name.as_str()) {
+            changes.push(AttributeChange::whole(
+                USER_NAME,
+                old_name.map(Value::from),
+                Some(Value::from(profile.user_name.as_str())),
+            ));
+        }
+        if self.external_id != profile.external_id {
+            changes.push(AttributeChange::whole(
+                EXTERNAL_ID,
+                self.external_id.as_ref().map(|id| Value::from(id.as_str())),
+                profile
+                    .external_id
+                    .as_ref()
+                    .map(|id| Value::from(id.as_str())),
+            ));
+        }
+        changes.extend(self.attributes.changes_to(&profile.attributes));
+        changes
+    }
+
+    fn apply_change(&mut self, change: &AttributeChange) {
+        let text = change.new.as_ref().and_then(Value::as_str);
+        match change.attribute.as_str() {
+            // Stored events are trusted facts: re-parsing them could reject history that
+            // was valid under the rules of its day.
+            USER_NAME => {
+                if let Some(name) = text {
+                    self.user_name = Some(UserName::recorded(name));
+                }
+            }
+            EXTERNAL_ID => self.external_id = text.map(ExternalId::recorded),
+            _ => self.attributes.apply(change),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,255 @@
+//! Given events, when a command, then events (or a typed error).
+
+use super::*;
+use cqrs_es::test::TestFramework;
+use serde_json::json;
+
+type UserTest = TestFramework<User>;
+
+fn instance() -> InstanceId {
+    InstanceId::new("instance-a")
+}
+
+fn attributes(value: Value) -> Attributes {
+    match value {
+        Value::Object(map) => Attributes::new(map),
+        _ => Attributes::default(),
+    }
+}
+
+fn profile(user_name: &str, active: bool, attrs: Value) -> UserProfile {
+    UserProfile {
+        user_name: UserName::parse(user_name).expect("valid test userName"),
+        external_id: None,
+        active,
+        attributes: attributes(attrs),
+    }
+}
+
+fn created(user_name: &str, attrs: Value) -> UserEvent {
+    UserEvent::UserCreated {
+        instance_id: instance(),
+        user_name: UserName::parse(user_name).expect("valid test userName"),
+        external_id: None,
+        active: true,
+        attributes: attributes(attrs),
+        invitation_sent: false,
+    }
+}
+
+fn update(expected_version: u64, profile: UserProfile) -> UserCommand {
+    UserCommand::Update {
+        instance_id: instance(),
+        expected_version,
+        profile,
+    }
+}
+
+#[test]
+fn creating_a_user_records_it_without_an_invitation() {
+    UserTest::with(())
+        .given_no_previous_events()
+        .when(UserCommand::Create {
+            instance_id: instance(),
+            profile: profile("alice@corp", true, json!({"displayName": "Alice"})),
+        })
+        .then_expect_events(vec![created("alice@corp", json!({"displayName": "Alice"}))]);
+}
+
+#[test]
+fn creating_an_existing_user_is_refused() {
+    UserTest::with(())
+        .given(vec![created("alice@corp", json!({}))])
+        .when(UserCommand::Create {
+            instance_id: instance(),
+            profile: profile("alice@corp", true, json!({})),
+        })
+        .then_expect_error(UserError::AlreadyExists);
+}
+
+#[test]
+fn updating_records_old_and_new_values_of_each_changed_attribute() {
+    UserTest::with(())
+        .given(vec![created(
+            "alice@corp",
+            json!({"name": {"givenName": "Alice"}, "title": "Engineer"}),
+        )])
+        .when(update(
+            1,
+            profile(
+                "alicia@corp",
+                true,
+                json!({"name": {"givenName": "Alicia"}}),
+            ),
+        ))
+        .then_expect_events(vec![UserEvent::UserUpdated {
+            changes: vec![
+                AttributeChange::whole(
+                    "userName",
+                    Some(json!("alice@corp")),
+                    Some(json!("alicia@corp")),
+                ),
+                AttributeChange {
+                    attribute: "name".into(),
+                    sub_attribute: Some("givenName".into()),
+                    old: Some(json!("Alice")),
+                    new: Some(json!("Alicia")),
+                },
+                AttributeChange::whole("title", Some(json!("Engineer")), None),
+            ],
+        }]);
+}
+
+#[test]
+fn an_update_that_changes_nothing_records_nothing() {
+    UserTest::with(())
+        .given(vec![created("alice@corp", json!({"title": "Engineer"}))])
+        .when(update(
+            1,
+            profile("alice@corp", true, json!({"title": "Engineer"})),
+        ))
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn deactivating_suspends_the_user() {
+    UserTest::with(())
+        .given(vec![created("alice@corp", json!({}))])
+        .when(update(1, profile("alice@corp", false, json!({}))))
+        .then_expect_events(vec![UserEvent::UserSuspended]);
+}
+
+#[test]
+fn activating_a_suspended_user_reactivates_it() {
+    UserTest::with(())
+        .given(vec![
+            created("alice@corp", json!({})),
+            UserEvent::UserSuspended,
+        ])
+        .when(update(2, profile("alice@corp", true, json!({}))))
+        .then_expect_events(vec![UserEvent::UserReactivated]);
+}
+
+#[test]
+fn deactivating_a_suspended_user_again_records_nothing() {
+    UserTest::with(())
+        .given(vec![
+            created("alice@corp", json!({})),
+            UserEvent::UserSuspended,
+        ])
+        .when(update(2, profile("alice@corp", false, json!({}))))
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn a_change_and_a_deactivation_in_one_request_are_both_recorded() {
+    UserTest::with(())
+        .given(vec![created("alice@corp", json!({}))])
+        .when(update(
+            1,
+            profile("alice@corp", false, json!({"title": "Former"})),
+        ))
+        .then_expect_events(vec![
+            UserEvent::UserUpdated {
+                changes: vec![AttributeChange::whole("title", None, Some(json!("Former")))],
+            },
+            UserEvent::UserSuspended,
+        ]);
+}
+
+#[test]
+fn an_update_based_on_an_old_version_is_refused() {
+    UserTest::with(())
+        .given(vec![
+            created("alice@corp", json!({})),
+            UserEvent::UserSuspended,
+        ])
+        .when(update(1, profile("alice@corp", true, json!({}))))
+        .then_expect_error(UserError::VersionMismatch {
+            expected: 1,
+            actual: 2,
+        });
+}
+
+#[test]
+fn deleting_a_user_records_the_deletion() {
+    UserTest::with(())
+        .given(vec![created("alice@corp", json!({}))])
+        .when(UserCommand::Delete {
+            instance_id: instance(),
+            expected_version: None,
+        })
+        .then_expect_events(vec![UserEvent::UserDeleted]);
+}
+
+#[test]
+fn a_deleted_user_is_not_found() {
+    UserTest::with(())
+        .given(vec![
+            created("alice@corp", json!({})),
+            UserEvent::UserDeleted,
+        ])
+        .when(update(2, profile("alice@corp", true, json!({}))))
+        .then_expect_error(UserError::NotFound);
+}
+
+#[test]
+fn a_deleted_user_cannot_be_deleted_again() {
+    UserTest::with(())
+        .given(vec![
+            created("alice@corp", json!({})),
+            UserEvent::UserDeleted,
+        ])
+        .when(UserCommand::Delete {
+            instance_id: instance(),
+            expected_version: None,
+        })
+        .then_expect_error(UserError::NotFound);
+}
+
+#[test]
+fn a_user_of_another_instance_is_not_found() {
+    UserTest::with(())
+        .given(vec![created("alice@corp", json!({}))])
+        .when(UserCommand::Delete {
+            instance_id: InstanceId::new("instance-b"),
+            expected_version: None,
+        })
+        .then_expect_error(UserError::NotFound);
+}
+
+#[test]
+fn a_user_that_was_never_created_is_not_found() {
+    UserTest::with(())
+        .given_no_previous_events()
+        .when(update(0, profile("alice@corp", true, json!({}))))
+        .then_expect_error(UserError::NotFound);
+}
+
+#[test]
+fn replaying_updates_restores_the_profile() {
+    let mut user = User::default();
+    user.apply(created(
+        "alice@corp",
+        json!({"name": {"givenName": "Alice"}}),
+    ));
+    user.apply(UserEvent::UserUpdated {
+        changes: vec![
+            AttributeChange::whole(
+                "userName",
+                Some(json!("alice@corp")),
+                Some(json!("alicia@corp")),
+            ),
+            AttributeChange::whole("externalId", None, Some(json!("ext-1"))),
+        ],
+    });
+    assert_eq!(
+        user.user_name.as_ref().map(UserName::as_str),
+        Some("alicia@corp")
+    );
+    assert_eq!(
+        user.external_id.as_ref().map(ExternalId::as_str),
+        Some("ext-1")
+    );
+    assert_eq!(user.version, 2);
+}

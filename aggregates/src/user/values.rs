@@ -1,0 +1,51 @@
+//! Values that only a user has.
+
+use crate::attributes::Attributes;
+use crate::values::{case_insensitive_key, check_text, ExternalId, ValueError};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A login name: unique across the whole deployment and compared without regard to case
+/// (RFC 7643 §4.1.1: userName is caseExact false).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UserName(String);
+
+impl UserName {
+    pub const MAX_CHARS: usize = 256;
+
+    pub fn parse(text: impl Into<String>) -> Result<Self, ValueError> {
+        let text = text.into();
+        check_text("userName", &text, Self::MAX_CHARS)?;
+        Ok(Self(text))
+    }
+
+    /// A name taken from a stored event, which was checked when it was first accepted.
+    pub(crate) fn recorded(text: &str) -> Self {
+        Self(text.to_string())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The spelling-independent key the name is unique under.
+    pub fn key(&self) -> String {
+        case_insensitive_key(&self.0)
+    }
+}
+
+impl fmt::Display for UserName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Everything a client says about a user when it creates or replaces one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserProfile {
+    pub user_name: UserName,
+    pub external_id: Option<ExternalId>,
+    pub active: bool,
+    pub attributes: Attributes,
+}
