@@ -1,1 +1,24 @@
-//! placeholder
+//! scimd's read models and the runner that keeps them in step with the event log.
+//!
+//! Every table here is derived from events alone and can be dropped and rebuilt; the runner
+//! applies events in global order and records each projection's checkpoint in the same
+//! transaction as its tables. Nothing here speaks HTTP.
+
+pub mod db;
+pub mod error;
+pub mod event_log;
+pub mod metadata;
+pub mod runner;
+pub mod scim_groups;
+pub mod scim_users;
+
+use runner::Projection;
+use std::sync::Arc;
+
+/// Every projection scimd maintains, in the order they apply each event.
+pub fn all() -> Vec<Arc<dyn Projection>> {
+    vec![
+        Arc::new(scim_users::ScimUsers),
+        Arc::new(scim_groups::ScimGroups),
+    ]
+}

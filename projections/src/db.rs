@@ -1,0 +1,301 @@
+//! One handle on either store, so that read models, claims and keys are written once for both.
+//!
+//! SQL text is shared where the dialects agree (`$1` placeholders work in both: sqlx binds
+//! SQLite's `$N` by number); the few statements that differ ask for `Db::dialect`. Values are
+//! always bound, never pasted into SQL text.
+
+use sqlx::postgres::{PgPool, PgRow};
+use sqlx::sqlite::{SqlitePool, SqliteRow};
+use sqlx::{Database, Encode, FromRow, Postgres, Sqlite, Transaction, Type};
+use std::borrow::Cow;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("database error: {0}")]
+pub struct DbError(#[from] pub sqlx::Error);
+
+impl DbError {
+    /// A unique or primary-key constraint refused the write.
+    pub fn is_unique_violation(&self) -> bool {
+        match &self.0 {
+            sqlx::Error::Database(error) => error.is_unique_violation(),
+            _ => false,
+        }
+    }
+}
+
+/// A value bound to a statement parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqlArg {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Text(String),
+}
+
+impl From<bool> for SqlArg {
+    fn from(value: bool) -> Self {
+        Self::Bool(value)
+    }
+}
+
+impl From<i64> for SqlArg {
+    fn from(value: i64) -> Self {
+        Self::Int(value)
+    }
+}
+
+impl From<u64> for SqlArg {
+    /// Versions and counts never get near `i64::MAX`; saturate rather than wrap if one did.
+    fn from(value: u64) -> Self {
+        Self::Int(i64::try_from(value).unwrap_or(i64::MAX))
+    }
+}
+
+impl From<&str> for SqlArg {
+    fn from(value: &str) -> Self {
+        Self::Text(value.to_string())
+    }
+}
+
+impl From<String> for SqlArg {
+    fn from(value: String) -> Self {
+        Self::Text(value)
+    }
+}
+
+impl From<&String> for SqlArg {
+    fn from(value: &String) -> Self {
+        Self::Text(value.clone())
+    }
+}
+
+impl<T: Into<SqlArg>> From<Option<T>> for SqlArg {
+    fn from(value: Option<T>) -> Self {
+        value.map_or(Self::Null, Into::into)
+    }
+}
+
+/// A statement and its arguments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sql {
+    text: Cow<'static, str>,
+    args: Vec<SqlArg>,
+}
+
+impl Sql {
+    pub fn new(text: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            text: text.into(),
+            args: Vec::new(),
+        }
+    }
+
+    pub fn bind(mut self, arg: impl Into<SqlArg>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    pub fn push_arg(&mut self, arg: impl Into<SqlArg>) {
+        self.args.push(arg.into());
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub fn args(&self) -> &[SqlArg] {
+        &self.args
+    }
+}
+
+/// A row type decodable from both stores (`#[derive(sqlx::FromRow)]` gives both).
+pub trait Record:
+    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
+impl<T> Record for T where
+    T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
+
+fn bound<'q, DB>(sql: &'q Sql) -> sqlx::query::Query<'q, DB, <DB as Database>::Arguments<'q>>
+where
+    DB: Database,
+    bool: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+    &'q str: Encode<'q, DB> + Type<DB>,
+    Option<&'q str>: Encode<'q, DB> + Type<DB>,
+{
+    sql.args
+        .iter()
+        .fold(sqlx::query(sql.text()), |query, arg| match arg {
+            SqlArg::Null => query.bind(None::<&str>),
+            SqlArg::Bool(value) => query.bind(*value),
+            SqlArg::Int(value) => query.bind(*value),
+            SqlArg::Text(value) => query.bind(value.as_str()),
+        })
+}
+
+fn bound_as<'q, DB, T>(
+    sql: &'q Sql,
+) -> sqlx::query::QueryAs<'q, DB, T, <DB as Database>::Arguments<'q>>
+where
+    DB: Database,
+    T: for<'r> FromRow<'r, DB::Row>,
+    bool: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+    &'q str: Encode<'q, DB> + Type<DB>,
+    Option<&'q str>: Encode<'q, DB> + Type<DB>,
+{
+    sql.args
+        .iter()
+        .fold(sqlx::query_as(sql.text()), |query, arg| match arg {
+            SqlArg::Null => query.bind(None::<&str>),
+            SqlArg::Bool(value) => query.bind(*value),
+            SqlArg::Int(value) => query.bind(*value),
+            SqlArg::Text(value) => query.bind(value.as_str()),
+        })
+}
+
+/// Runs the same expression against whichever pool or transaction `$on` holds.
+macro_rules! on_either {
+    ($on:expr, $conn:ident => $body:expr) => {
+        match $on {
+            Either::Sqlite($conn) => $body,
+            Either::Postgres($conn) => $body,
+        }
+    };
+}
+
+enum Either<S, P> {
+    Sqlite(S),
+    Postgres(P),
+}
+
+impl Db {
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Self::Sqlite(_) => Dialect::Sqlite,
+            Self::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    fn pools(&self) -> Either<&SqlitePool, &PgPool> {
+        match self {
+            Self::Sqlite(pool) => Either::Sqlite(pool),
+            Self::Postgres(pool) => Either::Postgres(pool),
+        }
+    }
+
+    pub async fn execute(&self, sql: &Sql) -> Result<u64, DbError> {
+        on_either!(self.pools(), pool => Ok(bound(sql).execute(pool).await?.rows_affected()))
+    }
+
+    pub async fn fetch_all<T: Record>(&self, sql: &Sql) -> Result<Vec<T>, DbError> {
+        on_either!(self.pools(), pool => Ok(bound_as(sql).fetch_all(pool).await?))
+    }
+
+    pub async fn fetch_optional<T: Record>(&self, sql: &Sql) -> Result<Option<T>, DbError> {
+        on_either!(self.pools(), pool => Ok(bound_as(sql).fetch_optional(pool).await?))
+    }
+
+    pub async fn fetch_one<T: Record>(&self, sql: &Sql) -> Result<T, DbError> {
+        on_either!(self.pools(), pool => Ok(bound_as(sql).fetch_one(pool).await?))
+    }
+
+    /// A transaction that will write. On SQLite it takes the write lock up front (`BEGIN
+    /// IMMEDIATE`): a deferred transaction that reads first cannot wait for the lock when it
+    /// later writes, and fails with SQLITE_BUSY instead.
+    pub async fn begin_write(&self) -> Result<Tx, DbError> {
+        Ok(match self {
+            Self::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// Runs `statements` in one transaction: all or nothing.
+    pub async fn execute_all(&self, statements: &[Sql]) -> Result<(), DbError> {
+        let mut tx = self.begin_write().await?;
+        for statement in statements {
+            tx.execute(statement).await?;
+        }
+        tx.commit().await
+    }
+
+    pub async fn close(&self) {
+        on_either!(self.pools(), pool => pool.close().await)
+    }
+}
+
+/// An open transaction on either store; rolled back if dropped without `commit`.
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl Tx {
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Self::Sqlite(_) => Dialect::Sqlite,
+            Self::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    fn connections(&mut self) -> Either<&mut sqlx::SqliteConnection, &mut sqlx::PgConnection> {
+        match self {
+            Self::Sqlite(tx) => Either::Sqlite(&mut **tx),
+            Self::Postgres(tx) => Either::Postgres(&mut **tx),
+        }
+    }
+
+    pub async fn execute(&mut self, sql: &Sql) -> Result<u64, DbError> {
+        on_either!(self.connections(), conn => Ok(bound(sql).execute(conn).await?.rows_affected()))
+    }
+
+    pub async fn fetch_all<T: Record>(&mut self, sql: &Sql) -> Result<Vec<T>, DbError> {
+        on_either!(self.connections(), conn => Ok(bound_as(sql).fetch_all(conn).await?))
+    }
+
+    pub async fn fetch_optional<T: Record>(&mut self, sql: &Sql) -> Result<Option<T>, DbError> {
+        on_either!(self.connections(), conn => Ok(bound_as(sql).fetch_optional(conn).await?))
+    }
+
+    pub async fn commit(self) -> Result<(), DbError> {
+        match self {
+            Self::Sqlite(tx) => tx.commit().await?,
+            Self::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+/// `$from, $from+1, …` for `count` values: the placeholder list of an `IN (…)`.
+pub fn placeholders(from: usize, count: usize) -> String {
+    (from..from + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_from_the_given_index() {
+        assert_eq!(placeholders(3, 3), "$3, $4, $5");
+        assert_eq!(placeholders(1, 0), "");
+    }
+}

@@ -1,0 +1,246 @@
+//! The projector: applies events to every read model in global order, one batch per
+//! transaction, with each projection's checkpoint written in that same transaction.
+//!
+//! A crash at any point leaves tables and checkpoints consistent; the next batch resumes from
+//! the checkpoints. Several processes may share one database: on PostgreSQL an advisory lock
+//! lets one batch run at a time, on SQLite the write lock does. Requests that wrote events call
+//! `wait_for` so that their response, and the client's next read, see them.
+
+use crate::db::{Db, DbError, Dialect, Sql, Tx};
+use crate::error::ProjectionError;
+use crate::event_log::{self, Position, RecordedEvent};
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{watch, Notify};
+use tokio::time::Instant;
+
+/// A read model built from events alone.
+#[async_trait]
+pub trait Projection: Send + Sync {
+    /// Stable name, the key of its checkpoint.
+    fn name(&self) -> &'static str;
+    /// Raise it when the tables or their meaning change: the projection is then emptied and
+    /// rebuilt from the first event.
+    fn version(&self) -> i64;
+    /// The tables it owns, emptied before a rebuild.
+    fn tables(&self) -> &'static [&'static str];
+    async fn apply(&self, tx: &mut Tx, event: &RecordedEvent) -> Result<(), ProjectionError>;
+}
+
+/// Serialises projector batches across processes sharing a PostgreSQL database.
+const POSTGRES_LOCK_KEY: i64 = 0x5c1d_0001;
+const BATCH_SIZE: i64 = 500;
+/// How often a waiting request looks again when nothing told it to: PostgreSQL can hold back an
+/// event behind a slower transaction, and another process may have done the work.
+const RECHECK: Duration = Duration::from_millis(5);
+
+pub struct Projector {
+    db: Db,
+    projections: Vec<Arc<dyn Projection>>,
+    applied: watch::Sender<Position>,
+    wake: Notify,
+    wait_timeout: Duration,
+}
+
+#[derive(sqlx::FromRow)]
+struct CheckpointRow {
+    name: String,
+    version: i64,
+    transaction_id: i64,
+    position: i64,
+}
+
+impl Projector {
+    pub fn new(db: Db, projections: Vec<Arc<dyn Projection>>, wait_timeout: Duration) -> Self {
+        Self {
+            db,
+            projections,
+            applied: watch::Sender::new(Position::default()),
+            wake: Notify::new(),
+            wait_timeout,
+        }
+    }
+
+    /// Empties and restarts every projection whose version differs from the recorded one.
+    pub async fn prepare(&self) -> Result<(), ProjectionError> {
+        let mut tx = self.lock().await?;
+        let recorded = Self::checkpoints(&mut tx).await?;
+        for projection in &self.projections {
+            let current = recorded.get(projection.name());
+            if current.map(|row| row.version) == Some(projection.version()) {
+                continue;
+            }
+            if current.is_some() {
+                tracing::warn!(
+                    projection = projection.name(),
+                    version = projection.version(),
+                    "projection version changed; rebuilding it from the first event"
+                );
+            }
+            for table in projection.tables() {
+                tx.execute(&Sql::new(format!("DELETE FROM {table}")))
+                    .await?;
+            }
+            Self::save_checkpoint(&mut tx, projection.as_ref(), Position::default()).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Applies everything committed so far, batch after batch.
+    pub async fn catch_up(&self) -> Result<Position, ProjectionError> {
+        loop {
+            let (applied, reached) = self.run_batch().await?;
+            self.applied.send_if_modified(|position| {
+                let advanced = reached > *position;
+                if advanced {
+                    *position = reached;
+                }
+                advanced
+            });
+            if applied < BATCH_SIZE as usize {
+                return Ok(reached);
+            }
+        }
+    }
+
+    /// Runs until the task is aborted: catches up whenever woken, and every `poll` anyway, to
+    /// pick up events written by other processes.
+    pub async fn run(self: Arc<Self>, poll: Duration) {
+        let mut failures: u32 = 0;
+        loop {
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(poll) => {}
+            }
+            match self.catch_up().await {
+                Ok(_) => failures = 0,
+                Err(error) => {
+                    failures = failures.saturating_add(1);
+                    tracing::error!(%error, failures, "projector could not apply events");
+                    let backoff = Duration::from_millis(100 * u64::from(failures.min(50)));
+                    tokio::time::sleep(backoff).await;
+                }
+            }
+        }
+    }
+
+    /// Returns once every projection has applied `target`, or fails after the wait timeout.
+    pub async fn wait_for(&self, target: Position) -> Result<(), ProjectionError> {
+        let deadline = Instant::now() + self.wait_timeout;
+        let mut applied = self.applied.subscribe();
+        loop {
+            if *applied.borrow_and_update() >= target {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(ProjectionError::Lagging { target });
+            }
+            self.wake.notify_one();
+            tokio::select! {
+                _ = applied.changed() => {}
+                _ = tokio::time::sleep(RECHECK) => {}
+            }
+        }
+    }
+
+    /// Waits until the read model reflects every event of one aggregate committed so far.
+    pub async fn wait_for_aggregate(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+    ) -> Result<(), ProjectionError> {
+        match event_log::last_position_of(&self.db, aggregate_type, aggregate_id).await? {
+            Some(target) => self.wait_for(target).await,
+            None => Ok(()),
+        }
+    }
+
+    /// The position every projection has applied, as this process last saw it.
+    pub fn applied(&self) -> Position {
+        *self.applied.borrow()
+    }
+
+    async fn lock(&self) -> Result<Tx, DbError> {
+        let mut tx = self.db.begin_write().await?;
+        if tx.dialect() == Dialect::Postgres {
+            tx.execute(&Sql::new("SELECT pg_advisory_xact_lock($1)").bind(POSTGRES_LOCK_KEY))
+                .await?;
+        }
+        Ok(tx)
+    }
+
+    async fn checkpoints(tx: &mut Tx) -> Result<HashMap<String, CheckpointRow>, DbError> {
+        let rows: Vec<CheckpointRow> = tx
+            .fetch_all(&Sql::new(
+                "SELECT name, version, transaction_id, position FROM projection_checkpoints",
+            ))
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (row.name.clone(), row))
+            .collect())
+    }
+
+    async fn save_checkpoint(
+        tx: &mut Tx,
+        projection: &dyn Projection,
+        at: Position,
+    ) -> Result<(), DbError> {
+        let sql = Sql::new(
+            "INSERT INTO projection_checkpoints (name, version, transaction_id, position)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (name) DO UPDATE
+                SET version = excluded.version,
+                    transaction_id = excluded.transaction_id,
+                    position = excluded.position",
+        )
+        .bind(projection.name())
+        .bind(projection.version())
+        .bind(at.transaction_id)
+        .bind(at.position);
+        tx.execute(&sql).await?;
+        Ok(())
+    }
+
+    /// One transaction: the next events after the slowest checkpoint, applied to each
+    /// projection that has not seen them. Returns how many events were read and the position
+    /// all projections have reached.
+    async fn run_batch(&self) -> Result<(usize, Position), ProjectionError> {
+        let mut tx = self.lock().await?;
+        let recorded = Self::checkpoints(&mut tx).await?;
+        let mut reached: Vec<Position> = self
+            .projections
+            .iter()
+            .map(|projection| {
+                recorded
+                    .get(projection.name())
+                    .map(|row| Position {
+                        transaction_id: row.transaction_id,
+                        position: row.position,
+                    })
+                    .unwrap_or_default()
+            })
+            .collect();
+        let from = reached.iter().min().copied().unwrap_or_default();
+        let events = event_log::read_after(&mut tx, from, BATCH_SIZE).await?;
+        for event in &events {
+            for (projection, at) in self.projections.iter().zip(reached.iter_mut()) {
+                if event.position > *at {
+                    projection.apply(&mut tx, event).await?;
+                    *at = event.position;
+                }
+            }
+        }
+        if !events.is_empty() {
+            for (projection, at) in self.projections.iter().zip(&reached) {
+                Self::save_checkpoint(&mut tx, projection.as_ref(), *at).await?;
+            }
+        }
+        tx.commit().await?;
+        let all_reached = reached.iter().min().copied().unwrap_or(from);
+        Ok((events.len(), all_reached))
+    }
+}

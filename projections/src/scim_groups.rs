@@ -1,0 +1,286 @@
+//! The SCIM read model of groups: one row per live group and one row per membership, so that
+//! a member change touches one row whatever the size of the group.
+
+use crate::db::{placeholders, Db, DbError, Sql, Tx};
+use crate::error::ProjectionError;
+use crate::event_log::{DomainEvent, RecordedEvent};
+use crate::runner::Projection;
+use aggregates::group::GroupEvent;
+use async_trait::async_trait;
+use std::collections::HashMap;
+
+pub struct ScimGroups;
+
+/// The columns of a `GroupRecord`, in a form list queries can select.
+pub const GROUP_COLUMNS: &str =
+    "id, instance_id, display_name, external_id, version, created_position, created_at, last_modified";
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct GroupRecord {
+    pub id: String,
+    pub instance_id: String,
+    pub display_name: String,
+    pub external_id: Option<String>,
+    pub version: i64,
+    pub created_position: i64,
+    pub created_at: String,
+    pub last_modified: String,
+}
+
+/// A member as rendered: `display` is the member's current name.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct MemberRecord {
+    pub member_id: String,
+    pub member_kind: String,
+    pub display: Option<String>,
+}
+
+/// A live group of `instance_id`, if there is one with that id.
+pub async fn find_group(
+    db: &Db,
+    instance_id: &str,
+    id: &str,
+) -> Result<Option<GroupRecord>, DbError> {
+    let sql = Sql::new(format!(
+        "SELECT {GROUP_COLUMNS} FROM scim_groups WHERE instance_id = $1 AND id = $2"
+    ))
+    .bind(instance_id)
+    .bind(id);
+    db.fetch_optional(&sql).await
+}
+
+/// The live members of a group. Memberships of deleted users or groups linger until their
+/// removal events are applied; the joins hide them meanwhile.
+pub async fn members_of(db: &Db, group_id: &str) -> Result<Vec<MemberRecord>, DbError> {
+    let sql = Sql::new(
+        "SELECT m.member_id, m.member_kind,
+                coalesce(u.display_name, u.user_name, g.display_name) AS display
+           FROM scim_group_members m
+           LEFT JOIN scim_users u ON m.member_kind = 'User' AND u.id = m.member_id
+           LEFT JOIN scim_groups g ON m.member_kind = 'Group' AND g.id = m.member_id
+          WHERE m.group_id = $1 AND (u.id IS NOT NULL OR g.id IS NOT NULL)
+          ORDER BY m.member_id",
+    )
+    .bind(group_id);
+    db.fetch_all(&sql).await
+}
+
+/// The members of each of `group_ids`, for rendering a page of groups in one query.
+pub async fn members_of_groups(
+    db: &Db,
+    group_ids: &[String],
+) -> Result<HashMap<String, Vec<MemberRecord>>, DbError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        group_id: String,
+        member_id: String,
+        member_kind: String,
+        display: Option<String>,
+    }
+    let mut members: HashMap<String, Vec<MemberRecord>> = HashMap::new();
+    if group_ids.is_empty() {
+        return Ok(members);
+    }
+    let mut sql = Sql::new(format!(
+        "SELECT m.group_id, m.member_id, m.member_kind,
+                coalesce(u.display_name, u.user_name, g.display_name) AS display
+           FROM scim_group_members m
+           LEFT JOIN scim_users u ON m.member_kind = 'User' AND u.id = m.member_id
+           LEFT JOIN scim_groups g ON m.member_kind = 'Group' AND g.id = m.member_id
+          WHERE m.group_id IN ({}) AND (u.id IS NOT NULL OR g.id IS NOT NULL)
+          ORDER BY m.group_id, m.member_id",
+        placeholders(1, group_ids.len())
+    ));
+    for id in group_ids {
+        sql.push_arg(id.as_str());
+    }
+    let rows: Vec<Row> = db.fetch_all(&sql).await?;
+    for row in rows {
+        members.entry(row.group_id).or_default().push(MemberRecord {
+            member_id: row.member_id,
+            member_kind: row.member_kind,
+            display: row.display,
+        });
+    }
+    Ok(members)
+}
+
+/// Which of `ids` are users or groups of `instance_id`, and which of the two each is.
+pub async fn member_kinds(
+    db: &Db,
+    instance_id: &str,
+    ids: &[String],
+) -> Result<Vec<(String, String)>, DbError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: String,
+        kind: String,
+    }
+    /// Keeps each statement's parameter count well inside both stores' limits.
+    const CHUNK: usize = 500;
+    let mut kinds = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        let list = placeholders(2, chunk.len());
+        let mut sql = Sql::new(format!(
+            "SELECT id, 'User' AS kind FROM scim_users WHERE instance_id = $1 AND id IN ({list})
+             UNION ALL
+             SELECT id, 'Group' AS kind FROM scim_groups WHERE instance_id = $1 AND id IN ({list})"
+        ))
+        .bind(instance_id);
+        for id in chunk {
+            sql.push_arg(id.as_str());
+        }
+        let rows: Vec<Row> = db.fetch_all(&sql).await?;
+        kinds.extend(rows.into_iter().map(|row| (row.id, row.kind)));
+    }
+    Ok(kinds)
+}
+
+/// The groups `member_id` is recorded as a member of, including memberships of a member that
+/// was just deleted (those are what the caller wants to clean up).
+pub async fn groups_with_member(db: &Db, member_id: &str) -> Result<Vec<String>, DbError> {
+    #[derive(sqlx::FromRow)]
+    struct GroupId {
+        group_id: String,
+    }
+    let sql =
+        Sql::new("SELECT group_id FROM scim_group_members WHERE member_id = $1").bind(member_id);
+    let rows: Vec<GroupId> = db.fetch_all(&sql).await?;
+    Ok(rows.into_iter().map(|row| row.group_id).collect())
+}
+
+/// A group's memberships as one consistent reading: the group's version and its members at
+/// that version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MembershipSnapshot {
+    pub version: i64,
+    pub members: Vec<(String, String)>,
+}
+
+/// Reads the version and the members (all, or those among `among`) in one statement, so both
+/// come from the same snapshot. `None` if the read model has no such group (yet).
+pub async fn membership_snapshot(
+    db: &Db,
+    group_id: &str,
+    among: Option<&[String]>,
+) -> Result<Option<MembershipSnapshot>, DbError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        version: i64,
+        member_id: Option<String>,
+        member_kind: Option<String>,
+    }
+    let filter = match among {
+        Some(ids) => format!("AND m.member_id IN ({})", placeholders(2, ids.len())),
+        None => String::new(),
+    };
+    let mut sql = Sql::new(format!(
+        "SELECT g.version, m.member_id, m.member_kind
+           FROM scim_groups g
+           LEFT JOIN scim_group_members m ON m.group_id = g.id {filter}
+          WHERE g.id = $1"
+    ))
+    .bind(group_id);
+    for id in among.unwrap_or_default() {
+        sql.push_arg(id.as_str());
+    }
+    let rows: Vec<Row> = db.fetch_all(&sql).await?;
+    let Some(version) = rows.first().map(|row| row.version) else {
+        return Ok(None);
+    };
+    let members = rows
+        .into_iter()
+        .filter_map(|row| row.member_id.zip(row.member_kind))
+        .collect();
+    Ok(Some(MembershipSnapshot { version, members }))
+}
+
+#[async_trait]
+impl Projection for ScimGroups {
+    fn name(&self) -> &'static str {
+        "scim_groups"
+    }
+
+    fn version(&self) -> i64 {
+        1
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["scim_group_members", "scim_groups"]
+    }
+
+    async fn apply(&self, tx: &mut Tx, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
+        let DomainEvent::Group(event) = &recorded.event else {
+            return Ok(());
+        };
+        let id = recorded.aggregate_id.as_str();
+        let at = recorded.metadata.occurred_at.as_str();
+        let touch =
+            Sql::new("UPDATE scim_groups SET version = $2, last_modified = $3 WHERE id = $1")
+                .bind(id)
+                .bind(recorded.sequence)
+                .bind(at);
+        let statements = match event {
+            GroupEvent::GroupCreated {
+                instance_id,
+                display_name,
+                external_id,
+            } => vec![Sql::new(
+                "INSERT INTO scim_groups (id, instance_id, display_name, display_name_key,
+                     external_id, version, created_position, created_at, last_modified)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+            )
+            .bind(id)
+            .bind(instance_id.as_str())
+            .bind(display_name.as_str())
+            .bind(display_name.key())
+            .bind(external_id.as_ref().map(|id| id.as_str()))
+            .bind(recorded.sequence)
+            .bind(recorded.position.position)
+            .bind(at)],
+            GroupEvent::GroupRenamed {
+                new_display_name, ..
+            } => vec![
+                Sql::new(
+                    "UPDATE scim_groups SET display_name = $2, display_name_key = $3 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(new_display_name.as_str())
+                .bind(new_display_name.key()),
+                touch,
+            ],
+            GroupEvent::GroupExternalIdChanged {
+                new_external_id, ..
+            } => vec![
+                Sql::new("UPDATE scim_groups SET external_id = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(new_external_id.as_ref().map(|id| id.as_str())),
+                touch,
+            ],
+            GroupEvent::GroupMemberAdded { member } => vec![
+                Sql::new(
+                    "INSERT INTO scim_group_members (group_id, member_id, member_kind)
+                     VALUES ($1, $2, $3) ON CONFLICT (group_id, member_id) DO NOTHING",
+                )
+                .bind(id)
+                .bind(member.id.as_str())
+                .bind(member.kind.as_str()),
+                touch,
+            ],
+            GroupEvent::GroupMemberRemoved { member } => vec![
+                Sql::new("DELETE FROM scim_group_members WHERE group_id = $1 AND member_id = $2")
+                    .bind(id)
+                    .bind(member.id.as_str()),
+                touch,
+            ],
+            GroupEvent::GroupDeleted => vec![
+                Sql::new("DELETE FROM scim_group_members WHERE group_id = $1").bind(id),
+                Sql::new("DELETE FROM scim_groups WHERE id = $1").bind(id),
+            ],
+        };
+        for statement in &statements {
+            tx.execute(statement).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,146 @@
+//! API keys: made from 256 random bits, shown once, kept only as a SHA-256 digest, and checked
+//! in constant time.
+//!
+//! A token reads `scimd_<key id>_<secret>`. The key id is not secret: it names the key in
+//! lists, logs and revocations, and lets the server find the stored digest without scanning.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use std::fmt;
+use subtle::ConstantTimeEq;
+
+const PREFIX: &str = "scimd_";
+const KEY_ID_BYTES: usize = 8;
+const SECRET_BYTES: usize = 32;
+
+/// A freshly generated key; the only moment its secret exists outside the client.
+pub struct NewApiKey {
+    pub key_id: String,
+    secret: String,
+}
+
+impl NewApiKey {
+    pub fn generate() -> Result<Self, getrandom::Error> {
+        let mut id = [0u8; KEY_ID_BYTES];
+        let mut secret = [0u8; SECRET_BYTES];
+        getrandom::fill(&mut id)?;
+        getrandom::fill(&mut secret)?;
+        Ok(Self {
+            key_id: id.iter().map(|byte| format!("{byte:02x}")).collect(),
+            secret: URL_SAFE_NO_PAD.encode(secret),
+        })
+    }
+
+    /// The token to hand to the IdP, once.
+    pub fn token(&self) -> String {
+        format!("{PREFIX}{}_{}", self.key_id, self.secret)
+    }
+
+    pub fn secret_digest(&self) -> String {
+        digest(&self.secret)
+    }
+}
+
+/// Never print a secret by accident.
+impl fmt::Debug for NewApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewApiKey")
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A token as presented by a client, split into its parts.
+pub struct PresentedKey<'t> {
+    pub key_id: &'t str,
+    secret: &'t str,
+}
+
+impl<'t> PresentedKey<'t> {
+    pub fn parse(token: &'t str) -> Option<Self> {
+        let rest = token.strip_prefix(PREFIX)?;
+        let (key_id, secret) = rest
+            .split_once('_')
+            .filter(|(id, _)| id.len() == 2 * KEY_ID_BYTES)?;
+        if !key_id.bytes().all(|byte| byte.is_ascii_hexdigit()) || secret.is_empty() {
+            return None;
+        }
+        Some(Self { key_id, secret })
+    }
+
+    /// Whether the secret matches the stored digest, in time that does not depend on where
+    /// they differ.
+    pub fn matches(&self, stored_digest: &str) -> bool {
+        digest(self.secret)
+            .as_bytes()
+            .ct_eq(stored_digest.as_bytes())
+            .into()
+    }
+}
+
+fn digest(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_generated_token_parses_and_matches_its_digest() {
+        let key = NewApiKey::generate().ok();
+        let token = key.as_ref().map(NewApiKey::token).unwrap_or_default();
+        let presented = PresentedKey::parse(&token);
+        assert_eq!(
+            presented.as_ref().map(|p| p.key_id),
+            key.as_ref().map(|k| k.key_id.as_str())
+        );
+        let digest = key.map(|k| k.secret_digest()).unwrap_or_default();
+        assert!(presented.is_some_and(|p| p.matches(&digest)));
+    }
+
+    #[test]
+    fn a_changed_secret_does_not_match() {
+        let key = NewApiKey::generate().ok();
+        let digest = key
+            .as_ref()
+            .map(NewApiKey::secret_digest)
+            .unwrap_or_default();
+        let mut token = key.map(|k| k.token()).unwrap_or_default();
+        let last = if token.ends_with('A') { 'B' } else { 'A' };
+        token.pop();
+        token.push(last);
+        assert!(PresentedKey::parse(&token).is_some_and(|p| !p.matches(&digest)));
+    }
+
+    #[test]
+    fn malformed_tokens_are_refused() {
+        for token in [
+            "",
+            "scimd_",
+            "scimd_abc_def",
+            "other_0123456789abcdef_secret",
+            "scimd_0123456789abcdeg_x",
+            "scimd_0123456789abcdef_",
+        ] {
+            assert!(PresentedKey::parse(token).is_none(), "{token}");
+        }
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_secret() {
+        if let Ok(key) = NewApiKey::generate() {
+            let secret = key
+                .token()
+                .rsplit('_')
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            assert!(!format!("{key:?}").contains(&secret));
+        }
+    }
+}

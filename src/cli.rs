@@ -1,0 +1,241 @@
+//! The command line: `serve`, and the administration of instances and keys.
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use scimd::admin_ops;
+use scimd::startup::{self, ServerSettings};
+use scimd::store::{redact, Store, StoreSettings};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://./scimd.db";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "scimd",
+    version,
+    about = "An event-sourced SCIM 2.0 provisioning backend"
+)]
+pub struct Cli {
+    /// The store: sqlite://PATH (created if missing) or postgres://USER[:PASSWORD]@HOST[:PORT]/DB
+    #[arg(long, global = true, env = "SCIMD_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the SCIM API (on a store without instances, first creates `default` and prints a key)
+    Serve(ServeArgs),
+    /// Manage instances (tenants)
+    #[command(subcommand)]
+    Instances(InstancesCommand),
+    /// Manage API keys
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port
+    #[arg(long, env = "SCIMD_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Base URL clients reach scimd at, when a proxy hides it (e.g. https://scim.example.com)
+    #[arg(long, env = "SCIMD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Database connections in the pool
+    #[arg(long, env = "SCIMD_POOL_SIZE", default_value_t = 16)]
+    pub pool_size: u32,
+    /// Largest request body accepted, in bytes (larger bodies get 413)
+    #[arg(long, env = "SCIMD_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InstancesCommand {
+    /// Create an instance
+    Create { name: String },
+    /// List instances
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create an API key; the key is printed once, alone on the last line
+    Create {
+        #[arg(long)]
+        instance: String,
+        /// The integration user changes made with this key are recorded as made by
+        #[arg(long)]
+        integration_user: String,
+    },
+    /// List an instance's keys (never their secrets)
+    List {
+        #[arg(long)]
+        instance: String,
+    },
+    /// Revoke a key; it stops working on the next request
+    Revoke { key_id: String },
+}
+
+/// How long a write waits for the read model to show it before answering 503.
+const PROJECTION_WAIT: Duration = Duration::from_secs(10);
+const ADMIN_POOL_SIZE: u32 = 2;
+
+async fn open(database: &str, pool_size: u32) -> anyhow::Result<Arc<Store>> {
+    let settings = StoreSettings {
+        database_url: database.to_string(),
+        pool_size,
+        projection_wait: PROJECTION_WAIT,
+    };
+    let store = Store::open(&settings)
+        .await
+        .with_context(|| format!("opening the store at {}", redact(database)))?;
+    Ok(Arc::new(store))
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(&cli.database, args).await,
+        Command::Instances(command) => {
+            let store = open(&cli.database, ADMIN_POOL_SIZE).await?;
+            match command {
+                InstancesCommand::Create { name } => {
+                    let instance = admin_ops::create_instance(&store, &name).await?;
+                    println!("Created instance {:?} ({})", instance.name, instance.id);
+                }
+                InstancesCommand::List => {
+                    let instances = admin_ops::list_instances(&store).await?;
+                    print_table(
+                        &["NAME", "ID", "CREATED"],
+                        instances
+                            .into_iter()
+                            .map(|i| vec![i.name, i.id, i.created_at])
+                            .collect(),
+                    );
+                }
+            }
+            store.db.close().await;
+            Ok(())
+        }
+        Command::Keys(command) => {
+            let store = open(&cli.database, ADMIN_POOL_SIZE).await?;
+            match command {
+                KeysCommand::Create {
+                    instance,
+                    integration_user,
+                } => {
+                    let issued =
+                        admin_ops::create_key(&store, &instance, &integration_user).await?;
+                    println!(
+                        "Created key {} for integration user {:?} of instance {:?}.",
+                        issued.record.id, issued.record.integration_user, instance
+                    );
+                    println!("Store it now: it is shown only this once.");
+                    println!("{}", issued.token);
+                }
+                KeysCommand::List { instance } => {
+                    let keys = admin_ops::list_keys(&store, &instance).await?;
+                    print_table(
+                        &["KEY ID", "INTEGRATION USER", "CREATED", "REVOKED"],
+                        keys.into_iter()
+                            .map(|k| {
+                                vec![
+                                    k.id,
+                                    k.integration_user,
+                                    k.created_at,
+                                    k.revoked_at.unwrap_or_else(|| "-".into()),
+                                ]
+                            })
+                            .collect(),
+                    );
+                }
+                KeysCommand::Revoke { key_id } => {
+                    admin_ops::revoke_key(&store, &key_id).await?;
+                    println!("Revoked key {key_id}; requests with it are refused from now on.");
+                }
+            }
+            store.db.close().await;
+            Ok(())
+        }
+    }
+}
+
+async fn serve(database: &str, args: ServeArgs) -> anyhow::Result<()> {
+    let store = open(database, args.pool_size).await?;
+    if let Some(issued) = admin_ops::ensure_default_instance(&store).await? {
+        println!(
+            "Created instance {:?} with an API key for integration user {:?}.",
+            admin_ops::DEFAULT_INSTANCE,
+            issued.record.integration_user
+        );
+        println!("Store the key now: it is shown only this once.");
+        println!("{}", issued.token);
+    }
+    let listener = TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let address = listener.local_addr()?;
+    println!(
+        "scimd listening on http://{address}/scim/v2 (store: {})",
+        redact(database)
+    );
+    let settings = ServerSettings {
+        public_url: args.public_url,
+        max_body_bytes: args.max_body_bytes,
+        ..ServerSettings::default()
+    };
+    startup::serve(Arc::clone(&store), settings, listener, shutdown_signal()).await?;
+    store.db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM; in-flight requests then finish before the process exits.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+fn print_table(headers: &[&str], rows: Vec<Vec<String>>) {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(headers.iter().map(|h| h.to_string()).collect());
+    for row in rows {
+        line(row);
+    }
+}

@@ -1,0 +1,41 @@
+//! The correlation id of each request: made when the request arrives, carried by its log
+//! lines, returned in `X-Request-Id`, recorded on its events, and quoted in every SCIM error,
+//! so that a support engineer can go from an IdP's log straight to scimd's.
+
+use axum::extract::Request;
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+use std::time::Instant;
+use tracing::Instrument;
+
+tokio::task_local! {
+    static CORRELATION_ID: String;
+}
+
+pub const HEADER: &str = "x-request-id";
+
+/// The correlation id of the request being served, if any.
+pub fn current() -> Option<String> {
+    CORRELATION_ID.try_with(Clone::clone).ok()
+}
+
+/// Middleware: assigns the id, serves the request inside its span, and logs the outcome.
+pub async fn assign(request: Request, next: Next) -> Response {
+    let id = uuid::Uuid::new_v4().to_string();
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let span = tracing::info_span!("request", correlation_id = %id, %method, %path);
+    let started = Instant::now();
+    let mut response = CORRELATION_ID
+        .scope(id.clone(), next.run(request))
+        .instrument(span.clone())
+        .await;
+    let status = response.status().as_u16();
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    span.in_scope(|| tracing::info!(status, latency_ms, "served"));
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(HEADER, value);
+    }
+    response
+}

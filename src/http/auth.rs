@@ -1,0 +1,41 @@
+//! Bearer-key authentication of SCIM requests. The key alone determines the instance.
+
+use super::router::AppState;
+use crate::admin_ops;
+use crate::scim::error::ScimError;
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+pub async fn require_key(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let token = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| {
+            let (scheme, token) = value.trim().split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| token.trim().to_string())
+        });
+    let Some(token) = token else {
+        return ScimError::unauthorized("send an API key as Authorization: Bearer <key>")
+            .into_response();
+    };
+    match admin_ops::authenticate(state.provisioning.store(), &token).await {
+        Ok(Some(principal)) => {
+            tracing::debug!(key_id = %principal.key_id, instance = %principal.instance_name, "authenticated");
+            request.extensions_mut().insert(principal);
+            next.run(request).await
+        }
+        Ok(None) => {
+            ScimError::unauthorized("the API key is not valid or has been revoked").into_response()
+        }
+        Err(error) => ScimError::unavailable(&error).into_response(),
+    }
+}

@@ -1,0 +1,71 @@
+//! The discovery endpoints (RFC 7644 §4): what this server supports, told truthfully.
+
+use super::extract::BaseUrl;
+use super::response::ScimResponse;
+use crate::scim::error::ScimError;
+use crate::scim::list::{list_response, MAX_PAGE_SIZE};
+use crate::scim::schema::{all_schemas, ResourceType};
+use axum::extract::Path;
+use serde_json::{json, Value};
+
+pub async fn service_provider_config(BaseUrl(base): BaseUrl) -> ScimResponse {
+    ScimResponse::ok(json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+        "patch": {"supported": true},
+        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+        "filter": {"supported": true, "maxResults": MAX_PAGE_SIZE},
+        "changePassword": {"supported": false},
+        "sort": {"supported": false},
+        "etag": {"supported": true},
+        "authenticationSchemes": [{
+            "type": "oauthbearertoken",
+            "name": "API key",
+            "description": "A scimd API key, sent as Authorization: Bearer <key>.",
+            "primary": true,
+        }],
+        "meta": {
+            "resourceType": "ServiceProviderConfig",
+            "location": format!("{base}/ServiceProviderConfig"),
+        },
+    }))
+}
+
+pub async fn resource_types(BaseUrl(base): BaseUrl) -> ScimResponse {
+    let types: Vec<Value> = ResourceType::ALL
+        .iter()
+        .map(|kind| kind.to_json(&base))
+        .collect();
+    let total = i64::try_from(types.len()).unwrap_or_default();
+    ScimResponse::ok(list_response(total, 1, types))
+}
+
+pub async fn resource_type(
+    BaseUrl(base): BaseUrl,
+    Path(id): Path<String>,
+) -> Result<ScimResponse, ScimError> {
+    ResourceType::ALL
+        .iter()
+        .find(|kind| kind.name() == id)
+        .map(|kind| ScimResponse::ok(kind.to_json(&base)))
+        .ok_or_else(|| ScimError::not_found(format!("no resource type {id}")))
+}
+
+pub async fn schemas(BaseUrl(base): BaseUrl) -> ScimResponse {
+    let schemas: Vec<Value> = all_schemas()
+        .iter()
+        .map(|schema| schema.to_json(&base))
+        .collect();
+    let total = i64::try_from(schemas.len()).unwrap_or_default();
+    ScimResponse::ok(list_response(total, 1, schemas))
+}
+
+pub async fn schema(
+    BaseUrl(base): BaseUrl,
+    Path(id): Path<String>,
+) -> Result<ScimResponse, ScimError> {
+    all_schemas()
+        .iter()
+        .find(|schema| schema.id == id)
+        .map(|schema| ScimResponse::ok(schema.to_json(&base)))
+        .ok_or_else(|| ScimError::not_found(format!("no schema {id}")))
+}

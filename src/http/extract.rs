@@ -1,0 +1,153 @@
+//! Extractors: the JSON body of a SCIM request, the caller's context, the base URL resources
+//! are located under, and the version preconditions of a request.
+
+use super::router::AppState;
+use crate::admin_ops::Principal;
+use crate::correlation;
+use crate::provisioning::RequestContext;
+use crate::scim::error::ScimError;
+use crate::scim::render::version_of_etag;
+use axum::body::Bytes;
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+use serde_json::Value;
+
+/// A request body that is JSON of a SCIM media type. Okta sends `application/json`, which
+/// RFC 7644 §3.1 allows clients to use; anything else is refused.
+pub struct ScimBody(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for ScimBody {
+    type Rejection = ScimError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(content_type) = request.headers().get(header::CONTENT_TYPE) {
+            let media_type = content_type
+                .to_str()
+                .unwrap_or_default()
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase();
+            if media_type != "application/scim+json" && media_type != "application/json" {
+                return Err(ScimError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    None,
+                    format!("send application/scim+json, not {media_type}"),
+                ));
+            }
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ScimError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        None,
+                        "the request body is larger than this server accepts",
+                    )
+                } else {
+                    ScimError::invalid_syntax(format!(
+                        "the request body could not be read: {rejection}"
+                    ))
+                }
+            })?;
+        let value = serde_json::from_slice(&bytes).map_err(|error| {
+            ScimError::invalid_syntax(format!("the request body is not valid JSON: {error}"))
+        })?;
+        Ok(Self(value))
+    }
+}
+
+/// The authenticated caller and this request's correlation id and user agent.
+pub struct Context(pub RequestContext);
+
+impl<S: Send + Sync> FromRequestParts<S> for Context {
+    type Rejection = ScimError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let principal = parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .ok_or_else(|| ScimError::unauthorized("authentication required"))?;
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_string);
+        Ok(Self(RequestContext {
+            principal,
+            correlation_id: correlation::current().unwrap_or_default(),
+            user_agent,
+        }))
+    }
+}
+
+/// Where this server's SCIM endpoints are, as the client reached them (or as configured).
+pub struct BaseUrl(pub String);
+
+impl<S> FromRequestParts<S> for BaseUrl
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ScimError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        if let Some(public_url) = &state.public_url {
+            return Ok(Self(format!(
+                "{}/scim/v2",
+                public_url.trim_end_matches('/')
+            )));
+        }
+        let header_text = |name: &str| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+        };
+        let host = header_text(header::HOST.as_str())
+            .map(str::to_string)
+            .or_else(|| parts.uri.authority().map(|authority| authority.to_string()))
+            .unwrap_or_else(|| "localhost".to_string());
+        let scheme = header_text("x-forwarded-proto").unwrap_or("http");
+        Ok(Self(format!("{scheme}://{host}/scim/v2")))
+    }
+}
+
+/// The version `If-Match` pins, if any (`*` pins none). A tag that is not one of ours can never
+/// match, which is a 412 right away.
+pub fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ScimError> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or_default().trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    version_of_etag(text).map(Some).ok_or_else(|| {
+        ScimError::new(
+            StatusCode::PRECONDITION_FAILED,
+            None,
+            "If-Match does not name a version of this resource",
+        )
+    })
+}
+
+/// Whether `If-None-Match` names `etag` (or `*`): the client's copy is current.
+pub fn none_match_hits(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|text| {
+            text.split(',').any(|tag| {
+                let tag = tag.trim();
+                tag == "*"
+                    || version_of_etag(tag).is_some()
+                        && version_of_etag(tag) == version_of_etag(etag)
+            })
+        })
+}

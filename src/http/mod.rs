@@ -1,0 +1,12 @@
+//! The HTTP surface: routes, authentication, request extraction and SCIM handlers. Handlers
+//! authenticate, parse, call the provisioning layer and render; they hold no SQL and no rules.
+
+mod auth;
+mod discovery;
+mod extract;
+mod groups;
+mod response;
+mod router;
+mod users;
+
+pub use router::{router, AppState};

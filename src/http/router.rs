@@ -1,0 +1,75 @@
+//! The routes: SCIM under `/scim/v2` behind API-key authentication, and `/healthz`.
+
+use super::{auth, discovery, groups, users};
+use crate::correlation;
+use crate::provisioning::Provisioning;
+use crate::scim::error::ScimError;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{middleware, Router};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub provisioning: Provisioning,
+    /// The externally visible base URL, when scimd sits behind a proxy that rewrites Host.
+    pub public_url: Option<String>,
+}
+
+pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+    let scim = Router::new()
+        .route("/Users", get(users::list).post(users::create))
+        .route(
+            "/Users/{id}",
+            get(users::get)
+                .put(users::replace)
+                .patch(users::patch)
+                .delete(users::delete),
+        )
+        .route("/Groups", get(groups::list).post(groups::create))
+        .route(
+            "/Groups/{id}",
+            get(groups::get)
+                .put(groups::replace)
+                .patch(groups::patch)
+                .delete(groups::delete),
+        )
+        .route(
+            "/ServiceProviderConfig",
+            get(discovery::service_provider_config),
+        )
+        .route("/ResourceTypes", get(discovery::resource_types))
+        .route("/ResourceTypes/{id}", get(discovery::resource_type))
+        .route("/Schemas", get(discovery::schemas))
+        .route("/Schemas/{id}", get(discovery::schema))
+        .method_not_allowed_fallback(method_not_allowed)
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_key,
+        ))
+        .fallback(not_found);
+    Router::new()
+        .route("/healthz", get(healthz))
+        .nest("/scim/v2", scim)
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(middleware::from_fn(correlation::assign))
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn not_found() -> impl IntoResponse {
+    ScimError::not_found("no such endpoint")
+}
+
+async fn method_not_allowed() -> impl IntoResponse {
+    ScimError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        None,
+        "this endpoint does not support that method",
+    )
+}

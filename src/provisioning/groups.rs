@@ -1,0 +1,318 @@
+//! Provisioning groups: create, edit, delete and read, with displayName reservations and
+//! member changes that name only the members they touch.
+
+use super::users::Count;
+use super::{Provisioning, ProvisioningError, RequestContext, EDIT_ATTEMPTS};
+use crate::scim::patch::members::MemberEdit;
+use crate::scim::resource::GroupFields;
+use crate::store::{Claim, CommandError};
+use aggregates::group::{
+    DisplayName, Group, GroupCommand, GroupError, Member, MemberId, MemberKind, MembershipChange,
+};
+use aggregates::values::{case_insensitive_key, ExternalId};
+use cqrs_es::Aggregate;
+use projections::db::Sql;
+use projections::metadata::timestamp;
+use projections::scim_groups::{
+    find_group, member_kinds, members_of, members_of_groups, GroupRecord, MemberRecord,
+};
+use std::collections::HashMap;
+
+/// What an edit makes of a group: its new name and externalId, and its member changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupChange {
+    pub display_name: DisplayName,
+    pub external_id: Option<ExternalId>,
+    pub members: Vec<MemberEdit>,
+}
+
+impl Provisioning {
+    pub async fn group(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+    ) -> Result<GroupRecord, ProvisioningError> {
+        find_group(&self.store.db, &ctx.principal.instance_id, id)
+            .await?
+            .ok_or(ProvisioningError::NotFound)
+    }
+
+    pub async fn group_members(&self, id: &str) -> Result<Vec<MemberRecord>, ProvisioningError> {
+        Ok(members_of(&self.store.db, id).await?)
+    }
+
+    pub async fn members_of_groups(
+        &self,
+        ids: &[String],
+    ) -> Result<HashMap<String, Vec<MemberRecord>>, ProvisioningError> {
+        Ok(members_of_groups(&self.store.db, ids).await?)
+    }
+
+    pub async fn groups(
+        &self,
+        statements: (Sql, Sql),
+    ) -> Result<(i64, Vec<GroupRecord>), ProvisioningError> {
+        let (count, page) = statements;
+        let total: Count = self.store.db.fetch_one(&count).await?;
+        let records = self.store.db.fetch_all(&page).await?;
+        Ok((total.total, records))
+    }
+
+    async fn group_after_write(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+    ) -> Result<GroupRecord, ProvisioningError> {
+        self.store
+            .projector
+            .wait_for_aggregate(Group::TYPE, id)
+            .await?;
+        self.group(ctx, id).await
+    }
+
+    pub async fn create_group(
+        &self,
+        ctx: &RequestContext,
+        fields: GroupFields,
+    ) -> Result<GroupRecord, ProvisioningError> {
+        let members = self
+            .resolve_members(ctx, fields.member_ids.as_deref().unwrap_or_default())
+            .await?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let instance_id = &ctx.principal.instance_id;
+        let key = fields.display_name.key();
+        let now = timestamp(chrono::Utc::now());
+        if self
+            .store
+            .claims
+            .claim_group_name(instance_id, &key, &id, &now)
+            .await?
+            == Claim::Taken
+        {
+            return Err(ProvisioningError::GroupNameTaken);
+        }
+        let command = GroupCommand::Create {
+            instance_id: ctx.instance_id(),
+            display_name: fields.display_name,
+            external_id: fields.external_id,
+            members,
+        };
+        if let Err(error) = self
+            .store
+            .commands
+            .execute_group(&id, command, &ctx.metadata())
+            .await
+        {
+            self.release_group_name(instance_id, &key, &id).await;
+            return Err(group_error(error));
+        }
+        tracing::info!(group_id = %id, "group created");
+        self.group_after_write(ctx, &id).await
+    }
+
+    /// Applies what `change` derives from the group's current state; re-derived if another
+    /// request changes the group meanwhile, unless the client pinned a version with If-Match.
+    pub async fn update_group<F, E>(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        if_match: Option<i64>,
+        change: F,
+    ) -> Result<GroupRecord, E>
+    where
+        F: Fn(&GroupRecord) -> Result<GroupChange, E>,
+        E: From<ProvisioningError>,
+    {
+        let instance_id = &ctx.principal.instance_id;
+        for _ in 0..EDIT_ATTEMPTS {
+            let current = self.group(ctx, id).await?;
+            if if_match.is_some_and(|expected| expected != current.version) {
+                return Err(ProvisioningError::PreconditionFailed.into());
+            }
+            let change = change(&current)?;
+            let membership = self.membership_changes(ctx, change.members).await?;
+            let old_key = case_insensitive_key(&current.display_name);
+            let new_key = change.display_name.key();
+            let renamed = old_key != new_key;
+            let mut claimed = false;
+            if renamed {
+                let now = timestamp(chrono::Utc::now());
+                match self
+                    .store
+                    .claims
+                    .claim_group_name(instance_id, &new_key, id, &now)
+                    .await
+                    .map_err(ProvisioningError::from)?
+                {
+                    Claim::Taken => return Err(ProvisioningError::GroupNameTaken.into()),
+                    Claim::Claimed => claimed = true,
+                    Claim::AlreadyHeld => {}
+                }
+            }
+            let command = GroupCommand::Update {
+                instance_id: ctx.instance_id(),
+                group_id: id.to_string(),
+                expected_version: u64::try_from(current.version).unwrap_or_default(),
+                display_name: change.display_name,
+                external_id: change.external_id,
+                membership,
+            };
+            match self
+                .store
+                .commands
+                .execute_group(id, command, &ctx.metadata())
+                .await
+            {
+                Ok(()) => {
+                    if renamed {
+                        self.release_group_name(instance_id, &old_key, id).await;
+                    }
+                    return Ok(self.group_after_write(ctx, id).await?);
+                }
+                Err(error) => {
+                    if claimed {
+                        self.release_group_name(instance_id, &new_key, id).await;
+                    }
+                    match error {
+                        CommandError::Rejected(GroupError::VersionMismatch { .. })
+                            if if_match.is_none() =>
+                        {
+                            self.store
+                                .projector
+                                .wait_for_aggregate(Group::TYPE, id)
+                                .await
+                                .map_err(ProvisioningError::from)?;
+                        }
+                        CommandError::Rejected(GroupError::VersionMismatch { .. }) => {
+                            return Err(ProvisioningError::PreconditionFailed.into())
+                        }
+                        other => return Err(group_error(other).into()),
+                    }
+                }
+            }
+        }
+        Err(ProvisioningError::ConcurrentModification.into())
+    }
+
+    /// Deletes a group, frees its name, and takes it out of the groups it was a member of.
+    pub async fn delete_group(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        if_match: Option<i64>,
+    ) -> Result<(), ProvisioningError> {
+        let current = self.group(ctx, id).await?;
+        if if_match.is_some_and(|expected| expected != current.version) {
+            return Err(ProvisioningError::PreconditionFailed);
+        }
+        let command = GroupCommand::Delete {
+            instance_id: ctx.instance_id(),
+            expected_version: if_match.map(|version| u64::try_from(version).unwrap_or_default()),
+        };
+        match self
+            .store
+            .commands
+            .execute_group(id, command, &ctx.metadata())
+            .await
+        {
+            Ok(()) => {}
+            Err(CommandError::Rejected(GroupError::VersionMismatch { .. })) => {
+                return Err(ProvisioningError::PreconditionFailed)
+            }
+            Err(error) => return Err(group_error(error)),
+        }
+        tracing::info!(group_id = %id, "group deleted");
+        self.store.claims.release_group(id).await?;
+        self.forget_member(ctx, id).await?;
+        self.store
+            .projector
+            .wait_for_aggregate(Group::TYPE, id)
+            .await?;
+        Ok(())
+    }
+
+    /// The members `ids` name, each known to be a user or a group of the caller's instance.
+    async fn resolve_members(
+        &self,
+        ctx: &RequestContext,
+        ids: &[String],
+    ) -> Result<Vec<Member>, ProvisioningError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut wanted = ids.to_vec();
+        wanted.sort();
+        wanted.dedup();
+        let kinds: HashMap<String, String> =
+            member_kinds(&self.store.db, &ctx.principal.instance_id, &wanted)
+                .await?
+                .into_iter()
+                .collect();
+        let unknown: Vec<String> = wanted
+            .iter()
+            .filter(|id| !kinds.contains_key(*id))
+            .cloned()
+            .collect();
+        if !unknown.is_empty() {
+            return Err(ProvisioningError::UnknownMembers(unknown));
+        }
+        Ok(wanted
+            .into_iter()
+            .map(|id| {
+                let kind = match kinds.get(&id).map(String::as_str) {
+                    Some("Group") => MemberKind::Group,
+                    _ => MemberKind::User,
+                };
+                Member {
+                    id: MemberId::new(id),
+                    kind,
+                }
+            })
+            .collect())
+    }
+
+    async fn membership_changes(
+        &self,
+        ctx: &RequestContext,
+        edits: Vec<MemberEdit>,
+    ) -> Result<Vec<MembershipChange>, ProvisioningError> {
+        let mut changes = Vec::with_capacity(edits.len());
+        for edit in edits {
+            changes.push(match edit {
+                MemberEdit::Add(ids) => {
+                    MembershipChange::Add(self.resolve_members(ctx, &ids).await?)
+                }
+                MemberEdit::ReplaceAll(ids) => {
+                    MembershipChange::ReplaceAll(self.resolve_members(ctx, &ids).await?)
+                }
+                MemberEdit::Remove(ids) => {
+                    MembershipChange::Remove(ids.into_iter().map(MemberId::new).collect())
+                }
+                MemberEdit::RemoveAll => MembershipChange::RemoveAll,
+            });
+        }
+        Ok(changes)
+    }
+
+    async fn release_group_name(&self, instance_id: &str, key: &str, id: &str) {
+        if let Err(error) = self
+            .store
+            .claims
+            .release_group_name(instance_id, key, id)
+            .await
+        {
+            tracing::warn!(%error, group_id = id, "could not release a displayName claim");
+        }
+    }
+}
+
+fn group_error(error: CommandError<GroupError>) -> ProvisioningError {
+    match error {
+        CommandError::Rejected(GroupError::NotFound) => ProvisioningError::NotFound,
+        CommandError::Rejected(GroupError::SelfMembership) => ProvisioningError::SelfMembership,
+        CommandError::Rejected(GroupError::StaleMembership) => {
+            ProvisioningError::ConcurrentModification
+        }
+        other => other.into(),
+    }
+}

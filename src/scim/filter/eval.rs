@@ -1,0 +1,197 @@
+//! Evaluating a value filter (`emails[type eq "work"]`) against the elements of a
+//! multi-valued attribute, for PATCH paths. Comparison follows the sub-attribute's
+//! definition: case-insensitive unless `caseExact` (RFC 7644 §3.4.2.2).
+
+use super::{AttrPath, CompValue, CompareOp, Filter};
+use crate::scim::error::{ScimError, ScimType};
+use crate::scim::resource::boolean;
+use crate::scim::schema::{AttrType, AttributeDef};
+use serde_json::Value;
+use std::cmp::Ordering;
+
+/// Whether `element`, a value of the multi-valued complex attribute `def`, matches `filter`.
+pub fn matches(filter: &Filter, element: &Value, def: &AttributeDef) -> Result<bool, ScimError> {
+    Ok(match filter {
+        Filter::And(left, right) => matches(left, element, def)? && matches(right, element, def)?,
+        Filter::Or(left, right) => matches(left, element, def)? || matches(right, element, def)?,
+        Filter::Not(inner) => !matches(inner, element, def)?,
+        Filter::Present(path) => {
+            let (value, _) = lookup(path, element, def)?;
+            value.is_some_and(is_present)
+        }
+        Filter::Compare { path, op, value } => {
+            let (actual, sub) = lookup(path, element, def)?;
+            compare(actual, *op, value, sub)
+        }
+        Filter::ValuePath { .. } => {
+            return Err(ScimError::bad_request(
+                ScimType::InvalidFilter,
+                "value filters cannot be nested",
+            ))
+        }
+    })
+}
+
+fn lookup<'a>(
+    path: &AttrPath,
+    element: &'a Value,
+    def: &AttributeDef,
+) -> Result<(Option<&'a Value>, &'static AttributeDef), ScimError> {
+    let sub = def.sub_attribute(&path.name).ok_or_else(|| {
+        ScimError::bad_request(
+            ScimType::InvalidFilter,
+            format!("{} has no sub-attribute {}", def.name, path.name),
+        )
+    })?;
+    let value = element
+        .as_object()
+        .and_then(|object| object.get(sub.name))
+        .filter(|value| !value.is_null());
+    Ok((value, sub))
+}
+
+/// RFC 7644 §3.4.2.2 `pr`: has a non-empty value.
+fn is_present(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::String(text) => !text.is_empty(),
+        Value::Array(items) => !items.is_empty(),
+        Value::Object(object) => !object.is_empty(),
+        _ => true,
+    }
+}
+
+fn compare(
+    actual: Option<&Value>,
+    op: CompareOp,
+    expected: &CompValue,
+    def: &AttributeDef,
+) -> bool {
+    let Some(actual) = actual else {
+        // An absent attribute equals nothing but null, and differs from everything else.
+        return match op {
+            CompareOp::Eq => matches!(expected, CompValue::Null),
+            CompareOp::Ne => !matches!(expected, CompValue::Null),
+            _ => false,
+        };
+    };
+    if def.kind == AttrType::Boolean {
+        let expected = match expected {
+            CompValue::Bool(flag) => Some(*flag),
+            CompValue::String(text) => boolean(&Value::String(text.clone())),
+            _ => None,
+        };
+        return match (boolean(actual), expected, op) {
+            (Some(a), Some(e), CompareOp::Eq) => a == e,
+            (Some(a), Some(e), CompareOp::Ne) => a != e,
+            _ => false,
+        };
+    }
+    match (actual, expected) {
+        (Value::String(actual), CompValue::String(expected)) => {
+            let (actual, expected) = if def.case_exact {
+                (actual.clone(), expected.clone())
+            } else {
+                (actual.to_lowercase(), expected.to_lowercase())
+            };
+            match op {
+                CompareOp::Eq => actual == expected,
+                CompareOp::Ne => actual != expected,
+                CompareOp::Co => actual.contains(&expected),
+                CompareOp::Sw => actual.starts_with(&expected),
+                CompareOp::Ew => actual.ends_with(&expected),
+                ordering => holds(ordering, actual.cmp(&expected)),
+            }
+        }
+        (Value::Number(actual), CompValue::Number(expected)) => {
+            match (actual.as_f64(), expected.as_f64()) {
+                (Some(a), Some(e)) => a.partial_cmp(&e).is_some_and(|order| holds(op, order)),
+                _ => false,
+            }
+        }
+        (_, CompValue::Null) => op == CompareOp::Ne,
+        _ => op == CompareOp::Ne,
+    }
+}
+
+fn holds(op: CompareOp, order: Ordering) -> bool {
+    match op {
+        CompareOp::Eq => order == Ordering::Equal,
+        CompareOp::Ne => order != Ordering::Equal,
+        CompareOp::Gt => order == Ordering::Greater,
+        CompareOp::Ge => order != Ordering::Less,
+        CompareOp::Lt => order == Ordering::Less,
+        CompareOp::Le => order != Ordering::Greater,
+        CompareOp::Co | CompareOp::Sw | CompareOp::Ew => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scim::filter::parse_filter;
+    use crate::scim::schema::CORE_USER;
+    use serde_json::json;
+
+    fn emails_match(filter: &str, element: Value) -> bool {
+        let emails = CORE_USER.attribute("emails");
+        let filter = parse_filter(filter);
+        match (emails, filter) {
+            (Some(def), Ok(filter)) => matches(&filter, &element, def).unwrap_or(false),
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn string_comparison_ignores_case_unless_case_exact() {
+        assert!(emails_match(r#"type eq "WORK""#, json!({"type": "work"})));
+        assert!(emails_match(
+            r#"value co "@Corp""#,
+            json!({"value": "a@corp.com"})
+        ));
+        assert!(!emails_match(r#"type eq "home""#, json!({"type": "work"})));
+    }
+
+    #[test]
+    fn booleans_match_boolean_strings() {
+        assert!(emails_match(
+            r#"primary eq "True""#,
+            json!({"primary": true})
+        ));
+        assert!(emails_match("primary eq true", json!({"primary": "true"})));
+        assert!(!emails_match("primary eq true", json!({"primary": false})));
+    }
+
+    #[test]
+    fn absent_sub_attributes_are_not_present() {
+        assert!(!emails_match("type pr", json!({"value": "a@x"})));
+        assert!(emails_match(r#"type ne "work""#, json!({"value": "a@x"})));
+    }
+
+    #[test]
+    fn logical_operators_combine() {
+        let element = json!({"type": "work", "value": "a@corp"});
+        assert!(emails_match(
+            r#"type eq "work" and value ew "corp""#,
+            element.clone()
+        ));
+        assert!(emails_match(
+            r#"type eq "home" or not (value sw "b")"#,
+            element
+        ));
+    }
+
+    #[test]
+    fn unknown_sub_attributes_are_invalid_filters() {
+        let emails = CORE_USER.attribute("emails");
+        let filter = parse_filter(r#"colour eq "red""#);
+        let result = match (emails, filter) {
+            (Some(def), Ok(filter)) => matches(&filter, &json!({}), def).err(),
+            _ => None,
+        };
+        assert_eq!(
+            result.and_then(|e| e.scim_type),
+            Some(ScimType::InvalidFilter)
+        );
+    }
+}

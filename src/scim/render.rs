@@ -1,0 +1,150 @@
+//! Read-model records rendered as SCIM resources (RFC 7643 §3), with `meta` and the weak ETag
+//! that `meta.version` and the `ETag` header share.
+
+use crate::scim::schema::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
+use projections::scim_groups::{GroupRecord, MemberRecord};
+use projections::scim_users::UserRecord;
+use serde_json::{json, Map, Value};
+
+/// The weak entity tag of a resource version (RFC 7232 §2.3; RFC 7644 §3.14).
+pub fn etag(version: i64) -> String {
+    format!("W/\"{version}\"")
+}
+
+/// The version an `If-Match` / `If-None-Match` tag names, if it is one of ours.
+pub fn version_of_etag(tag: &str) -> Option<i64> {
+    let tag = tag.trim();
+    let quoted = tag.strip_prefix("W/").unwrap_or(tag);
+    quoted.strip_prefix('"')?.strip_suffix('"')?.parse().ok()
+}
+
+fn meta(
+    resource_type: &str,
+    location: String,
+    created: &str,
+    modified: &str,
+    version: i64,
+) -> Value {
+    json!({
+        "resourceType": resource_type,
+        "created": created,
+        "lastModified": modified,
+        "location": location,
+        "version": etag(version),
+    })
+}
+
+pub fn user(record: &UserRecord, base_url: &str) -> Value {
+    let attributes = record.attributes();
+    let mut schemas = vec![USER_SCHEMA];
+    if attributes.contains_key(ENTERPRISE_USER_SCHEMA) {
+        schemas.push(ENTERPRISE_USER_SCHEMA);
+    }
+    let mut resource = Map::new();
+    resource.insert("schemas".into(), json!(schemas));
+    resource.insert("id".into(), json!(record.id));
+    if let Some(external_id) = &record.external_id {
+        resource.insert("externalId".into(), json!(external_id));
+    }
+    resource.insert("userName".into(), json!(record.user_name));
+    resource.extend(attributes);
+    resource.insert("active".into(), json!(record.active));
+    resource.insert(
+        "meta".into(),
+        meta(
+            "User",
+            format!("{base_url}/Users/{}", record.id),
+            &record.created_at,
+            &record.last_modified,
+            record.version,
+        ),
+    );
+    Value::Object(resource)
+}
+
+/// A group; `members` is `None` when the client excluded them, so that large groups can be
+/// read cheaply.
+pub fn group(record: &GroupRecord, members: Option<&[MemberRecord]>, base_url: &str) -> Value {
+    let mut resource = Map::new();
+    resource.insert("schemas".into(), json!([GROUP_SCHEMA]));
+    resource.insert("id".into(), json!(record.id));
+    if let Some(external_id) = &record.external_id {
+        resource.insert("externalId".into(), json!(external_id));
+    }
+    resource.insert("displayName".into(), json!(record.display_name));
+    if let Some(members) = members {
+        let rendered: Vec<Value> = members
+            .iter()
+            .map(|member| render_member(member, base_url))
+            .collect();
+        resource.insert("members".into(), Value::Array(rendered));
+    }
+    resource.insert(
+        "meta".into(),
+        meta(
+            "Group",
+            format!("{base_url}/Groups/{}", record.id),
+            &record.created_at,
+            &record.last_modified,
+            record.version,
+        ),
+    );
+    Value::Object(resource)
+}
+
+fn render_member(member: &MemberRecord, base_url: &str) -> Value {
+    let endpoint = if member.member_kind == "Group" {
+        "Groups"
+    } else {
+        "Users"
+    };
+    let mut rendered = json!({
+        "value": member.member_id,
+        "$ref": format!("{base_url}/{endpoint}/{}", member.member_id),
+        "type": member.member_kind,
+    });
+    if let Some(display) = &member.display {
+        rendered["display"] = json!(display);
+    }
+    rendered
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn etags_round_trip() {
+        assert_eq!(version_of_etag(&etag(7)), Some(7));
+        assert_eq!(version_of_etag("\"7\""), Some(7));
+        assert_eq!(version_of_etag("W/\"x\""), None);
+        assert_eq!(version_of_etag("*"), None);
+    }
+
+    #[test]
+    fn a_user_renders_with_meta_and_its_extension_schema() {
+        let record = UserRecord {
+            id: "u1".into(),
+            instance_id: "i1".into(),
+            user_name: "alice@corp".into(),
+            external_id: Some("e1".into()),
+            active: false,
+            attributes: json!({ENTERPRISE_USER_SCHEMA: {"department": "R&D"}}).to_string(),
+            version: 3,
+            created_position: 1,
+            created_at: "2026-01-01T00:00:00.000000Z".into(),
+            last_modified: "2026-01-02T00:00:00.000000Z".into(),
+        };
+        let rendered = user(&record, "http://h/scim/v2");
+        assert_eq!(
+            rendered["schemas"],
+            json!([USER_SCHEMA, ENTERPRISE_USER_SCHEMA])
+        );
+        assert_eq!(rendered["active"], json!(false));
+        assert_eq!(
+            rendered["meta"]["location"],
+            json!("http://h/scim/v2/Users/u1")
+        );
+        assert_eq!(rendered["meta"]["version"], json!("W/\"3\""));
+    }
+}

@@ -1,0 +1,93 @@
+//! Starting the server: one function from settings, a store, a listener and a shutdown signal
+//! to a running service (the binary and the tests both start scimd through it).
+
+use crate::http::{router, AppState};
+use crate::provisioning::Provisioning;
+use crate::store::Store;
+use chrono::Utc;
+use projections::db::DbError;
+use projections::error::ProjectionError;
+use projections::metadata::timestamp;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// The externally visible base URL (e.g. `https://scim.example.com`), if a proxy hides it.
+    pub public_url: Option<String>,
+    pub max_body_bytes: usize,
+    /// How often the projector looks for events written by other processes.
+    pub projector_poll: Duration,
+    /// A name claim older than this whose owner does not hold the name is an orphan.
+    pub claim_grace: Duration,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            public_url: None,
+            max_body_bytes: 1024 * 1024,
+            projector_poll: Duration::from_millis(500),
+            claim_grace: Duration::from_secs(600),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot bring the read model up to date: {0}")]
+    Projection(#[from] ProjectionError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("server failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Brings the read model up to date, then serves until `shutdown` resolves and in-flight
+/// requests have finished.
+pub async fn serve(
+    store: Arc<Store>,
+    settings: ServerSettings,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartupError> {
+    store.projector.prepare().await?;
+    let reached = store.projector.catch_up().await?;
+    tracing::info!(%reached, "read model is up to date");
+    reconcile_claims(&store, settings.claim_grace).await;
+
+    let projector = tokio::spawn(Arc::clone(&store.projector).run(settings.projector_poll));
+    let reconciler = tokio::spawn({
+        let store = Arc::clone(&store);
+        let grace = settings.claim_grace;
+        async move {
+            loop {
+                tokio::time::sleep(grace).await;
+                reconcile_claims(&store, grace).await;
+            }
+        }
+    });
+    let state = AppState {
+        provisioning: Provisioning::new(store),
+        public_url: settings.public_url,
+    };
+    let app = router(state, settings.max_body_bytes);
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    projector.abort();
+    reconciler.abort();
+    Ok(served?)
+}
+
+async fn reconcile_claims(store: &Store, grace: Duration) {
+    let grace = chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::MAX);
+    let cutoff = Utc::now().checked_sub_signed(grace).unwrap_or(Utc::now());
+    match store.claims.reconcile(&timestamp(cutoff)).await {
+        Ok(0) => {}
+        Ok(removed) => tracing::info!(removed, "removed name claims left by interrupted requests"),
+        Err(error) => tracing::warn!(%error, "could not reconcile name claims"),
+    }
+}

@@ -1,0 +1,141 @@
+//! Executing commands on aggregates, whichever store holds them, with the request's metadata.
+//!
+//! Two commands on one aggregate may race: the event store lets one append and reports the
+//! other as a conflict. The loser is re-run against the fresh state (it may now be refused on
+//! its merits), so that clients never see a conflict as a failure of scimd.
+
+use super::snapshots::SnapshotStore;
+use aggregates::group::{Group, GroupCommand, GroupError, GroupServices};
+use aggregates::user::{User, UserCommand, UserError};
+use cqrs_es::persist::PersistedEventStore;
+use cqrs_es::{Aggregate, AggregateError, CqrsFramework, EventStore};
+use postgres_es::PostgresEventRepository;
+use projections::db::Db;
+use projections::metadata::EventMetadata;
+use sqlite_es::SqliteEventRepository;
+use std::time::Duration;
+
+/// Snapshots every this many events keep loading a group cheap however many member events it
+/// has accumulated (the group aggregate itself stays small: see aggregates::group).
+const GROUP_SNAPSHOT_EVERY: usize = 100;
+const ATTEMPTS: u32 = 8;
+
+type Users<R> = CqrsFramework<User, PersistedEventStore<R, User>>;
+type Groups<R> = CqrsFramework<Group, SnapshotStore<R, Group>>;
+
+pub enum CommandBus {
+    Sqlite {
+        users: Users<SqliteEventRepository>,
+        groups: Groups<SqliteEventRepository>,
+    },
+    Postgres {
+        users: Users<PostgresEventRepository>,
+        groups: Groups<PostgresEventRepository>,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError<E: std::error::Error> {
+    #[error(transparent)]
+    Rejected(E),
+    #[error("the aggregate kept changing; gave up after {ATTEMPTS} attempts")]
+    Conflict,
+    #[error("event store failure: {0}")]
+    Store(String),
+}
+
+impl CommandBus {
+    pub fn new(db: &Db, group_services: GroupServices) -> Self {
+        match db {
+            Db::Sqlite(pool) => Self::Sqlite {
+                users: sqlite_es::sqlite_cqrs(pool.clone(), vec![], ()),
+                groups: CqrsFramework::new(
+                    SnapshotStore::new(
+                        SqliteEventRepository::new(pool.clone()),
+                        GROUP_SNAPSHOT_EVERY,
+                    ),
+                    vec![],
+                    group_services,
+                ),
+            },
+            Db::Postgres(pool) => Self::Postgres {
+                users: postgres_es::postgres_cqrs(pool.clone(), vec![], ()),
+                groups: CqrsFramework::new(
+                    SnapshotStore::new(
+                        PostgresEventRepository::new(pool.clone()),
+                        GROUP_SNAPSHOT_EVERY,
+                    ),
+                    vec![],
+                    group_services,
+                ),
+            },
+        }
+    }
+
+    pub async fn execute_user(
+        &self,
+        id: &str,
+        command: UserCommand,
+        metadata: &EventMetadata,
+    ) -> Result<(), CommandError<UserError>> {
+        match self {
+            Self::Sqlite { users, .. } => execute(users, id, command, metadata, |_| false).await,
+            Self::Postgres { users, .. } => execute(users, id, command, metadata, |_| false).await,
+        }
+    }
+
+    pub async fn execute_group(
+        &self,
+        id: &str,
+        command: GroupCommand,
+        metadata: &EventMetadata,
+    ) -> Result<(), CommandError<GroupError>> {
+        // The membership view moved on while the group was being loaded: load it again.
+        let stale = |error: &GroupError| *error == GroupError::StaleMembership;
+        match self {
+            Self::Sqlite { groups, .. } => execute(groups, id, command, metadata, stale).await,
+            Self::Postgres { groups, .. } => execute(groups, id, command, metadata, stale).await,
+        }
+    }
+}
+
+async fn execute<A, ES>(
+    framework: &CqrsFramework<A, ES>,
+    id: &str,
+    command: A::Command,
+    metadata: &EventMetadata,
+    retry_rejection: impl Fn(&A::Error) -> bool,
+) -> Result<(), CommandError<A::Error>>
+where
+    A: Aggregate,
+    A::Command: Clone,
+    ES: EventStore<A>,
+{
+    for attempt in 0..ATTEMPTS {
+        match framework
+            .execute_with_metadata(id, command.clone(), metadata.to_map())
+            .await
+        {
+            Ok(()) => return Ok(()),
+            Err(AggregateError::AggregateConflict) => {}
+            Err(AggregateError::UserError(error)) if retry_rejection(&error) => {}
+            Err(AggregateError::UserError(error)) => return Err(CommandError::Rejected(error)),
+            Err(other) => return Err(CommandError::Store(other.to_string())),
+        }
+        tracing::debug!(
+            aggregate = A::TYPE,
+            id,
+            attempt,
+            "command conflicted; retrying"
+        );
+        tokio::time::sleep(backoff(attempt)).await;
+    }
+    Err(CommandError::Conflict)
+}
+
+/// Exponential with jitter, so that racing writers spread out instead of colliding again.
+fn backoff(attempt: u32) -> Duration {
+    let base_ms = 1u64 << attempt.min(6);
+    let jitter_ms = u64::from(getrandom::u32().unwrap_or(0) % 4);
+    Duration::from_millis(base_ms + jitter_ms)
+}

@@ -1,0 +1,101 @@
+//! Opening a store by URL and bringing its schema up to date.
+
+use projections::db::Db;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported database URL {0}: use sqlite://PATH or postgres://USER@HOST/DB")]
+    UnsupportedUrl(String),
+    #[error("cannot open {url}: {source}")]
+    Connect {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("cannot migrate {url}: {source}")]
+    Migrate {
+        url: String,
+        #[source]
+        source: sqlx::migrate::MigrateError,
+    },
+}
+
+/// The URL with any password replaced, fit for logs and error messages.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.rsplit_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+pub async fn connect(url: &str, pool_size: u32) -> Result<Db, StoreError> {
+    let connect_error = |source| StoreError::Connect {
+        url: redact(url),
+        source,
+    };
+    let migrate_error = |source| StoreError::Migrate {
+        url: redact(url),
+        source,
+    };
+    if url.starts_with("sqlite:") {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(connect_error)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a transaction acknowledged to an IdP survives a power cut, not just a crash.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(pool_size)
+            .connect_with(options)
+            .await
+            .map_err(connect_error)?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&pool)
+            .await
+            .map_err(migrate_error)?;
+        Ok(Db::Sqlite(pool))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let pool = PgPoolOptions::new()
+            .max_connections(pool_size)
+            .connect(url)
+            .await
+            .map_err(connect_error)?;
+        sqlx::migrate!("./migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(migrate_error)?;
+        Ok(Db::Postgres(pool))
+    } else {
+        Err(StoreError::UnsupportedUrl(redact(url)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact("postgres://scimd:s3cret@db:5432/scimd"),
+            "postgres://scimd:***@db:5432/scimd"
+        );
+        assert_eq!(
+            redact("postgres://scimd@db/scimd"),
+            "postgres://scimd@db/scimd"
+        );
+        assert_eq!(redact("sqlite://./scimd.db"), "sqlite://./scimd.db");
+    }
+}

@@ -1,0 +1,57 @@
+//! The store behind scimd: the event store and read models in one SQLite file or one
+//! PostgreSQL database, chosen by URL, migrated on open, with the command bus and the
+//! projector that sit on top of it.
+
+mod claims;
+mod commands;
+mod connect;
+mod membership;
+mod snapshots;
+pub mod tenancy;
+
+pub use claims::{Claim, NameClaims};
+pub use commands::{CommandBus, CommandError};
+pub use connect::{redact, StoreError};
+
+use aggregates::group::GroupServices;
+use projections::db::Db;
+use projections::runner::Projector;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct StoreSettings {
+    pub database_url: String,
+    pub pool_size: u32,
+    /// How long a request waits for the read model to show its own write.
+    pub projection_wait: Duration,
+}
+
+pub struct Store {
+    pub db: Db,
+    pub commands: CommandBus,
+    pub projector: Arc<Projector>,
+    pub claims: NameClaims,
+}
+
+impl Store {
+    pub async fn open(settings: &StoreSettings) -> Result<Self, StoreError> {
+        let db = connect::connect(&settings.database_url, settings.pool_size).await?;
+        let projector = Arc::new(Projector::new(
+            db.clone(),
+            projections::all(),
+            settings.projection_wait,
+        ));
+        let membership = Arc::new(membership::ProjectedMembership::new(
+            db.clone(),
+            Arc::clone(&projector),
+        ));
+        let commands = CommandBus::new(&db, GroupServices { membership });
+        Ok(Self {
+            claims: NameClaims::new(db.clone()),
+            db,
+            commands,
+            projector,
+        })
+    }
+}
