@@ -124,6 +124,7 @@ impl Provisioning {
         E: From<ProvisioningError>,
     {
         let instance_id = &ctx.principal.instance_id;
+        let _turn = self.locks.lock(id).await;
         for _ in 0..EDIT_ATTEMPTS {
             let current = self.group(ctx, id).await?;
             if if_match.is_some_and(|expected| expected != current.version) {
@@ -131,8 +132,18 @@ impl Provisioning {
             }
             let change = change(&current)?;
             let membership = self.membership_changes(ctx, change.members).await?;
+            let display_name = (change.display_name.as_str() != current.display_name)
+                .then_some(change.display_name);
+            let external_id = (change.external_id.as_ref().map(ExternalId::as_str)
+                != current.external_id.as_deref())
+            .then_some(change.external_id);
+            // Only a name or externalId derived from what was read can be outdated; member
+            // changes are deltas the group applies to its own current state.
+            let pinned = if_match.is_some() || display_name.is_some() || external_id.is_some();
             let old_key = case_insensitive_key(&current.display_name);
-            let new_key = change.display_name.key();
+            let new_key = display_name
+                .as_ref()
+                .map_or_else(|| old_key.clone(), DisplayName::key);
             let renamed = old_key != new_key;
             let mut claimed = false;
             if renamed {
@@ -152,9 +163,10 @@ impl Provisioning {
             let command = GroupCommand::Update {
                 instance_id: ctx.instance_id(),
                 group_id: id.to_string(),
-                expected_version: u64::try_from(current.version).unwrap_or_default(),
-                display_name: change.display_name,
-                external_id: change.external_id,
+                expected_version: pinned
+                    .then(|| u64::try_from(current.version).unwrap_or_default()),
+                display_name,
+                external_id,
                 membership,
             };
             match self
@@ -201,6 +213,7 @@ impl Provisioning {
         id: &str,
         if_match: Option<i64>,
     ) -> Result<(), ProvisioningError> {
+        let turn = self.locks.lock(id).await;
         let current = self.group(ctx, id).await?;
         if if_match.is_some_and(|expected| expected != current.version) {
             return Err(ProvisioningError::PreconditionFailed);
@@ -222,6 +235,7 @@ impl Provisioning {
             Err(error) => return Err(group_error(error)),
         }
         tracing::info!(group_id = %id, "group deleted");
+        drop(turn);
         self.store.claims.release_group(id).await?;
         self.forget_member(ctx, id).await?;
         self.store

@@ -5,6 +5,7 @@
 mod context;
 mod error;
 mod groups;
+mod locks;
 mod users;
 
 pub use context::RequestContext;
@@ -12,6 +13,7 @@ pub use error::ProvisioningError;
 pub use groups::GroupChange;
 
 use crate::store::Store;
+use locks::AggregateLocks;
 use std::sync::Arc;
 
 /// Edits based on a version that another request changed meanwhile are re-derived from the
@@ -21,11 +23,15 @@ const EDIT_ATTEMPTS: usize = 8;
 #[derive(Clone)]
 pub struct Provisioning {
     store: Arc<Store>,
+    locks: Arc<AggregateLocks>,
 }
 
 impl Provisioning {
     pub fn new(store: Arc<Store>) -> Self {
-        Self { store }
+        Self {
+            store,
+            locks: Arc::default(),
+        }
     }
 
     pub fn store(&self) -> &Store {

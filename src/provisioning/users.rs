@@ -94,6 +94,7 @@ impl Provisioning {
         F: Fn(&UserRecord) -> Result<UserProfile, E>,
         E: From<ProvisioningError>,
     {
+        let _turn = self.locks.lock(id).await;
         for _ in 0..EDIT_ATTEMPTS {
             let current = self.user(ctx, id).await?;
             if if_match.is_some_and(|expected| expected != current.version) {
@@ -167,6 +168,7 @@ impl Provisioning {
         id: &str,
         if_match: Option<i64>,
     ) -> Result<(), ProvisioningError> {
+        let turn = self.locks.lock(id).await;
         let current = self.user(ctx, id).await?;
         if if_match.is_some_and(|expected| expected != current.version) {
             return Err(ProvisioningError::PreconditionFailed);
@@ -188,6 +190,7 @@ impl Provisioning {
             Err(error) => return Err(user_error(error)),
         }
         tracing::info!(user_id = %id, "user deleted");
+        drop(turn);
         self.store.claims.release_user(id).await?;
         self.forget_member(ctx, id).await?;
         self.store
@@ -205,6 +208,7 @@ impl Provisioning {
         member_id: &str,
     ) -> Result<(), ProvisioningError> {
         for group_id in groups_with_member(&self.store.db, member_id).await? {
+            let _turn = self.locks.lock(&group_id).await;
             let command = GroupCommand::ForgetMember {
                 instance_id: ctx.instance_id(),
                 group_id: group_id.clone(),

@@ -22,6 +22,9 @@ pub struct Decoded {
     /// The client sent a password, which scimd does not keep (password sync is unsupported);
     /// worth a log line, never an error.
     pub password_supplied: bool,
+    /// Attributes the client named but left empty (`null`, `[]`, `{}`): absent in canonical
+    /// form, yet an explicit "none" where absence would mean "unchanged" (a group's members).
+    pub emptied: Vec<&'static str>,
 }
 
 /// Keys every resource may carry that are not attributes a client sets.
@@ -47,9 +50,11 @@ pub fn decode(resource_type: ResourceType, input: &Value) -> Result<Decoded, Sci
             tracing::debug!(attribute = %key, "ignoring an attribute this server does not define");
             continue;
         };
-        if let Some(value) = decode_attribute(def, value, def.name, &mut decoded.password_supplied)?
-        {
-            decoded.attributes.insert(def.name.to_string(), value);
+        match decode_attribute(def, value, def.name, &mut decoded.password_supplied)? {
+            Some(value) => {
+                decoded.attributes.insert(def.name.to_string(), value);
+            }
+            None => decoded.emptied.push(def.name),
         }
     }
     for def in resource_type.core().attributes {
@@ -239,10 +244,11 @@ pub fn group_fields(decoded: Decoded) -> Result<GroupFields, ScimError> {
         Some(Value::String(id)) => Some(ExternalId::parse(id)?),
         _ => None,
     };
-    let member_ids = attributes
-        .remove("members")
-        .map(|members| member_ids(&members))
-        .transpose()?;
+    let member_ids = match attributes.remove("members") {
+        Some(members) => Some(member_ids(&members)?),
+        None if decoded.emptied.contains(&"members") => Some(Vec::new()),
+        None => None,
+    };
     Ok(GroupFields {
         display_name,
         external_id,

@@ -1,1 +1,11 @@
+//! Integration tests: scimd started on a real port over a real store (a SQLite file, or a
+//! throwaway PostgreSQL server), driven over HTTP as an identity provider would.
 
+mod common;
+
+mod auth;
+mod binary;
+mod discovery;
+mod groups;
+mod uniqueness;
+mod users;

@@ -11,14 +11,16 @@ pub enum GroupCommand {
         external_id: Option<ExternalId>,
         members: Vec<Member>,
     },
-    /// Set the group's name and externalId, and change its members by `membership`, applied in
-    /// order (PATCH operations keep their order: RFC 7644 §3.5.2).
+    /// Rename the group and set its externalId (each `None` when unchanged), and change its
+    /// members by `membership`, applied in order (PATCH operations keep their order: RFC 7644
+    /// §3.5.2). Member changes are deltas decided against the group's own current state, so
+    /// they need no `expected_version`; an edit derived from a version the client saw does.
     Update {
         instance_id: InstanceId,
         group_id: String,
-        expected_version: u64,
-        display_name: DisplayName,
-        external_id: Option<ExternalId>,
+        expected_version: Option<u64>,
+        display_name: Option<DisplayName>,
+        external_id: Option<Option<ExternalId>>,
         membership: Vec<MembershipChange>,
     },
     /// Drop a member that no longer exists (its user or group was deleted).

@@ -71,12 +71,16 @@ impl Aggregate for Group {
                 external_id,
                 membership,
             } => {
-                self.ensure_live(&instance_id, Some(expected_version))?;
+                self.ensure_live(&instance_id, expected_version)?;
                 let member_events = self
                     .membership_events(&group_id, &membership, services)
                     .await?;
-                self.rename(display_name, sink).await;
-                self.change_external_id(external_id, sink).await;
+                if let Some(display_name) = display_name {
+                    self.rename(display_name, sink).await;
+                }
+                if let Some(external_id) = external_id {
+                    self.change_external_id(external_id, sink).await;
+                }
                 for event in member_events {
                     sink.write(event, self).await;
                 }

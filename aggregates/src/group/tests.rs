@@ -86,8 +86,19 @@ fn update(version: u64, display_name: &str, membership: Vec<MembershipChange>) -
     GroupCommand::Update {
         instance_id: instance(),
         group_id: GROUP_ID.into(),
-        expected_version: version,
-        display_name: name(display_name),
+        expected_version: Some(version),
+        display_name: Some(name(display_name)),
+        external_id: None,
+        membership,
+    }
+}
+
+fn change_members(membership: Vec<MembershipChange>) -> GroupCommand {
+    GroupCommand::Update {
+        instance_id: instance(),
+        group_id: GROUP_ID.into(),
+        expected_version: None,
+        display_name: None,
         external_id: None,
         membership,
     }
@@ -138,9 +149,9 @@ fn changing_the_external_id_records_old_and_new() {
         .when(GroupCommand::Update {
             instance_id: instance(),
             group_id: GROUP_ID.into(),
-            expected_version: 1,
-            display_name: name("Engineering"),
-            external_id: Some(external_id.clone()),
+            expected_version: Some(1),
+            display_name: None,
+            external_id: Some(Some(external_id.clone())),
             membership: vec![],
         })
         .then_expect_events(vec![GroupEvent::GroupExternalIdChanged {
@@ -225,6 +236,22 @@ fn a_rename_and_member_changes_in_one_request_are_all_recorded() {
             },
             added("u1"),
         ]);
+}
+
+#[test]
+fn member_changes_need_no_expected_version() {
+    given(vec![created("Engineering"), added("u1"), added("u2")])
+        .when(change_members(vec![MembershipChange::Add(vec![
+            Member::user("u3"),
+        ])]))
+        .then_expect_events(vec![added("u3")]);
+}
+
+#[test]
+fn an_unchanged_name_is_not_renamed() {
+    given(vec![created("Engineering")])
+        .when(change_members(vec![]))
+        .then_expect_events(vec![]);
 }
 
 #[test]

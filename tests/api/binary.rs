@@ -1,0 +1,293 @@
+//! The `scimd` binary as an operator runs it: the CLI, the first start on an empty store, and
+//! restarts (graceful and after SIGKILL) that must keep every acknowledged change.
+
+use crate::common::{fresh_database, StoreKind};
+use serde_json::{json, Value};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const SCIMD: &str = env!("CARGO_BIN_EXE_scimd");
+
+macro_rules! binary_on_both_stores {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() { super::$name(crate::common::StoreKind::Sqlite).await }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() { super::$name(crate::common::StoreKind::Postgres).await }
+        }
+    )+};
+}
+
+binary_on_both_stores!(
+    data_survives_graceful_and_abrupt_restarts,
+    the_cli_manages_instances_and_keys,
+);
+
+/// A running `scimd serve`.
+struct Server {
+    child: Child,
+    base: String,
+    /// The key printed on a first start, if this start printed one.
+    printed_key: Option<String>,
+}
+
+impl Server {
+    async fn start(database_url: &str) -> Self {
+        let mut child = Command::new(SCIMD)
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--database",
+                database_url,
+            ])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("scimd starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut lines = BufReader::new(stdout).lines();
+        let mut printed_key = None;
+        let base = loop {
+            let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+                .await
+                .expect("scimd says where it listens within 30 s")
+                .expect("stdout is readable")
+                .expect("scimd prints a listening line before exiting");
+            if line.starts_with("scimd_") {
+                printed_key = Some(line);
+            } else if let Some(rest) = line.strip_prefix("scimd listening on ") {
+                break rest
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+            }
+        };
+        // Keep draining stdout so that the server never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Self {
+            child,
+            base,
+            printed_key,
+        }
+    }
+
+    fn pid(&self) -> String {
+        self.child.id().map(|id| id.to_string()).unwrap_or_default()
+    }
+
+    async fn signal(&mut self, signal: &str) -> std::process::ExitStatus {
+        let sent = Command::new("kill")
+            .args([format!("-{signal}"), self.pid()])
+            .status()
+            .await
+            .expect("kill runs");
+        assert!(sent.success(), "kill -{signal} failed");
+        tokio::time::timeout(Duration::from_secs(15), self.child.wait())
+            .await
+            .expect("scimd exits within 15 s")
+            .expect("the exit status is readable")
+    }
+}
+
+/// A resource without `meta.location`, which names the port of the process that served it.
+fn without_location(mut resource: Value) -> Value {
+    if let Some(meta) = resource.get_mut("meta").and_then(Value::as_object_mut) {
+        meta.remove("location");
+    }
+    resource
+}
+
+async fn call(
+    method: reqwest::Method,
+    url: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, url)
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/scim+json")
+            .body(body.to_string());
+    }
+    let response = request.send().await.expect("scimd answers");
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+async fn data_survives_graceful_and_abrupt_restarts(kind: StoreKind) {
+    let (url, _dir) = fresh_database(kind).await;
+    let mut server = Server::start(&url).await;
+    let token = server
+        .printed_key
+        .clone()
+        .expect("a first start prints a key");
+    let (status, created) = call(
+        reqwest::Method::POST,
+        &format!("{}/Users", server.base),
+        &token,
+        Some(json!({"userName": "uma@corp.example", "title": "Engineer"})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let user_id = created["id"].as_str().unwrap_or_default().to_string();
+    let (status, group) = call(
+        reqwest::Method::POST,
+        &format!("{}/Groups", server.base),
+        &token,
+        Some(json!({"displayName": "Keepers", "members": [{"value": user_id}]})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let group_id = group["id"].as_str().unwrap_or_default().to_string();
+
+    let exit = server.signal("TERM").await;
+    assert!(exit.success(), "SIGTERM ends scimd cleanly: {exit:?}");
+
+    let mut server = Server::start(&url).await;
+    assert_eq!(
+        server.printed_key, None,
+        "the default key is printed only once"
+    );
+    let (status, user) = call(
+        reqwest::Method::GET,
+        &format!("{}/Users/{user_id}", server.base),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(without_location(user), without_location(created));
+    let (status, patched) = call(
+        reqwest::Method::PATCH,
+        &format!("{}/Users/{user_id}", server.base),
+        &token,
+        Some(json!({"Operations": [{"op": "replace", "path": "active", "value": false}]})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    server.signal("KILL").await;
+
+    let server = Server::start(&url).await;
+    let (_, user) = call(
+        reqwest::Method::GET,
+        &format!("{}/Users/{user_id}", server.base),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(without_location(user), without_location(patched));
+    let (_, group_now) = call(
+        reqwest::Method::GET,
+        &format!("{}/Groups/{group_id}", server.base),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(group_now["members"][0]["value"], user_id.as_str());
+    assert_eq!(group_now["displayName"], "Keepers");
+}
+
+async fn run_cli(database_url: &str, args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(SCIMD)
+        .args(args)
+        .env("SCIMD_DATABASE_URL", database_url)
+        .output()
+        .await
+        .expect("scimd runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).to_string(),
+        String::from_utf8_lossy(&output.stderr).to_string(),
+    )
+}
+
+async fn the_cli_manages_instances_and_keys(kind: StoreKind) {
+    let (url, _dir) = fresh_database(kind).await;
+    let (ok, out, err) = run_cli(&url, &["instances", "create", "acme"]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("acme"));
+    let (ok, _, err) = run_cli(&url, &["instances", "create", "acme"]).await;
+    assert!(!ok);
+    assert!(err.contains("already exists"), "{err}");
+    let (ok, _, err) = run_cli(&url, &["instances", "create", "bad name"]).await;
+    assert!(!ok);
+    assert!(err.contains("instance names"), "{err}");
+    let (_, out, _) = run_cli(&url, &["instances", "list"]).await;
+    assert!(out.lines().any(|line| line.starts_with("acme ")), "{out}");
+
+    let (ok, out, err) = run_cli(
+        &url,
+        &[
+            "keys",
+            "create",
+            "--instance",
+            "acme",
+            "--integration-user",
+            "okta",
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let token = out.lines().last().unwrap_or_default().to_string();
+    assert!(token.starts_with("scimd_"), "{out}");
+    let key_id = token.split('_').nth(1).unwrap_or_default().to_string();
+    let (ok, _, err) = run_cli(
+        &url,
+        &[
+            "keys",
+            "create",
+            "--instance",
+            "nope",
+            "--integration-user",
+            "x",
+        ],
+    )
+    .await;
+    assert!(!ok);
+    assert!(err.contains("no instance"), "{err}");
+
+    // The second argument form: --database instead of the environment.
+    let (ok, out, _) = run_cli(
+        "sqlite://ignored",
+        &["keys", "list", "--instance", "acme", "--database", &url],
+    )
+    .await;
+    assert!(ok);
+    assert!(out.contains(&key_id) && out.contains("okta"), "{out}");
+    assert!(!out.contains(&token), "a listing never shows the secret");
+
+    let server = Server::start(&url).await;
+    assert_eq!(
+        server.printed_key, None,
+        "a store with instances gets no default key"
+    );
+    let users = format!("{}/Users", server.base);
+    assert_eq!(
+        call(reqwest::Method::GET, &users, &token, None).await.0,
+        200
+    );
+    let (ok, _, err) = run_cli(&url, &["keys", "revoke", &key_id]).await;
+    assert!(ok, "{err}");
+    assert_eq!(
+        call(reqwest::Method::GET, &users, &token, None).await.0,
+        401
+    );
+    let (ok, _, err) = run_cli(&url, &["keys", "revoke", &key_id]).await;
+    assert!(!ok);
+    assert!(err.contains("already revoked"), "{err}");
+    let (_, out, _) = run_cli(&url, &["keys", "list", "--instance", "acme"]).await;
+    assert!(
+        !out.lines().nth(1).unwrap_or_default().ends_with(" -"),
+        "{out}"
+    );
+}
