@@ -317,4 +317,14 @@ async fn a_thousand_members_are_added_in_one_patch(app: TestApp) {
         )
         .await;
     assert_eq!(member_ids(&reply.body), ids[500..].to_vec());
+    assert_eq!(reply.body["meta"]["version"], "W/\"1501\"");
+    // The group is now loaded from a snapshot; it must agree with its members' view.
+    let readded = app
+        .patch(
+            &format!("/Groups/{group}"),
+            json!([{"op": "add", "path": "members", "value": [{"value": ids[0]}]}]),
+        )
+        .await;
+    assert_eq!(readded.status, 200, "{:?}", readded.body);
+    assert_eq!(readded.body["meta"]["version"], "W/\"1502\"");
 }
