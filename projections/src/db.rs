@@ -130,6 +130,18 @@ impl<T> Record for T where
 {
 }
 
+/// Binds each argument with the type it has, on whichever query type `$query` is.
+macro_rules! bind_each {
+    ($query:expr, $args:expr) => {
+        $args.iter().fold($query, |query, arg| match arg {
+            SqlArg::Null => query.bind(None::<&str>),
+            SqlArg::Bool(value) => query.bind(*value),
+            SqlArg::Int(value) => query.bind(*value),
+            SqlArg::Text(value) => query.bind(value.as_str()),
+        })
+    };
+}
+
 fn bound<'q, DB>(sql: &'q Sql) -> sqlx::query::Query<'q, DB, <DB as Database>::Arguments<'q>>
 where
     DB: Database,
@@ -138,14 +150,7 @@ where
     &'q str: Encode<'q, DB> + Type<DB>,
     Option<&'q str>: Encode<'q, DB> + Type<DB>,
 {
-    sql.args
-        .iter()
-        .fold(sqlx::query(sql.text()), |query, arg| match arg {
-            SqlArg::Null => query.bind(None::<&str>),
-            SqlArg::Bool(value) => query.bind(*value),
-            SqlArg::Int(value) => query.bind(*value),
-            SqlArg::Text(value) => query.bind(value.as_str()),
-        })
+    bind_each!(sqlx::query(sql.text()), sql.args)
 }
 
 fn bound_as<'q, DB, T>(
@@ -159,14 +164,7 @@ where
     &'q str: Encode<'q, DB> + Type<DB>,
     Option<&'q str>: Encode<'q, DB> + Type<DB>,
 {
-    sql.args
-        .iter()
-        .fold(sqlx::query_as(sql.text()), |query, arg| match arg {
-            SqlArg::Null => query.bind(None::<&str>),
-            SqlArg::Bool(value) => query.bind(*value),
-            SqlArg::Int(value) => query.bind(*value),
-            SqlArg::Text(value) => query.bind(value.as_str()),
-        })
+    bind_each!(sqlx::query_as(sql.text()), sql.args)
 }
 
 /// Runs the same expression against whichever pool or transaction `$on` holds.

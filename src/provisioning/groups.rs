@@ -2,17 +2,18 @@
 //! member changes that name only the members they touch.
 
 use super::users::Count;
-use super::{Provisioning, ProvisioningError, RequestContext, EDIT_ATTEMPTS};
+use super::{
+    check_if_match, command_version, Provisioning, ProvisioningError, RequestContext, EDIT_ATTEMPTS,
+};
 use crate::scim::patch::members::MemberEdit;
 use crate::scim::resource::GroupFields;
-use crate::store::{Claim, CommandError};
+use crate::store::{CommandError, NameKind, UniqueName};
 use aggregates::group::{
     DisplayName, Group, GroupCommand, GroupError, Member, MemberId, MemberKind, MembershipChange,
 };
-use aggregates::values::{case_insensitive_key, ExternalId};
+use aggregates::values::ExternalId;
 use cqrs_es::Aggregate;
 use projections::db::Sql;
-use projections::metadata::timestamp;
 use projections::scim_groups::{
     find_group, member_kinds, members_of, members_of_groups, GroupRecord, MemberRecord,
 };
@@ -48,6 +49,7 @@ impl Provisioning {
         Ok(members_of_groups(&self.store.db, ids).await?)
     }
 
+    /// Runs a page query and its count (see scim::list).
     pub async fn groups(
         &self,
         statements: (Sql, Sql),
@@ -79,18 +81,8 @@ impl Provisioning {
             .resolve_members(ctx, fields.member_ids.as_deref().unwrap_or_default())
             .await?;
         let id = uuid::Uuid::new_v4().to_string();
-        let instance_id = &ctx.principal.instance_id;
-        let key = fields.display_name.key();
-        let now = timestamp(chrono::Utc::now());
-        if self
-            .store
-            .claims
-            .claim_group_name(instance_id, &key, &id, &now)
-            .await?
-            == Claim::Taken
-        {
-            return Err(ProvisioningError::GroupNameTaken);
-        }
+        let name = self.group_name(ctx, fields.display_name.as_str());
+        self.reserve(&name, &id).await?;
         let command = GroupCommand::Create {
             instance_id: ctx.instance_id(),
             display_name: fields.display_name,
@@ -103,7 +95,7 @@ impl Provisioning {
             .execute_group(&id, command, &ctx.metadata())
             .await
         {
-            self.release_group_name(instance_id, &key, &id).await;
+            self.release(&name, &id).await;
             return Err(group_error(error));
         }
         tracing::info!(group_id = %id, "group created");
@@ -123,13 +115,10 @@ impl Provisioning {
         F: Fn(&GroupRecord) -> Result<GroupChange, E>,
         E: From<ProvisioningError>,
     {
-        let instance_id = &ctx.principal.instance_id;
         let _turn = self.locks.lock(id).await;
         for _ in 0..EDIT_ATTEMPTS {
             let current = self.group(ctx, id).await?;
-            if if_match.is_some_and(|expected| expected != current.version) {
-                return Err(ProvisioningError::PreconditionFailed.into());
-            }
+            check_if_match(if_match, current.version)?;
             let change = change(&current)?;
             let membership = self.membership_changes(ctx, change.members).await?;
             let display_name = (change.display_name.as_str() != current.display_name)
@@ -140,67 +129,34 @@ impl Provisioning {
             // Only a name or externalId derived from what was read can be outdated; member
             // changes are deltas the group applies to its own current state.
             let pinned = if_match.is_some() || display_name.is_some() || external_id.is_some();
-            let old_key = case_insensitive_key(&current.display_name);
-            let new_key = display_name
-                .as_ref()
-                .map_or_else(|| old_key.clone(), DisplayName::key);
-            let renamed = old_key != new_key;
-            let mut claimed = false;
-            if renamed {
-                let now = timestamp(chrono::Utc::now());
-                match self
-                    .store
-                    .claims
-                    .claim_group_name(instance_id, &new_key, id, &now)
-                    .await
-                    .map_err(ProvisioningError::from)?
-                {
-                    Claim::Taken => return Err(ProvisioningError::GroupNameTaken.into()),
-                    Claim::Claimed => claimed = true,
-                    Claim::AlreadyHeld => {}
+            let rename = match &display_name {
+                Some(new) => {
+                    let old = self.group_name(ctx, &current.display_name);
+                    self.begin_rename(old, self.group_name(ctx, new.as_str()), id)
+                        .await?
                 }
-            }
+                None => None,
+            };
             let command = GroupCommand::Update {
                 instance_id: ctx.instance_id(),
                 group_id: id.to_string(),
-                expected_version: pinned
-                    .then(|| u64::try_from(current.version).unwrap_or_default()),
+                expected_version: pinned.then(|| command_version(current.version)),
                 display_name,
                 external_id,
                 membership,
             };
-            match self
+            let outcome = self
                 .store
                 .commands
                 .execute_group(id, command, &ctx.metadata())
-                .await
-            {
-                Ok(()) => {
-                    if renamed {
-                        self.release_group_name(instance_id, &old_key, id).await;
-                    }
-                    return Ok(self.group_after_write(ctx, id).await?);
+                .await;
+            self.end_rename(rename, id, outcome.is_ok()).await;
+            match outcome {
+                Ok(()) => return Ok(self.group_after_write(ctx, id).await?),
+                Err(CommandError::Rejected(GroupError::VersionMismatch { .. })) => {
+                    self.await_fresh_state(Group::TYPE, id, if_match).await?
                 }
-                Err(error) => {
-                    if claimed {
-                        self.release_group_name(instance_id, &new_key, id).await;
-                    }
-                    match error {
-                        CommandError::Rejected(GroupError::VersionMismatch { .. })
-                            if if_match.is_none() =>
-                        {
-                            self.store
-                                .projector
-                                .wait_for_aggregate(Group::TYPE, id)
-                                .await
-                                .map_err(ProvisioningError::from)?;
-                        }
-                        CommandError::Rejected(GroupError::VersionMismatch { .. }) => {
-                            return Err(ProvisioningError::PreconditionFailed.into())
-                        }
-                        other => return Err(group_error(other).into()),
-                    }
-                }
+                Err(error) => return Err(group_error(error).into()),
             }
         }
         Err(ProvisioningError::ConcurrentModification.into())
@@ -214,13 +170,10 @@ impl Provisioning {
         if_match: Option<i64>,
     ) -> Result<(), ProvisioningError> {
         let turn = self.locks.lock(id).await;
-        let current = self.group(ctx, id).await?;
-        if if_match.is_some_and(|expected| expected != current.version) {
-            return Err(ProvisioningError::PreconditionFailed);
-        }
+        check_if_match(if_match, self.group(ctx, id).await?.version)?;
         let command = GroupCommand::Delete {
             instance_id: ctx.instance_id(),
-            expected_version: if_match.map(|version| u64::try_from(version).unwrap_or_default()),
+            expected_version: if_match.map(command_version),
         };
         match self
             .store
@@ -234,15 +187,16 @@ impl Provisioning {
             }
             Err(error) => return Err(group_error(error)),
         }
-        tracing::info!(group_id = %id, "group deleted");
         drop(turn);
-        self.store.claims.release_group(id).await?;
-        self.forget_member(ctx, id).await?;
-        self.store
-            .projector
-            .wait_for_aggregate(Group::TYPE, id)
-            .await?;
-        Ok(())
+        self.after_deletion(ctx, Group::TYPE, id).await
+    }
+
+    fn group_name(&self, ctx: &RequestContext, display_name: &str) -> UniqueName {
+        UniqueName::new(
+            NameKind::GroupName,
+            &ctx.principal.instance_id,
+            display_name,
+        )
     }
 
     /// The members `ids` name, each known to be a user or a group of the caller's instance.
@@ -306,17 +260,6 @@ impl Provisioning {
             });
         }
         Ok(changes)
-    }
-
-    async fn release_group_name(&self, instance_id: &str, key: &str, id: &str) {
-        if let Err(error) = self
-            .store
-            .claims
-            .release_group_name(instance_id, key, id)
-            .await
-        {
-            tracing::warn!(%error, group_id = id, "could not release a displayName claim");
-        }
     }
 }
 

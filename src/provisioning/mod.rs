@@ -12,11 +12,14 @@ pub use context::RequestContext;
 pub use error::ProvisioningError;
 pub use groups::GroupChange;
 
-use crate::store::Store;
+use crate::store::{Claim, NameKind, Store, UniqueName};
+use aggregates::group::{GroupCommand, GroupError, MemberId};
 use locks::AggregateLocks;
+use projections::metadata::timestamp;
+use projections::scim_groups::groups_with_member;
 use std::sync::Arc;
 
-/// Edits based on a version that another request changed meanwhile are re-derived from the
+/// Edits based on a version that another process changed meanwhile are re-derived from the
 /// fresh version this many times before giving up.
 const EDIT_ATTEMPTS: usize = 8;
 
@@ -37,4 +40,130 @@ impl Provisioning {
     pub fn store(&self) -> &Store {
         &self.store
     }
+
+    /// Reserves `name` for `owner`. `Ok(true)` means this call reserved it, and must release it
+    /// if the owner's command fails.
+    async fn reserve(&self, name: &UniqueName, owner: &str) -> Result<bool, ProvisioningError> {
+        let now = timestamp(chrono::Utc::now());
+        match self.store.claims.claim(name, owner, &now).await? {
+            Claim::Claimed => Ok(true),
+            Claim::AlreadyHeld => Ok(false),
+            Claim::Taken => {
+                tracing::info!(kind = ?name.kind, "name already in use");
+                Err(match name.kind {
+                    NameKind::UserName => ProvisioningError::UserNameTaken,
+                    NameKind::GroupName => ProvisioningError::GroupNameTaken,
+                })
+            }
+        }
+    }
+
+    /// Reserves `new` when an edit changes a unique name from `old`; `None` if it does not.
+    async fn begin_rename(
+        &self,
+        old: UniqueName,
+        new: UniqueName,
+        owner: &str,
+    ) -> Result<Option<Rename>, ProvisioningError> {
+        if old == new {
+            return Ok(None);
+        }
+        let reserved = self.reserve(&new, owner).await?;
+        Ok(Some(Rename { old, new, reserved }))
+    }
+
+    /// Releases whichever name the edit's outcome left unused.
+    async fn end_rename(&self, rename: Option<Rename>, owner: &str, committed: bool) {
+        match rename {
+            Some(rename) if committed => self.release(&rename.old, owner).await,
+            Some(rename) if rename.reserved => self.release(&rename.new, owner).await,
+            _ => {}
+        }
+    }
+
+    /// A leftover reservation only blocks its name until the reconciler runs, so a failure to
+    /// release one is logged rather than failing the request.
+    async fn release(&self, name: &UniqueName, owner: &str) {
+        if let Err(error) = self.store.claims.release(name, owner).await {
+            tracing::warn!(%error, owner, "could not release a name reservation");
+        }
+    }
+
+    /// After an edit found its aggregate changed since it was read: wait until the read model
+    /// shows the change, so the edit can be derived again, unless the client pinned the version
+    /// it saw with If-Match.
+    async fn await_fresh_state(
+        &self,
+        aggregate_type: &str,
+        id: &str,
+        if_match: Option<i64>,
+    ) -> Result<(), ProvisioningError> {
+        if if_match.is_some() {
+            return Err(ProvisioningError::PreconditionFailed);
+        }
+        Ok(self
+            .store
+            .projector
+            .wait_for_aggregate(aggregate_type, id)
+            .await?)
+    }
+
+    /// What follows the deletion of a user or group: its names are free, it leaves every group
+    /// it was in, and the read model shows it gone.
+    async fn after_deletion(
+        &self,
+        ctx: &RequestContext,
+        aggregate_type: &str,
+        id: &str,
+    ) -> Result<(), ProvisioningError> {
+        tracing::info!(aggregate = aggregate_type, id, "deleted");
+        self.store.claims.release_all_of(id).await?;
+        for group_id in groups_with_member(&self.store.db, id).await? {
+            let _turn = self.locks.lock(&group_id).await;
+            let command = GroupCommand::ForgetMember {
+                instance_id: ctx.instance_id(),
+                group_id: group_id.clone(),
+                member: MemberId::new(id),
+            };
+            match self
+                .store
+                .commands
+                .execute_group(&group_id, command, &ctx.metadata())
+                .await
+            {
+                Ok(()) | Err(crate::store::CommandError::Rejected(GroupError::NotFound)) => {}
+                Err(error) => return Err(error.into()),
+            }
+            self.store
+                .projector
+                .wait_for_aggregate("Group", &group_id)
+                .await?;
+        }
+        Ok(self
+            .store
+            .projector
+            .wait_for_aggregate(aggregate_type, id)
+            .await?)
+    }
+}
+
+/// A change of a unique name under way: the new name is reserved before the command runs.
+struct Rename {
+    old: UniqueName,
+    new: UniqueName,
+    /// Reserved by this edit (not held already), so to be released if the edit fails.
+    reserved: bool,
+}
+
+/// The version `If-Match` pins must be the one read.
+fn check_if_match(if_match: Option<i64>, version: i64) -> Result<(), ProvisioningError> {
+    match if_match {
+        Some(expected) if expected != version => Err(ProvisioningError::PreconditionFailed),
+        _ => Ok(()),
+    }
+}
+
+/// Read-model versions are never negative; commands count in `u64`.
+fn command_version(version: i64) -> u64 {
+    u64::try_from(version).unwrap_or_default()
 }

@@ -1,14 +1,12 @@
 //! Provisioning users: create, edit, delete and read, with userName reservations.
 
-use super::{Provisioning, ProvisioningError, RequestContext, EDIT_ATTEMPTS};
-use crate::store::{Claim, CommandError};
-use aggregates::group::{GroupCommand, GroupError, MemberId};
+use super::{
+    check_if_match, command_version, Provisioning, ProvisioningError, RequestContext, EDIT_ATTEMPTS,
+};
+use crate::store::{CommandError, NameKind, UniqueName};
 use aggregates::user::{User, UserCommand, UserError, UserProfile};
-use aggregates::values::case_insensitive_key;
 use cqrs_es::Aggregate;
 use projections::db::Sql;
-use projections::metadata::timestamp;
-use projections::scim_groups::groups_with_member;
 use projections::scim_users::{find_user, UserRecord};
 
 impl Provisioning {
@@ -36,6 +34,7 @@ impl Provisioning {
         self.user(ctx, id).await
     }
 
+    /// Runs a page query and its count (see scim::list).
     pub async fn users(
         &self,
         statements: (Sql, Sql),
@@ -52,17 +51,8 @@ impl Provisioning {
         profile: UserProfile,
     ) -> Result<UserRecord, ProvisioningError> {
         let id = uuid::Uuid::new_v4().to_string();
-        let key = profile.user_name.key();
-        let now = timestamp(chrono::Utc::now());
-        let claim = self
-            .store
-            .claims
-            .claim_user_name(&key, &ctx.principal.instance_id, &id, &now)
-            .await?;
-        if claim == Claim::Taken {
-            tracing::info!(user_name = %profile.user_name, "userName already in use");
-            return Err(ProvisioningError::UserNameTaken);
-        }
+        let name = self.user_name(ctx, profile.user_name.as_str());
+        self.reserve(&name, &id).await?;
         let command = UserCommand::Create {
             instance_id: ctx.instance_id(),
             profile,
@@ -73,7 +63,7 @@ impl Provisioning {
             .execute_user(&id, command, &ctx.metadata())
             .await
         {
-            self.release_user_name(&key, &id).await;
+            self.release(&name, &id).await;
             return Err(user_error(error));
         }
         tracing::info!(user_id = %id, "user created");
@@ -97,65 +87,32 @@ impl Provisioning {
         let _turn = self.locks.lock(id).await;
         for _ in 0..EDIT_ATTEMPTS {
             let current = self.user(ctx, id).await?;
-            if if_match.is_some_and(|expected| expected != current.version) {
-                return Err(ProvisioningError::PreconditionFailed.into());
-            }
+            check_if_match(if_match, current.version)?;
             let profile = change(&current)?;
-            let old_key = case_insensitive_key(&current.user_name);
-            let new_key = profile.user_name.key();
-            let renamed = old_key != new_key;
-            let mut claimed = false;
-            if renamed {
-                let now = timestamp(chrono::Utc::now());
-                match self
-                    .store
-                    .claims
-                    .claim_user_name(&new_key, &ctx.principal.instance_id, id, &now)
-                    .await
-                    .map_err(ProvisioningError::from)?
-                {
-                    Claim::Taken => return Err(ProvisioningError::UserNameTaken.into()),
-                    Claim::Claimed => claimed = true,
-                    Claim::AlreadyHeld => {}
-                }
-            }
+            let rename = self
+                .begin_rename(
+                    self.user_name(ctx, &current.user_name),
+                    self.user_name(ctx, profile.user_name.as_str()),
+                    id,
+                )
+                .await?;
             let command = UserCommand::Update {
                 instance_id: ctx.instance_id(),
-                expected_version: u64::try_from(current.version).unwrap_or_default(),
+                expected_version: command_version(current.version),
                 profile,
             };
-            match self
+            let outcome = self
                 .store
                 .commands
                 .execute_user(id, command, &ctx.metadata())
-                .await
-            {
-                Ok(()) => {
-                    if renamed {
-                        self.release_user_name(&old_key, id).await;
-                    }
-                    return Ok(self.user_after_write(ctx, id).await?);
+                .await;
+            self.end_rename(rename, id, outcome.is_ok()).await;
+            match outcome {
+                Ok(()) => return Ok(self.user_after_write(ctx, id).await?),
+                Err(CommandError::Rejected(UserError::VersionMismatch { .. })) => {
+                    self.await_fresh_state(User::TYPE, id, if_match).await?
                 }
-                Err(error) => {
-                    if claimed {
-                        self.release_user_name(&new_key, id).await;
-                    }
-                    match error {
-                        CommandError::Rejected(UserError::VersionMismatch { .. })
-                            if if_match.is_none() =>
-                        {
-                            self.store
-                                .projector
-                                .wait_for_aggregate(User::TYPE, id)
-                                .await
-                                .map_err(ProvisioningError::from)?;
-                        }
-                        CommandError::Rejected(UserError::VersionMismatch { .. }) => {
-                            return Err(ProvisioningError::PreconditionFailed.into())
-                        }
-                        other => return Err(user_error(other).into()),
-                    }
-                }
+                Err(error) => return Err(user_error(error).into()),
             }
         }
         Err(ProvisioningError::ConcurrentModification.into())
@@ -169,13 +126,10 @@ impl Provisioning {
         if_match: Option<i64>,
     ) -> Result<(), ProvisioningError> {
         let turn = self.locks.lock(id).await;
-        let current = self.user(ctx, id).await?;
-        if if_match.is_some_and(|expected| expected != current.version) {
-            return Err(ProvisioningError::PreconditionFailed);
-        }
+        check_if_match(if_match, self.user(ctx, id).await?.version)?;
         let command = UserCommand::Delete {
             instance_id: ctx.instance_id(),
-            expected_version: if_match.map(|version| u64::try_from(version).unwrap_or_default()),
+            expected_version: if_match.map(command_version),
         };
         match self
             .store
@@ -189,54 +143,12 @@ impl Provisioning {
             }
             Err(error) => return Err(user_error(error)),
         }
-        tracing::info!(user_id = %id, "user deleted");
         drop(turn);
-        self.store.claims.release_user(id).await?;
-        self.forget_member(ctx, id).await?;
-        self.store
-            .projector
-            .wait_for_aggregate(User::TYPE, id)
-            .await?;
-        Ok(())
+        self.after_deletion(ctx, User::TYPE, id).await
     }
 
-    /// Removes a deleted user or group from every group that lists it, each removal an event
-    /// of that group.
-    pub(super) async fn forget_member(
-        &self,
-        ctx: &RequestContext,
-        member_id: &str,
-    ) -> Result<(), ProvisioningError> {
-        for group_id in groups_with_member(&self.store.db, member_id).await? {
-            let _turn = self.locks.lock(&group_id).await;
-            let command = GroupCommand::ForgetMember {
-                instance_id: ctx.instance_id(),
-                group_id: group_id.clone(),
-                member: MemberId::new(member_id),
-            };
-            match self
-                .store
-                .commands
-                .execute_group(&group_id, command, &ctx.metadata())
-                .await
-            {
-                Ok(()) | Err(CommandError::Rejected(GroupError::NotFound)) => {}
-                Err(error) => return Err(error.into()),
-            }
-            self.store
-                .projector
-                .wait_for_aggregate("Group", &group_id)
-                .await?;
-        }
-        Ok(())
-    }
-
-    /// A leftover claim only blocks its name until the reconciler runs, so a failure to release
-    /// one is logged rather than failing the request.
-    async fn release_user_name(&self, key: &str, id: &str) {
-        if let Err(error) = self.store.claims.release_user_name(key, id).await {
-            tracing::warn!(%error, user_id = id, "could not release a userName claim");
-        }
+    fn user_name(&self, ctx: &RequestContext, user_name: &str) -> UniqueName {
+        UniqueName::new(NameKind::UserName, &ctx.principal.instance_id, user_name)
     }
 }
 

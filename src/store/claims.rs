@@ -6,6 +6,7 @@
 //! exactly one insert succeeds. Claims are released when their command fails; a claim whose
 //! owner never came to hold the name (the process died in between) is removed by `reconcile`.
 
+use aggregates::values::case_insensitive_key;
 use projections::db::{Db, DbError, Sql};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +17,83 @@ pub enum Claim {
     AlreadyHeld,
     /// Someone else holds it.
     Taken,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameKind {
+    /// A userName: unique across every instance.
+    UserName,
+    /// A group's displayName: unique within its instance.
+    GroupName,
+}
+
+/// A name that must be unique, in the spelling-independent form it is unique under, with the
+/// instance that claims it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UniqueName {
+    pub kind: NameKind,
+    pub instance_id: String,
+    pub key: String,
+}
+
+impl UniqueName {
+    pub fn new(kind: NameKind, instance_id: &str, name: &str) -> Self {
+        Self {
+            kind,
+            instance_id: instance_id.to_string(),
+            key: case_insensitive_key(name),
+        }
+    }
+
+    fn claim_statement(&self, owner: &str, now: &str) -> Sql {
+        let text = match self.kind {
+            NameKind::UserName => {
+                "INSERT INTO user_name_claims (user_name_key, instance_id, user_id, claimed_at)
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (user_name_key) DO NOTHING"
+            }
+            NameKind::GroupName => {
+                "INSERT INTO group_name_claims (display_name_key, instance_id, group_id, claimed_at)
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (instance_id, display_name_key) DO NOTHING"
+            }
+        };
+        Sql::new(text)
+            .bind(self.key.as_str())
+            .bind(self.instance_id.as_str())
+            .bind(owner)
+            .bind(now)
+    }
+
+    fn owner_statement(&self) -> Sql {
+        match self.kind {
+            NameKind::UserName => {
+                Sql::new("SELECT user_id AS owner FROM user_name_claims WHERE user_name_key = $1")
+                    .bind(self.key.as_str())
+            }
+            NameKind::GroupName => Sql::new(
+                "SELECT group_id AS owner FROM group_name_claims
+                  WHERE display_name_key = $1 AND instance_id = $2",
+            )
+            .bind(self.key.as_str())
+            .bind(self.instance_id.as_str()),
+        }
+    }
+
+    fn release_statement(&self, owner: &str) -> Sql {
+        match self.kind {
+            NameKind::UserName => {
+                Sql::new("DELETE FROM user_name_claims WHERE user_name_key = $1 AND user_id = $2")
+                    .bind(self.key.as_str())
+                    .bind(owner)
+            }
+            NameKind::GroupName => Sql::new(
+                "DELETE FROM group_name_claims
+                  WHERE display_name_key = $1 AND group_id = $2 AND instance_id = $3",
+            )
+            .bind(self.key.as_str())
+            .bind(owner)
+            .bind(self.instance_id.as_str()),
+        }
+    }
 }
 
 pub struct NameClaims {
@@ -32,104 +110,38 @@ impl NameClaims {
         Self { db }
     }
 
-    pub async fn claim_user_name(
-        &self,
-        key: &str,
-        instance_id: &str,
-        user_id: &str,
-        now: &str,
-    ) -> Result<Claim, DbError> {
-        let insert = Sql::new(
-            "INSERT INTO user_name_claims (user_name_key, instance_id, user_id, claimed_at)
-             VALUES ($1, $2, $3, $4) ON CONFLICT (user_name_key) DO NOTHING",
-        )
-        .bind(key)
-        .bind(instance_id)
-        .bind(user_id)
-        .bind(now);
-        let owner =
-            Sql::new("SELECT user_id AS owner FROM user_name_claims WHERE user_name_key = $1")
-                .bind(key);
-        self.claim(insert, owner, user_id).await
-    }
-
-    pub async fn release_user_name(&self, key: &str, user_id: &str) -> Result<(), DbError> {
-        let sql =
-            Sql::new("DELETE FROM user_name_claims WHERE user_name_key = $1 AND user_id = $2")
-                .bind(key)
-                .bind(user_id);
-        self.db.execute(&sql).await.map(drop)
-    }
-
-    /// Every name a deleted user held.
-    pub async fn release_user(&self, user_id: &str) -> Result<(), DbError> {
-        let sql = Sql::new("DELETE FROM user_name_claims WHERE user_id = $1").bind(user_id);
-        self.db.execute(&sql).await.map(drop)
-    }
-
-    pub async fn claim_group_name(
-        &self,
-        instance_id: &str,
-        key: &str,
-        group_id: &str,
-        now: &str,
-    ) -> Result<Claim, DbError> {
-        let insert = Sql::new(
-            "INSERT INTO group_name_claims (instance_id, display_name_key, group_id, claimed_at)
-             VALUES ($1, $2, $3, $4) ON CONFLICT (instance_id, display_name_key) DO NOTHING",
-        )
-        .bind(instance_id)
-        .bind(key)
-        .bind(group_id)
-        .bind(now);
-        let owner = Sql::new(
-            "SELECT group_id AS owner FROM group_name_claims
-              WHERE instance_id = $1 AND display_name_key = $2",
-        )
-        .bind(instance_id)
-        .bind(key);
-        self.claim(insert, owner, group_id).await
-    }
-
-    pub async fn release_group_name(
-        &self,
-        instance_id: &str,
-        key: &str,
-        group_id: &str,
-    ) -> Result<(), DbError> {
-        let sql = Sql::new(
-            "DELETE FROM group_name_claims
-              WHERE instance_id = $1 AND display_name_key = $2 AND group_id = $3",
-        )
-        .bind(instance_id)
-        .bind(key)
-        .bind(group_id);
-        self.db.execute(&sql).await.map(drop)
-    }
-
-    /// Every name a deleted group held.
-    pub async fn release_group(&self, group_id: &str) -> Result<(), DbError> {
-        let sql = Sql::new("DELETE FROM group_name_claims WHERE group_id = $1").bind(group_id);
-        self.db.execute(&sql).await.map(drop)
-    }
-
-    async fn claim(&self, insert: Sql, owner: Sql, claimant: &str) -> Result<Claim, DbError> {
+    /// Reserves `name` for `owner`.
+    pub async fn claim(&self, name: &UniqueName, owner: &str, now: &str) -> Result<Claim, DbError> {
+        let insert = name.claim_statement(owner, now);
         if self.db.execute(&insert).await? == 1 {
             return Ok(Claim::Claimed);
         }
-        let holder: Option<Owner> = self.db.fetch_optional(&owner).await?;
+        let holder: Option<Owner> = self.db.fetch_optional(&name.owner_statement()).await?;
         Ok(match holder {
-            Some(holder) if holder.owner == claimant => Claim::AlreadyHeld,
+            Some(holder) if holder.owner == owner => Claim::AlreadyHeld,
             Some(_) => Claim::Taken,
             // Released between our insert and our look: the name is free again.
-            None => {
-                if self.db.execute(&insert).await? == 1 {
-                    Claim::Claimed
-                } else {
-                    Claim::Taken
-                }
-            }
+            None if self.db.execute(&insert).await? == 1 => Claim::Claimed,
+            None => Claim::Taken,
         })
+    }
+
+    /// Gives `name` up, if `owner` holds it.
+    pub async fn release(&self, name: &UniqueName, owner: &str) -> Result<(), DbError> {
+        self.db
+            .execute(&name.release_statement(owner))
+            .await
+            .map(drop)
+    }
+
+    /// Gives up every name a deleted user or group held.
+    pub async fn release_all_of(&self, owner: &str) -> Result<(), DbError> {
+        self.db
+            .execute_all(&[
+                Sql::new("DELETE FROM user_name_claims WHERE user_id = $1").bind(owner),
+                Sql::new("DELETE FROM group_name_claims WHERE group_id = $1").bind(owner),
+            ])
+            .await
     }
 
     /// Removes claims made before `claimed_before` whose owner does not hold the name in the

@@ -9,7 +9,7 @@ mod membership;
 mod snapshots;
 pub mod tenancy;
 
-pub use claims::{Claim, NameClaims};
+pub use claims::{Claim, NameClaims, NameKind, UniqueName};
 pub use commands::{CommandBus, CommandError};
 pub use connect::{redact, StoreError};
 

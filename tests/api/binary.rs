@@ -1,7 +1,7 @@
 //! The `scimd` binary as an operator runs it: the CLI, the first start on an empty store, and
 //! restarts (graceful and after SIGKILL) that must keep every acknowledged change.
 
-use crate::common::{fresh_database, StoreKind};
+use crate::common::{fresh_database, Reply, StoreKind};
 use serde_json::{json, Value};
 use std::process::Stdio;
 use std::time::Duration;
@@ -118,10 +118,8 @@ async fn call(
             .header("content-type", "application/scim+json")
             .body(body.to_string());
     }
-    let response = request.send().await.expect("scimd answers");
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    let reply = Reply::read(request.send().await.expect("scimd answers")).await;
+    (reply.status, reply.body)
 }
 
 async fn data_survives_graceful_and_abrupt_restarts(kind: StoreKind) {

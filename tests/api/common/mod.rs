@@ -73,6 +73,22 @@ pub struct Reply {
 }
 
 impl Reply {
+    pub async fn read(response: reqwest::Response) -> Self {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("a readable body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("a JSON body, got {text:?}"))
+        };
+        Self {
+            status,
+            headers,
+            body,
+        }
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|value| value.to_str().ok())
     }
@@ -179,20 +195,7 @@ impl TestApp {
                 .header("content-type", "application/scim+json")
                 .body(body.to_string());
         }
-        let response = request.send().await.expect("scimd answers");
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let text = response.text().await.expect("a readable body");
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or_else(|_| panic!("a JSON body, got {text:?}"))
-        };
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        Reply::read(request.send().await.expect("scimd answers")).await
     }
 
     pub async fn get(&self, path: &str) -> Reply {
