@@ -25,7 +25,14 @@ pub async fn assign(request: Request, next: Next) -> Response {
     let id = uuid::Uuid::new_v4().to_string();
     let method = request.method().clone();
     let path = request.uri().path().to_string();
-    let span = tracing::info_span!("request", correlation_id = %id, %method, %path);
+    let span = tracing::info_span!(
+        "request",
+        correlation_id = %id,
+        %method,
+        %path,
+        instance = tracing::field::Empty,
+        key_id = tracing::field::Empty,
+    );
     let started = Instant::now();
     let mut response = CORRELATION_ID
         .scope(id.clone(), next.run(request))

@@ -67,11 +67,17 @@ impl Projector {
     pub async fn prepare(&self) -> Result<(), ProjectionError> {
         let mut tx = self.lock().await?;
         let recorded = Self::checkpoints(&mut tx).await?;
+        let mut reached = Vec::with_capacity(self.projections.len());
         for projection in &self.projections {
             let current = recorded.get(projection.name());
-            if current.map(|row| row.version) == Some(projection.version()) {
+            if let Some(row) = current.filter(|row| row.version == projection.version()) {
+                reached.push(Position {
+                    transaction_id: row.transaction_id,
+                    position: row.position,
+                });
                 continue;
             }
+            reached.push(Position::default());
             if current.is_some() {
                 tracing::warn!(
                     projection = projection.name(),
@@ -86,6 +92,9 @@ impl Projector {
             Self::save_checkpoint(&mut tx, projection.as_ref(), Position::default()).await?;
         }
         tx.commit().await?;
+        // Waiters must not take a projection that restarted for one that is caught up.
+        self.applied
+            .send_replace(reached.into_iter().min().unwrap_or_default());
         Ok(())
     }
 
@@ -111,9 +120,14 @@ impl Projector {
     pub async fn run(self: Arc<Self>, poll: Duration) {
         let mut failures: u32 = 0;
         loop {
-            tokio::select! {
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(poll) => {}
+            let woken = tokio::select! {
+                _ = self.wake.notified() => true,
+                _ = tokio::time::sleep(poll) => false,
+            };
+            // An idle poll only looks; taking the write lock for nothing would make every
+            // writer wait for it.
+            if !woken && !self.behind().await {
+                continue;
             }
             match self.catch_up().await {
                 Ok(_) => failures = 0,
@@ -155,6 +169,14 @@ impl Projector {
         match event_log::last_position_of(&self.db, aggregate_type, aggregate_id).await? {
             Some(target) => self.wait_for(target).await,
             None => Ok(()),
+        }
+    }
+
+    /// Whether the event log has anything this process has not seen applied.
+    async fn behind(&self) -> bool {
+        match event_log::head(&self.db).await {
+            Ok(head) => head > self.applied(),
+            Err(_) => true,
         }
     }
 

@@ -29,7 +29,9 @@ pub async fn require_key(
     };
     match admin_ops::authenticate(state.provisioning.store(), &token).await {
         Ok(Some(principal)) => {
-            tracing::debug!(key_id = %principal.key_id, instance = %principal.instance_name, "authenticated");
+            let span = tracing::Span::current();
+            span.record("instance", principal.instance_name.as_str());
+            span.record("key_id", principal.key_id.as_str());
             request.extensions_mut().insert(principal);
             next.run(request).await
         }

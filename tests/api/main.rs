@@ -7,5 +7,6 @@ mod auth;
 mod binary;
 mod discovery;
 mod groups;
+mod read_model;
 mod uniqueness;
 mod users;
