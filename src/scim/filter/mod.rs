@@ -8,6 +8,7 @@
 use std::fmt;
 
 pub mod eval;
+pub(crate) mod lex;
 pub(crate) mod parse;
 pub mod sql;
 

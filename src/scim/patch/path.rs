@@ -7,7 +7,8 @@
 
 use std::fmt;
 
-use crate::scim::filter::parse::{check_length, is_space, quote, Parser, Tok};
+use crate::scim::filter::lex::{is_space, quote, Tok};
+use crate::scim::filter::parse::{check_length, Parser};
 use crate::scim::filter::{AttrPath, Filter, FilterError, FilterErrorKind::Syntax};
 
 /// A PATCH `path` (RFC 7644 §3.5.2): `attrPath` | `valuePath ["." subAttr]`.
