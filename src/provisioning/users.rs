@@ -125,8 +125,8 @@ impl Provisioning {
         id: &str,
         if_match: Option<i64>,
     ) -> Result<(), ProvisioningError> {
+        // The aggregate itself answers "not found" and checks the If-Match version.
         let turn = self.locks.lock(id).await;
-        check_if_match(if_match, self.user(ctx, id).await?.version)?;
         let command = UserCommand::Delete {
             instance_id: ctx.instance_id(),
             expected_version: if_match.map(command_version),

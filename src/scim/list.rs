@@ -98,12 +98,14 @@ pub fn list_statements(
     let count = with_args(format!(
         "SELECT count(*) AS total FROM {table} WHERE instance_id = $1{condition}"
     ));
+    // Bound, not pasted, so that every page of a listing reuses one prepared statement.
+    let (limit, offset) = (args.len() + 1, args.len() + 2);
     let page = with_args(format!(
         "SELECT {columns} FROM {table} WHERE instance_id = $1{condition}
-          ORDER BY created_position LIMIT {} OFFSET {}",
-        query.count,
-        query.start_index - 1
-    ));
+          ORDER BY created_position LIMIT ${limit} OFFSET ${offset}"
+    ))
+    .bind(query.count)
+    .bind(query.start_index - 1);
     Ok((count, page))
 }
 
@@ -164,7 +166,7 @@ mod tests {
         assert!(count
             .text()
             .ends_with("WHERE instance_id = $1 AND (user_name_key = $2)"));
-        assert!(page.text().contains("LIMIT 10 OFFSET 10"));
-        assert_eq!(page.args().len(), 2);
+        assert!(page.text().contains("LIMIT $3 OFFSET $4"));
+        assert_eq!(&page.args()[2..], &[SqlArg::Int(10), SqlArg::Int(10)]);
     }
 }
