@@ -8,10 +8,11 @@ use crate::provisioning::RequestContext;
 use crate::scim::error::ScimError;
 use crate::scim::render::version_of_etag;
 use axum::body::Bytes;
-use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use serde_json::Value;
+use std::collections::HashMap;
 
 /// A request body that is JSON of a SCIM media type. Okta sends `application/json`, which
 /// RFC 7644 §3.1 allows clients to use; anything else is refused.
@@ -57,6 +58,22 @@ impl<S: Send + Sync> FromRequest<S> for ScimBody {
             ScimError::invalid_syntax(format!("the request body is not valid JSON: {error}"))
         })?;
         Ok(Self(value))
+    }
+}
+
+/// The query parameters, with a malformed query string refused as a SCIM error.
+pub struct Params(pub HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = ScimError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map(|Query(params)| Self(params))
+            .map_err(|rejection| {
+                ScimError::invalid_syntax(format!("the query string is malformed: {rejection}"))
+            })
     }
 }
 

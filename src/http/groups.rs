@@ -1,7 +1,7 @@
 //! `/Groups` (RFC 7644 §3.3–3.6). Members are changed by naming them, never by rewriting the
 //! whole list, and can be left out of reads with `excludedAttributes=members`.
 
-use super::extract::{if_match, none_match_hits, BaseUrl, Context, ScimBody};
+use super::extract::{if_match, none_match_hits, BaseUrl, Context, Params, ScimBody};
 use super::response::ScimResponse;
 use super::router::AppState;
 use crate::provisioning::GroupChange;
@@ -13,7 +13,7 @@ use crate::scim::patch::parse_patch_request;
 use crate::scim::render;
 use crate::scim::resource::{decode, group_document, group_fields};
 use crate::scim::schema::ResourceType;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use projections::scim_groups::GroupRecord;
 use serde_json::Value;
@@ -57,7 +57,7 @@ pub async fn get(
     Context(ctx): Context,
     BaseUrl(base): BaseUrl,
     Path(id): Path<String>,
-    Query(params): Query<HashMap<String, String>>,
+    Params(params): Params,
     headers: HeaderMap,
 ) -> Result<ScimResponse, ScimError> {
     let record = state.provisioning.group(&ctx, &id).await?;
@@ -73,7 +73,7 @@ pub async fn list(
     State(state): State<AppState>,
     Context(ctx): Context,
     BaseUrl(base): BaseUrl,
-    Query(params): Query<HashMap<String, String>>,
+    Params(params): Params,
 ) -> Result<ScimResponse, ScimError> {
     let query = parse_list_query(&params)?;
     let dialect = state.provisioning.store().db.dialect();
@@ -142,7 +142,7 @@ pub async fn patch(
     Context(ctx): Context,
     BaseUrl(base): BaseUrl,
     Path(id): Path<String>,
-    Query(params): Query<HashMap<String, String>>,
+    Params(params): Params,
     headers: HeaderMap,
     ScimBody(body): ScimBody,
 ) -> Result<ScimResponse, ScimError> {

@@ -1,6 +1,6 @@
 //! `/Users` (RFC 7644 §3.3–3.6).
 
-use super::extract::{if_match, none_match_hits, BaseUrl, Context, ScimBody};
+use super::extract::{if_match, none_match_hits, BaseUrl, Context, Params, ScimBody};
 use super::response::ScimResponse;
 use super::router::AppState;
 use crate::scim::error::ScimError;
@@ -10,10 +10,9 @@ use crate::scim::patch::parse_patch_request;
 use crate::scim::render;
 use crate::scim::resource::{decode, user_document, user_profile, Decoded};
 use crate::scim::schema::ResourceType;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::Value;
-use std::collections::HashMap;
 
 fn note_password(decoded: &Decoded) {
     if decoded.password_supplied {
@@ -61,7 +60,7 @@ pub async fn list(
     State(state): State<AppState>,
     Context(ctx): Context,
     BaseUrl(base): BaseUrl,
-    Query(params): Query<HashMap<String, String>>,
+    Params(params): Params,
 ) -> Result<ScimResponse, ScimError> {
     let query = parse_list_query(&params)?;
     let dialect = state.provisioning.store().db.dialect();
