@@ -18,7 +18,7 @@ CREATE TABLE scim_users
     external_id      text,
     display_name     text,
     display_name_key text,
-    active           boolean NOT NULL,
+    active           boolean,
     attributes       text    NOT NULL,
     version          bigint  NOT NULL,
     created_position bigint  NOT NULL,

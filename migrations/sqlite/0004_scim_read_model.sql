@@ -18,7 +18,7 @@ CREATE TABLE scim_users
     external_id      text,
     display_name     text,
     display_name_key text,
-    active           integer NOT NULL,
+    active           integer,
     attributes       text    NOT NULL,
     version          integer NOT NULL,
     created_position integer NOT NULL,

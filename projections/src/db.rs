@@ -35,55 +35,67 @@ impl DbError {
     }
 }
 
-/// A value bound to a statement parameter.
+/// A value bound to a statement parameter. A NULL keeps its type: PostgreSQL refuses a text
+/// NULL for a boolean column.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SqlArg {
-    Null,
-    Bool(bool),
-    Int(i64),
-    Text(String),
+    Bool(Option<bool>),
+    Int(Option<i64>),
+    Text(Option<String>),
 }
 
 impl From<bool> for SqlArg {
     fn from(value: bool) -> Self {
+        Self::Bool(Some(value))
+    }
+}
+
+impl From<Option<bool>> for SqlArg {
+    fn from(value: Option<bool>) -> Self {
         Self::Bool(value)
     }
 }
 
 impl From<i64> for SqlArg {
     fn from(value: i64) -> Self {
-        Self::Int(value)
+        Self::Int(Some(value))
     }
 }
 
 impl From<u64> for SqlArg {
     /// Versions and counts never get near `i64::MAX`; saturate rather than wrap if one did.
     fn from(value: u64) -> Self {
-        Self::Int(i64::try_from(value).unwrap_or(i64::MAX))
+        Self::Int(Some(i64::try_from(value).unwrap_or(i64::MAX)))
     }
 }
 
 impl From<&str> for SqlArg {
     fn from(value: &str) -> Self {
-        Self::Text(value.to_string())
+        Self::Text(Some(value.to_string()))
     }
 }
 
 impl From<String> for SqlArg {
     fn from(value: String) -> Self {
-        Self::Text(value)
+        Self::Text(Some(value))
     }
 }
 
 impl From<&String> for SqlArg {
     fn from(value: &String) -> Self {
-        Self::Text(value.clone())
+        Self::Text(Some(value.clone()))
     }
 }
 
-impl<T: Into<SqlArg>> From<Option<T>> for SqlArg {
-    fn from(value: Option<T>) -> Self {
-        value.map_or(Self::Null, Into::into)
+impl From<Option<&str>> for SqlArg {
+    fn from(value: Option<&str>) -> Self {
+        Self::Text(value.map(str::to_string))
+    }
+}
+
+impl From<Option<String>> for SqlArg {
+    fn from(value: Option<String>) -> Self {
+        Self::Text(value)
     }
 }
 
@@ -134,10 +146,9 @@ impl<T> Record for T where
 macro_rules! bind_each {
     ($query:expr, $args:expr) => {
         $args.iter().fold($query, |query, arg| match arg {
-            SqlArg::Null => query.bind(None::<&str>),
             SqlArg::Bool(value) => query.bind(*value),
             SqlArg::Int(value) => query.bind(*value),
-            SqlArg::Text(value) => query.bind(value.as_str()),
+            SqlArg::Text(value) => query.bind(value.as_deref()),
         })
     };
 }
@@ -145,9 +156,8 @@ macro_rules! bind_each {
 fn bound<'q, DB>(sql: &'q Sql) -> sqlx::query::Query<'q, DB, <DB as Database>::Arguments<'q>>
 where
     DB: Database,
-    bool: Encode<'q, DB> + Type<DB>,
-    i64: Encode<'q, DB> + Type<DB>,
-    &'q str: Encode<'q, DB> + Type<DB>,
+    Option<bool>: Encode<'q, DB> + Type<DB>,
+    Option<i64>: Encode<'q, DB> + Type<DB>,
     Option<&'q str>: Encode<'q, DB> + Type<DB>,
 {
     bind_each!(sqlx::query(sql.text()), sql.args)
@@ -159,9 +169,8 @@ fn bound_as<'q, DB, T>(
 where
     DB: Database,
     T: for<'r> FromRow<'r, DB::Row>,
-    bool: Encode<'q, DB> + Type<DB>,
-    i64: Encode<'q, DB> + Type<DB>,
-    &'q str: Encode<'q, DB> + Type<DB>,
+    Option<bool>: Encode<'q, DB> + Type<DB>,
+    Option<i64>: Encode<'q, DB> + Type<DB>,
     Option<&'q str>: Encode<'q, DB> + Type<DB>,
 {
     bind_each!(sqlx::query_as(sql.text()), sql.args)

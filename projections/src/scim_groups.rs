@@ -27,12 +27,10 @@ pub struct GroupRecord {
     pub last_modified: String,
 }
 
-/// A member as rendered: `display` is the member's current name.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct MemberRecord {
     pub member_id: String,
     pub member_kind: String,
-    pub display: Option<String>,
 }
 
 /// A live group of `instance_id`, if there is one with that id.
@@ -53,8 +51,7 @@ pub async fn find_group(
 /// removal events are applied; the joins hide them meanwhile.
 pub async fn members_of(db: &Db, group_id: &str) -> Result<Vec<MemberRecord>, DbError> {
     let sql = Sql::new(
-        "SELECT m.member_id, m.member_kind,
-                coalesce(u.display_name, u.user_name, g.display_name) AS display
+        "SELECT m.member_id, m.member_kind
            FROM scim_group_members m
            LEFT JOIN scim_users u ON m.member_kind = 'User' AND u.id = m.member_id
            LEFT JOIN scim_groups g ON m.member_kind = 'Group' AND g.id = m.member_id
@@ -75,15 +72,13 @@ pub async fn members_of_groups(
         group_id: String,
         member_id: String,
         member_kind: String,
-        display: Option<String>,
     }
     let mut members: HashMap<String, Vec<MemberRecord>> = HashMap::new();
     if group_ids.is_empty() {
         return Ok(members);
     }
     let mut sql = Sql::new(format!(
-        "SELECT m.group_id, m.member_id, m.member_kind,
-                coalesce(u.display_name, u.user_name, g.display_name) AS display
+        "SELECT m.group_id, m.member_id, m.member_kind
            FROM scim_group_members m
            LEFT JOIN scim_users u ON m.member_kind = 'User' AND u.id = m.member_id
            LEFT JOIN scim_groups g ON m.member_kind = 'Group' AND g.id = m.member_id
@@ -99,7 +94,6 @@ pub async fn members_of_groups(
         members.entry(row.group_id).or_default().push(MemberRecord {
             member_id: row.member_id,
             member_kind: row.member_kind,
-            display: row.display,
         });
     }
     Ok(members)

@@ -6,7 +6,7 @@ use crate::error::ProjectionError;
 use crate::event_log::{DomainEvent, RecordedEvent};
 use crate::runner::Projection;
 use aggregates::attributes::Attributes;
-use aggregates::user::UserEvent;
+use aggregates::user::{UserEvent, ACTIVE};
 use aggregates::values::case_insensitive_key;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
@@ -23,8 +23,9 @@ pub struct UserRecord {
     pub instance_id: String,
     pub user_name: String,
     pub external_id: Option<String>,
-    pub active: bool,
-    /// Canonical attributes other than userName, externalId and active, as JSON text.
+    /// The `active` attribute as the client stated it (absent: never stated).
+    pub active: Option<bool>,
+    /// Canonical attributes other than userName and externalId, as JSON text.
     pub attributes: String,
     pub version: i64,
     pub created_position: i64,
@@ -57,6 +58,10 @@ fn display_name(attributes: &Attributes) -> Option<String> {
         .get("displayName")
         .and_then(Value::as_str)
         .map(str::to_string)
+}
+
+fn active(attributes: &Attributes) -> Option<bool> {
+    attributes.get(ACTIVE).and_then(Value::as_bool)
 }
 
 fn json_text(attributes: &Attributes) -> String {
@@ -95,7 +100,6 @@ impl Projection for ScimUsers {
                 instance_id,
                 user_name,
                 external_id,
-                active,
                 attributes,
                 invitation_sent: _,
             } => Sql::new(
@@ -115,7 +119,7 @@ impl Projection for ScimUsers {
                     .as_deref()
                     .map(case_insensitive_key),
             )
-            .bind(*active)
+            .bind(active(attributes))
             .bind(json_text(attributes))
             .bind(recorded.sequence)
             .bind(recorded.position.position)
@@ -155,8 +159,8 @@ impl Projection for ScimUsers {
                 Sql::new(
                     "UPDATE scim_users
                         SET user_name = $2, user_name_key = $3, external_id = $4,
-                            display_name = $5, display_name_key = $6, attributes = $7,
-                            version = $8, last_modified = $9
+                            display_name = $5, display_name_key = $6, active = $7,
+                            attributes = $8, version = $9, last_modified = $10
                       WHERE id = $1",
                 )
                 .bind(id)
@@ -165,17 +169,18 @@ impl Projection for ScimUsers {
                 .bind(profile.external_id)
                 .bind(display.clone())
                 .bind(display.as_deref().map(case_insensitive_key))
+                .bind(active(&attributes))
                 .bind(json_text(&attributes))
                 .bind(recorded.sequence)
                 .bind(at)
             }
-            UserEvent::UserSuspended | UserEvent::UserReactivated => Sql::new(
-                "UPDATE scim_users SET active = $2, version = $3, last_modified = $4 WHERE id = $1",
-            )
-            .bind(id)
-            .bind(matches!(event, UserEvent::UserReactivated))
-            .bind(recorded.sequence)
-            .bind(at),
+            // The `active` attribute changed in the update these follow.
+            UserEvent::UserSuspended | UserEvent::UserReactivated => {
+                Sql::new("UPDATE scim_users SET version = $2, last_modified = $3 WHERE id = $1")
+                    .bind(id)
+                    .bind(recorded.sequence)
+                    .bind(at)
+            }
             UserEvent::UserDeleted => Sql::new("DELETE FROM scim_users WHERE id = $1").bind(id),
         };
         tx.execute(&sql).await?;

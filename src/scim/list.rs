@@ -167,6 +167,9 @@ mod tests {
             .text()
             .ends_with("WHERE instance_id = $1 AND (user_name_key = $2)"));
         assert!(page.text().contains("LIMIT $3 OFFSET $4"));
-        assert_eq!(&page.args()[2..], &[SqlArg::Int(10), SqlArg::Int(10)]);
+        assert_eq!(
+            &page.args()[2..],
+            &[SqlArg::from(10i64), SqlArg::from(10i64)]
+        );
     }
 }

@@ -48,7 +48,6 @@ pub fn user(record: &UserRecord, base_url: &str) -> Value {
     }
     resource.insert("userName".into(), json!(record.user_name));
     resource.extend(attributes);
-    resource.insert("active".into(), json!(record.active));
     resource.insert(
         "meta".into(),
         meta(
@@ -98,15 +97,11 @@ fn render_member(member: &MemberRecord, base_url: &str) -> Value {
     } else {
         "Users"
     };
-    let mut rendered = json!({
+    json!({
         "value": member.member_id,
         "$ref": format!("{base_url}/{endpoint}/{}", member.member_id),
         "type": member.member_kind,
-    });
-    if let Some(display) = &member.display {
-        rendered["display"] = json!(display);
-    }
-    rendered
+    })
 }
 
 #[cfg(test)]
@@ -128,8 +123,9 @@ mod tests {
             instance_id: "i1".into(),
             user_name: "alice@corp".into(),
             external_id: Some("e1".into()),
-            active: false,
-            attributes: json!({ENTERPRISE_USER_SCHEMA: {"department": "R&D"}}).to_string(),
+            active: Some(false),
+            attributes: json!({"active": false, ENTERPRISE_USER_SCHEMA: {"department": "R&D"}})
+                .to_string(),
             version: 3,
             created_position: 1,
             created_at: "2026-01-01T00:00:00.000000Z".into(),

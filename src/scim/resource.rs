@@ -182,7 +182,6 @@ pub fn user_document(record: &UserRecord) -> Map<String, Value> {
     if let Some(external_id) = &record.external_id {
         document.insert("externalId".into(), Value::String(external_id.clone()));
     }
-    document.insert("active".into(), Value::Bool(record.active));
     document
 }
 
@@ -211,15 +210,9 @@ pub fn user_profile(decoded: Decoded) -> Result<UserProfile, ScimError> {
         Some(Value::String(id)) => Some(ExternalId::parse(id)?),
         _ => None,
     };
-    // An absent `active` leaves the account usable: IdPs that omit it mean an ordinary user.
-    let active = attributes
-        .remove("active")
-        .and_then(|v| boolean(&v))
-        .unwrap_or(true);
     Ok(UserProfile {
         user_name,
         external_id,
-        active,
         attributes: Attributes::new(attributes),
     })
 }

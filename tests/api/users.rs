@@ -230,7 +230,16 @@ async fn patching_active_suspends_and_reactivates(app: TestApp) {
         )
         .await;
     assert_eq!(on.body["active"], true);
-    assert_eq!(on.body["meta"]["version"], "W/\"3\"");
+    // Each toggle records the attribute change and the suspension or reactivation.
+    assert_eq!(on.body["meta"]["version"], "W/\"5\"");
+    let removed = app
+        .patch(
+            &format!("/Users/{id}"),
+            json!([{"op": "remove", "path": "active"}]),
+        )
+        .await;
+    assert_eq!(removed.status, 200);
+    assert!(removed.body.get("active").is_none(), "{:?}", removed.body);
 }
 
 async fn a_patch_without_path_applies_each_value(app: TestApp) {
@@ -424,7 +433,8 @@ async fn events_are_numbered_in_a_global_order(app: TestApp) {
         ))
         .await
         .expect("the events table is readable");
-    assert_eq!(rows.len(), 3);
+    // Created, updated (active), suspended; created.
+    assert_eq!(rows.len(), 4);
     let positions: Vec<i64> = rows.iter().map(|row| row.position).collect();
     assert!(
         positions.windows(2).all(|pair| pair[0] < pair[1]),
@@ -438,4 +448,9 @@ async fn events_are_numbered_in_a_global_order(app: TestApp) {
         (rows[1].aggregate_id.as_str(), rows[1].sequence),
         (first.as_str(), 2)
     );
+    assert_eq!(
+        (rows[2].aggregate_id.as_str(), rows[2].sequence),
+        (first.as_str(), 3)
+    );
+    assert_ne!(rows[3].aggregate_id, first);
 }

@@ -13,18 +13,20 @@ pub enum UserEvent {
         instance_id: InstanceId,
         user_name: UserName,
         external_id: Option<ExternalId>,
-        active: bool,
+        /// Includes `active`; a user created with `active: false` starts suspended.
         attributes: Attributes,
         /// Provisioned users are never invited by email (a hard-coded provisioning rule); the
         /// fact is recorded so that the application and the auditor need not assume it.
         invitation_sent: bool,
     },
-    /// Attribute values changed; `userName` and `externalId` appear here like any other
-    /// attribute, with their old and new values.
+    /// Attribute values changed; `userName`, `externalId` and `active` appear here like any
+    /// other attribute, with their old and new values.
     UserUpdated {
         changes: Vec<AttributeChange>,
     },
+    /// Follows the update that made `active` false: the account may no longer be used.
     UserSuspended,
+    /// Follows the update that made `active` anything but false.
     UserReactivated,
     UserDeleted,
 }

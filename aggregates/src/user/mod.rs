@@ -11,7 +11,7 @@ mod values;
 pub use commands::UserCommand;
 pub use error::UserError;
 pub use events::UserEvent;
-pub use values::{UserName, UserProfile};
+pub use values::{is_active, UserName, UserProfile, ACTIVE};
 
 use crate::attributes::{AttributeChange, Attributes};
 use crate::values::{ExternalId, InstanceId};
@@ -85,11 +85,10 @@ impl Aggregate for User {
                 instance_id,
                 user_name,
                 external_id,
-                active,
                 attributes,
                 invitation_sent: _,
             } => {
-                self.status = if active {
+                self.status = if is_active(&attributes) {
                     Status::Active
                 } else {
                     Status::Suspended
@@ -128,7 +127,6 @@ impl User {
             instance_id,
             user_name: profile.user_name,
             external_id: profile.external_id,
-            active: profile.active,
             attributes: profile.attributes,
             invitation_sent: false,
         };
@@ -141,7 +139,7 @@ impl User {
         if !changes.is_empty() {
             sink.write(UserEvent::UserUpdated { changes }, self).await;
         }
-        match (self.status, profile.active) {
+        match (self.status, is_active(&self.attributes)) {
             (Status::Active, false) => sink.write(UserEvent::UserSuspended, self).await,
             (Status::Suspended, true) => sink.write(UserEvent::UserReactivated, self).await,
             _ => {}

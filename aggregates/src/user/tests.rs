@@ -17,11 +17,10 @@ fn attributes(value: Value) -> Attributes {
     }
 }
 
-fn profile(user_name: &str, active: bool, attrs: Value) -> UserProfile {
+fn profile(user_name: &str, attrs: Value) -> UserProfile {
     UserProfile {
         user_name: UserName::parse(user_name).expect("valid test userName"),
         external_id: None,
-        active,
         attributes: attributes(attrs),
     }
 }
@@ -31,7 +30,6 @@ fn created(user_name: &str, attrs: Value) -> UserEvent {
         instance_id: instance(),
         user_name: UserName::parse(user_name).expect("valid test userName"),
         external_id: None,
-        active: true,
         attributes: attributes(attrs),
         invitation_sent: false,
     }
@@ -51,7 +49,7 @@ fn creating_a_user_records_it_without_an_invitation() {
         .given_no_previous_events()
         .when(UserCommand::Create {
             instance_id: instance(),
-            profile: profile("alice@corp", true, json!({"displayName": "Alice"})),
+            profile: profile("alice@corp", json!({"displayName": "Alice"})),
         })
         .then_expect_events(vec![created("alice@corp", json!({"displayName": "Alice"}))]);
 }
@@ -62,7 +60,7 @@ fn creating_an_existing_user_is_refused() {
         .given(vec![created("alice@corp", json!({}))])
         .when(UserCommand::Create {
             instance_id: instance(),
-            profile: profile("alice@corp", true, json!({})),
+            profile: profile("alice@corp", json!({})),
         })
         .then_expect_error(UserError::AlreadyExists);
 }
@@ -76,11 +74,7 @@ fn updating_records_old_and_new_values_of_each_changed_attribute() {
         )])
         .when(update(
             1,
-            profile(
-                "alicia@corp",
-                true,
-                json!({"name": {"givenName": "Alicia"}}),
-            ),
+            profile("alicia@corp", json!({"name": {"givenName": "Alicia"}})),
         ))
         .then_expect_events(vec![UserEvent::UserUpdated {
             changes: vec![
@@ -106,55 +100,122 @@ fn an_update_that_changes_nothing_records_nothing() {
         .given(vec![created("alice@corp", json!({"title": "Engineer"}))])
         .when(update(
             1,
-            profile("alice@corp", true, json!({"title": "Engineer"})),
+            profile("alice@corp", json!({"title": "Engineer"})),
         ))
         .then_expect_events(vec![]);
 }
 
-#[test]
-fn deactivating_suspends_the_user() {
-    UserTest::with(())
-        .given(vec![created("alice@corp", json!({}))])
-        .when(update(1, profile("alice@corp", false, json!({}))))
-        .then_expect_events(vec![UserEvent::UserSuspended]);
+fn active_changed(old: Option<bool>, new: Option<bool>) -> UserEvent {
+    UserEvent::UserUpdated {
+        changes: vec![AttributeChange::whole(
+            ACTIVE,
+            old.map(Value::from),
+            new.map(Value::from),
+        )],
+    }
 }
 
 #[test]
-fn activating_a_suspended_user_reactivates_it() {
+fn deactivating_records_the_change_and_suspends_the_user() {
     UserTest::with(())
-        .given(vec![
-            created("alice@corp", json!({})),
+        .given(vec![created("alice@corp", json!({"active": true}))])
+        .when(update(1, profile("alice@corp", json!({"active": false}))))
+        .then_expect_events(vec![
+            active_changed(Some(true), Some(false)),
             UserEvent::UserSuspended,
-        ])
-        .when(update(2, profile("alice@corp", true, json!({}))))
-        .then_expect_events(vec![UserEvent::UserReactivated]);
+        ]);
+}
+
+#[test]
+fn a_user_created_inactive_starts_suspended() {
+    UserTest::with(())
+        .given(vec![created("alice@corp", json!({"active": false}))])
+        .when(update(1, profile("alice@corp", json!({"active": true}))))
+        .then_expect_events(vec![
+            active_changed(Some(false), Some(true)),
+            UserEvent::UserReactivated,
+        ]);
+}
+
+#[test]
+fn removing_active_from_a_suspended_user_reactivates_it() {
+    UserTest::with(())
+        .given(vec![created("alice@corp", json!({"active": false}))])
+        .when(update(1, profile("alice@corp", json!({}))))
+        .then_expect_events(vec![
+            active_changed(Some(false), None),
+            UserEvent::UserReactivated,
+        ]);
+}
+
+#[test]
+fn stating_active_for_an_active_user_changes_only_the_attribute() {
+    UserTest::with(())
+        .given(vec![created("alice@corp", json!({}))])
+        .when(update(1, profile("alice@corp", json!({"active": true}))))
+        .then_expect_events(vec![active_changed(None, Some(true))]);
 }
 
 #[test]
 fn deactivating_a_suspended_user_again_records_nothing() {
     UserTest::with(())
         .given(vec![
-            created("alice@corp", json!({})),
+            created("alice@corp", json!({"active": true})),
+            active_changed(Some(true), Some(false)),
             UserEvent::UserSuspended,
         ])
-        .when(update(2, profile("alice@corp", false, json!({}))))
+        .when(update(3, profile("alice@corp", json!({"active": false}))))
         .then_expect_events(vec![]);
 }
 
 #[test]
 fn a_change_and_a_deactivation_in_one_request_are_both_recorded() {
     UserTest::with(())
-        .given(vec![created("alice@corp", json!({}))])
+        .given(vec![created("alice@corp", json!({"active": true}))])
         .when(update(
             1,
-            profile("alice@corp", false, json!({"title": "Former"})),
+            profile("alice@corp", json!({"active": false, "title": "Former"})),
         ))
         .then_expect_events(vec![
             UserEvent::UserUpdated {
-                changes: vec![AttributeChange::whole("title", None, Some(json!("Former")))],
+                changes: vec![
+                    AttributeChange::whole(ACTIVE, Some(json!(true)), Some(json!(false))),
+                    AttributeChange::whole("title", None, Some(json!("Former"))),
+                ],
             },
             UserEvent::UserSuspended,
         ]);
+}
+
+#[test]
+fn a_deleted_user_is_not_found_whatever_version_is_given() {
+    UserTest::with(())
+        .given(vec![
+            created("alice@corp", json!({})),
+            UserEvent::UserDeleted,
+        ])
+        .when(UserCommand::Delete {
+            instance_id: instance(),
+            expected_version: Some(1),
+        })
+        .then_expect_error(UserError::NotFound);
+}
+
+#[test]
+fn a_deletion_based_on_an_old_version_is_refused() {
+    UserTest::with(())
+        .given(vec![
+            created("alice@corp", json!({})),
+            active_changed(None, Some(true)),
+        ])
+        .when(UserCommand::Delete {
+            instance_id: instance(),
+            expected_version: Some(1),
+        })
+        .then_expect_error(UserError::VersionMismatch {
+            expected: 1,
+            actual: 2,
+        });
 }
 
 #[test]
@@ -162,9 +223,9 @@ fn an_update_based_on_an_old_version_is_refused() {
     UserTest::with(())
         .given(vec![
             created("alice@corp", json!({})),
-            UserEvent::UserSuspended,
+            active_changed(None, Some(true)),
         ])
-        .when(update(1, profile("alice@corp", true, json!({}))))
+        .when(update(1, profile("alice@corp", json!({}))))
         .then_expect_error(UserError::VersionMismatch {
             expected: 1,
             actual: 2,
@@ -189,7 +250,7 @@ fn a_deleted_user_is_not_found() {
             created("alice@corp", json!({})),
             UserEvent::UserDeleted,
         ])
-        .when(update(2, profile("alice@corp", true, json!({}))))
+        .when(update(2, profile("alice@corp", json!({}))))
         .then_expect_error(UserError::NotFound);
 }
 
@@ -222,7 +283,7 @@ fn a_user_of_another_instance_is_not_found() {
 fn a_user_that_was_never_created_is_not_found() {
     UserTest::with(())
         .given_no_previous_events()
-        .when(update(0, profile("alice@corp", true, json!({}))))
+        .when(update(0, profile("alice@corp", json!({}))))
         .then_expect_error(UserError::NotFound);
 }
 

@@ -46,6 +46,16 @@ impl fmt::Display for UserName {
 pub struct UserProfile {
     pub user_name: UserName,
     pub external_id: Option<ExternalId>,
-    pub active: bool,
+    /// Every other attribute, `active` among them.
     pub attributes: Attributes,
+}
+
+/// The `active` attribute (RFC 7643 §4.1.1).
+pub const ACTIVE: &str = "active";
+
+/// A user is suspended exactly when its `active` attribute is false: an IdP deactivates a
+/// user, or takes it out of the sync group, by sending `active: false`. A user whose IdP never
+/// states `active` is not suspended.
+pub fn is_active(attributes: &Attributes) -> bool {
+    attributes.get(ACTIVE) != Some(&serde_json::Value::Bool(false))
 }

@@ -72,7 +72,7 @@ fn resolve(resource_type: ResourceType, path: &AttrPath) -> Option<Target> {
         (ResourceType::User, "displayname", None) => {
             Target::Column(column("display_name_key", FoldedText, true))
         }
-        (ResourceType::User, "active", None) => Target::Column(column("active", Boolean, false)),
+        (ResourceType::User, "active", None) => Target::Column(column("active", Boolean, true)),
         (ResourceType::Group, "displayname", None) => {
             Target::Column(column("display_name_key", FoldedText, false))
         }
@@ -368,7 +368,7 @@ mod tests {
         .unwrap_or_default();
         assert_eq!(
             sql,
-            "((external_id IS NOT NULL AND external_id = $2) AND ((user_name_key = $3) OR (active = $4)))"
+            "((external_id IS NOT NULL AND external_id = $2) AND ((user_name_key = $3) OR (active IS NOT NULL AND active = $4)))"
         );
         assert_eq!(args.len(), 4);
     }

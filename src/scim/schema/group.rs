@@ -13,7 +13,6 @@ const MEMBER: &[A] = &[
     A::string("type", "The kind of member.")
         .canonical(&["User", "Group"])
         .immutable(),
-    A::string("display", "The member's current name.").read_only(),
 ];
 
 pub static CORE_GROUP: SchemaDef = SchemaDef {
