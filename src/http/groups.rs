@@ -1,55 +1,129 @@
 //! `/Groups` (RFC 7644 §3.3–3.6). Members are changed by naming them, never by rewriting the
-//! whole list, and can be left out of reads with `excludedAttributes=members`.
+//! whole list, and are only loaded when the response shows them (Entra ID reads groups with
+//! `excludedAttributes=members`). Each operation is a function of the request's parts, so that
+//! Bulk runs exactly what the single-resource endpoints run.
 
 use super::extract::{if_match, none_match_hits, BaseUrl, Context, Params, ScimBody};
 use super::response::ScimResponse;
 use super::router::AppState;
-use crate::provisioning::GroupChange;
+use crate::provisioning::{GroupChange, RequestContext};
 use crate::scim::error::ScimError;
-use crate::scim::list::{excludes_members, list_response, list_statements, parse_list_query};
+use crate::scim::list::{list_response, list_statements, parse_list_query, selection};
 use crate::scim::patch::apply::apply_operations;
 use crate::scim::patch::members::{split_member_operations, MemberEdit};
 use crate::scim::patch::parse_patch_request;
 use crate::scim::render;
 use crate::scim::resource::{decode, group_document, group_fields};
 use crate::scim::schema::ResourceType;
+use crate::scim::select::Selection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use projections::scim_groups::GroupRecord;
 use serde_json::Value;
 use std::collections::HashMap;
 
-fn excluded(params: &HashMap<String, String>) -> bool {
-    let value = params
-        .iter()
-        .find(|(key, _)| key.eq_ignore_ascii_case("excludedAttributes"))
-        .map(|(_, value)| value.as_str());
-    excludes_members(value)
+const GROUP: ResourceType = ResourceType::Group;
+const MEMBERS: &str = "members";
+
+async fn respond(
+    state: &AppState,
+    status: StatusCode,
+    record: &GroupRecord,
+    base: &str,
+    selection: &Selection,
+) -> Result<ScimResponse, ScimError> {
+    let members = if selection.includes(MEMBERS) {
+        Some(state.provisioning.group_members(&record.id).await?)
+    } else {
+        None
+    };
+    let body = render::group(record, members.as_deref(), base);
+    Ok(ScimResponse::resource(status, selection.apply(GROUP, body)))
 }
 
-async fn rendered(
+pub(super) async fn create_group(
     state: &AppState,
-    record: &GroupRecord,
-    with_members: bool,
+    ctx: &RequestContext,
     base: &str,
-) -> Result<Value, ScimError> {
-    if !with_members {
-        return Ok(render::group(record, None, base));
-    }
-    let members = state.provisioning.group_members(&record.id).await?;
-    Ok(render::group(record, Some(&members), base))
+    body: &Value,
+    selection: &Selection,
+) -> Result<ScimResponse, ScimError> {
+    let fields = group_fields(decode(GROUP, body)?)?;
+    let record = state.provisioning.create_group(ctx, fields).await?;
+    respond(state, StatusCode::CREATED, &record, base, selection).await
+}
+
+pub(super) async fn replace_group(
+    state: &AppState,
+    ctx: &RequestContext,
+    base: &str,
+    id: &str,
+    if_match: Option<i64>,
+    body: &Value,
+    selection: &Selection,
+) -> Result<ScimResponse, ScimError> {
+    let fields = group_fields(decode(GROUP, body)?)?;
+    // A PUT that leaves members out keeps them: a rename must not empty the group.
+    let members = fields
+        .member_ids
+        .map(|ids| vec![MemberEdit::ReplaceAll(ids)])
+        .unwrap_or_default();
+    let change = GroupChange {
+        display_name: fields.display_name,
+        external_id: fields.external_id,
+        members,
+    };
+    let record = state
+        .provisioning
+        .update_group(ctx, id, if_match, |_| Ok::<_, ScimError>(change.clone()))
+        .await?;
+    respond(state, StatusCode::OK, &record, base, selection).await
+}
+
+pub(super) async fn patch_group(
+    state: &AppState,
+    ctx: &RequestContext,
+    base: &str,
+    id: &str,
+    if_match: Option<i64>,
+    body: &Value,
+    selection: &Selection,
+) -> Result<ScimResponse, ScimError> {
+    let (operations, members) = split_member_operations(parse_patch_request(body)?)?;
+    let record = state
+        .provisioning
+        .update_group(ctx, id, if_match, |current| {
+            let mut document = group_document(current);
+            apply_operations(GROUP, &mut document, &operations)?;
+            let fields = group_fields(decode(GROUP, &Value::Object(document))?)?;
+            Ok::<_, ScimError>(GroupChange {
+                display_name: fields.display_name,
+                external_id: fields.external_id,
+                members: members.clone(),
+            })
+        })
+        .await?;
+    respond(state, StatusCode::OK, &record, base, selection).await
+}
+
+pub(super) async fn delete_group(
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &str,
+    if_match: Option<i64>,
+) -> Result<ScimResponse, ScimError> {
+    state.provisioning.delete_group(ctx, id, if_match).await?;
+    Ok(ScimResponse::no_content())
 }
 
 pub async fn create(
     State(state): State<AppState>,
     Context(ctx): Context,
     BaseUrl(base): BaseUrl,
+    Params(params): Params,
     ScimBody(body): ScimBody,
 ) -> Result<ScimResponse, ScimError> {
-    let fields = group_fields(decode(ResourceType::Group, &body)?)?;
-    let record = state.provisioning.create_group(&ctx, fields).await?;
-    let body = rendered(&state, &record, true, &base).await?;
-    Ok(ScimResponse::resource(StatusCode::CREATED, body))
+    create_group(&state, &ctx, &base, &body, &selection(GROUP, &params)?).await
 }
 
 pub async fn get(
@@ -60,13 +134,13 @@ pub async fn get(
     Params(params): Params,
     headers: HeaderMap,
 ) -> Result<ScimResponse, ScimError> {
+    let selection = selection(GROUP, &params)?;
     let record = state.provisioning.group(&ctx, &id).await?;
     let etag = render::etag(record.version);
     if none_match_hits(&headers, &etag) {
         return Ok(ScimResponse::not_modified(etag));
     }
-    let body = rendered(&state, &record, !excluded(&params), &base).await?;
-    Ok(ScimResponse::resource(StatusCode::OK, body))
+    respond(&state, StatusCode::OK, &record, &base, &selection).await
 }
 
 pub async fn list(
@@ -75,31 +149,29 @@ pub async fn list(
     BaseUrl(base): BaseUrl,
     Params(params): Params,
 ) -> Result<ScimResponse, ScimError> {
-    let query = parse_list_query(&params)?;
+    let query = parse_list_query(GROUP, &params)?;
     let dialect = state.provisioning.store().db.dialect();
-    let statements = list_statements(
-        ResourceType::Group,
-        dialect,
-        &ctx.principal.instance_id,
-        &query,
-    )?;
+    let statements = list_statements(GROUP, dialect, &ctx.principal.instance_id, &query)?;
     let (total, records) = state.provisioning.groups(statements).await?;
-    let members = if query.excluded_members {
-        HashMap::new()
-    } else {
+    let with_members = query.selection.includes(MEMBERS);
+    let members = if with_members {
         let ids: Vec<String> = records.iter().map(|record| record.id.clone()).collect();
         state.provisioning.members_of_groups(&ids).await?
+    } else {
+        HashMap::new()
     };
     let resources = records
         .iter()
         .map(|record| {
-            let group_members = (!query.excluded_members).then(|| {
+            let group_members = with_members.then(|| {
                 members
                     .get(&record.id)
                     .map(Vec::as_slice)
                     .unwrap_or_default()
             });
-            render::group(record, group_members, &base)
+            query
+                .selection
+                .apply(GROUP, render::group(record, group_members, &base))
         })
         .collect();
     Ok(ScimResponse::ok(list_response(
@@ -114,27 +186,21 @@ pub async fn replace(
     Context(ctx): Context,
     BaseUrl(base): BaseUrl,
     Path(id): Path<String>,
+    Params(params): Params,
     headers: HeaderMap,
     ScimBody(body): ScimBody,
 ) -> Result<ScimResponse, ScimError> {
     let if_match = if_match(&headers)?;
-    let fields = group_fields(decode(ResourceType::Group, &body)?)?;
-    // A PUT that leaves members out keeps them: a rename must not empty the group.
-    let members = fields
-        .member_ids
-        .map(|ids| vec![MemberEdit::ReplaceAll(ids)])
-        .unwrap_or_default();
-    let change = GroupChange {
-        display_name: fields.display_name,
-        external_id: fields.external_id,
-        members,
-    };
-    let record = state
-        .provisioning
-        .update_group(&ctx, &id, if_match, |_| Ok::<_, ScimError>(change.clone()))
-        .await?;
-    let body = rendered(&state, &record, true, &base).await?;
-    Ok(ScimResponse::resource(StatusCode::OK, body))
+    replace_group(
+        &state,
+        &ctx,
+        &base,
+        &id,
+        if_match,
+        &body,
+        &selection(GROUP, &params)?,
+    )
+    .await
 }
 
 pub async fn patch(
@@ -147,22 +213,16 @@ pub async fn patch(
     ScimBody(body): ScimBody,
 ) -> Result<ScimResponse, ScimError> {
     let if_match = if_match(&headers)?;
-    let (operations, members) = split_member_operations(parse_patch_request(&body)?)?;
-    let record = state
-        .provisioning
-        .update_group(&ctx, &id, if_match, |current| {
-            let mut document = group_document(current);
-            apply_operations(ResourceType::Group, &mut document, &operations)?;
-            let fields = group_fields(decode(ResourceType::Group, &Value::Object(document))?)?;
-            Ok::<_, ScimError>(GroupChange {
-                display_name: fields.display_name,
-                external_id: fields.external_id,
-                members: members.clone(),
-            })
-        })
-        .await?;
-    let body = rendered(&state, &record, !excluded(&params), &base).await?;
-    Ok(ScimResponse::resource(StatusCode::OK, body))
+    patch_group(
+        &state,
+        &ctx,
+        &base,
+        &id,
+        if_match,
+        &body,
+        &selection(GROUP, &params)?,
+    )
+    .await
 }
 
 pub async fn delete(
@@ -171,7 +231,5 @@ pub async fn delete(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<ScimResponse, ScimError> {
-    let if_match = if_match(&headers)?;
-    state.provisioning.delete_group(&ctx, &id, if_match).await?;
-    Ok(ScimResponse::no_content())
+    delete_group(&state, &ctx, &id, if_match(&headers)?).await
 }

@@ -1,18 +1,24 @@
-//! `/Users` (RFC 7644 §3.3–3.6).
+//! `/Users` (RFC 7644 §3.3–3.6). Each operation is a function of the request's parts, so that
+//! Bulk runs exactly what the single-resource endpoints run.
 
 use super::extract::{if_match, none_match_hits, BaseUrl, Context, Params, ScimBody};
 use super::response::ScimResponse;
 use super::router::AppState;
+use crate::provisioning::RequestContext;
 use crate::scim::error::ScimError;
-use crate::scim::list::{list_response, list_statements, parse_list_query};
+use crate::scim::list::{list_response, list_statements, parse_list_query, selection};
 use crate::scim::patch::apply::apply_operations;
 use crate::scim::patch::parse_patch_request;
 use crate::scim::render;
 use crate::scim::resource::{decode, user_document, user_profile, Decoded};
 use crate::scim::schema::ResourceType;
+use crate::scim::select::Selection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
+use projections::scim_users::UserRecord;
 use serde_json::Value;
+
+const USER: ResourceType = ResourceType::User;
 
 fn note_password(decoded: &Decoded) {
     if decoded.password_supplied {
@@ -20,22 +26,89 @@ fn note_password(decoded: &Decoded) {
     }
 }
 
+fn respond(
+    status: StatusCode,
+    record: &UserRecord,
+    base: &str,
+    selection: &Selection,
+) -> ScimResponse {
+    ScimResponse::resource(status, selection.apply(USER, render::user(record, base)))
+}
+
+pub(super) async fn create_user(
+    state: &AppState,
+    ctx: &RequestContext,
+    base: &str,
+    body: &Value,
+    selection: &Selection,
+) -> Result<ScimResponse, ScimError> {
+    let decoded = decode(USER, body)?;
+    note_password(&decoded);
+    let record = state
+        .provisioning
+        .create_user(ctx, user_profile(decoded)?)
+        .await?;
+    Ok(respond(StatusCode::CREATED, &record, base, selection))
+}
+
+pub(super) async fn replace_user(
+    state: &AppState,
+    ctx: &RequestContext,
+    base: &str,
+    id: &str,
+    if_match: Option<i64>,
+    body: &Value,
+    selection: &Selection,
+) -> Result<ScimResponse, ScimError> {
+    let decoded = decode(USER, body)?;
+    note_password(&decoded);
+    let profile = user_profile(decoded)?;
+    let record = state
+        .provisioning
+        .update_user(ctx, id, if_match, |_| Ok::<_, ScimError>(profile.clone()))
+        .await?;
+    Ok(respond(StatusCode::OK, &record, base, selection))
+}
+
+pub(super) async fn patch_user(
+    state: &AppState,
+    ctx: &RequestContext,
+    base: &str,
+    id: &str,
+    if_match: Option<i64>,
+    body: &Value,
+    selection: &Selection,
+) -> Result<ScimResponse, ScimError> {
+    let operations = parse_patch_request(body)?;
+    let record = state
+        .provisioning
+        .update_user(ctx, id, if_match, |current| {
+            let mut document = user_document(current);
+            apply_operations(USER, &mut document, &operations)?;
+            user_profile(decode(USER, &Value::Object(document))?)
+        })
+        .await?;
+    Ok(respond(StatusCode::OK, &record, base, selection))
+}
+
+pub(super) async fn delete_user(
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &str,
+    if_match: Option<i64>,
+) -> Result<ScimResponse, ScimError> {
+    state.provisioning.delete_user(ctx, id, if_match).await?;
+    Ok(ScimResponse::no_content())
+}
+
 pub async fn create(
     State(state): State<AppState>,
     Context(ctx): Context,
     BaseUrl(base): BaseUrl,
+    Params(params): Params,
     ScimBody(body): ScimBody,
 ) -> Result<ScimResponse, ScimError> {
-    let decoded = decode(ResourceType::User, &body)?;
-    note_password(&decoded);
-    let record = state
-        .provisioning
-        .create_user(&ctx, user_profile(decoded)?)
-        .await?;
-    Ok(ScimResponse::resource(
-        StatusCode::CREATED,
-        render::user(&record, &base),
-    ))
+    create_user(&state, &ctx, &base, &body, &selection(USER, &params)?).await
 }
 
 pub async fn get(
@@ -43,17 +116,16 @@ pub async fn get(
     Context(ctx): Context,
     BaseUrl(base): BaseUrl,
     Path(id): Path<String>,
+    Params(params): Params,
     headers: HeaderMap,
 ) -> Result<ScimResponse, ScimError> {
+    let selection = selection(USER, &params)?;
     let record = state.provisioning.user(&ctx, &id).await?;
     let etag = render::etag(record.version);
     if none_match_hits(&headers, &etag) {
         return Ok(ScimResponse::not_modified(etag));
     }
-    Ok(ScimResponse::resource(
-        StatusCode::OK,
-        render::user(&record, &base),
-    ))
+    Ok(respond(StatusCode::OK, &record, &base, &selection))
 }
 
 pub async fn list(
@@ -62,18 +134,13 @@ pub async fn list(
     BaseUrl(base): BaseUrl,
     Params(params): Params,
 ) -> Result<ScimResponse, ScimError> {
-    let query = parse_list_query(&params)?;
+    let query = parse_list_query(USER, &params)?;
     let dialect = state.provisioning.store().db.dialect();
-    let statements = list_statements(
-        ResourceType::User,
-        dialect,
-        &ctx.principal.instance_id,
-        &query,
-    )?;
+    let statements = list_statements(USER, dialect, &ctx.principal.instance_id, &query)?;
     let (total, records) = state.provisioning.users(statements).await?;
     let resources: Vec<Value> = records
         .iter()
-        .map(|record| render::user(record, &base))
+        .map(|record| query.selection.apply(USER, render::user(record, &base)))
         .collect();
     Ok(ScimResponse::ok(list_response(
         total,
@@ -87,21 +154,21 @@ pub async fn replace(
     Context(ctx): Context,
     BaseUrl(base): BaseUrl,
     Path(id): Path<String>,
+    Params(params): Params,
     headers: HeaderMap,
     ScimBody(body): ScimBody,
 ) -> Result<ScimResponse, ScimError> {
     let if_match = if_match(&headers)?;
-    let decoded = decode(ResourceType::User, &body)?;
-    note_password(&decoded);
-    let profile = user_profile(decoded)?;
-    let record = state
-        .provisioning
-        .update_user(&ctx, &id, if_match, |_| Ok::<_, ScimError>(profile.clone()))
-        .await?;
-    Ok(ScimResponse::resource(
-        StatusCode::OK,
-        render::user(&record, &base),
-    ))
+    replace_user(
+        &state,
+        &ctx,
+        &base,
+        &id,
+        if_match,
+        &body,
+        &selection(USER, &params)?,
+    )
+    .await
 }
 
 pub async fn patch(
@@ -109,23 +176,21 @@ pub async fn patch(
     Context(ctx): Context,
     BaseUrl(base): BaseUrl,
     Path(id): Path<String>,
+    Params(params): Params,
     headers: HeaderMap,
     ScimBody(body): ScimBody,
 ) -> Result<ScimResponse, ScimError> {
     let if_match = if_match(&headers)?;
-    let operations = parse_patch_request(&body)?;
-    let record = state
-        .provisioning
-        .update_user(&ctx, &id, if_match, |current| {
-            let mut document = user_document(current);
-            apply_operations(ResourceType::User, &mut document, &operations)?;
-            user_profile(decode(ResourceType::User, &Value::Object(document))?)
-        })
-        .await?;
-    Ok(ScimResponse::resource(
-        StatusCode::OK,
-        render::user(&record, &base),
-    ))
+    patch_user(
+        &state,
+        &ctx,
+        &base,
+        &id,
+        if_match,
+        &body,
+        &selection(USER, &params)?,
+    )
+    .await
 }
 
 pub async fn delete(
@@ -134,7 +199,5 @@ pub async fn delete(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<ScimResponse, ScimError> {
-    let if_match = if_match(&headers)?;
-    state.provisioning.delete_user(&ctx, &id, if_match).await?;
-    Ok(ScimResponse::no_content())
+    delete_user(&state, &ctx, &id, if_match(&headers)?).await
 }

@@ -5,6 +5,7 @@ use crate::scim::error::ScimError;
 use crate::scim::filter::sql::SqlFilter;
 use crate::scim::filter::{parse_filter, Filter};
 use crate::scim::schema::ResourceType;
+use crate::scim::select::Selection;
 use projections::db::{Dialect, Sql, SqlArg};
 use projections::scim_groups::GROUP_COLUMNS;
 use projections::scim_users::USER_COLUMNS;
@@ -14,7 +15,9 @@ use std::collections::HashMap;
 pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 /// Largest page served; a larger `count` is clamped, not refused (RFC 7644 §3.4.2.4).
 pub const MAX_PAGE_SIZE: i64 = 1000;
-pub const DEFAULT_PAGE_SIZE: i64 = 100;
+/// RFC 7644 leaves an unstated `count` to the server; the largest page lets a client that
+/// never pages still see everything in small deployments.
+pub const DEFAULT_PAGE_SIZE: i64 = MAX_PAGE_SIZE;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListQuery {
@@ -22,18 +25,35 @@ pub struct ListQuery {
     /// 1-based, as in SCIM.
     pub start_index: i64,
     pub count: i64,
-    pub excluded_members: bool,
+    pub selection: Selection,
 }
 
-/// Reads `filter`, `startIndex`, `count` and `excludedAttributes`; parameter names are
-/// case-insensitive (RFC 7644 §3.4.2: "attribute names ... are case insensitive").
-pub fn parse_list_query(params: &HashMap<String, String>) -> Result<ListQuery, ScimError> {
-    let param = |name: &str| {
-        params
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-    };
+/// The value of a query parameter; names are case-insensitive (RFC 7644 §3.4.2).
+pub fn param<'p>(params: &'p HashMap<String, String>, name: &str) -> Option<&'p str> {
+    params
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.as_str())
+}
+
+/// The `attributes` / `excludedAttributes` a request asks for.
+pub fn selection(
+    resource_type: ResourceType,
+    params: &HashMap<String, String>,
+) -> Result<Selection, ScimError> {
+    Selection::parse(
+        resource_type,
+        param(params, "attributes"),
+        param(params, "excludedAttributes"),
+    )
+}
+
+/// Reads `filter`, `startIndex`, `count`, `attributes` and `excludedAttributes`.
+pub fn parse_list_query(
+    resource_type: ResourceType,
+    params: &HashMap<String, String>,
+) -> Result<ListQuery, ScimError> {
+    let param = |name: &str| param(params, name);
     let integer = |name: &str| -> Result<Option<i64>, ScimError> {
         param(name)
             .map(|text| {
@@ -56,18 +76,7 @@ pub fn parse_list_query(params: &HashMap<String, String>) -> Result<ListQuery, S
         filter,
         start_index,
         count,
-        excluded_members: excludes_members(param("excludedAttributes")),
-    })
-}
-
-/// Whether an `excludedAttributes` value names `members` (Entra ID reads groups so).
-pub fn excludes_members(excluded: Option<&str>) -> bool {
-    excluded.is_some_and(|list| {
-        list.split(',').any(|name| {
-            let name = name.trim();
-            name.eq_ignore_ascii_case("members")
-                || name.eq_ignore_ascii_case("urn:ietf:params:scim:schemas:core:2.0:Group:members")
-        })
+        selection: selection(resource_type, params)?,
     })
 }
 
@@ -132,34 +141,42 @@ mod tests {
 
     #[test]
     fn paging_parameters_are_read_case_insensitively_and_bounded() {
-        let query = parse_list_query(&params(&[("STARTINDEX", "0"), ("Count", "5000")]));
+        let query = parse_list_query(
+            ResourceType::User,
+            &params(&[("STARTINDEX", "0"), ("Count", "5000")]),
+        );
         assert_eq!(
             query.as_ref().map(|q| (q.start_index, q.count)),
             Ok((1, MAX_PAGE_SIZE))
         );
-        let query = parse_list_query(&params(&[("count", "-3")]));
+        let query = parse_list_query(ResourceType::User, &params(&[("count", "-3")]));
         assert_eq!(query.map(|q| q.count), Ok(0));
     }
 
     #[test]
     fn a_non_numeric_count_is_refused() {
-        assert!(parse_list_query(&params(&[("count", "ten")])).is_err());
+        assert!(parse_list_query(ResourceType::User, &params(&[("count", "ten")])).is_err());
     }
 
     #[test]
     fn excluded_members_are_recognised() {
-        assert!(excludes_members(Some("members")));
-        assert!(excludes_members(Some("displayName, Members")));
-        assert!(!excludes_members(Some("displayName")));
+        let query = parse_list_query(
+            ResourceType::Group,
+            &params(&[("excludedAttributes", "displayName, Members")]),
+        );
+        assert!(query.is_ok_and(|q| !q.selection.includes("members")));
     }
 
     #[test]
     fn the_page_query_uses_the_filter_and_the_offset() {
-        let query = parse_list_query(&params(&[
-            ("filter", r#"userName eq "a""#),
-            ("startIndex", "11"),
-            ("count", "10"),
-        ]));
+        let query = parse_list_query(
+            ResourceType::User,
+            &params(&[
+                ("filter", r#"userName eq "a""#),
+                ("startIndex", "11"),
+                ("count", "10"),
+            ]),
+        );
         let statements =
             query.and_then(|q| list_statements(ResourceType::User, Dialect::Sqlite, "i1", &q));
         let (count, page) = statements.unwrap_or_else(|_| (Sql::new(""), Sql::new("")));

@@ -9,3 +9,4 @@ pub mod patch;
 pub mod render;
 pub mod resource;
 pub mod schema;
+pub mod select;

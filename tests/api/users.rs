@@ -454,3 +454,47 @@ async fn events_are_numbered_in_a_global_order(app: TestApp) {
     );
     assert_ne!(rows[3].aggregate_id, first);
 }
+
+on_both_stores!(responses_carry_the_attributes_asked_for);
+
+async fn responses_carry_the_attributes_asked_for(app: TestApp) {
+    let created = app
+        .post(
+            "/Users?attributes=userName",
+            json!({"userName": "vera", "title": "CTO", "name": {"givenName": "Vera", "familyName": "V"}}),
+        )
+        .await;
+    assert_eq!(created.status, 201);
+    let id = created.id();
+    assert_eq!(
+        created.body,
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": id, "userName": "vera"})
+    );
+    let one = app
+        .get(&format!("/Users/{id}?attributes=name.givenName,title"))
+        .await;
+    assert_eq!(one.body["name"], json!({"givenName": "Vera"}));
+    assert_eq!(one.body["title"], "CTO");
+    assert!(one.body.get("userName").is_none());
+    let without = app
+        .get(&format!(
+            "/Users/{id}?excludedAttributes=title,name.familyName"
+        ))
+        .await;
+    assert!(without.body.get("title").is_none());
+    assert_eq!(without.body["name"], json!({"givenName": "Vera"}));
+    assert_eq!(without.body["userName"], "vera");
+    let listed = app.get("/Users?attributes=userName").await;
+    assert_eq!(
+        listed.resources()[0],
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": id, "userName": "vera"})
+    );
+    let patched = app
+        .patch(
+            &format!("/Users/{id}?excludedAttributes=name"),
+            json!([{"op": "replace", "path": "title", "value": "CEO"}]),
+        )
+        .await;
+    assert_eq!(patched.body["title"], "CEO");
+    assert!(patched.body.get("name").is_none());
+}
