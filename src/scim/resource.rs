@@ -103,6 +103,16 @@ fn decode_attribute(
             decoded.push(item);
         }
     }
+    // RFC 7643 §2.4: "primary" is true for at most one value.
+    let primaries = decoded
+        .iter()
+        .filter(|item| item.get("primary") == Some(&Value::Bool(true)))
+        .count();
+    if primaries > 1 {
+        return Err(ScimError::invalid_value(format!(
+            "at most one value of {path} may be primary, not {primaries}"
+        )));
+    }
     Ok((!decoded.is_empty()).then_some(Value::Array(decoded)))
 }
 
@@ -372,6 +382,15 @@ mod tests {
             extension,
             Some(json!({"department": "R&D", "manager": {"value": "m1"}}))
         );
+    }
+
+    #[test]
+    fn two_primary_values_are_refused() {
+        let error = user(json!({"userName": "a", "emails": [
+            {"value": "a@x", "primary": true}, {"value": "b@x", "primary": "True"}
+        ]}))
+        .err();
+        assert!(error.is_some_and(|e| e.detail.contains("emails")));
     }
 
     #[test]

@@ -284,13 +284,19 @@ impl<'p> Target<'p> {
             keep_one_primary(items, &created);
             return Ok(());
         }
-        for index in selected {
-            if let Some(Value::Object(element)) = items.get_mut(index) {
+        for index in &selected {
+            if let Some(Value::Object(element)) = items.get_mut(*index) {
                 set_in_element(element, self.sub, value);
             }
         }
-        if let Some(first) = items.iter().find(|item| is_primary(item)).cloned() {
-            keep_one_primary(items, &first);
+        // A value this operation made primary wins over any other.
+        let winner = selected
+            .iter()
+            .filter_map(|index| items.get(*index))
+            .find(|item| is_primary(item))
+            .cloned();
+        if let Some(winner) = winner {
+            keep_one_primary(items, &winner);
         }
         Ok(())
     }

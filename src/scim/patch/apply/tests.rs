@@ -222,6 +222,20 @@ fn a_new_primary_value_demotes_the_old_one() {
 }
 
 #[test]
+fn making_a_selected_value_primary_demotes_the_others() {
+    let result = patched(
+        json!({"emails": [{"value": "a@x", "primary": true}, {"value": "b@x"}]}),
+        json!([{"op": "replace", "path": "emails[value eq \"b@x\"].primary", "value": "True"}]),
+    );
+    assert_eq!(
+        result,
+        Ok(
+            json!({"emails": [{"value": "a@x", "primary": false}, {"value": "b@x", "primary": true}]})
+        )
+    );
+}
+
+#[test]
 fn boolean_strings_are_booleans_in_patch_values() {
     let result = patched(
         json!({"active": true}),
