@@ -130,8 +130,16 @@ fn decode_single(
     };
     let decoded = match def.kind {
         AttrType::Complex => {
-            let Value::Object(object) = value else {
-                return Err(wrong_type("an object"));
+            let object = match value {
+                Value::Object(object) => object,
+                // Entra ID sets the enterprise manager to a bare id; a plain value of a complex
+                // attribute that has a "value" sub-attribute is that sub-attribute.
+                Value::String(_) | Value::Number(_) | Value::Bool(_)
+                    if def.sub_attribute("value").is_some() =>
+                {
+                    &Map::from_iter([("value".to_string(), value.clone())])
+                }
+                _ => return Err(wrong_type("an object")),
             };
             let mut decoded = Map::new();
             for (key, sub_value) in object {
@@ -391,6 +399,18 @@ mod tests {
         ]}))
         .err();
         assert!(error.is_some_and(|e| e.detail.contains("emails")));
+    }
+
+    #[test]
+    fn a_bare_value_of_a_complex_attribute_is_its_value_sub_attribute() {
+        let mut input = json!({"userName": "a"});
+        input[ENTERPRISE_USER_SCHEMA] = json!({"manager": "m1"});
+        let decoded = user(input);
+        let manager = decoded
+            .ok()
+            .and_then(|d| d.attributes.get(ENTERPRISE_USER_SCHEMA).cloned());
+        assert_eq!(manager, Some(json!({"manager": {"value": "m1"}})));
+        assert!(user(json!({"userName": "a", "name": "Ann"})).is_err());
     }
 
     #[test]
