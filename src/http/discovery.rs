@@ -3,7 +3,7 @@
 use super::extract::BaseUrl;
 use super::response::ScimResponse;
 use crate::scim::error::ScimError;
-use crate::scim::list::{list_response, MAX_PAGE_SIZE};
+use crate::scim::list::{list_response, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use crate::scim::schema::{all_schemas, ResourceType};
 use axum::extract::Path;
 use serde_json::{json, Value};
@@ -15,7 +15,14 @@ pub async fn service_provider_config(BaseUrl(base): BaseUrl) -> ScimResponse {
         "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": true, "maxResults": MAX_PAGE_SIZE},
         "changePassword": {"supported": false},
-        "sort": {"supported": false},
+        "sort": {"supported": true},
+        "pagination": {
+            "cursor": true,
+            "index": true,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": DEFAULT_PAGE_SIZE,
+            "maxPageSize": MAX_PAGE_SIZE,
+        },
         "etag": {"supported": true},
         "authenticationSchemes": [{
             "type": "oauthbearertoken",
@@ -36,7 +43,7 @@ pub async fn resource_types(BaseUrl(base): BaseUrl) -> ScimResponse {
         .map(|kind| kind.to_json(&base))
         .collect();
     let total = i64::try_from(types.len()).unwrap_or_default();
-    ScimResponse::ok(list_response(total, 1, types))
+    ScimResponse::ok(list_response(total, Some(1), None, types))
 }
 
 pub async fn resource_type(
@@ -56,7 +63,7 @@ pub async fn schemas(BaseUrl(base): BaseUrl) -> ScimResponse {
         .map(|schema| schema.to_json(&base))
         .collect();
     let total = i64::try_from(schemas.len()).unwrap_or_default();
-    ScimResponse::ok(list_response(total, 1, schemas))
+    ScimResponse::ok(list_response(total, Some(1), None, schemas))
 }
 
 pub async fn schema(

@@ -4,11 +4,12 @@
 //! Bulk runs exactly what the single-resource endpoints run.
 
 use super::extract::{if_match, none_match_hits, BaseUrl, Context, Params, ScimBody};
+use super::listing;
 use super::response::ScimResponse;
 use super::router::AppState;
 use crate::provisioning::{GroupChange, RequestContext};
 use crate::scim::error::ScimError;
-use crate::scim::list::{list_response, list_statements, parse_list_query, selection};
+use crate::scim::list::{parse_list_query, selection};
 use crate::scim::patch::apply::apply_operations;
 use crate::scim::patch::members::{split_member_operations, MemberEdit};
 use crate::scim::patch::parse_patch_request;
@@ -20,7 +21,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use projections::scim_groups::GroupRecord;
 use serde_json::Value;
-use std::collections::HashMap;
 
 const GROUP: ResourceType = ResourceType::Group;
 const MEMBERS: &str = "members";
@@ -149,36 +149,10 @@ pub async fn list(
     BaseUrl(base): BaseUrl,
     Params(params): Params,
 ) -> Result<ScimResponse, ScimError> {
-    let query = parse_list_query(GROUP, &params)?;
-    let dialect = state.provisioning.store().db.dialect();
-    let statements = list_statements(GROUP, dialect, &ctx.principal.instance_id, &query)?;
-    let (total, records) = state.provisioning.groups(statements).await?;
-    let with_members = query.selection.includes(MEMBERS);
-    let members = if with_members {
-        let ids: Vec<String> = records.iter().map(|record| record.id.clone()).collect();
-        state.provisioning.members_of_groups(&ids).await?
-    } else {
-        HashMap::new()
-    };
-    let resources = records
-        .iter()
-        .map(|record| {
-            let group_members = with_members.then(|| {
-                members
-                    .get(&record.id)
-                    .map(Vec::as_slice)
-                    .unwrap_or_default()
-            });
-            query
-                .selection
-                .apply(GROUP, render::group(record, group_members, &base))
-        })
-        .collect();
-    Ok(ScimResponse::ok(list_response(
-        total,
-        query.start_index,
-        resources,
-    )))
+    let query = parse_list_query(&[GROUP], &params)?;
+    let instance_id = &ctx.principal.instance_id;
+    let response = listing::list(&state, instance_id, &base, &[GROUP], &query).await?;
+    Ok(ScimResponse::ok(response))
 }
 
 pub async fn replace(

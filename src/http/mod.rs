@@ -5,8 +5,10 @@ mod auth;
 mod discovery;
 mod extract;
 mod groups;
+mod listing;
 mod response;
 mod router;
+mod search;
 mod users;
 
 pub use router::{router, AppState};

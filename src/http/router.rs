@@ -1,13 +1,13 @@
 //! The routes: SCIM under `/scim/v2` behind API-key authentication, and `/healthz`.
 
-use super::{auth, discovery, groups, users};
+use super::{auth, discovery, groups, search, users};
 use crate::correlation;
 use crate::provisioning::Provisioning;
 use crate::scim::error::ScimError;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{middleware, Router};
 
 #[derive(Clone)]
@@ -20,6 +20,7 @@ pub struct AppState {
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     let scim = Router::new()
         .route("/Users", get(users::list).post(users::create))
+        .route("/Users/.search", post(search::users))
         .route(
             "/Users/{id}",
             get(users::get)
@@ -28,6 +29,8 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
                 .delete(users::delete),
         )
         .route("/Groups", get(groups::list).post(groups::create))
+        .route("/Groups/.search", post(search::groups))
+        .route("/.search", post(search::everything))
         .route(
             "/Groups/{id}",
             get(groups::get)

@@ -2,11 +2,12 @@
 //! Bulk runs exactly what the single-resource endpoints run.
 
 use super::extract::{if_match, none_match_hits, BaseUrl, Context, Params, ScimBody};
+use super::listing;
 use super::response::ScimResponse;
 use super::router::AppState;
 use crate::provisioning::RequestContext;
 use crate::scim::error::ScimError;
-use crate::scim::list::{list_response, list_statements, parse_list_query, selection};
+use crate::scim::list::{parse_list_query, selection};
 use crate::scim::patch::apply::apply_operations;
 use crate::scim::patch::parse_patch_request;
 use crate::scim::render;
@@ -134,19 +135,10 @@ pub async fn list(
     BaseUrl(base): BaseUrl,
     Params(params): Params,
 ) -> Result<ScimResponse, ScimError> {
-    let query = parse_list_query(USER, &params)?;
-    let dialect = state.provisioning.store().db.dialect();
-    let statements = list_statements(USER, dialect, &ctx.principal.instance_id, &query)?;
-    let (total, records) = state.provisioning.users(statements).await?;
-    let resources: Vec<Value> = records
-        .iter()
-        .map(|record| query.selection.apply(USER, render::user(record, &base)))
-        .collect();
-    Ok(ScimResponse::ok(list_response(
-        total,
-        query.start_index,
-        resources,
-    )))
+    let query = parse_list_query(&[USER], &params)?;
+    let instance_id = &ctx.principal.instance_id;
+    let response = listing::list(&state, instance_id, &base, &[USER], &query).await?;
+    Ok(ScimResponse::ok(response))
 }
 
 pub async fn replace(

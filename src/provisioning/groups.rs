@@ -1,7 +1,6 @@
 //! Provisioning groups: create, edit, delete and read, with displayName reservations and
 //! member changes that name only the members they touch.
 
-use super::users::Count;
 use super::{
     check_if_match, command_version, Provisioning, ProvisioningError, RequestContext, EDIT_ATTEMPTS,
 };
@@ -13,7 +12,6 @@ use aggregates::group::{
 };
 use aggregates::values::ExternalId;
 use cqrs_es::Aggregate;
-use projections::db::Sql;
 use projections::scim_groups::{
     find_group, member_kinds, members_of, members_of_groups, GroupRecord, MemberRecord,
 };
@@ -47,17 +45,6 @@ impl Provisioning {
         ids: &[String],
     ) -> Result<HashMap<String, Vec<MemberRecord>>, ProvisioningError> {
         Ok(members_of_groups(&self.store.db, ids).await?)
-    }
-
-    /// Runs a page query and its count (see scim::list).
-    pub async fn groups(
-        &self,
-        statements: (Sql, Sql),
-    ) -> Result<(i64, Vec<GroupRecord>), ProvisioningError> {
-        let (count, page) = statements;
-        let total: Count = self.store.db.fetch_one(&count).await?;
-        let records = self.store.db.fetch_all(&page).await?;
-        Ok((total.total, records))
     }
 
     async fn group_after_write(

@@ -15,9 +15,15 @@ pub use groups::GroupChange;
 use crate::store::{Claim, NameKind, Store, UniqueName};
 use aggregates::group::{GroupCommand, GroupError, MemberId};
 use locks::AggregateLocks;
+use projections::db::{Record, Sql};
 use projections::metadata::timestamp;
 use projections::scim_groups::groups_with_member;
 use std::sync::Arc;
+
+#[derive(sqlx::FromRow)]
+struct Count {
+    total: i64,
+}
 
 /// Edits based on a version that another process changed meanwhile are re-derived from the
 /// fresh version this many times before giving up.
@@ -39,6 +45,17 @@ impl Provisioning {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The read-model rows a listing's query selects (see `scim::list::statements`).
+    pub async fn read<T: Record>(&self, sql: &Sql) -> Result<Vec<T>, ProvisioningError> {
+        Ok(self.store.db.fetch_all(sql).await?)
+    }
+
+    /// The number a listing's `count(*) AS total` query gives.
+    pub async fn read_total(&self, sql: &Sql) -> Result<i64, ProvisioningError> {
+        let count: Count = self.store.db.fetch_one(sql).await?;
+        Ok(count.total)
     }
 
     /// Reserves `name` for `owner`. `Ok(true)` means this call reserved it, and must release it

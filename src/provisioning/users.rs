@@ -6,7 +6,6 @@ use super::{
 use crate::store::{CommandError, NameKind, UniqueName};
 use aggregates::user::{User, UserCommand, UserError, UserProfile};
 use cqrs_es::Aggregate;
-use projections::db::Sql;
 use projections::scim_users::{find_user, UserRecord};
 
 impl Provisioning {
@@ -32,17 +31,6 @@ impl Provisioning {
             .wait_for_aggregate(User::TYPE, id)
             .await?;
         self.user(ctx, id).await
-    }
-
-    /// Runs a page query and its count (see scim::list).
-    pub async fn users(
-        &self,
-        statements: (Sql, Sql),
-    ) -> Result<(i64, Vec<UserRecord>), ProvisioningError> {
-        let (count, page) = statements;
-        let total: Count = self.store.db.fetch_one(&count).await?;
-        let records = self.store.db.fetch_all(&page).await?;
-        Ok((total.total, records))
     }
 
     pub async fn create_user(
@@ -150,11 +138,6 @@ impl Provisioning {
     fn user_name(&self, ctx: &RequestContext, user_name: &str) -> UniqueName {
         UniqueName::new(NameKind::UserName, &ctx.principal.instance_id, user_name)
     }
-}
-
-#[derive(sqlx::FromRow)]
-pub(super) struct Count {
-    pub total: i64,
 }
 
 fn user_error(error: CommandError<UserError>) -> ProvisioningError {

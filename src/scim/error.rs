@@ -28,6 +28,8 @@ pub enum ScimType {
     NoTarget,
     InvalidValue,
     InvalidVers,
+    /// RFC 9865: a `cursor` this server did not issue for this query.
+    InvalidCursor,
     Sensitive,
 }
 
@@ -43,6 +45,7 @@ impl ScimType {
             Self::NoTarget => "noTarget",
             Self::InvalidValue => "invalidValue",
             Self::InvalidVers => "invalidVers",
+            Self::InvalidCursor => "invalidCursor",
             Self::Sensitive => "sensitive",
         }
     }

@@ -1,13 +1,78 @@
-//! Evaluating a value filter (`emails[type eq "work"]`) against the elements of a
-//! multi-valued attribute, for PATCH paths. Comparison follows the sub-attribute's
-//! definition: case-insensitive unless `caseExact` (RFC 7644 §3.4.2.2).
+//! Evaluating filters in Rust: a whole filter against a rendered resource (for listings whose
+//! filter SQL cannot express), and a value filter (`emails[type eq "work"]`) against the
+//! elements of a multi-valued attribute (for PATCH paths). Comparison follows the attribute's
+//! definition: case-insensitive unless `caseExact` (RFC 7644 §3.4.2.2), date-times as instants,
+//! and a multi-valued attribute matches when any of its values does (`ne`: when none equals).
 
+use super::resolve::{resolve, Resolved};
 use super::{AttrPath, CompValue, CompareOp, Filter};
 use crate::scim::error::{ScimError, ScimType};
 use crate::scim::resource::boolean;
-use crate::scim::schema::{AttrType, AttributeDef};
+use crate::scim::schema::{AttrType, AttributeDef, ResourceType};
+use aggregates::values::case_insensitive_key;
+use projections::metadata::timestamp;
 use serde_json::Value;
 use std::cmp::Ordering;
+
+/// Whether `resource`, rendered as clients see it, matches `filter`, which has passed
+/// [`super::resolve::check`] for `resource_type`.
+pub fn resource_matches(filter: &Filter, resource_type: ResourceType, resource: &Value) -> bool {
+    let at = |path: &AttrPath| resolve(resource_type, path);
+    match filter {
+        Filter::And(left, right) => {
+            resource_matches(left, resource_type, resource)
+                && resource_matches(right, resource_type, resource)
+        }
+        Filter::Or(left, right) => {
+            resource_matches(left, resource_type, resource)
+                || resource_matches(right, resource_type, resource)
+        }
+        Filter::Not(inner) => !resource_matches(inner, resource_type, resource),
+        Filter::Present(path) => {
+            at(path).is_some_and(|resolved| values_at(resource, &resolved.keys).any(is_present))
+        }
+        Filter::Compare { path, op, value } => {
+            at(path)
+                .and_then(Resolved::compared)
+                .is_some_and(|resolved| {
+                    let values: Vec<&Value> = values_at(resource, &resolved.keys).collect();
+                    compare_all(&values, *op, value, resolved.def)
+                })
+        }
+        Filter::ValuePath { attr, filter } => at(attr).is_some_and(|resolved| {
+            values_at(resource, &resolved.keys)
+                .any(|element| matches(filter, element, resolved.def).unwrap_or(false))
+        }),
+    }
+}
+
+/// The non-null values `keys` reach in `resource`, multi-valued attributes flattened.
+pub fn values_at<'v>(resource: &'v Value, keys: &[&str]) -> impl Iterator<Item = &'v Value> {
+    let mut current = vec![resource];
+    for key in keys {
+        current = current
+            .into_iter()
+            .filter_map(|value| value.as_object().and_then(|object| object.get(*key)))
+            .flat_map(|value| match value {
+                Value::Array(items) => items.iter().collect::<Vec<_>>(),
+                single => vec![single],
+            })
+            .collect();
+    }
+    current.into_iter().filter(|value| !value.is_null())
+}
+
+fn compare_all(values: &[&Value], op: CompareOp, expected: &CompValue, def: &AttributeDef) -> bool {
+    match (values, op) {
+        ([], _) => compare(None, op, expected, def),
+        (_, CompareOp::Ne) => !values
+            .iter()
+            .any(|value| compare(Some(value), CompareOp::Eq, expected, def)),
+        _ => values
+            .iter()
+            .any(|value| compare(Some(value), op, expected, def)),
+    }
+}
 
 /// Whether `element`, a value of the multi-valued complex attribute `def`, matches `filter`.
 pub fn matches(filter: &Filter, element: &Value, def: &AttributeDef) -> Result<bool, ScimError> {
@@ -89,10 +154,12 @@ fn compare(
     }
     match (actual, expected) {
         (Value::String(actual), CompValue::String(expected)) => {
-            let (actual, expected) = if def.case_exact {
+            let (actual, expected) = if def.kind == AttrType::DateTime {
+                (normalised_instant(actual), normalised_instant(expected))
+            } else if def.case_exact {
                 (actual.clone(), expected.clone())
             } else {
-                (actual.to_lowercase(), expected.to_lowercase())
+                (case_insensitive_key(actual), case_insensitive_key(expected))
             };
             match op {
                 CompareOp::Eq => actual == expected,
@@ -112,6 +179,14 @@ fn compare(
         (_, CompValue::Null) => op == CompareOp::Ne,
         _ => op == CompareOp::Ne,
     }
+}
+
+/// A date-time in scimd's fixed-width UTC form, which orders as text the way instants do; the
+/// SQL translation compares stored timestamps in the same form.
+pub fn normalised_instant(text: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|at| timestamp(at.with_timezone(&chrono::Utc)))
+        .unwrap_or_else(|_| text.to_string())
 }
 
 fn holds(op: CompareOp, order: Ordering) -> bool {

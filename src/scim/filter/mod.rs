@@ -10,6 +10,7 @@ use std::fmt;
 pub mod eval;
 pub(crate) mod lex;
 pub(crate) mod parse;
+pub mod resolve;
 pub mod sql;
 
 pub use parse::{parse_filter, FilterError, FilterErrorKind};

@@ -1,20 +1,21 @@
 //! Translating a filter tree into a SQL condition on the read-model tables.
 //!
-//! Each attribute path resolves through one map to an indexed column; values are always bound.
-//! Comparisons are written so that they are never NULL (SQL's third truth value would make
-//! `not (externalId eq "x")` skip resources without an externalId, which RFC 7644 counts as
-//! not equal). Case-insensitive attributes are compared on key columns that hold the value
-//! lower-cased by scimd, with the filter value lower-cased the same way.
+//! Paths with an indexed column behind them translate exactly; the rest do not translate at
+//! all, and the condition becomes a prefilter: a superset of the matches that the Rust
+//! evaluator then narrows (the filter has been checked against the schema before). Values are
+//! always bound. Comparisons are written so that they are never NULL (SQL's third truth value
+//! would make `not (externalId eq "x")` skip resources without an externalId, which RFC 7644
+//! counts as not equal). Case-insensitive attributes are compared on key columns that hold the
+//! value lower-cased by scimd, with the filter value lower-cased the same way.
 
 use super::{AttrPath, CompValue, CompareOp, Filter};
-use crate::scim::error::{ScimError, ScimType};
 use crate::scim::schema::{ResourceType, GROUP_SCHEMA, USER_SCHEMA};
 use aggregates::values::case_insensitive_key;
 use projections::db::{Dialect, SqlArg};
 use projections::metadata::timestamp;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ColumnKind {
+pub enum ColumnKind {
     CaseExactText,
     /// Holds `case_insensitive_key` of the value.
     FoldedText,
@@ -23,11 +24,11 @@ enum ColumnKind {
     Timestamp,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Column {
-    name: &'static str,
-    kind: ColumnKind,
-    nullable: bool,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Column {
+    pub name: &'static str,
+    pub kind: ColumnKind,
+    pub nullable: bool,
 }
 
 const fn column(name: &'static str, kind: ColumnKind, nullable: bool) -> Column {
@@ -44,7 +45,15 @@ enum Target {
     MemberValue,
 }
 
-fn resolve(resource_type: ResourceType, path: &AttrPath) -> Option<Target> {
+/// The column holding the single value `path` names, for sorting and comparing in SQL.
+pub fn column_of(resource_type: ResourceType, path: &AttrPath) -> Option<Column> {
+    match target(resource_type, path)? {
+        Target::Column(column) => Some(column),
+        Target::MemberValue => None,
+    }
+}
+
+fn target(resource_type: ResourceType, path: &AttrPath) -> Option<Target> {
     let core = match resource_type {
         ResourceType::User => USER_SCHEMA,
         ResourceType::Group => GROUP_SCHEMA,
@@ -82,6 +91,30 @@ fn resolve(resource_type: ResourceType, path: &AttrPath) -> Option<Target> {
     Some(target)
 }
 
+/// A condition, and whether it selects exactly the filter's matches or only a superset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Translation {
+    /// `None`: nothing could be translated; every resource is a candidate.
+    pub condition: Option<String>,
+    pub exact: bool,
+}
+
+impl Translation {
+    fn exact(condition: String) -> Self {
+        Self {
+            condition: Some(condition),
+            exact: true,
+        }
+    }
+
+    fn nothing() -> Self {
+        Self {
+            condition: None,
+            exact: false,
+        }
+    }
+}
+
 /// Builds the condition; placeholders are numbered on from the arguments already in `args`.
 pub struct SqlFilter<'a> {
     resource_type: ResourceType,
@@ -98,39 +131,70 @@ impl<'a> SqlFilter<'a> {
         }
     }
 
-    pub fn condition(&mut self, filter: &Filter) -> Result<String, ScimError> {
-        Ok(match filter {
-            Filter::And(left, right) => {
-                format!("({} AND {})", self.condition(left)?, self.condition(right)?)
-            }
-            Filter::Or(left, right) => {
-                format!("({} OR {})", self.condition(left)?, self.condition(right)?)
-            }
-            Filter::Not(inner) => format!("(NOT {})", self.condition(inner)?),
-            Filter::Present(path) => match self.target(path)? {
-                Target::Column(column) => present(column),
-                Target::MemberValue => {
-                    "(id IN (SELECT group_id FROM scim_group_members))".to_string()
-                }
-            },
-            Filter::Compare { path, op, value } => match self.target(path)? {
-                Target::Column(column) => self.compare(column, path, *op, value)?,
-                Target::MemberValue => self.member_compare(path, *op, value)?,
-            },
-            Filter::ValuePath { attr, filter } => self.value_path(attr, filter)?,
-        })
+    /// Translates a filter that has passed [`super::resolve::check`]. Arguments of parts that
+    /// end up untranslated are taken back, so placeholders always match the arguments bound.
+    pub fn translate(&mut self, filter: &Filter) -> Translation {
+        let mark = self.args.len();
+        let translation = self.translate_part(filter);
+        if translation.condition.is_none() {
+            self.args.truncate(mark);
+        }
+        translation
     }
 
-    fn target(&self, path: &AttrPath) -> Result<Target, ScimError> {
-        resolve(self.resource_type, path).ok_or_else(|| {
-            ScimError::bad_request(
-                ScimType::InvalidFilter,
-                format!(
-                    "filtering {} resources on {path} is not supported",
-                    self.resource_type.name()
+    fn translate_part(&mut self, filter: &Filter) -> Translation {
+        match filter {
+            Filter::And(left, right) => {
+                let (left, right) = (self.translate(left), self.translate(right));
+                let condition = match (left.condition, right.condition) {
+                    (Some(l), Some(r)) => Some(format!("({l} AND {r})")),
+                    (one, other) => one.or(other),
+                };
+                Translation {
+                    condition,
+                    exact: left.exact && right.exact,
+                }
+            }
+            Filter::Or(left, right) => {
+                let mark = self.args.len();
+                let (left, right) = (self.translate(left), self.translate(right));
+                match (left.condition, right.condition) {
+                    (Some(l), Some(r)) => Translation {
+                        condition: Some(format!("({l} OR {r})")),
+                        exact: left.exact && right.exact,
+                    },
+                    _ => {
+                        self.args.truncate(mark);
+                        Translation::nothing()
+                    }
+                }
+            }
+            Filter::Not(inner) => match self.translate(inner) {
+                Translation {
+                    condition: Some(condition),
+                    exact: true,
+                } => Translation::exact(format!("(NOT {condition})")),
+                _ => Translation::nothing(),
+            },
+            Filter::Present(path) => match target(self.resource_type, path) {
+                Some(Target::Column(column)) => Translation::exact(present(column)),
+                Some(Target::MemberValue) => Translation::exact(
+                    "(id IN (SELECT group_id FROM scim_group_members))".to_string(),
                 ),
-            )
-        })
+                None => Translation::nothing(),
+            },
+            Filter::Compare { path, op, value } => {
+                let condition = match target(self.resource_type, path) {
+                    Some(Target::Column(column)) => self.compare(column, *op, value),
+                    Some(Target::MemberValue) => self.member_compare(*op, value),
+                    None => None,
+                };
+                condition.map_or_else(Translation::nothing, Translation::exact)
+            }
+            Filter::ValuePath { attr, filter } => self
+                .value_path(attr, filter)
+                .map_or_else(Translation::nothing, Translation::exact),
+        }
     }
 
     fn bind(&mut self, arg: impl Into<SqlArg>) -> String {
@@ -138,89 +202,60 @@ impl<'a> SqlFilter<'a> {
         format!("${}", self.args.len())
     }
 
-    fn compare(
-        &mut self,
-        column: Column,
-        path: &AttrPath,
-        op: CompareOp,
-        value: &CompValue,
-    ) -> Result<String, ScimError> {
+    fn compare(&mut self, column: Column, op: CompareOp, value: &CompValue) -> Option<String> {
         let name = column.name;
         if let CompValue::Null = value {
             return match op {
-                CompareOp::Eq => Ok(format!("({name} IS NULL)")),
-                CompareOp::Ne => Ok(format!("({name} IS NOT NULL)")),
-                _ => Err(invalid(format!("{path} {op} null compares with nothing"))),
+                CompareOp::Eq => Some(format!("({name} IS NULL)")),
+                CompareOp::Ne => Some(format!("({name} IS NOT NULL)")),
+                _ => None,
             };
         }
-        let operand = self.operand(column, path, op, value)?;
+        let operand = self.operand(column, op, value)?;
         let comparison = match op {
             CompareOp::Eq => format!("{name} = {operand}"),
-            CompareOp::Ne => return Ok(format!("({name} IS NULL OR {name} <> {operand})")),
+            CompareOp::Ne => return Some(format!("({name} IS NULL OR {name} <> {operand})")),
             CompareOp::Co | CompareOp::Sw | CompareOp::Ew => match self.dialect {
                 Dialect::Sqlite => format!("{name} GLOB {operand}"),
                 Dialect::Postgres => format!("{name} LIKE {operand} ESCAPE '\\'"),
             },
-            ordering => {
-                let symbol = match ordering {
-                    CompareOp::Gt => ">",
-                    CompareOp::Ge => ">=",
-                    CompareOp::Lt => "<",
-                    _ => "<=",
-                };
-                // Byte order on both stores, whatever PostgreSQL's database collation is.
-                let collate = match self.dialect {
-                    Dialect::Postgres => " COLLATE \"C\"",
-                    Dialect::Sqlite => "",
-                };
-                format!("{name}{collate} {symbol} {operand}")
-            }
+            ordering => format!(
+                "{name}{} {} {operand}",
+                byte_order(self.dialect),
+                ordering_symbol(ordering)
+            ),
         };
-        Ok(if column.nullable {
+        Some(if column.nullable {
             format!("({name} IS NOT NULL AND {comparison})")
         } else {
             format!("({comparison})")
         })
     }
 
-    /// The bound operand, shaped for the column and operator.
-    fn operand(
-        &mut self,
-        column: Column,
-        path: &AttrPath,
-        op: CompareOp,
-        value: &CompValue,
-    ) -> Result<String, ScimError> {
+    /// The bound operand, shaped for the column and operator; `None` for a comparison the
+    /// column cannot answer (the schema check has refused those already).
+    fn operand(&mut self, column: Column, op: CompareOp, value: &CompValue) -> Option<String> {
+        let substring = matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew);
         match column.kind {
             ColumnKind::Boolean => {
                 let flag = match value {
                     CompValue::Bool(flag) => *flag,
                     CompValue::String(text) if text.eq_ignore_ascii_case("true") => true,
                     CompValue::String(text) if text.eq_ignore_ascii_case("false") => false,
-                    _ => return Err(invalid(format!("{path} compares only with true or false"))),
+                    _ => return None,
                 };
-                if !matches!(op, CompareOp::Eq | CompareOp::Ne) {
-                    return Err(invalid(format!("{path} supports only eq and ne")));
-                }
-                Ok(self.bind(flag))
+                matches!(op, CompareOp::Eq | CompareOp::Ne).then(|| self.bind(flag))
             }
             ColumnKind::Timestamp => {
                 let CompValue::String(text) = value else {
-                    return Err(invalid(format!(
-                        "{path} compares only with a date-time string"
-                    )));
+                    return None;
                 };
-                let at = chrono::DateTime::parse_from_rfc3339(text).map_err(|_| {
-                    invalid(format!("{path} needs an RFC 3339 date-time, not {text:?}"))
-                })?;
-                if matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew) {
-                    return Err(invalid(format!("{path} cannot be compared with {op}")));
-                }
-                Ok(self.bind(timestamp(at.with_timezone(&chrono::Utc))))
+                let at = chrono::DateTime::parse_from_rfc3339(text).ok()?;
+                (!substring).then(|| self.bind(timestamp(at.with_timezone(&chrono::Utc))))
             }
             ColumnKind::CaseExactText | ColumnKind::FoldedText => {
                 let CompValue::String(text) = value else {
-                    return Err(invalid(format!("{path} compares only with a string")));
+                    return None;
                 };
                 let text = if column.kind == ColumnKind::FoldedText {
                     case_insensitive_key(text)
@@ -233,7 +268,7 @@ impl<'a> SqlFilter<'a> {
                     CompareOp::Ew => self.pattern(&text, true, false),
                     _ => text,
                 };
-                Ok(self.bind(operand))
+                Some(self.bind(operand))
             }
         }
     }
@@ -250,28 +285,23 @@ impl<'a> SqlFilter<'a> {
         format!("{before}{escaped}{after}")
     }
 
-    fn member_compare(
-        &mut self,
-        path: &AttrPath,
-        op: CompareOp,
-        value: &CompValue,
-    ) -> Result<String, ScimError> {
+    fn member_compare(&mut self, op: CompareOp, value: &CompValue) -> Option<String> {
         let CompValue::String(id) = value else {
-            return Err(invalid(format!("{path} compares only with a string")));
+            return None;
         };
         let membership = match op {
             CompareOp::Eq => "",
             CompareOp::Ne => "NOT ",
-            _ => return Err(invalid(format!("{path} supports only eq and ne"))),
+            _ => return None,
         };
         let placeholder = self.bind(id.as_str());
-        Ok(format!(
+        Some(format!(
             "({membership}id IN (SELECT group_id FROM scim_group_members WHERE member_id = {placeholder}))"
         ))
     }
 
     /// `members[value eq "id"]` is the one value path with a column behind it.
-    fn value_path(&mut self, attr: &AttrPath, filter: &Filter) -> Result<String, ScimError> {
+    fn value_path(&mut self, attr: &AttrPath, filter: &Filter) -> Option<String> {
         let is_members = self.resource_type == ResourceType::Group
             && attr.urn.is_none()
             && attr.name.eq_ignore_ascii_case("members");
@@ -281,13 +311,28 @@ impl<'a> SqlFilter<'a> {
                     && path.name.eq_ignore_ascii_case("value")
                     && path.sub_attr.is_none() =>
             {
-                self.member_compare(path, *op, value)
+                self.member_compare(*op, value)
             }
-            _ => Err(invalid(format!(
-                "filtering {} resources on {attr}[{filter}] is not supported",
-                self.resource_type.name()
-            ))),
+            _ => None,
         }
+    }
+}
+
+/// Text compared and sorted in byte order on both stores, whatever PostgreSQL's database
+/// collation is, as Rust compares strings.
+pub fn byte_order(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Postgres => " COLLATE \"C\"",
+        Dialect::Sqlite => "",
+    }
+}
+
+fn ordering_symbol(op: CompareOp) -> &'static str {
+    match op {
+        CompareOp::Gt => ">",
+        CompareOp::Ge => ">=",
+        CompareOp::Lt => "<",
+        _ => "<=",
     }
 }
 
@@ -298,10 +343,6 @@ fn present(column: Column) -> String {
         }
         (true, _) => format!("({0} IS NOT NULL AND {0} <> '')", column.name),
     }
-}
-
-fn invalid(detail: String) -> ScimError {
-    ScimError::bad_request(ScimType::InvalidFilter, detail)
 }
 
 fn escape_glob(text: &str) -> String {
@@ -335,15 +376,29 @@ mod tests {
     use super::*;
     use crate::scim::filter::parse_filter;
 
+    /// The exact translation of a filter, if it has one.
     fn translate(
         resource_type: ResourceType,
         dialect: Dialect,
         filter: &str,
-    ) -> Result<(String, Vec<SqlArg>), ScimError> {
-        let filter = parse_filter(filter)?;
+    ) -> Option<(String, Vec<SqlArg>)> {
+        let (translation, args) = partially(resource_type, dialect, filter)?;
+        translation
+            .exact
+            .then_some(())
+            .and(translation.condition)
+            .map(|condition| (condition, args))
+    }
+
+    fn partially(
+        resource_type: ResourceType,
+        dialect: Dialect,
+        filter: &str,
+    ) -> Option<(Translation, Vec<SqlArg>)> {
+        let filter = parse_filter(filter).ok()?;
         let mut args = vec![SqlArg::from("instance")];
-        let condition = SqlFilter::new(resource_type, dialect, &mut args).condition(&filter)?;
-        Ok((condition, args))
+        let translation = SqlFilter::new(resource_type, dialect, &mut args).translate(&filter);
+        Some((translation, args))
     }
 
     #[test]
@@ -424,17 +479,35 @@ mod tests {
     }
 
     #[test]
-    fn unsupported_attributes_are_invalid_filters() {
-        let error = translate(ResourceType::User, Dialect::Sqlite, r#"nickName eq "x""#).err();
-        assert_eq!(
-            error.and_then(|e| e.scim_type),
-            Some(ScimType::InvalidFilter)
-        );
-        let error = translate(ResourceType::User, Dialect::Sqlite, r#"active gt true"#).err();
-        assert_eq!(
-            error.and_then(|e| e.scim_type),
-            Some(ScimType::InvalidFilter)
-        );
+    fn attributes_without_a_column_leave_a_superset_and_take_their_arguments_back() {
+        let cases = [
+            (r#"nickName eq "x""#, None, 1),
+            (
+                r#"userName eq "a" and nickName eq "x""#,
+                Some("(user_name_key = $2)"),
+                2,
+            ),
+            (r#"userName eq "a" or nickName eq "x""#, None, 1),
+            (
+                r#"(userName eq "a" and nickName eq "x") or userName eq "b""#,
+                Some("((user_name_key = $2) OR (user_name_key = $3))"),
+                3,
+            ),
+            (r#"not (userName eq "a" and nickName eq "x")"#, None, 1),
+        ];
+        for (filter, want, arg_count) in cases {
+            let (translation, args) = partially(ResourceType::User, Dialect::Sqlite, filter)
+                .unwrap_or((
+                    Translation {
+                        condition: Some("unparsed".into()),
+                        exact: true,
+                    },
+                    vec![],
+                ));
+            assert!(!translation.exact, "{filter}");
+            assert_eq!(translation.condition.as_deref(), want, "{filter}");
+            assert_eq!(args.len(), arg_count, "{filter}");
+        }
     }
 
     #[test]

@@ -93,6 +93,10 @@ impl AttributeDef {
         Self::of(name, AttrType::Boolean, description)
     }
 
+    pub const fn date_time(name: &'static str, description: &'static str) -> Self {
+        Self::of(name, AttrType::DateTime, description)
+    }
+
     pub const fn binary(name: &'static str, description: &'static str) -> Self {
         Self::of(name, AttrType::Binary, description)
     }
@@ -319,6 +323,27 @@ pub static EXTERNAL_ID: AttributeDef = AttributeDef::string(
     "The identifier the client keeps for the resource.",
 )
 .case_exact();
+
+/// `id` and `meta` (RFC 7643 §3.1): common to every resource, set by scimd alone. They are not
+/// part of any schema's attribute list, but filters and `sortBy` may name them.
+pub static ID: AttributeDef = AttributeDef::string("id", "The identifier scimd gave the resource.")
+    .case_exact()
+    .read_only();
+
+static META_ATTRIBUTES: [AttributeDef; 5] = [
+    AttributeDef::string("resourceType", "The resource's type.")
+        .case_exact()
+        .read_only(),
+    AttributeDef::date_time("created", "When the resource was created.").read_only(),
+    AttributeDef::date_time("lastModified", "When the resource last changed.").read_only(),
+    AttributeDef::reference("location", &["uri"], "The resource's URI.").read_only(),
+    AttributeDef::string("version", "The resource's entity tag.")
+        .case_exact()
+        .read_only(),
+];
+
+pub static META: AttributeDef =
+    AttributeDef::complex("meta", &META_ATTRIBUTES, "Resource metadata set by scimd.").read_only();
 
 /// Every schema scimd serves.
 pub fn all_schemas() -> [&'static SchemaDef; 3] {

@@ -1,0 +1,318 @@
+//! Running a listing: in SQL when the filter and order have columns behind them, otherwise by
+//! scanning the SQL prefilter's candidates in batches and evaluating the rest in Rust. Both
+//! give the same resources, the same exact `totalResults` and the same order.
+
+use super::router::AppState;
+use crate::scim::error::ScimError;
+use crate::scim::filter::eval::resource_matches;
+use crate::scim::filter::sql::column_of;
+use crate::scim::filter::Filter;
+use crate::scim::list::cursor;
+use crate::scim::list::sort::{order, Place};
+use crate::scim::list::statements::{by_positions, Order, Statements};
+use crate::scim::list::{list_response, ListQuery, Paging};
+use crate::scim::render;
+use crate::scim::schema::ResourceType;
+use projections::db::Sql;
+use projections::scim_groups::GroupRecord;
+use projections::scim_users::UserRecord;
+use serde_json::Value;
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+/// Candidates read per round trip when the filter is evaluated in Rust.
+const SCAN_BATCH: i64 = 500;
+const MEMBERS: &str = "members";
+
+/// A rendered resource and where it stands in the listing.
+struct Found {
+    resource_type: ResourceType,
+    place: Place,
+    document: Value,
+}
+
+/// One page of the resources of the types in `scope` that `query` asks for, as a ListResponse.
+pub async fn list(
+    state: &AppState,
+    instance_id: &str,
+    base: &str,
+    scope: &[ResourceType],
+    query: &ListQuery,
+) -> Result<Value, ScimError> {
+    let types = searchable_types(scope, query)?;
+    if let [resource_type] = types.as_slice() {
+        let statements = Statements::new(
+            *resource_type,
+            state.provisioning.store().db.dialect(),
+            instance_id,
+            query.filter.as_ref(),
+        );
+        if let Some(order) = sql_order(*resource_type, query).filter(|_| statements.exact) {
+            return in_sql(state, base, *resource_type, query, &statements, order).await;
+        }
+    }
+    in_rust(state, instance_id, base, &types, query).await
+}
+
+/// The types the filter and order make sense for: for a root search, a filter on `userName`
+/// simply finds no groups; only a query that fits no type at all is refused.
+fn searchable_types(
+    scope: &[ResourceType],
+    query: &ListQuery,
+) -> Result<Vec<ResourceType>, ScimError> {
+    let mut first_error = None;
+    let mut types = Vec::new();
+    for resource_type in scope {
+        match query.check(*resource_type) {
+            Ok(()) => types.push(*resource_type),
+            Err(error) => {
+                first_error.get_or_insert(error);
+            }
+        }
+    }
+    match first_error {
+        Some(error) if types.is_empty() => Err(error),
+        _ => Ok(types),
+    }
+}
+
+/// The SQL order of the query, if its `sortBy` has a column.
+fn sql_order(resource_type: ResourceType, query: &ListQuery) -> Option<Order> {
+    match &query.sort {
+        None => Some(Order {
+            column: None,
+            descending: false,
+        }),
+        Some(spec) => column_of(resource_type, &spec.path).map(|column| Order {
+            column: Some(column),
+            descending: spec.descending,
+        }),
+    }
+}
+
+fn place_of(resource_type: ResourceType, query: &ListQuery, position: i64, doc: &Value) -> Place {
+    Place {
+        key: query
+            .sort
+            .as_ref()
+            .and_then(|spec| spec.key(resource_type, doc)),
+        position,
+    }
+}
+
+async fn in_sql(
+    state: &AppState,
+    base: &str,
+    resource_type: ResourceType,
+    query: &ListQuery,
+    statements: &Statements,
+    order: Order,
+) -> Result<Value, ScimError> {
+    let total = state.provisioning.read_total(&statements.count()).await?;
+    let with_members = query.selection(resource_type)?.includes(MEMBERS);
+    let (page, start_index) = match &query.paging {
+        Paging::Index { start_index } => (
+            statements.page(order, None, query.count, start_index - 1),
+            Some(*start_index),
+        ),
+        Paging::Cursor { after } => (
+            statements.page(order, after.as_ref(), query.count + 1, 0),
+            None,
+        ),
+    };
+    let found = documents(state, base, resource_type, &page, with_members)
+        .await?
+        .into_iter()
+        .map(|(position, document)| Found {
+            resource_type,
+            place: place_of(resource_type, query, position, &document),
+            document,
+        })
+        .collect();
+    respond(query, total, start_index, found)
+}
+
+async fn in_rust(
+    state: &AppState,
+    instance_id: &str,
+    base: &str,
+    types: &[ResourceType],
+    query: &ListQuery,
+) -> Result<Value, ScimError> {
+    let dialect = state.provisioning.store().db.dialect();
+    let mut matches: Vec<(ResourceType, Place)> = Vec::new();
+    for resource_type in types {
+        let statements =
+            Statements::new(*resource_type, dialect, instance_id, query.filter.as_ref());
+        let needs_members = query.filter.as_ref().is_some_and(|f| mentions(f, MEMBERS))
+            || query
+                .sort
+                .as_ref()
+                .is_some_and(|spec| spec.path.name.eq_ignore_ascii_case(MEMBERS));
+        let mut after = 0;
+        loop {
+            let batch = statements.scan(after, SCAN_BATCH);
+            let candidates = documents(state, base, *resource_type, &batch, needs_members).await?;
+            let exhausted = i64::try_from(candidates.len()).unwrap_or(i64::MAX) < SCAN_BATCH;
+            for (position, document) in candidates {
+                after = position;
+                let matched = query
+                    .filter
+                    .as_ref()
+                    .is_none_or(|filter| resource_matches(filter, *resource_type, &document));
+                if matched {
+                    let place = place_of(*resource_type, query, position, &document);
+                    matches.push((*resource_type, place));
+                }
+            }
+            if exhausted {
+                break;
+            }
+        }
+    }
+    let descending = query.sort.as_ref().is_some_and(|spec| spec.descending);
+    matches.sort_by(|(_, a), (_, b)| order(a, b, descending));
+    let total = i64::try_from(matches.len()).unwrap_or(i64::MAX);
+    let count = usize::try_from(query.count).unwrap_or_default();
+    let (window, start_index): (Vec<_>, _) = match &query.paging {
+        Paging::Index { start_index } => {
+            let skip = usize::try_from(start_index - 1).unwrap_or(usize::MAX);
+            (
+                matches.into_iter().skip(skip).take(count).collect(),
+                Some(*start_index),
+            )
+        }
+        Paging::Cursor { after } => (
+            matches
+                .into_iter()
+                .filter(|(_, place)| {
+                    after
+                        .as_ref()
+                        .is_none_or(|after| order(place, after, descending) == Ordering::Greater)
+                })
+                .take(count + 1)
+                .collect(),
+            None,
+        ),
+    };
+    let found = fetch_window(state, instance_id, base, query, window).await?;
+    respond(query, total, start_index, found)
+}
+
+/// The rendered resources at the window's places, in the window's order.
+async fn fetch_window(
+    state: &AppState,
+    instance_id: &str,
+    base: &str,
+    query: &ListQuery,
+    window: Vec<(ResourceType, Place)>,
+) -> Result<Vec<Found>, ScimError> {
+    let mut rendered: HashMap<i64, Value> = HashMap::new();
+    for resource_type in ResourceType::ALL {
+        let positions: Vec<i64> = window
+            .iter()
+            .filter(|(kind, _)| *kind == resource_type)
+            .map(|(_, place)| place.position)
+            .collect();
+        if positions.is_empty() {
+            continue;
+        }
+        let with_members = query.selection(resource_type)?.includes(MEMBERS);
+        let sql = by_positions(resource_type, instance_id, &positions);
+        rendered.extend(documents(state, base, resource_type, &sql, with_members).await?);
+    }
+    // A resource deleted since the scan is left out rather than shown stale.
+    Ok(window
+        .into_iter()
+        .filter_map(|(resource_type, place)| {
+            rendered.remove(&place.position).map(|document| Found {
+                resource_type,
+                place,
+                document,
+            })
+        })
+        .collect())
+}
+
+/// The ListResponse of a page; in cursor paging, `found` holds one resource more than the
+/// page when there is a next page.
+fn respond(
+    query: &ListQuery,
+    total: i64,
+    start_index: Option<i64>,
+    mut found: Vec<Found>,
+) -> Result<Value, ScimError> {
+    let count = usize::try_from(query.count).unwrap_or_default();
+    let next_cursor = match query.paging {
+        Paging::Cursor { .. } if found.len() > count => {
+            found.truncate(count);
+            found
+                .last()
+                .map(|last| cursor::encode(&query.fingerprint, &last.place))
+        }
+        _ => None,
+    };
+    let mut resources = Vec::with_capacity(found.len());
+    for item in found {
+        let selection = query.selection(item.resource_type)?;
+        resources.push(selection.apply(item.resource_type, item.document));
+    }
+    Ok(list_response(total, start_index, next_cursor, resources))
+}
+
+/// The rows `sql` selects, rendered, with their creation positions.
+async fn documents(
+    state: &AppState,
+    base: &str,
+    resource_type: ResourceType,
+    sql: &Sql,
+    with_members: bool,
+) -> Result<Vec<(i64, Value)>, ScimError> {
+    match resource_type {
+        ResourceType::User => {
+            let records: Vec<UserRecord> = state.provisioning.read(sql).await?;
+            Ok(records
+                .iter()
+                .map(|record| (record.created_position, render::user(record, base)))
+                .collect())
+        }
+        ResourceType::Group => {
+            let records: Vec<GroupRecord> = state.provisioning.read(sql).await?;
+            let members = if with_members {
+                let ids: Vec<String> = records.iter().map(|record| record.id.clone()).collect();
+                state.provisioning.members_of_groups(&ids).await?
+            } else {
+                HashMap::new()
+            };
+            Ok(records
+                .iter()
+                .map(|record| {
+                    let group_members = with_members.then(|| {
+                        members
+                            .get(&record.id)
+                            .map(Vec::as_slice)
+                            .unwrap_or_default()
+                    });
+                    (
+                        record.created_position,
+                        render::group(record, group_members, base),
+                    )
+                })
+                .collect())
+        }
+    }
+}
+
+/// Whether the filter names the top-level attribute `name` anywhere.
+fn mentions(filter: &Filter, name: &str) -> bool {
+    match filter {
+        Filter::And(left, right) | Filter::Or(left, right) => {
+            mentions(left, name) || mentions(right, name)
+        }
+        Filter::Not(inner) => mentions(inner, name),
+        Filter::Present(path) | Filter::Compare { path, .. } => {
+            path.name.eq_ignore_ascii_case(name)
+        }
+        Filter::ValuePath { attr, .. } => attr.name.eq_ignore_ascii_case(name),
+    }
+}
