@@ -173,7 +173,7 @@ mod tests {
             key: key.map(|k| SortKey::Text(k.into())),
             position,
         };
-        let mut places = vec![place(None, 1), place(Some("b"), 2), place(Some("a"), 3)];
+        let mut places = [place(None, 1), place(Some("b"), 2), place(Some("a"), 3)];
         places.sort_by(|a, b| order(a, b, false));
         assert_eq!(
             places.iter().map(|p| p.position).collect::<Vec<_>>(),
