@@ -7,6 +7,7 @@ mod auth;
 mod binary;
 mod discovery;
 mod groups;
+mod listing;
 mod read_model;
 mod uniqueness;
 mod users;
