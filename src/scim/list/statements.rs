@@ -128,9 +128,14 @@ impl Statements {
             Some(column) => {
                 let collate = self.collation(column);
                 let name = column.name;
-                format!(
-                    "({name} IS NULL) {direction}, {name}{collate} {direction}, created_position {direction}"
-                )
+                // A column that is never NULL skips the NULLs-last term, so that an index in
+                // (column, created_position) order serves the page.
+                let nulls_last = if column.nullable {
+                    format!("({name} IS NULL) {direction}, ")
+                } else {
+                    String::new()
+                };
+                format!("{nulls_last}{name}{collate} {direction}, created_position {direction}")
             }
         }
     }
@@ -146,11 +151,7 @@ impl Statements {
     fn after(&self, order: Order, place: &Place, extra: &mut Vec<SqlArg>) -> String {
         let position_at = self.next_placeholder(extra);
         extra.push(SqlArg::from(place.position));
-        let (later, greater) = if order.descending {
-            ("<", "<")
-        } else {
-            (">", ">")
-        };
+        let later = if order.descending { "<" } else { ">" };
         let Some(column) = order.column else {
             return format!("created_position {later} {position_at}");
         };
@@ -169,13 +170,14 @@ impl Statements {
             (Some(key), descending) => {
                 let key_at = self.next_placeholder(extra);
                 extra.push(key);
+                // A row comparison, which both stores can answer from a (column, position) index.
                 let beyond = format!(
-                    "({name}{collate} {greater} {key_at} OR ({name} = {key_at} AND created_position {later} {position_at}))"
+                    "({name}{collate}, created_position) {later} ({key_at}, {position_at})"
                 );
-                if descending {
-                    format!("({name} IS NOT NULL AND {beyond})")
-                } else {
-                    format!("({name} IS NULL OR {beyond})")
+                match (column.nullable, descending) {
+                    (false, _) => beyond,
+                    (true, true) => format!("({name} IS NOT NULL AND {beyond})"),
+                    (true, false) => format!("({name} IS NULL OR {beyond})"),
                 }
             }
         }
@@ -232,7 +234,7 @@ mod tests {
         };
         let page = statements.page(order, Some(&place), 10, 0);
         assert!(page.text().contains(
-            r#"(display_name_key IS NULL OR (display_name_key COLLATE "C" > $4 OR (display_name_key = $4 AND created_position > $3)))"#
+            r#"(display_name_key IS NULL OR (display_name_key COLLATE "C", created_position) > ($4, $3))"#
         ), "{}", page.text());
         assert!(page.text().contains("LIMIT $5 OFFSET $6"));
         assert_eq!(page.args().len(), 6);
