@@ -3,6 +3,7 @@
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use scimd::admin_ops;
+use scimd::scim::bulk::BulkLimits;
 use scimd::startup::{self, ServerSettings};
 use scimd::store::{redact, Store, StoreSettings};
 use std::sync::Arc;
@@ -51,6 +52,12 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes (larger bodies get 413)
     #[arg(long, env = "SCIMD_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Most operations in one /Bulk request (more get 413)
+    #[arg(long, env = "SCIMD_BULK_MAX_OPERATIONS", default_value_t = 1000)]
+    pub bulk_max_operations: usize,
+    /// Largest /Bulk request body accepted, in bytes (larger bodies get 413)
+    #[arg(long, env = "SCIMD_BULK_MAX_PAYLOAD_BYTES", default_value_t = 1024 * 1024)]
+    pub bulk_max_payload_bytes: usize,
 }
 
 #[derive(Debug, Subcommand)]
@@ -185,6 +192,10 @@ async fn serve(database: &str, args: ServeArgs) -> anyhow::Result<()> {
     let settings = ServerSettings {
         public_url: args.public_url,
         max_body_bytes: args.max_body_bytes,
+        bulk: BulkLimits {
+            max_operations: args.bulk_max_operations,
+            max_payload_bytes: args.bulk_max_payload_bytes,
+        },
         ..ServerSettings::default()
     };
     startup::serve(Arc::clone(&store), settings, listener, shutdown_signal()).await?;

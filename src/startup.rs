@@ -3,6 +3,7 @@
 
 use crate::http::{router, AppState};
 use crate::provisioning::Provisioning;
+use crate::scim::bulk::BulkLimits;
 use crate::store::Store;
 use chrono::Utc;
 use projections::db::DbError;
@@ -18,6 +19,8 @@ pub struct ServerSettings {
     /// The externally visible base URL (e.g. `https://scim.example.com`), if a proxy hides it.
     pub public_url: Option<String>,
     pub max_body_bytes: usize,
+    /// maxOperations and maxPayloadSize of `/Bulk`.
+    pub bulk: BulkLimits,
     /// How often the projector looks for events written by other processes.
     pub projector_poll: Duration,
     /// A name claim older than this whose owner does not hold the name is an orphan.
@@ -29,6 +32,7 @@ impl Default for ServerSettings {
         Self {
             public_url: None,
             max_body_bytes: 1024 * 1024,
+            bulk: BulkLimits::default(),
             projector_poll: Duration::from_millis(500),
             claim_grace: Duration::from_secs(600),
         }
@@ -72,6 +76,7 @@ pub async fn serve(
     let state = AppState {
         provisioning: Provisioning::new(store),
         public_url: settings.public_url,
+        bulk: settings.bulk,
     };
     let app = router(state, settings.max_body_bytes);
     let served = axum::serve(listener, app)

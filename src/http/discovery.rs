@@ -2,17 +2,25 @@
 
 use super::extract::BaseUrl;
 use super::response::ScimResponse;
+use super::router::AppState;
 use crate::scim::error::ScimError;
 use crate::scim::list::{list_response, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use crate::scim::schema::{all_schemas, ResourceType};
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use serde_json::{json, Value};
 
-pub async fn service_provider_config(BaseUrl(base): BaseUrl) -> ScimResponse {
+pub async fn service_provider_config(
+    State(state): State<AppState>,
+    BaseUrl(base): BaseUrl,
+) -> ScimResponse {
     ScimResponse::ok(json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
         "patch": {"supported": true},
-        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+        "bulk": {
+            "supported": true,
+            "maxOperations": state.bulk.max_operations,
+            "maxPayloadSize": state.bulk.max_payload_bytes,
+        },
         "filter": {"supported": true, "maxResults": MAX_PAGE_SIZE},
         "changePassword": {"supported": false},
         "sort": {"supported": true},

@@ -2,6 +2,7 @@
 //! authenticate, parse, call the provisioning layer and render; they hold no SQL and no rules.
 
 mod auth;
+mod bulk;
 mod discovery;
 mod extract;
 mod groups;

@@ -56,6 +56,21 @@ impl ScimResponse {
     }
 }
 
+/// What a Bulk operation reports of the response its endpoint would have sent (RFC 7644 §3.7.3).
+impl ScimResponse {
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn body(&self) -> Option<&Value> {
+        self.body.as_ref()
+    }
+
+    pub fn etag(&self) -> Option<&str> {
+        self.etag.as_deref()
+    }
+}
+
 impl IntoResponse for ScimResponse {
     fn into_response(self) -> Response {
         let mut response = match self.body {

@@ -1,8 +1,9 @@
 //! The routes: SCIM under `/scim/v2` behind API-key authentication, and `/healthz`.
 
-use super::{auth, discovery, groups, search, users};
+use super::{auth, bulk, discovery, groups, search, users};
 use crate::correlation;
 use crate::provisioning::Provisioning;
+use crate::scim::bulk::BulkLimits;
 use crate::scim::error::ScimError;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
@@ -15,6 +16,7 @@ pub struct AppState {
     pub provisioning: Provisioning,
     /// The externally visible base URL, when scimd sits behind a proxy that rewrites Host.
     pub public_url: Option<String>,
+    pub bulk: BulkLimits,
 }
 
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
@@ -37,6 +39,11 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
                 .put(groups::replace)
                 .patch(groups::patch)
                 .delete(groups::delete),
+        )
+        // Its own body limit: maxPayloadSize, not the one for single resources.
+        .route(
+            "/Bulk",
+            post(bulk::post).layer(DefaultBodyLimit::max(state.bulk.max_payload_bytes)),
         )
         .route(
             "/ServiceProviderConfig",

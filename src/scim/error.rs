@@ -11,7 +11,7 @@ use crate::scim::patch::PathError;
 use aggregates::values::ValueError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde_json::{json, Value};
 
 pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
@@ -108,11 +108,12 @@ impl ScimError {
     }
 }
 
-impl IntoResponse for ScimError {
-    fn into_response(self) -> Response {
+impl ScimError {
+    /// The error document (RFC 7644 §3.12), as a response body or a Bulk operation's `response`.
+    pub fn document(&self) -> Value {
         let detail = match correlation::current() {
             Some(id) => format!("{} (correlation id {id})", self.detail),
-            None => self.detail,
+            None => self.detail.clone(),
         };
         let mut body = json!({
             "schemas": [ERROR_SCHEMA],
@@ -122,6 +123,13 @@ impl IntoResponse for ScimError {
         if let Some(scim_type) = self.scim_type {
             body["scimType"] = json!(scim_type.as_str());
         }
+        body
+    }
+}
+
+impl IntoResponse for ScimError {
+    fn into_response(self) -> Response {
+        let body = self.document();
         let mut response = (self.status, body.to_string()).into_response();
         let headers = response.headers_mut();
         headers.insert(

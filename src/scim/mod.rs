@@ -2,6 +2,7 @@
 //! filters, PATCH, listing, and the error document. Pure except for logging: no HTTP routing,
 //! no store access.
 
+pub mod bulk;
 pub mod error;
 pub mod filter;
 pub mod list;

@@ -5,6 +5,7 @@ mod common;
 
 mod auth;
 mod binary;
+mod bulk;
 mod discovery;
 mod groups;
 mod listing;

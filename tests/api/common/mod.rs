@@ -108,13 +108,18 @@ impl Reply {
 
 impl TestApp {
     pub async fn spawn(kind: StoreKind) -> Self {
+        Self::spawn_with(kind, ServerSettings::default()).await
+    }
+
+    /// A server with other settings than the defaults (limits, public URL).
+    pub async fn spawn_with(kind: StoreKind, settings: ServerSettings) -> Self {
         let (database_url, dir) = fresh_database(kind).await;
-        let settings = StoreSettings {
+        let store_settings = StoreSettings {
             database_url: database_url.clone(),
             pool_size: 8,
             projection_wait: Duration::from_secs(10),
         };
-        let store = Arc::new(Store::open(&settings).await.expect("the store opens"));
+        let store = Arc::new(Store::open(&store_settings).await.expect("the store opens"));
         let token = admin_ops::ensure_default_instance(&store)
             .await
             .expect("the default instance is created")
@@ -128,9 +133,7 @@ impl TestApp {
             let stop = async move {
                 let _ = stopped.await;
             };
-            if let Err(error) =
-                startup::serve(server_store, ServerSettings::default(), listener, stop).await
-            {
+            if let Err(error) = startup::serve(server_store, settings, listener, stop).await {
                 eprintln!("test server failed: {error}");
             }
         });
