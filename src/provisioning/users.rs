@@ -7,7 +7,9 @@ use crate::store::{CommandError, NameKind, UniqueName};
 use aggregates::user::{User, UserCommand, UserError, UserProfile};
 use cqrs_es::Aggregate;
 use projections::db::Sql;
+use projections::scim_groups::{groups_of_members, MembershipRecord};
 use projections::scim_users::{find_user, UserRecord};
+use std::collections::HashMap;
 
 impl Provisioning {
     pub async fn user(
@@ -32,6 +34,16 @@ impl Provisioning {
             .wait_for_aggregate(User::TYPE, id)
             .await?;
         self.user(ctx, id).await
+    }
+
+    /// The groups each of `ids` is a direct member of (the users' `groups` attribute), read
+    /// in one query for a whole page.
+    pub async fn groups_of_users(
+        &self,
+        ctx: &RequestContext,
+        ids: &[String],
+    ) -> Result<HashMap<String, Vec<MembershipRecord>>, ProvisioningError> {
+        Ok(groups_of_members(&self.store.db, &ctx.principal.instance_id, ids).await?)
     }
 
     /// Runs a page query and its count (see scim::list).
