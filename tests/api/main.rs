@@ -12,4 +12,5 @@ mod okta;
 mod onelogin;
 mod read_model;
 mod uniqueness;
+mod user_groups;
 mod users;
