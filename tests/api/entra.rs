@@ -16,6 +16,7 @@ on_both_stores!(
     entra_patches_with_capitalised_ops_and_string_booleans,
     entra_patches_without_path_using_dotted_and_urn_keys,
     entra_adds_a_work_email_that_is_absent_and_replaces_one_that_is_present,
+    entra_sets_and_removes_sub_attributes_through_filtered_paths,
     entra_provisions_groups_and_their_members,
     entra_disables_then_deletes_a_user,
 );
@@ -281,6 +282,45 @@ async fn entra_adds_a_work_email_that_is_absent_and_replaces_one_that_is_present
     assert_eq!(
         again.body["emails"],
         json!([{"type": "work", "value": "second@testuser.com"}])
+    );
+}
+
+async fn entra_sets_and_removes_sub_attributes_through_filtered_paths(app: TestApp) {
+    let id = app.create_user("Test_User_6@testuser.com").await;
+    let path = format!("/Users/{id}");
+    let set = app
+        .patch(
+            &path,
+            json!([
+                {"op": "Add", "path": "addresses[type eq \"work\"].streetAddress", "value": "1 Main St"},
+                {"op": "Replace", "path": "addresses[type eq \"work\"].locality", "value": "Redmond"},
+                {"op": "Add", "path": "phoneNumbers[type eq \"mobile\"].value", "value": "+1 555 0100"},
+                {"op": "Add", "path": "phoneNumbers[type eq \"work\"].value", "value": "+1 555 0199"}
+            ]),
+        )
+        .await;
+    assert_eq!(set.status, 200, "{:?}", set.body);
+    assert_eq!(
+        set.body["addresses"],
+        json!([{"type": "work", "streetAddress": "1 Main St", "locality": "Redmond"}])
+    );
+    assert_eq!(
+        set.body["phoneNumbers"],
+        json!([
+            {"type": "mobile", "value": "+1 555 0100"},
+            {"type": "work", "value": "+1 555 0199"}
+        ])
+    );
+    let removed = app
+        .patch(
+            &path,
+            json!([{"op": "Remove", "path": "phoneNumbers[type eq \"mobile\"]"}]),
+        )
+        .await;
+    assert_eq!(removed.status, 200, "{:?}", removed.body);
+    assert_eq!(
+        removed.body["phoneNumbers"],
+        json!([{"type": "work", "value": "+1 555 0199"}])
     );
 }
 

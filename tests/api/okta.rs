@@ -254,6 +254,9 @@ async fn okta_pushes_a_group_renames_it_and_changes_its_members(app: TestApp) {
     assert_eq!(added.status, 200, "{:?}", added.body);
     assert_eq!(member_ids(&added.body), vec![user.clone()]);
     assert_eq!(added.body["displayName"], "Test SCIMv2 renamed");
+    let member = send_as_okta(&app, Method::GET, &format!("/Users/{user}"), None).await;
+    assert_eq!(member.body["groups"][0]["value"], group.as_str());
+    assert_eq!(member.body["groups"][0]["display"], "Test SCIMv2 renamed");
 
     let removed = send_as_okta(
         &app,
@@ -270,6 +273,34 @@ async fn okta_pushes_a_group_renames_it_and_changes_its_members(app: TestApp) {
     // The user itself is untouched.
     let user_read = send_as_okta(&app, Method::GET, &format!("/Users/{user}"), None).await;
     assert_eq!(user_read.status, 200);
+
+    // Older Okta group push replaces the whole group, members listed with their display.
+    let put = send_as_okta(
+        &app,
+        Method::PUT,
+        &path,
+        Some(&json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "id": group,
+            "displayName": "Test SCIMv2 renamed",
+            "members": [{"value": user, "display": USER_NAME}]
+        })),
+    )
+    .await;
+    assert_eq!(put.status, 200, "{:?}", put.body);
+    assert_scim_resource(&put);
+    assert_eq!(member_ids(&put.body), vec![user.clone()]);
+    let emptied = send_as_okta(
+        &app,
+        Method::PUT,
+        &path,
+        Some(
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                     "id": group, "displayName": "Test SCIMv2 renamed", "members": []}),
+        ),
+    )
+    .await;
+    assert_eq!(member_ids(&emptied.body), Vec::<String>::new());
 
     let filter = encode(r#"displayName eq "Test SCIMv2 renamed""#);
     let found = send_as_okta(
