@@ -99,6 +99,57 @@ pub async fn members_of_groups(
     Ok(members)
 }
 
+/// A group something is a direct member of, as the member's `groups` attribute names it.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct MembershipRecord {
+    pub group_id: String,
+    pub display_name: String,
+}
+
+/// The live groups of `instance_id` each of `member_ids` directly belongs to, by member id,
+/// in one query, so that a page of users costs one query whatever its size (a page is at
+/// most 1000 ids, well inside both stores' parameter limits). Each member's groups come in
+/// displayName order.
+pub async fn groups_of_members(
+    db: &Db,
+    instance_id: &str,
+    member_ids: &[String],
+) -> Result<HashMap<String, Vec<MembershipRecord>>, DbError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        member_id: String,
+        group_id: String,
+        display_name: String,
+    }
+    let mut groups: HashMap<String, Vec<MembershipRecord>> = HashMap::new();
+    if member_ids.is_empty() {
+        return Ok(groups);
+    }
+    let mut sql = Sql::new(format!(
+        "SELECT m.member_id, g.id AS group_id, g.display_name
+           FROM scim_group_members m
+           JOIN scim_groups g ON g.id = m.group_id
+          WHERE g.instance_id = $1 AND m.member_id IN ({})
+          ORDER BY m.member_id, g.display_name_key, g.id",
+        placeholders(2, member_ids.len())
+    ))
+    .bind(instance_id);
+    for id in member_ids {
+        sql.push_arg(id.as_str());
+    }
+    let rows: Vec<Row> = db.fetch_all(&sql).await?;
+    for row in rows {
+        groups
+            .entry(row.member_id)
+            .or_default()
+            .push(MembershipRecord {
+                group_id: row.group_id,
+                display_name: row.display_name,
+            });
+    }
+    Ok(groups)
+}
+
 /// Which of `ids` are users or groups of `instance_id`, and which of the two each is.
 pub async fn member_kinds(
     db: &Db,

@@ -22,7 +22,15 @@ use std::collections::HashMap;
 
 /// Candidates read per round trip when the filter is evaluated in Rust.
 const SCAN_BATCH: i64 = 500;
-const MEMBERS: &str = "members";
+
+/// The attribute of a resource that lives in the membership table rather than in its own row:
+/// it is read only when the response shows it or the query needs it.
+fn related(resource_type: ResourceType) -> &'static str {
+    match resource_type {
+        ResourceType::User => "groups",
+        ResourceType::Group => "members",
+    }
+}
 
 /// A rendered resource and where it stands in the listing.
 struct Found {
@@ -109,7 +117,9 @@ async fn in_sql(
     order: Order,
 ) -> Result<Value, ScimError> {
     let total = state.provisioning.read_total(&statements.count()).await?;
-    let with_members = query.selection(resource_type)?.includes(MEMBERS);
+    let with_related = query
+        .selection(resource_type)?
+        .includes(related(resource_type));
     let (page, start_index) = match &query.paging {
         Paging::Index { start_index } => (
             statements.page(order, None, query.count, start_index - 1),
@@ -120,7 +130,7 @@ async fn in_sql(
             None,
         ),
     };
-    let found = documents(state, base, resource_type, &page, with_members)
+    let found = documents(state, base, resource_type, &page, with_related)
         .await?
         .into_iter()
         .map(|(position, document)| Found {
@@ -144,15 +154,19 @@ async fn in_rust(
     for resource_type in types {
         let statements =
             Statements::new(*resource_type, dialect, instance_id, query.filter.as_ref());
-        let needs_members = query.filter.as_ref().is_some_and(|f| mentions(f, MEMBERS))
+        let attribute = related(*resource_type);
+        let needs_related = query
+            .filter
+            .as_ref()
+            .is_some_and(|f| mentions(f, attribute))
             || query
                 .sort
                 .as_ref()
-                .is_some_and(|spec| spec.path.name.eq_ignore_ascii_case(MEMBERS));
+                .is_some_and(|spec| spec.path.name.eq_ignore_ascii_case(attribute));
         let mut after = 0;
         loop {
             let batch = statements.scan(after, SCAN_BATCH);
-            let candidates = documents(state, base, *resource_type, &batch, needs_members).await?;
+            let candidates = documents(state, base, *resource_type, &batch, needs_related).await?;
             let exhausted = i64::try_from(candidates.len()).unwrap_or(i64::MAX) < SCAN_BATCH;
             for (position, document) in candidates {
                 after = position;
@@ -217,9 +231,11 @@ async fn fetch_window(
         if positions.is_empty() {
             continue;
         }
-        let with_members = query.selection(resource_type)?.includes(MEMBERS);
+        let with_related = query
+            .selection(resource_type)?
+            .includes(related(resource_type));
         let sql = by_positions(resource_type, instance_id, &positions);
-        rendered.extend(documents(state, base, resource_type, &sql, with_members).await?);
+        rendered.extend(documents(state, base, resource_type, &sql, with_related).await?);
     }
     // A resource deleted since the scan is left out rather than shown stale.
     Ok(window
@@ -260,43 +276,61 @@ fn respond(
     Ok(list_response(total, start_index, next_cursor, resources))
 }
 
-/// The rows `sql` selects, rendered, with their creation positions.
+/// The rows `sql` selects, rendered, with their creation positions; with their related
+/// attribute (a user's groups, a group's members) when asked, read in one query for all.
 async fn documents(
     state: &AppState,
     base: &str,
     resource_type: ResourceType,
     sql: &Sql,
-    with_members: bool,
+    with_related: bool,
 ) -> Result<Vec<(i64, Value)>, ScimError> {
+    let provisioning = &state.provisioning;
     match resource_type {
         ResourceType::User => {
-            let records: Vec<UserRecord> = state.provisioning.read(sql).await?;
+            let records: Vec<UserRecord> = provisioning.read(sql).await?;
+            let groups = match records.first() {
+                Some(first) if with_related => {
+                    let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+                    provisioning
+                        .groups_of_users(&first.instance_id, &ids)
+                        .await?
+                }
+                _ => HashMap::new(),
+            };
             Ok(records
                 .iter()
-                .map(|record| (record.created_position, render::user(record, base)))
+                .map(|record| {
+                    let user_groups = with_related.then(|| {
+                        groups
+                            .get(&record.id)
+                            .map(Vec::as_slice)
+                            .unwrap_or_default()
+                    });
+                    let document = render::user(record, user_groups, base);
+                    (record.created_position, document)
+                })
                 .collect())
         }
         ResourceType::Group => {
-            let records: Vec<GroupRecord> = state.provisioning.read(sql).await?;
-            let members = if with_members {
-                let ids: Vec<String> = records.iter().map(|record| record.id.clone()).collect();
-                state.provisioning.members_of_groups(&ids).await?
+            let records: Vec<GroupRecord> = provisioning.read(sql).await?;
+            let members = if with_related && !records.is_empty() {
+                let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+                provisioning.members_of_groups(&ids).await?
             } else {
                 HashMap::new()
             };
             Ok(records
                 .iter()
                 .map(|record| {
-                    let group_members = with_members.then(|| {
+                    let group_members = with_related.then(|| {
                         members
                             .get(&record.id)
                             .map(Vec::as_slice)
                             .unwrap_or_default()
                     });
-                    (
-                        record.created_position,
-                        render::group(record, group_members, base),
-                    )
+                    let document = render::group(record, group_members, base);
+                    (record.created_position, document)
                 })
                 .collect())
         }

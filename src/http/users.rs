@@ -16,10 +16,14 @@ use crate::scim::schema::ResourceType;
 use crate::scim::select::Selection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
+use projections::scim_groups::MembershipRecord;
 use projections::scim_users::UserRecord;
 use serde_json::Value;
+use std::collections::HashMap;
 
 const USER: ResourceType = ResourceType::User;
+/// Read-only, derived from the groups' members (RFC 7643 §4.1.2).
+const GROUPS: &str = "groups";
 
 fn note_password(decoded: &Decoded) {
     if decoded.password_supplied {
@@ -27,13 +31,60 @@ fn note_password(decoded: &Decoded) {
     }
 }
 
-fn respond(
+/// The users' `groups`, read in one query for all of `records`; `None` when the response
+/// leaves them out.
+async fn groups_of(
+    state: &AppState,
+    ctx: &RequestContext,
+    records: &[UserRecord],
+    selection: &Selection,
+) -> Result<Option<HashMap<String, Vec<MembershipRecord>>>, ScimError> {
+    if !selection.includes(GROUPS) || records.is_empty() {
+        return Ok(None);
+    }
+    let ids: Vec<String> = records.iter().map(|record| record.id.clone()).collect();
+    Ok(Some(
+        state
+            .provisioning
+            .groups_of_users(&ctx.principal.instance_id, &ids)
+            .await?,
+    ))
+}
+
+/// Users as the client asked to see them, their groups read in one query.
+async fn render_users(
+    state: &AppState,
+    ctx: &RequestContext,
+    records: &[UserRecord],
+    base: &str,
+    selection: &Selection,
+) -> Result<Vec<Value>, ScimError> {
+    let groups = groups_of(state, ctx, records, selection).await?;
+    Ok(records
+        .iter()
+        .map(|record| {
+            let user_groups = groups.as_ref().map(|groups| {
+                groups
+                    .get(&record.id)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default()
+            });
+            selection.apply(USER, render::user(record, user_groups, base))
+        })
+        .collect())
+}
+
+async fn respond(
+    state: &AppState,
+    ctx: &RequestContext,
     status: StatusCode,
     record: &UserRecord,
     base: &str,
     selection: &Selection,
-) -> ScimResponse {
-    ScimResponse::resource(status, selection.apply(USER, render::user(record, base)))
+) -> Result<ScimResponse, ScimError> {
+    let rendered = render_users(state, ctx, std::slice::from_ref(record), base, selection).await?;
+    let body = rendered.into_iter().next().unwrap_or_default();
+    Ok(ScimResponse::resource(status, body))
 }
 
 pub(super) async fn create_user(
@@ -49,7 +100,7 @@ pub(super) async fn create_user(
         .provisioning
         .create_user(ctx, user_profile(decoded)?)
         .await?;
-    Ok(respond(StatusCode::CREATED, &record, base, selection))
+    respond(state, ctx, StatusCode::CREATED, &record, base, selection).await
 }
 
 pub(super) async fn replace_user(
@@ -68,7 +119,7 @@ pub(super) async fn replace_user(
         .provisioning
         .update_user(ctx, id, if_match, |_| Ok::<_, ScimError>(profile.clone()))
         .await?;
-    Ok(respond(StatusCode::OK, &record, base, selection))
+    respond(state, ctx, StatusCode::OK, &record, base, selection).await
 }
 
 pub(super) async fn patch_user(
@@ -89,7 +140,7 @@ pub(super) async fn patch_user(
             user_profile(decode(USER, &Value::Object(document))?)
         })
         .await?;
-    Ok(respond(StatusCode::OK, &record, base, selection))
+    respond(state, ctx, StatusCode::OK, &record, base, selection).await
 }
 
 pub(super) async fn delete_user(
@@ -126,7 +177,7 @@ pub async fn get(
     if none_match_hits(&headers, &etag) {
         return Ok(ScimResponse::not_modified(etag));
     }
-    Ok(respond(StatusCode::OK, &record, &base, &selection))
+    respond(&state, &ctx, StatusCode::OK, &record, &base, &selection).await
 }
 
 pub async fn list(

@@ -6,7 +6,9 @@ use super::{
 use crate::store::{CommandError, NameKind, UniqueName};
 use aggregates::user::{User, UserCommand, UserError, UserProfile};
 use cqrs_es::Aggregate;
+use projections::scim_groups::{groups_of_members, MembershipRecord};
 use projections::scim_users::{find_user, UserRecord};
+use std::collections::HashMap;
 
 impl Provisioning {
     pub async fn user(
@@ -31,6 +33,16 @@ impl Provisioning {
             .wait_for_aggregate(User::TYPE, id)
             .await?;
         self.user(ctx, id).await
+    }
+
+    /// The groups each of `ids` is a direct member of (the users' `groups` attribute), read
+    /// in one query for a whole page.
+    pub async fn groups_of_users(
+        &self,
+        instance_id: &str,
+        ids: &[String],
+    ) -> Result<HashMap<String, Vec<MembershipRecord>>, ProvisioningError> {
+        Ok(groups_of_members(&self.store.db, instance_id, ids).await?)
     }
 
     pub async fn create_user(

@@ -2,7 +2,7 @@
 //! that `meta.version` and the `ETag` header share.
 
 use crate::scim::schema::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
-use projections::scim_groups::{GroupRecord, MemberRecord};
+use projections::scim_groups::{GroupRecord, MemberRecord, MembershipRecord};
 use projections::scim_users::UserRecord;
 use serde_json::{json, Map, Value};
 
@@ -34,7 +34,10 @@ fn meta(
     })
 }
 
-pub fn user(record: &UserRecord, base_url: &str) -> Value {
+/// A user; `groups` (RFC 7643 §4.1.2) is `None` when the client left them out, so that they
+/// need not be read. The groups are derived from the groups' members, never stored with the
+/// user.
+pub fn user(record: &UserRecord, groups: Option<&[MembershipRecord]>, base_url: &str) -> Value {
     let attributes = record.attributes();
     let mut schemas = vec![USER_SCHEMA];
     if attributes.contains_key(ENTERPRISE_USER_SCHEMA) {
@@ -48,6 +51,13 @@ pub fn user(record: &UserRecord, base_url: &str) -> Value {
     }
     resource.insert("userName".into(), json!(record.user_name));
     resource.extend(attributes);
+    if let Some(groups) = groups.filter(|groups| !groups.is_empty()) {
+        let rendered: Vec<Value> = groups
+            .iter()
+            .map(|group| render_membership(group, base_url))
+            .collect();
+        resource.insert("groups".into(), Value::Array(rendered));
+    }
     resource.insert(
         "meta".into(),
         meta(
@@ -104,6 +114,16 @@ fn render_member(member: &MemberRecord, base_url: &str) -> Value {
     })
 }
 
+/// scimd records direct memberships only; nested groups do not make users indirect members.
+fn render_membership(group: &MembershipRecord, base_url: &str) -> Value {
+    json!({
+        "value": group.group_id,
+        "$ref": format!("{base_url}/Groups/{}", group.group_id),
+        "display": group.display_name,
+        "type": "direct",
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,7 +151,7 @@ mod tests {
             created_at: "2026-01-01T00:00:00.000000Z".into(),
             last_modified: "2026-01-02T00:00:00.000000Z".into(),
         };
-        let rendered = user(&record, "http://h/scim/v2");
+        let rendered = user(&record, None, "http://h/scim/v2");
         assert_eq!(
             rendered["schemas"],
             json!([USER_SCHEMA, ENTERPRISE_USER_SCHEMA])
@@ -142,5 +162,35 @@ mod tests {
             json!("http://h/scim/v2/Users/u1")
         );
         assert_eq!(rendered["meta"]["version"], json!("W/\"3\""));
+        assert!(rendered.get("groups").is_none());
+    }
+
+    #[test]
+    fn a_user_renders_the_groups_it_is_a_direct_member_of() {
+        let record = UserRecord {
+            id: "u1".into(),
+            instance_id: "i1".into(),
+            user_name: "alice@corp".into(),
+            external_id: None,
+            active: None,
+            attributes: "{}".into(),
+            version: 1,
+            created_position: 1,
+            created_at: "2026-01-01T00:00:00.000000Z".into(),
+            last_modified: "2026-01-01T00:00:00.000000Z".into(),
+        };
+        let groups = [MembershipRecord {
+            group_id: "g1".into(),
+            display_name: "Sales".into(),
+        }];
+        let rendered = user(&record, Some(&groups), "http://h/scim/v2");
+        assert_eq!(
+            rendered["groups"],
+            json!([{"value": "g1", "$ref": "http://h/scim/v2/Groups/g1", "display": "Sales", "type": "direct"}])
+        );
+        // No groups: the attribute is absent, like any other attribute without a value.
+        assert!(user(&record, Some(&[]), "http://h/scim/v2")
+            .get("groups")
+            .is_none());
     }
 }

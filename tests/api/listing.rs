@@ -184,6 +184,10 @@ async fn group_filters_reach_member_details(app: TestApp) {
         assert_eq!(names(&reply), expected, "{filter}");
         assert!(reply.resources().iter().all(|g| g.get("members").is_none()));
     }
+    // And from the other side: users by the groups they are in.
+    let filter = r#"groups[display eq "sales"] or groups.value eq "none""#;
+    let (total, users) = listed(&app, &format!("filter={}", encode(filter))).await;
+    assert_eq!((total, users), (1, vec!["bob".to_string()]));
 }
 
 async fn sort_orders_are_total_and_missing_values_come_last(app: TestApp) {

@@ -262,17 +262,29 @@ impl<'a> Parser<'a> {
         inner: Option<&str>,
     ) -> Result<Filter, FilterError> {
         let path = self.attr_path(word, at, inner)?;
+        if let Tok::OpenBracket = self.peek()? {
+            let token = self.next()?;
+            if let Some(parent) = inner {
+                let problem = "value filters cannot be nested: '['";
+                let detail = format!(" is inside the value filter of {}", quote(parent));
+                return Err(self.fail(InvalidAttrPath, token.at, problem, detail));
+            }
+            let filter = self.value_filter(&path, token.at)?;
+            let filter = Box::new(self.value_path_sub_attr(&path, filter)?);
+            return Ok(Filter::ValuePath { attr: path, filter });
+        }
+        self.attr_exp_after_path(word, at, path)
+    }
+
+    /// The operator and value of an `attrExp` whose path has been read.
+    fn attr_exp_after_path(
+        &mut self,
+        word: &str,
+        at: usize,
+        path: AttrPath,
+    ) -> Result<Filter, FilterError> {
         let token = self.next()?;
         let op = match token.tok {
-            Tok::OpenBracket => {
-                if let Some(parent) = inner {
-                    let problem = "value filters cannot be nested: '['";
-                    let detail = format!(" is inside the value filter of {}", quote(parent));
-                    return Err(self.fail(InvalidAttrPath, token.at, problem, detail));
-                }
-                let filter = Box::new(self.value_filter(&path, token.at)?);
-                return Ok(Filter::ValuePath { attr: path, filter });
-            }
             Tok::Word(w) if is_keyword(w, "pr") => return Ok(Filter::Present(path)),
             Tok::Word(w) => CompareOp::from_keyword(w),
             _ => None,
@@ -285,6 +297,26 @@ impl<'a> Parser<'a> {
             }),
             None => Err(self.bad_operator(word, at, &token)),
         }
+    }
+
+    /// Entra ID filters on `emails[type eq "work"].value eq "x"`, which RFC 7644's grammar
+    /// lacks (it is a PATCH path form): it means `emails[type eq "work" and value eq "x"]`, and
+    /// is read as that.
+    fn value_path_sub_attr(
+        &mut self,
+        attr: &AttrPath,
+        filter: Filter,
+    ) -> Result<Filter, FilterError> {
+        let Tok::Word(word) = self.peek()? else {
+            return Ok(filter);
+        };
+        let Some(name) = word.strip_prefix('.') else {
+            return Ok(filter);
+        };
+        let token = self.next()?;
+        let sub_attr = self.attr_path(name, token.at + 1, Some(&attr.name))?;
+        let condition = self.attr_exp_after_path(name, token.at + 1, sub_attr)?;
+        Ok(Filter::And(Box::new(filter), Box::new(condition)))
     }
 
     fn bad_operator(&self, word: &str, at: usize, token: &Token<'_>) -> FilterError {

@@ -52,6 +52,19 @@ const ADDRESS: &[A] = &[
     A::boolean("primary", "Whether this is the preferred address."),
 ];
 
+/// RFC 7643 §4.1.2: every sub-attribute is readOnly; membership is changed on the Group.
+const GROUP: &[A] = &[
+    A::string("value", "The id of the group.").read_only(),
+    A::reference("$ref", &["Group"], "The URI of the group's resource.").read_only(),
+    A::string("display", "The group's displayName.").read_only(),
+    A::string(
+        "type",
+        "How the user is a member: directly or through another group.",
+    )
+    .canonical(&["direct", "indirect"])
+    .read_only(),
+];
+
 const ENTITLEMENT: &[A] = &[
     A::string("value", "The entitlement."),
     A::string("display", "A human-readable name for the entitlement."),
@@ -120,6 +133,13 @@ pub static CORE_USER: SchemaDef = SchemaDef {
             "Physical mailing addresses of the user.",
         )
         .multi_valued(),
+        A::complex(
+            "groups",
+            GROUP,
+            "The groups the user is a direct member of; read-only, derived from the groups.",
+        )
+        .multi_valued()
+        .read_only(),
         A::complex("entitlements", ENTITLEMENT, "Entitlements of the user.").multi_valued(),
         A::complex("roles", ROLE, "Roles of the user.").multi_valued(),
         A::complex(

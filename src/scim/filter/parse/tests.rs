@@ -67,6 +67,21 @@ const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:
 fn parses_valid_filters() {
     use CompareOp::*;
     let cases: Vec<(&str, Filter)> = vec![
+        // Entra ID's `valuePath.subAttr` comparison, read as one value filter.
+        (
+            r#"emails[type eq "work"].value eq "x""#,
+            vp("emails", and(eq("type", "work"), eq("value", "x"))),
+        ),
+        (
+            r#"emails[type eq "work" or primary pr].display pr"#,
+            vp(
+                "emails",
+                and(
+                    or(eq("type", "work"), pr(path("primary"))),
+                    pr(path("display")),
+                ),
+            ),
+        ),
         // RFC 7644 §3.4.2.2 examples.
         (r#"userName Eq "john""#, eq("userName", "john")),
         (
@@ -322,7 +337,8 @@ fn rejects_invalid_filters() {
         ("not a pr", Syntax, 4, "expected '(' after 'not' at offset 4"),
         ("a pr and not", Syntax, 12, "expected '(' after 'not' at offset 12, found end of input"),
         (r#""x" eq "x""#, Syntax, 0, "expected an attribute path, '(' or 'not' at offset 0, found the string"),
-        (r#"emails[type eq "work"].value eq "x""#, Syntax, 22, "only valid in PATCH paths"),
+        (r#"emails[type eq "work"].value[primary pr]"#, Syntax, 28, "expected a comparison operator or 'pr'"),
+        (r#"emails[type eq "work"].value.x eq "x""#, InvalidAttrPath, 23, "is not allowed inside the value filter"),
         (r#"a.b.c eq "x""#, InvalidAttrPath, 3, "unexpected '.' at offset 3: an attribute path has at most one sub-attribute"),
         ("1abc pr", InvalidAttrPath, 0, r#"attribute name "1abc" at offset 0 must start with a letter"#),
         ("ab%c pr", InvalidAttrPath, 2, "invalid character '%' in attribute name \"ab%c\" at offset 2"),
