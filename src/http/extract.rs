@@ -6,7 +6,7 @@ use crate::admin_ops::Principal;
 use crate::correlation;
 use crate::provisioning::RequestContext;
 use crate::scim::error::ScimError;
-use crate::scim::render::version_of_etag;
+use crate::scim::render::{opaque_tag, version_of_etag};
 use axum::body::Bytes;
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
@@ -162,9 +162,7 @@ pub fn none_match_hits(headers: &HeaderMap, etag: &str) -> bool {
         .is_some_and(|text| {
             text.split(',').any(|tag| {
                 let tag = tag.trim();
-                tag == "*"
-                    || version_of_etag(tag).is_some()
-                        && version_of_etag(tag) == version_of_etag(etag)
+                tag == "*" || opaque_tag(tag).is_some_and(|tag| Some(tag) == opaque_tag(etag))
             })
         })
 }

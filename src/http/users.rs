@@ -173,11 +173,14 @@ pub async fn get(
 ) -> Result<ScimResponse, ScimError> {
     let selection = selection(USER, &params)?;
     let record = state.provisioning.user(&ctx, &id).await?;
-    let etag = render::etag(record.version);
-    if none_match_hits(&headers, &etag) {
-        return Ok(ScimResponse::not_modified(etag));
+    let response = respond(&state, &ctx, StatusCode::OK, &record, &base, &selection).await?;
+    // The tag covers the groups shown, so it is known only once they are read.
+    match response.etag() {
+        Some(etag) if none_match_hits(&headers, etag) => {
+            Ok(ScimResponse::not_modified(etag.to_string()))
+        }
+        _ => Ok(response),
     }
-    respond(&state, &ctx, StatusCode::OK, &record, &base, &selection).await
 }
 
 pub async fn list(

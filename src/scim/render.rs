@@ -5,17 +5,44 @@ use crate::scim::schema::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
 use projections::scim_groups::{GroupRecord, MemberRecord, MembershipRecord};
 use projections::scim_users::UserRecord;
 use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
 
 /// The weak entity tag of a resource version (RFC 7232 §2.3; RFC 7644 §3.14).
 pub fn etag(version: i64) -> String {
     format!("W/\"{version}\"")
 }
 
-/// The version an `If-Match` / `If-None-Match` tag names, if it is one of ours.
+/// The tag of a user shown with its groups. The groups are not part of the user's own
+/// history, so its version alone would let a client keep (If-None-Match: 304) a copy whose
+/// groups are stale; a digest of the groups shown joins the version.
+fn user_etag(version: i64, groups: &[MembershipRecord]) -> String {
+    let mut digest = Sha256::new();
+    for group in groups {
+        digest.update(group.group_id.as_bytes());
+        digest.update([0]);
+        digest.update(group.display_name.as_bytes());
+        digest.update([0]);
+    }
+    let short: String = digest
+        .finalize()
+        .iter()
+        .take(6)
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    format!("W/\"{version}.{short}\"")
+}
+
+/// The version an `If-Match` / `If-None-Match` tag names, if it is one of ours: the
+/// resource's own version, whatever derived part (a user's groups) the tag also covers.
 pub fn version_of_etag(tag: &str) -> Option<i64> {
+    opaque_tag(tag)?.split('.').next()?.parse().ok()
+}
+
+/// The quoted part of an entity tag, which weak comparison (RFC 7232 §2.3.2) compares.
+pub fn opaque_tag(tag: &str) -> Option<&str> {
     let tag = tag.trim();
     let quoted = tag.strip_prefix("W/").unwrap_or(tag);
-    quoted.strip_prefix('"')?.strip_suffix('"')?.parse().ok()
+    quoted.strip_prefix('"')?.strip_suffix('"')
 }
 
 fn meta(
@@ -51,23 +78,24 @@ pub fn user(record: &UserRecord, groups: Option<&[MembershipRecord]>, base_url: 
     }
     resource.insert("userName".into(), json!(record.user_name));
     resource.extend(attributes);
+    let mut version = etag(record.version);
     if let Some(groups) = groups.filter(|groups| !groups.is_empty()) {
         let rendered: Vec<Value> = groups
             .iter()
             .map(|group| render_membership(group, base_url))
             .collect();
         resource.insert("groups".into(), Value::Array(rendered));
+        version = user_etag(record.version, groups);
     }
-    resource.insert(
-        "meta".into(),
-        meta(
-            "User",
-            format!("{base_url}/Users/{}", record.id),
-            &record.created_at,
-            &record.last_modified,
-            record.version,
-        ),
+    let mut meta = meta(
+        "User",
+        format!("{base_url}/Users/{}", record.id),
+        &record.created_at,
+        &record.last_modified,
+        record.version,
     );
+    meta["version"] = json!(version);
+    resource.insert("meta".into(), meta);
     Value::Object(resource)
 }
 
@@ -127,6 +155,42 @@ fn render_membership(group: &MembershipRecord, base_url: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_user_shown_with_groups_has_a_tag_that_changes_with_them() {
+        let record = UserRecord {
+            id: "u1".into(),
+            instance_id: "i".into(),
+            user_name: "a".into(),
+            external_id: None,
+            active: None,
+            attributes: "{}".into(),
+            version: 4,
+            created_position: 1,
+            created_at: "2026-01-01T00:00:00.000000Z".into(),
+            last_modified: "2026-01-01T00:00:00.000000Z".into(),
+        };
+        let group = |display: &str| MembershipRecord {
+            group_id: "g1".into(),
+            display_name: display.into(),
+        };
+        let tag = |groups: Option<&[MembershipRecord]>| {
+            user(&record, groups, "http://x")["meta"]["version"].clone()
+        };
+        let plain = tag(None);
+        assert_eq!(plain, json!("W/\"4\""));
+        let (before, after) = (
+            tag(Some(&[group("Sales")])),
+            tag(Some(&[group("Sales EU")])),
+        );
+        assert_ne!(before, plain);
+        assert_ne!(before, after);
+        let versions: Vec<Option<i64>> = [before, after]
+            .iter()
+            .map(|tag| tag.as_str().and_then(version_of_etag))
+            .collect();
+        assert_eq!(versions, [Some(4), Some(4)]);
+    }
 
     #[test]
     fn etags_round_trip() {

@@ -15,6 +15,7 @@ on_both_stores!(
     groups_follow_attributes_and_excluded_attributes,
     groups_sent_by_a_client_are_ignored_and_never_stored,
     the_schema_publishes_groups_as_read_only,
+    a_cached_user_is_not_kept_once_its_groups_change,
 );
 
 /// The `(value, display)` pairs of a user's `groups`, sorted by display.
@@ -68,8 +69,10 @@ async fn a_user_shows_the_groups_it_was_added_to(app: TestApp) {
             {"value": sales, "$ref": format!("{}/Groups/{sales}", app.base), "display": "Sales", "type": "direct"}
         ])
     );
-    // Membership is the group's change, not the user's: the user's version stays.
-    assert_eq!(read.body["meta"]["version"], "W/\"1\"");
+    // Membership is the group's change, not the user's: the user's own version stays, and
+    // the tag adds a digest of the groups shown.
+    let tag = read.body["meta"]["version"].as_str().unwrap_or_default();
+    assert!(tag.starts_with("W/\"1."), "{tag}");
 }
 
 async fn a_user_removed_from_a_group_no_longer_shows_it(app: TestApp) {
@@ -288,4 +291,64 @@ async fn the_schema_publishes_groups_as_read_only(app: TestApp) {
     assert!(groups["subAttributes"]
         .as_array()
         .is_some_and(|subs| subs.iter().all(|s| s["mutability"] == "readOnly")));
+}
+
+async fn a_cached_user_is_not_kept_once_its_groups_change(app: TestApp) {
+    let ann = app.create_user("ann").await;
+    let url = format!("{}/Users/{ann}", app.base);
+    let read_with = |tag: String| {
+        app.client
+            .get(&url)
+            .bearer_auth(&app.token)
+            .header("if-none-match", tag)
+            .send()
+    };
+    let before = app.get(&format!("/Users/{ann}")).await;
+    let tag = before.header("etag").unwrap_or_default().to_string();
+    let cached = read_with(tag.clone()).await.expect("scimd answers");
+    assert_eq!(cached.status().as_u16(), 304);
+
+    let sales = app.create_group("Sales", &[&ann]).await;
+    let stale = read_with(tag).await.expect("scimd answers");
+    assert_eq!(
+        stale.status().as_u16(),
+        200,
+        "joining a group changes the tag"
+    );
+    let joined = app.get(&format!("/Users/{ann}")).await;
+    let joined_tag = joined.header("etag").unwrap_or_default().to_string();
+    assert_eq!(joined.body["meta"]["version"], json!(joined_tag));
+
+    let renamed = app
+        .patch(
+            &format!("/Groups/{sales}"),
+            json!([{"op": "replace", "path": "displayName", "value": "Sales EU"}]),
+        )
+        .await;
+    assert_eq!(renamed.status, 200);
+    let stale = read_with(joined_tag.clone()).await.expect("scimd answers");
+    assert_eq!(
+        stale.status().as_u16(),
+        200,
+        "a renamed group changes the tag"
+    );
+
+    // The tag still names the user's own version for writes.
+    let write = app
+        .client
+        .patch(&url)
+        .bearer_auth(&app.token)
+        .header("content-type", "application/scim+json")
+        .header("if-match", joined_tag)
+        .body(
+            json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": "title", "value": "Lead"}],
+            })
+            .to_string(),
+        )
+        .send()
+        .await
+        .expect("scimd answers");
+    assert_eq!(write.status().as_u16(), 200);
 }
