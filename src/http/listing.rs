@@ -47,8 +47,7 @@ pub async fn list(
     scope: &[ResourceType],
     query: &ListQuery,
 ) -> Result<Value, ScimError> {
-    let types = searchable_types(scope, query)?;
-    if let [resource_type] = types.as_slice() {
+    if let [resource_type] = scope {
         let statements = Statements::new(
             *resource_type,
             state.provisioning.store().db.dialect(),
@@ -59,29 +58,7 @@ pub async fn list(
             return in_sql(state, base, *resource_type, query, &statements, order).await;
         }
     }
-    in_rust(state, instance_id, base, &types, query).await
-}
-
-/// The types the filter and order make sense for: for a root search, a filter on `userName`
-/// simply finds no groups; only a query that fits no type at all is refused.
-fn searchable_types(
-    scope: &[ResourceType],
-    query: &ListQuery,
-) -> Result<Vec<ResourceType>, ScimError> {
-    let mut first_error = None;
-    let mut types = Vec::new();
-    for resource_type in scope {
-        match query.check(*resource_type) {
-            Ok(()) => types.push(*resource_type),
-            Err(error) => {
-                first_error.get_or_insert(error);
-            }
-        }
-    }
-    match first_error {
-        Some(error) if types.is_empty() => Err(error),
-        _ => Ok(types),
-    }
+    in_rust(state, instance_id, base, scope, query).await
 }
 
 /// The SQL order of the query, if its `sortBy` has a column.

@@ -400,7 +400,7 @@ async fn search_endpoints_take_the_query_in_the_body(app: TestApp) {
         .collect();
     assert_eq!(kinds, ["User", "Group", "Group"]);
     assert_eq!(reply.body["totalResults"], 3);
-    // A filter on an attribute groups do not have searches users alone.
+    // Groups have no userName: for them it is an attribute without a value.
     let reply = app
         .post(
             "/.search",
@@ -408,6 +408,24 @@ async fn search_endpoints_take_the_query_in_the_body(app: TestApp) {
         )
         .await;
     assert_eq!(reply.body["totalResults"], 1, "{:?}", reply.body);
+    let reply = app
+        .post(
+            "/.search",
+            json!({"filter": "not (userName pr) or userName eq \"erin@corp.example\""}),
+        )
+        .await;
+    let names: Vec<String> = reply
+        .resources()
+        .iter()
+        .map(|r| {
+            r["displayName"]
+                .as_str()
+                .or(r["userName"].as_str())
+                .unwrap_or("?")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(names, ["erin@corp.example", "Engineering", "Dave's team"]);
 
     let reply = app
         .post("/.search", json!({"filter": "shoeSize gt 40"}))

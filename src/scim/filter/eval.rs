@@ -15,7 +15,7 @@ use serde_json::Value;
 use std::cmp::Ordering;
 
 /// Whether `resource`, rendered as clients see it, matches `filter`, which has passed
-/// [`super::resolve::check`] for `resource_type`.
+/// [`super::resolve::check_in_any`] for `resource_type`.
 pub fn resource_matches(filter: &Filter, resource_type: ResourceType, resource: &Value) -> bool {
     let at = |path: &AttrPath| resolve(resource_type, path);
     match filter {
@@ -31,14 +31,19 @@ pub fn resource_matches(filter: &Filter, resource_type: ResourceType, resource: 
         Filter::Present(path) => {
             at(path).is_some_and(|resolved| values_at(resource, &resolved.keys).any(is_present))
         }
-        Filter::Compare { path, op, value } => {
-            at(path)
-                .and_then(Resolved::compared)
-                .is_some_and(|resolved| {
-                    let values: Vec<&Value> = values_at(resource, &resolved.keys).collect();
-                    compare_all(&values, *op, value, resolved.def)
-                })
-        }
+        Filter::Compare { path, op, value } => match at(path).and_then(Resolved::compared) {
+            Some(resolved) => {
+                let values: Vec<&Value> = values_at(resource, &resolved.keys).collect();
+                compare_all(&values, *op, value, resolved.def)
+            }
+            // In a search across resource types, an attribute another type has is one this
+            // resource has no value for.
+            None => match op {
+                CompareOp::Eq => matches!(value, CompValue::Null),
+                CompareOp::Ne => !matches!(value, CompValue::Null),
+                _ => false,
+            },
+        },
         Filter::ValuePath { attr, filter } => at(attr).is_some_and(|resolved| {
             values_at(resource, &resolved.keys)
                 .any(|element| matches(filter, element, resolved.def).unwrap_or(false))

@@ -73,10 +73,16 @@ pub fn resolve_within(parent: &'static AttributeDef, path: &AttrPath) -> Option<
     Some(Resolved::new(vec![def.name], def))
 }
 
-/// Whether `filter` can be evaluated on resources of `resource_type`: every attribute exists
-/// and every comparison suits its attribute's type. Errors are `invalidFilter`.
-pub fn check(resource_type: ResourceType, filter: &Filter) -> Result<(), ScimError> {
-    check_with(filter, &|path| resolve(resource_type, path), true)
+/// Whether `filter` can be evaluated on resources of the types in `scope`: every attribute
+/// exists (in one of them at least; where it does not, resources have no value for it) and
+/// every comparison suits its attribute's type. Errors are `invalidFilter`.
+pub fn check_in_any(scope: &[ResourceType], filter: &Filter) -> Result<(), ScimError> {
+    let resolve_in_any = |path: &AttrPath| {
+        scope
+            .iter()
+            .find_map(|resource_type| resolve(*resource_type, path))
+    };
+    check_with(filter, &resolve_in_any, true)
 }
 
 /// The same check for the filter of a value path, against `parent`'s sub-attributes.
@@ -188,7 +194,7 @@ mod tests {
 
     fn checked(resource_type: ResourceType, filter: &str) -> Result<(), Option<ScimType>> {
         let filter = parse_filter(filter).map_err(|_| None)?;
-        check(resource_type, &filter).map_err(|error| error.scim_type)
+        check_in_any(&[resource_type], &filter).map_err(|error| error.scim_type)
     }
 
     #[test]

@@ -131,7 +131,7 @@ impl<'a> SqlFilter<'a> {
         }
     }
 
-    /// Translates a filter that has passed [`super::resolve::check`]. Arguments of parts that
+    /// Translates a filter that has passed [`super::resolve::check_in_any`]. Arguments of parts that
     /// end up untranslated are taken back, so placeholders always match the arguments bound.
     pub fn translate(&mut self, filter: &Filter) -> Translation {
         let mark = self.args.len();

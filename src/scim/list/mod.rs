@@ -7,7 +7,7 @@ pub mod sort;
 pub mod statements;
 
 use crate::scim::error::{ScimError, ScimType};
-use crate::scim::filter::resolve::check;
+use crate::scim::filter::resolve::check_in_any;
 use crate::scim::filter::{parse_filter, Filter};
 use crate::scim::schema::ResourceType;
 use crate::scim::select::Selection;
@@ -54,13 +54,13 @@ impl ListQuery {
         )
     }
 
-    /// Whether the filter and `sortBy` make sense for `resource_type`.
-    pub fn check(&self, resource_type: ResourceType) -> Result<(), ScimError> {
+    /// Whether the filter and `sortBy` make sense for the resource types in `scope`.
+    fn check(&self, scope: &[ResourceType]) -> Result<(), ScimError> {
         if let Some(filter) = &self.filter {
-            check(resource_type, filter)?;
+            check_in_any(scope, filter)?;
         }
         if let Some(sort) = &self.sort {
-            sort.check(resource_type)?;
+            sort.check(scope)?;
         }
         Ok(())
     }
@@ -140,9 +140,7 @@ pub fn parse_list_query(
     for resource_type in scope {
         query.selection(*resource_type)?;
     }
-    if let [only] = scope {
-        query.check(*only)?;
-    }
+    query.check(scope)?;
     Ok(query)
 }
 

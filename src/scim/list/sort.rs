@@ -72,17 +72,14 @@ impl SortSpec {
         }))
     }
 
-    /// Refuses a `sortBy` naming nothing in resources of `resource_type`.
-    pub fn check(&self, resource_type: ResourceType) -> Result<(), ScimError> {
-        resolve(resource_type, &self.path)
-            .and_then(|resolved| resolved.compared())
+    /// Refuses a `sortBy` naming nothing in resources of any of the types in `scope`.
+    pub fn check(&self, scope: &[ResourceType]) -> Result<(), ScimError> {
+        scope
+            .iter()
+            .find_map(|resource_type| resolve(*resource_type, &self.path)?.compared())
             .map(drop)
             .ok_or_else(|| {
-                ScimError::invalid_value(format!(
-                    "{} resources cannot be sorted by {}",
-                    resource_type.name(),
-                    self.path
-                ))
+                ScimError::invalid_value(format!("resources cannot be sorted by {}", self.path))
             })
     }
 
@@ -191,10 +188,13 @@ mod tests {
         assert!(SortSpec::parse(Some("userName"), Some("upwards")).is_err());
         assert!(SortSpec::parse(Some("emails[type eq \"work\"]"), None).is_err());
         assert!(spec("favouriteColour", None)
-            .check(ResourceType::User)
+            .check(&[ResourceType::User])
             .is_err());
         assert!(spec("name.familyName", Some("Descending"))
-            .check(ResourceType::User)
+            .check(&[ResourceType::User])
             .is_ok());
+        assert!(spec("name.familyName", None)
+            .check(&[ResourceType::Group])
+            .is_err());
     }
 }
