@@ -2,7 +2,8 @@
 //!
 //! An operation may name a resource that a POST of the same request creates, as the whole value
 //! `bulkId:<bulkId>`: in its path (`/Groups/bulkId:g1`) or anywhere in its data (a member's
-//! `value`). Operations run in the order of the request, except that one waits for the POSTs
+//! `value`); or as a quoted string inside a PATCH path's filter
+//! (`members[value eq "bulkId:u1"]`). Operations run in the order of the request, except that one waits for the POSTs
 //! it refers to, even later ones (§3.7.1 lets the server order them). References that cannot
 //! be satisfied fail their operation with 409, as §3.7.1 allows for circular ones; scimd does
 //! not try to break a cycle by creating first and patching later.
@@ -14,6 +15,7 @@ use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 
 const PREFIX: &str = "bulkId:";
+const QUOTED_PREFIX: &str = "\"bulkId:";
 
 /// The bulkId a value refers to, if the value is a reference.
 fn reference(text: &str) -> Option<&str> {
@@ -21,9 +23,46 @@ fn reference(text: &str) -> Option<&str> {
         .filter(|bulk_id| !bulk_id.is_empty())
 }
 
+/// The bulkIds a string of data refers to: the whole string, or the quoted references in it.
+fn references_in(text: &str) -> Vec<&str> {
+    if let Some(bulk_id) = reference(text) {
+        return vec![bulk_id];
+    }
+    text.split(QUOTED_PREFIX)
+        .skip(1)
+        .filter_map(|rest| rest.split_once('"').map(|(bulk_id, _)| bulk_id))
+        .filter(|bulk_id| !bulk_id.is_empty())
+        .collect()
+}
+
+/// `text` with every reference in it replaced by the id it names.
+fn substitute_text(
+    text: &str,
+    id_of: &dyn Fn(&str) -> Result<String, ScimError>,
+) -> Result<String, ScimError> {
+    if let Some(bulk_id) = reference(text) {
+        return id_of(bulk_id);
+    }
+    let mut substituted = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(QUOTED_PREFIX) {
+        let after = &rest[at + QUOTED_PREFIX.len()..];
+        let Some((bulk_id, tail)) = after.split_once('"').filter(|(id, _)| !id.is_empty()) else {
+            break;
+        };
+        substituted.push_str(&rest[..at]);
+        substituted.push('"');
+        substituted.push_str(&id_of(bulk_id)?);
+        substituted.push('"');
+        rest = tail;
+    }
+    substituted.push_str(rest);
+    Ok(substituted)
+}
+
 fn collect<'a>(value: &'a Value, found: &mut Vec<&'a str>) {
     match value {
-        Value::String(text) => found.extend(reference(text)),
+        Value::String(text) => found.extend(references_in(text)),
         Value::Array(items) => items.iter().for_each(|item| collect(item, found)),
         Value::Object(object) => object.values().for_each(|item| collect(item, found)),
         _ => {}
@@ -64,10 +103,7 @@ pub fn resolve(action: &Action, created: &HashMap<String, String>) -> Result<Act
         id_of: &dyn Fn(&str) -> Result<String, ScimError>,
     ) -> Result<Value, ScimError> {
         Ok(match value {
-            Value::String(text) => match reference(text) {
-                Some(bulk_id) => Value::String(id_of(bulk_id)?),
-                None => value.clone(),
-            },
+            Value::String(text) => Value::String(substitute_text(text, id_of)?),
             Value::Array(items) => Value::Array(
                 items
                     .iter()
@@ -309,6 +345,36 @@ mod tests {
             panic!("a valid operation expected");
         };
         assert_eq!(references(action), vec!["g", "u"]);
+    }
+
+    #[test]
+    fn references_quoted_in_a_patch_filter_are_found_and_replaced() {
+        let action = Action::Patch {
+            resource_type: ResourceType::Group,
+            id: "G1".into(),
+            data: json!({"Operations": [
+                {"op": "remove", "path": "members[value eq \"bulkId:u\" or value eq \"bulkId:v\"]"},
+                {"op": "remove", "path": "members[value eq \"bulkId:\"]"},
+            ]}),
+        };
+        assert_eq!(references(&action), vec!["u", "v"]);
+        let created: HashMap<String, String> = [
+            ("u".to_string(), "U1".to_string()),
+            ("v".to_string(), "V1".to_string()),
+        ]
+        .into();
+        let resolved = resolve(&action, &created);
+        let Ok(Action::Patch { data, .. }) = resolved else {
+            panic!("resolves: {resolved:?}");
+        };
+        assert_eq!(
+            data["Operations"][0]["path"],
+            json!("members[value eq \"U1\" or value eq \"V1\"]")
+        );
+        assert_eq!(
+            data["Operations"][1]["path"],
+            json!("members[value eq \"bulkId:\"]")
+        );
     }
 
     #[test]
