@@ -1,4 +1,5 @@
-//! The domain of scimd: the `User` and `Group` aggregates (cqrs-es), their commands, events,
+//! The domain of scimd: the `User` and `Group` aggregates and each instance's settings (custom
+//! fields, attribute mapping, roles), as cqrs-es aggregates with their commands, events,
 //! errors and value types.
 //!
 //! This crate decides what happens; it knows nothing of HTTP, SQL, clocks or randomness. Time,
@@ -7,6 +8,7 @@
 
 pub mod attributes;
 pub mod group;
+pub mod settings;
 pub mod user;
 pub mod values;
 

@@ -1,0 +1,18 @@
+//! What an administrator can ask of an instance's settings.
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SettingsCommand {
+    /// Add a custom text field to the instance's User entity.
+    AddField { name: String },
+    /// Fill `field` (standard or custom text) from the SCIM attribute path `attribute`, which
+    /// the protocol layer has checked.
+    SetMapping { field: String, attribute: String },
+    /// Stop filling `field` from SCIM.
+    DeleteMapping { field: String },
+    /// Return to the default mapping.
+    ResetMappings,
+    /// The roles a provisioned user may have; the defaults must stay among them.
+    AllowRoles { roles: Vec<String> },
+    /// The roles a user provisioned without roles receives.
+    SetDefaultRoles { roles: Vec<String> },
+}

@@ -1,0 +1,52 @@
+//! What happened to an instance's settings: each change with what it replaced, for the audit.
+
+use super::mapping::MappingRow;
+use crate::EVENT_VERSION;
+use cqrs_es::DomainEvent;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum SettingsEvent {
+    FieldAdded {
+        name: String,
+    },
+    MappingSet {
+        field: String,
+        attribute: String,
+        previous: Option<String>,
+    },
+    MappingDeleted {
+        field: String,
+        attribute: String,
+    },
+    MappingsReset {
+        previous: Vec<MappingRow>,
+        mapping: Vec<MappingRow>,
+    },
+    AllowedRolesSet {
+        previous: Vec<String>,
+        roles: Vec<String>,
+    },
+    DefaultRolesSet {
+        previous: Vec<String>,
+        roles: Vec<String>,
+    },
+}
+
+impl DomainEvent for SettingsEvent {
+    fn event_type(&self) -> String {
+        match self {
+            Self::FieldAdded { .. } => "FieldAdded",
+            Self::MappingSet { .. } => "MappingSet",
+            Self::MappingDeleted { .. } => "MappingDeleted",
+            Self::MappingsReset { .. } => "MappingsReset",
+            Self::AllowedRolesSet { .. } => "AllowedRolesSet",
+            Self::DefaultRolesSet { .. } => "DefaultRolesSet",
+        }
+        .to_string()
+    }
+
+    fn event_version(&self) -> String {
+        EVENT_VERSION.to_string()
+    }
+}

@@ -1,0 +1,202 @@
+//! Given events, when a command, then events (or a typed error).
+
+use super::*;
+use cqrs_es::test::TestFramework;
+
+type SettingsTest = TestFramework<InstanceSettings>;
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|item| item.to_string()).collect()
+}
+
+fn set(field: &str, attribute: &str) -> SettingsCommand {
+    SettingsCommand::SetMapping {
+        field: field.into(),
+        attribute: attribute.into(),
+    }
+}
+
+#[test]
+fn a_custom_text_field_is_added_once() {
+    SettingsTest::with(())
+        .given_no_previous_events()
+        .when(SettingsCommand::AddField {
+            name: " Cost Centre ".into(),
+        })
+        .then_expect_events(vec![SettingsEvent::FieldAdded {
+            name: "Cost Centre".into(),
+        }]);
+    SettingsTest::with(())
+        .given(vec![SettingsEvent::FieldAdded {
+            name: "Cost Centre".into(),
+        }])
+        .when(SettingsCommand::AddField {
+            name: "cost centre".into(),
+        })
+        .then_expect_error(SettingsError::FieldExists("Cost Centre".into()));
+    SettingsTest::with(())
+        .given_no_previous_events()
+        .when(SettingsCommand::AddField {
+            name: "email".into(),
+        })
+        .then_expect_error(SettingsError::FieldExists("Email".into()));
+    SettingsTest::with(())
+        .given_no_previous_events()
+        .when(SettingsCommand::AddField { name: "  ".into() })
+        .then_expect_error(SettingsError::InvalidFieldName);
+}
+
+#[test]
+fn changing_a_mapping_records_what_it_replaced() {
+    SettingsTest::with(())
+        .given_no_previous_events()
+        .when(set("email", "emails[type eq \"home\"].value"))
+        .then_expect_events(vec![SettingsEvent::MappingSet {
+            field: "Email".into(),
+            attribute: "emails[type eq \"home\"].value".into(),
+            previous: Some("emails[type eq \"work\" or primary eq true].value".into()),
+        }]);
+}
+
+#[test]
+fn a_custom_field_can_be_mapped_and_unmapped() {
+    let added = SettingsEvent::FieldAdded {
+        name: "Country".into(),
+    };
+    let mapped = SettingsEvent::MappingSet {
+        field: "Country".into(),
+        attribute: "addresses[type eq \"work\"].country".into(),
+        previous: None,
+    };
+    SettingsTest::with(())
+        .given(vec![added.clone()])
+        .when(set("country", "addresses[type eq \"work\"].country"))
+        .then_expect_events(vec![mapped.clone()]);
+    SettingsTest::with(())
+        .given(vec![added.clone(), mapped.clone()])
+        .when(set("Country", "addresses[type eq \"work\"].country"))
+        .then_expect_events(vec![]);
+    SettingsTest::with(())
+        .given(vec![added.clone(), mapped])
+        .when(SettingsCommand::DeleteMapping {
+            field: "Country".into(),
+        })
+        .then_expect_events(vec![SettingsEvent::MappingDeleted {
+            field: "Country".into(),
+            attribute: "addresses[type eq \"work\"].country".into(),
+        }]);
+    SettingsTest::with(())
+        .given(vec![added])
+        .when(SettingsCommand::DeleteMapping {
+            field: "Country".into(),
+        })
+        .then_expect_error(SettingsError::NotMapped("Country".into()));
+}
+
+#[test]
+fn the_user_name_row_cannot_change_and_unknown_fields_are_named() {
+    SettingsTest::with(())
+        .given_no_previous_events()
+        .when(set("user name", "emails.value"))
+        .then_expect_error(SettingsError::ReadOnlyField("User Name".into()));
+    SettingsTest::with(())
+        .given_no_previous_events()
+        .when(SettingsCommand::DeleteMapping {
+            field: "User Name".into(),
+        })
+        .then_expect_error(SettingsError::ReadOnlyField("User Name".into()));
+    SettingsTest::with(())
+        .given_no_previous_events()
+        .when(set("Salary", "title"))
+        .then_expect_error(SettingsError::UnknownField {
+            field: "Salary".into(),
+            fields: STANDARD_FIELDS.join(", "),
+        });
+}
+
+#[test]
+fn reset_restores_the_defaults_and_says_what_they_replaced() {
+    let deleted = SettingsEvent::MappingDeleted {
+        field: "Scim Sync Job Title".into(),
+        attribute: "title".into(),
+    };
+    let mut previous = default_mapping();
+    previous.retain(|row| row.field != "Scim Sync Job Title");
+    SettingsTest::with(())
+        .given(vec![deleted])
+        .when(SettingsCommand::ResetMappings)
+        .then_expect_events(vec![SettingsEvent::MappingsReset {
+            previous,
+            mapping: default_mapping(),
+        }]);
+    SettingsTest::with(())
+        .given_no_previous_events()
+        .when(SettingsCommand::ResetMappings)
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn allowed_roles_must_keep_the_defaults() {
+    SettingsTest::with(())
+        .given_no_previous_events()
+        .when(SettingsCommand::AllowRoles {
+            roles: strings(&["User", "Viewer", "viewer"]),
+        })
+        .then_expect_events(vec![SettingsEvent::AllowedRolesSet {
+            previous: strings(&["User"]),
+            roles: strings(&["User", "Viewer"]),
+        }]);
+    SettingsTest::with(())
+        .given_no_previous_events()
+        .when(SettingsCommand::AllowRoles {
+            roles: strings(&["Viewer"]),
+        })
+        .then_expect_error(SettingsError::DefaultRoleNotAllowed {
+            role: "User".into(),
+            allowed: "Viewer".into(),
+        });
+    SettingsTest::with(())
+        .given_no_previous_events()
+        .when(SettingsCommand::AllowRoles { roles: vec![] })
+        .then_expect_error(SettingsError::NoRoles);
+}
+
+#[test]
+fn default_roles_come_from_the_allowed_ones() {
+    let allowed = SettingsEvent::AllowedRolesSet {
+        previous: strings(&["User"]),
+        roles: strings(&["User", "Viewer"]),
+    };
+    SettingsTest::with(())
+        .given(vec![allowed.clone()])
+        .when(SettingsCommand::SetDefaultRoles {
+            roles: strings(&["viewer"]),
+        })
+        .then_expect_events(vec![SettingsEvent::DefaultRolesSet {
+            previous: strings(&["User"]),
+            roles: strings(&["Viewer"]),
+        }]);
+    SettingsTest::with(())
+        .given(vec![allowed])
+        .when(SettingsCommand::SetDefaultRoles {
+            roles: strings(&["Administrator"]),
+        })
+        .then_expect_error(SettingsError::DefaultRoleNotAllowed {
+            role: "Administrator".into(),
+            allowed: "User, Viewer".into(),
+        });
+}
+
+#[test]
+fn new_users_get_the_default_roles_and_only_allowed_ones() {
+    let settings = InstanceSettings::default();
+    assert_eq!(settings.roles_for(&[]), Ok(strings(&["User"])));
+    assert_eq!(
+        settings.roles_for(&strings(&["user"])),
+        Ok(strings(&["user"]))
+    );
+    assert_eq!(
+        settings.roles_for(&strings(&["User", "Administrator", "Superuser"])),
+        Err(strings(&["Administrator", "Superuser"]))
+    );
+}
