@@ -1,12 +1,13 @@
-//! Administrative operations on instances and keys: the one implementation behind the CLI
-//! (and, later, the admin HTTP API), so both can do exactly the same things.
+//! Administrative operations on instances, keys and instance settings: the one implementation
+//! behind the CLI (and, later, the admin HTTP API), so both can do exactly the same things.
 
 use crate::api_key::{NewApiKey, PresentedKey};
 use crate::store::tenancy::{self, InstanceRecord, KeyRecord};
-use crate::store::Store;
+use crate::store::{CommandError, Store};
+use aggregates::settings::{InstanceSettings, SettingsCommand, SettingsError};
 use chrono::Utc;
 use projections::db::DbError;
-use projections::metadata::timestamp;
+use projections::metadata::{timestamp, EventMetadata};
 
 pub const DEFAULT_INSTANCE: &str = "default";
 const DEFAULT_INTEGRATION_USER: &str = "scimd-admin";
@@ -30,8 +31,24 @@ pub enum AdminError {
     #[error("the system's random number generator failed: {0}")]
     Randomness(getrandom::Error),
     #[error(transparent)]
+    Settings(SettingsError),
+    #[error("the event store failed: {0}")]
+    Store(String),
+    #[error(transparent)]
     Db(#[from] DbError),
 }
+
+impl From<CommandError<SettingsError>> for AdminError {
+    fn from(error: CommandError<SettingsError>) -> Self {
+        match error {
+            CommandError::Rejected(refusal) => Self::Settings(refusal),
+            other => Self::Store(other.to_string()),
+        }
+    }
+}
+
+/// Where administrative changes come from, in the change history.
+const SOURCE_ADMIN_CLI: &str = "cli";
 
 /// Who a valid key acts for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +104,36 @@ async fn instance(store: &Store, name: &str) -> Result<InstanceRecord, AdminErro
     tenancy::instance_named(&store.db, name)
         .await?
         .ok_or_else(|| AdminError::UnknownInstance(name.to_string()))
+}
+
+/// An instance's settings: custom fields, attribute mapping and roles.
+pub async fn settings(store: &Store, instance_name: &str) -> Result<InstanceSettings, AdminError> {
+    let instance = instance(store, instance_name).await?;
+    Ok(store.commands.settings(&instance.id).await?)
+}
+
+/// Changes an instance's settings, recorded as done by the administrator through the CLI, and
+/// returns them as they now are.
+pub async fn change_settings(
+    store: &Store,
+    instance_name: &str,
+    command: SettingsCommand,
+) -> Result<InstanceSettings, AdminError> {
+    let instance = instance(store, instance_name).await?;
+    let metadata = EventMetadata {
+        instance_id: instance.id.clone(),
+        actor: DEFAULT_INTEGRATION_USER.to_string(),
+        key_id: None,
+        correlation_id: uuid::Uuid::new_v4().to_string(),
+        user_agent: None,
+        source: SOURCE_ADMIN_CLI.to_string(),
+        occurred_at: now(),
+    };
+    store
+        .commands
+        .execute_settings(&instance.id, command, &metadata)
+        .await?;
+    Ok(store.commands.settings(&instance.id).await?)
 }
 
 pub async fn create_key(

@@ -1,5 +1,6 @@
 //! The command line: `serve`, and the administration of instances and keys.
 
+use aggregates::settings::{InstanceSettings, SettingsCommand};
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use scimd::admin_ops;
@@ -36,6 +37,35 @@ pub enum Command {
     /// Manage API keys
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// The roles an instance's provisioned users may have, and those new users get
+    #[command(subcommand)]
+    Roles(RolesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RolesCommand {
+    /// Show the allowed and the default roles
+    Show {
+        #[arg(long)]
+        instance: String,
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set the allowed roles (the default roles must stay among them)
+    Allow {
+        #[arg(long)]
+        instance: String,
+        #[arg(required = true)]
+        roles: Vec<String>,
+    },
+    /// Set the roles a user provisioned without roles receives (each must be allowed)
+    Default {
+        #[arg(long)]
+        instance: String,
+        #[arg(required = true)]
+        roles: Vec<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -167,7 +197,50 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             store.db.close().await;
             Ok(())
         }
+        Command::Roles(command) => {
+            let store = open(&cli.database, ADMIN_POOL_SIZE).await?;
+            let outcome = roles(&store, command).await;
+            store.db.close().await;
+            outcome
+        }
     }
+}
+
+async fn roles(store: &Store, command: RolesCommand) -> anyhow::Result<()> {
+    let (settings, json) = match command {
+        RolesCommand::Show { instance, json } => {
+            (admin_ops::settings(store, &instance).await?, json)
+        }
+        RolesCommand::Allow { instance, roles } => {
+            let command = SettingsCommand::AllowRoles { roles };
+            (
+                admin_ops::change_settings(store, &instance, command).await?,
+                false,
+            )
+        }
+        RolesCommand::Default { instance, roles } => {
+            let command = SettingsCommand::SetDefaultRoles { roles };
+            (
+                admin_ops::change_settings(store, &instance, command).await?,
+                false,
+            )
+        }
+    };
+    print_roles(&settings, json)
+}
+
+fn print_roles(settings: &InstanceSettings, json: bool) -> anyhow::Result<()> {
+    if json {
+        let roles = serde_json::json!({
+            "allowed": settings.allowed_roles(),
+            "default": settings.default_roles(),
+        });
+        println!("{}", serde_json::to_string_pretty(&roles)?);
+    } else {
+        println!("Allowed roles: {}", settings.allowed_roles().join(", "));
+        println!("Default roles: {}", settings.default_roles().join(", "));
+    }
+    Ok(())
 }
 
 async fn serve(database: &str, args: ServeArgs) -> anyhow::Result<()> {

@@ -8,6 +8,7 @@ use crate::db::{Db, Dialect, Sql, Tx};
 use crate::error::ProjectionError;
 use crate::metadata::EventMetadata;
 use aggregates::group::{Group, GroupEvent};
+use aggregates::settings::{InstanceSettings, SettingsEvent};
 use aggregates::user::{User, UserEvent};
 use cqrs_es::Aggregate;
 use std::collections::HashMap;
@@ -38,6 +39,7 @@ impl fmt::Display for Position {
 pub enum DomainEvent {
     User(UserEvent),
     Group(GroupEvent),
+    Settings(SettingsEvent),
 }
 
 /// An event as stored, decoded.
@@ -82,6 +84,9 @@ impl EventRow {
         let event = match self.aggregate_type.as_str() {
             User::TYPE => serde_json::from_str(&self.payload).map(DomainEvent::User),
             Group::TYPE => serde_json::from_str(&self.payload).map(DomainEvent::Group),
+            InstanceSettings::TYPE => {
+                serde_json::from_str(&self.payload).map(DomainEvent::Settings)
+            }
             other => return Err(unreadable(format!("unknown aggregate type {other}"))),
         }
         .map_err(|error| unreadable(error.to_string()))?;

@@ -6,6 +6,7 @@
 
 use super::snapshots::SnapshotStore;
 use aggregates::group::{Group, GroupCommand, GroupError, GroupServices};
+use aggregates::settings::{InstanceSettings, SettingsCommand, SettingsError};
 use aggregates::user::{User, UserCommand, UserError};
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{Aggregate, AggregateError, CqrsFramework, EventStore};
@@ -22,16 +23,28 @@ const ATTEMPTS: u32 = 8;
 
 type Users<R> = CqrsFramework<User, PersistedEventStore<R, User>>;
 type Groups<R> = CqrsFramework<Group, SnapshotStore<R, Group>>;
+type Settings<R> = (
+    CqrsFramework<InstanceSettings, PersistedEventStore<R, InstanceSettings>>,
+    PersistedEventStore<R, InstanceSettings>,
+);
 
 pub enum CommandBus {
     Sqlite {
         users: Users<SqliteEventRepository>,
         groups: Groups<SqliteEventRepository>,
+        settings: Settings<SqliteEventRepository>,
     },
     Postgres {
         users: Users<PostgresEventRepository>,
         groups: Groups<PostgresEventRepository>,
+        settings: Settings<PostgresEventRepository>,
     },
+}
+
+/// An instance's settings: the framework that changes them and the store they are read from.
+fn settings<R: cqrs_es::persist::PersistedEventRepository>(writes: R, reads: R) -> Settings<R> {
+    let framework = CqrsFramework::new(PersistedEventStore::new_event_store(writes), vec![], ());
+    (framework, PersistedEventStore::new_event_store(reads))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +70,10 @@ impl CommandBus {
                     vec![],
                     group_services,
                 ),
+                settings: settings(
+                    SqliteEventRepository::new(pool.clone()),
+                    SqliteEventRepository::new(pool.clone()),
+                ),
             },
             Db::Postgres(pool) => Self::Postgres {
                 users: postgres_es::postgres_cqrs(pool.clone(), vec![], ()),
@@ -68,8 +85,49 @@ impl CommandBus {
                     vec![],
                     group_services,
                 ),
+                settings: settings(
+                    PostgresEventRepository::new(pool.clone()),
+                    PostgresEventRepository::new(pool.clone()),
+                ),
             },
         }
+    }
+
+    pub async fn execute_settings(
+        &self,
+        instance_id: &str,
+        command: SettingsCommand,
+        metadata: &EventMetadata,
+    ) -> Result<(), CommandError<SettingsError>> {
+        match self {
+            Self::Sqlite { settings, .. } => {
+                execute(&settings.0, instance_id, command, metadata, |_| false).await
+            }
+            Self::Postgres { settings, .. } => {
+                execute(&settings.0, instance_id, command, metadata, |_| false).await
+            }
+        }
+    }
+
+    /// The current settings of an instance (the defaults if it never changed them). Settings
+    /// change rarely and have few events, so they are read from the event store directly.
+    pub async fn settings(
+        &self,
+        instance_id: &str,
+    ) -> Result<InstanceSettings, CommandError<SettingsError>> {
+        let loaded = match self {
+            Self::Sqlite { settings, .. } => settings
+                .1
+                .load_aggregate(instance_id)
+                .await
+                .map(|context| context.aggregate),
+            Self::Postgres { settings, .. } => settings
+                .1
+                .load_aggregate(instance_id)
+                .await
+                .map(|context| context.aggregate),
+        };
+        loaded.map_err(|error| CommandError::Store(error.to_string()))
     }
 
     pub async fn execute_user(

@@ -24,6 +24,7 @@ macro_rules! binary_on_both_stores {
 binary_on_both_stores!(
     data_survives_graceful_and_abrupt_restarts,
     the_cli_manages_instances_and_keys,
+    the_cli_manages_an_instances_roles_as_events,
 );
 
 /// A running `scimd serve`.
@@ -308,4 +309,116 @@ async fn the_cli_manages_instances_and_keys(kind: StoreKind) {
         !out.lines().nth(1).unwrap_or_default().ends_with(" -"),
         "{out}"
     );
+}
+
+async fn the_cli_manages_an_instances_roles_as_events(kind: StoreKind) {
+    let (url, _dir) = fresh_database(kind).await;
+    let (ok, _, err) = run_cli(&url, &["instances", "create", "acme"]).await;
+    assert!(ok, "{err}");
+    let show = || run_cli(&url, &["roles", "show", "--instance", "acme", "--json"]);
+    let roles = |out: &str| serde_json::from_str::<Value>(out).unwrap_or_default();
+    let (ok, out, err) = show().await;
+    assert!(ok, "{err}");
+    assert_eq!(
+        roles(&out),
+        json!({"allowed": ["User"], "default": ["User"]})
+    );
+
+    let (ok, out, err) = run_cli(
+        &url,
+        &[
+            "roles",
+            "allow",
+            "--instance",
+            "acme",
+            "User",
+            "Viewer",
+            "Auditor",
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("Allowed roles: User, Viewer, Auditor"),
+        "{out}"
+    );
+    // A default must be allowed, and the allowed roles must keep the defaults.
+    let (ok, _, err) = run_cli(
+        &url,
+        &["roles", "default", "--instance", "acme", "Administrator"],
+    )
+    .await;
+    assert!(!ok);
+    assert!(
+        err.contains("allowed roles are: User, Viewer, Auditor"),
+        "{err}"
+    );
+    let (ok, _, err) = run_cli(&url, &["roles", "default", "--instance", "acme", "viewer"]).await;
+    assert!(ok, "{err}");
+    let (ok, _, err) = run_cli(&url, &["roles", "allow", "--instance", "acme", "User"]).await;
+    assert!(!ok);
+    assert!(
+        err.contains("default role \"Viewer\" is not allowed"),
+        "{err}"
+    );
+    let (_, out, _) = show().await;
+    assert_eq!(
+        roles(&out),
+        json!({"allowed": ["User", "Viewer", "Auditor"], "default": ["Viewer"]})
+    );
+    let (ok, _, err) = run_cli(&url, &["roles", "show", "--instance", "nope"]).await;
+    assert!(!ok);
+    assert!(err.contains("no instance"), "{err}");
+
+    // Each change is an event of the instance's settings, for the change history; the server's
+    // projections read past them.
+    let store = scimd::store::Store::open(&scimd::store::StoreSettings {
+        database_url: url.clone(),
+        pool_size: 1,
+        projection_wait: std::time::Duration::from_secs(10),
+    })
+    .await
+    .expect("the store opens");
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        event_type: String,
+    }
+    let rows: Vec<Row> = store
+        .db
+        .fetch_all(&projections::db::Sql::new(
+            "SELECT event_type FROM events WHERE aggregate_type = 'InstanceSettings' ORDER BY sequence",
+        ))
+        .await
+        .expect("the event log reads");
+    let types: Vec<&str> = rows.iter().map(|row| row.event_type.as_str()).collect();
+    assert_eq!(types, ["AllowedRolesSet", "DefaultRolesSet"]);
+    store.db.close().await;
+    let mut server = Server::start(&url).await;
+    let token = run_cli(
+        &url,
+        &[
+            "keys",
+            "create",
+            "--instance",
+            "acme",
+            "--integration-user",
+            "okta",
+        ],
+    )
+    .await
+    .1
+    .lines()
+    .last()
+    .unwrap_or_default()
+    .to_string();
+    let (status, _) = call(
+        reqwest::Method::POST,
+        &format!("{}/Users", server.base),
+        &token,
+        Some(json!({"userName": "after-settings"})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let exit = server.signal("TERM").await;
+    assert!(exit.success());
 }

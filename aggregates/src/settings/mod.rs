@@ -10,6 +10,7 @@ mod commands;
 mod error;
 mod events;
 pub mod mapping;
+pub mod roles;
 
 pub use commands::SettingsCommand;
 pub use error::SettingsError;
