@@ -52,18 +52,24 @@ pub enum RolesCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Set the allowed roles (the default roles must stay among them)
+    /// Set the allowed roles (the default roles must stay among them), or allow any role
     Allow {
         #[arg(long)]
         instance: String,
-        #[arg(required = true)]
+        /// Allow any role (for an application without role semantics)
+        #[arg(long, conflicts_with = "roles")]
+        any: bool,
+        #[arg(required_unless_present = "any")]
         roles: Vec<String>,
     },
     /// Set the roles a user provisioned without roles receives (each must be allowed)
     Default {
         #[arg(long)]
         instance: String,
-        #[arg(required = true)]
+        /// Give such users no role at all
+        #[arg(long, conflicts_with = "roles")]
+        none: bool,
+        #[arg(required_unless_present = "none")]
         roles: Vec<String>,
     },
 }
@@ -211,14 +217,27 @@ async fn roles(store: &Store, command: RolesCommand) -> anyhow::Result<()> {
         RolesCommand::Show { instance, json } => {
             (admin_ops::settings(store, &instance).await?, json)
         }
-        RolesCommand::Allow { instance, roles } => {
-            let command = SettingsCommand::AllowRoles { roles };
+        RolesCommand::Allow {
+            instance,
+            any,
+            roles,
+        } => {
+            let command = if any {
+                SettingsCommand::AllowAnyRole
+            } else {
+                SettingsCommand::AllowRoles { roles }
+            };
             (
                 admin_ops::change_settings(store, &instance, command).await?,
                 false,
             )
         }
-        RolesCommand::Default { instance, roles } => {
+        RolesCommand::Default {
+            instance,
+            none,
+            roles,
+        } => {
+            let roles = if none { Vec::new() } else { roles };
             let command = SettingsCommand::SetDefaultRoles { roles };
             (
                 admin_ops::change_settings(store, &instance, command).await?,
@@ -229,16 +248,28 @@ async fn roles(store: &Store, command: RolesCommand) -> anyhow::Result<()> {
     print_roles(&settings, json)
 }
 
+fn default_roles(settings: &InstanceSettings) -> String {
+    match settings.default_roles() {
+        [] => "none".to_string(),
+        roles => roles.join(", "),
+    }
+}
+
 fn print_roles(settings: &InstanceSettings, json: bool) -> anyhow::Result<()> {
     if json {
-        let roles = serde_json::json!({
-            "allowed": settings.allowed_roles(),
-            "default": settings.default_roles(),
-        });
+        let allowed = if settings.allows_any_role() {
+            serde_json::json!("any")
+        } else {
+            serde_json::json!(settings.allowed_roles())
+        };
+        let roles = serde_json::json!({"allowed": allowed, "default": settings.default_roles()});
         println!("{}", serde_json::to_string_pretty(&roles)?);
+    } else if settings.allows_any_role() {
+        println!("Allowed roles: any");
+        println!("Default roles: {}", default_roles(settings));
     } else {
         println!("Allowed roles: {}", settings.allowed_roles().join(", "));
-        println!("Default roles: {}", settings.default_roles().join(", "));
+        println!("Default roles: {}", default_roles(settings));
     }
     Ok(())
 }

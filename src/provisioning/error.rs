@@ -18,6 +18,11 @@ pub enum ProvisioningError {
     UnknownMembers(Vec<String>),
     #[error("a group cannot contain itself")]
     SelfMembership,
+    #[error("roles not allowed: {refused:?}")]
+    RolesNotAllowed {
+        refused: Vec<String>,
+        allowed: Vec<String>,
+    },
     #[error("concurrent modification")]
     ConcurrentModification,
     #[error(transparent)]

@@ -4,6 +4,7 @@ use super::{
     check_if_match, command_version, Provisioning, ProvisioningError, RequestContext, EDIT_ATTEMPTS,
 };
 use crate::store::{CommandError, NameKind, UniqueName};
+use aggregates::settings::roles::{requested_roles, with_roles};
 use aggregates::user::{User, UserCommand, UserError, UserProfile};
 use cqrs_es::Aggregate;
 use projections::scim_groups::{groups_of_members, MembershipRecord};
@@ -45,11 +46,44 @@ impl Provisioning {
         Ok(groups_of_members(&self.store.db, instance_id, ids).await?)
     }
 
+    /// The profile as the instance's role rules make it: a new user without roles gets the
+    /// default ones, and every role asked for must be allowed.
+    async fn with_role_rules(
+        &self,
+        ctx: &RequestContext,
+        profile: UserProfile,
+        creating: bool,
+    ) -> Result<UserProfile, ProvisioningError> {
+        let requested = requested_roles(&profile.attributes);
+        if requested.is_empty() && !creating {
+            return Ok(profile);
+        }
+        let settings = self
+            .store
+            .commands
+            .settings(&ctx.principal.instance_id)
+            .await?;
+        let roles = settings.roles_for(&requested).map_err(|refused| {
+            ProvisioningError::RolesNotAllowed {
+                refused,
+                allowed: settings.allowed_roles().to_vec(),
+            }
+        })?;
+        if !requested.is_empty() {
+            return Ok(profile);
+        }
+        Ok(UserProfile {
+            attributes: with_roles(profile.attributes, &roles),
+            ..profile
+        })
+    }
+
     pub async fn create_user(
         &self,
         ctx: &RequestContext,
         profile: UserProfile,
     ) -> Result<UserRecord, ProvisioningError> {
+        let profile = self.with_role_rules(ctx, profile, true).await?;
         let id = uuid::Uuid::new_v4().to_string();
         let name = self.user_name(ctx, profile.user_name.as_str());
         self.reserve(&name, &id).await?;
@@ -88,7 +122,7 @@ impl Provisioning {
         for _ in 0..EDIT_ATTEMPTS {
             let current = self.user(ctx, id).await?;
             check_if_match(if_match, current.version)?;
-            let profile = change(&current)?;
+            let profile = self.with_role_rules(ctx, change(&current)?, false).await?;
             let rename = self
                 .begin_rename(
                     self.user_name(ctx, &current.user_name),

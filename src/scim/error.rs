@@ -191,6 +191,14 @@ impl From<ProvisioningError> for ScimError {
             ProvisioningError::SelfMembership => {
                 Self::invalid_value("a group cannot be a member of itself")
             }
+            ProvisioningError::RolesNotAllowed { refused, allowed } => {
+                Self::invalid_value(format!(
+                    "role{} {} not allowed in this application; allowed roles: {}",
+                    if refused.len() == 1 { " is" } else { "s are" },
+                    refused.join(", "),
+                    allowed.join(", ")
+                ))
+            }
             ProvisioningError::ConcurrentModification => Self::new(
                 StatusCode::CONFLICT,
                 None,

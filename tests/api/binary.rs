@@ -369,6 +369,17 @@ async fn the_cli_manages_an_instances_roles_as_events(kind: StoreKind) {
     let (ok, _, err) = run_cli(&url, &["roles", "show", "--instance", "nope"]).await;
     assert!(!ok);
     assert!(err.contains("no instance"), "{err}");
+    // An application without role semantics takes any role and gives none by default.
+    let (ok, out, err) = run_cli(&url, &["roles", "allow", "--instance", "acme", "--any"]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("Allowed roles: any"), "{out}");
+    let (ok, out, err) = run_cli(&url, &["roles", "default", "--instance", "acme", "--none"]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("Default roles: none"), "{out}");
+    let (_, out, _) = show().await;
+    assert_eq!(roles(&out), json!({"allowed": "any", "default": []}));
+    let (ok, _, _) = run_cli(&url, &["roles", "allow", "--instance", "acme"]).await;
+    assert!(!ok, "roles or --any is required");
 
     // Each change is an event of the instance's settings, for the change history; the server's
     // projections read past them.
@@ -391,7 +402,15 @@ async fn the_cli_manages_an_instances_roles_as_events(kind: StoreKind) {
         .await
         .expect("the event log reads");
     let types: Vec<&str> = rows.iter().map(|row| row.event_type.as_str()).collect();
-    assert_eq!(types, ["AllowedRolesSet", "DefaultRolesSet"]);
+    assert_eq!(
+        types,
+        [
+            "AllowedRolesSet",
+            "DefaultRolesSet",
+            "AnyRoleAllowed",
+            "DefaultRolesSet"
+        ]
+    );
     store.db.close().await;
     let mut server = Server::start(&url).await;
     let token = run_cli(

@@ -8,6 +8,8 @@
 
 use crate::common::{encode, member_ids, user, TestApp};
 use crate::on_both_stores;
+use aggregates::settings::SettingsCommand;
+use scimd::admin_ops;
 use serde_json::{json, Value};
 
 on_both_stores!(
@@ -170,6 +172,13 @@ async fn entra_creates_a_user_with_the_enterprise_extension_and_a_bare_manager(a
 }
 
 async fn entra_patches_with_capitalised_ops_and_string_booleans(app: TestApp) {
+    // The application defines an Admin app role besides User.
+    let allow = SettingsCommand::AllowRoles {
+        roles: vec!["User".into(), "Admin".into()],
+    };
+    admin_ops::change_settings(&app.store, admin_ops::DEFAULT_INSTANCE, allow)
+        .await
+        .expect("roles can be allowed");
     let id = app
         .post("/Users", entra_user("Test_User_2@testuser.com", None))
         .await
@@ -203,9 +212,13 @@ async fn entra_patches_with_capitalised_ops_and_string_booleans(app: TestApp) {
     assert_eq!(replaced.body["name"]["givenName"], "givenName");
     assert_eq!(replaced.body["active"], false);
     assert_eq!(replaced.body["title"], "Engineer");
+    // Added to the default role the user was created with.
     assert_eq!(
         replaced.body["roles"],
-        json!([{"primary": true, "type": "WindowsAzureActiveDirectoryRole", "value": "Admin"}])
+        json!([
+            {"value": "User"},
+            {"primary": true, "type": "WindowsAzureActiveDirectoryRole", "value": "Admin"}
+        ])
     );
 
     let renamed = app

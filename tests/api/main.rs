@@ -13,6 +13,7 @@ mod listing;
 mod okta;
 mod onelogin;
 mod read_model;
+mod roles;
 mod uniqueness;
 mod user_groups;
 mod users;

@@ -13,6 +13,8 @@ pub enum SettingsCommand {
     ResetMappings,
     /// The roles a provisioned user may have; the defaults must stay among them.
     AllowRoles { roles: Vec<String> },
+    /// Any role at all, for an application without role semantics (or a conformance run).
+    AllowAnyRole,
     /// The roles a user provisioned without roles receives.
     SetDefaultRoles { roles: Vec<String> },
 }

@@ -23,9 +23,13 @@ pub enum SettingsEvent {
         previous: Vec<MappingRow>,
         mapping: Vec<MappingRow>,
     },
+    /// `previous` is empty when any role was allowed before.
     AllowedRolesSet {
         previous: Vec<String>,
         roles: Vec<String>,
+    },
+    AnyRoleAllowed {
+        previous: Vec<String>,
     },
     DefaultRolesSet {
         previous: Vec<String>,
@@ -41,6 +45,7 @@ impl DomainEvent for SettingsEvent {
             Self::MappingDeleted { .. } => "MappingDeleted",
             Self::MappingsReset { .. } => "MappingsReset",
             Self::AllowedRolesSet { .. } => "AllowedRolesSet",
+            Self::AnyRoleAllowed { .. } => "AnyRoleAllowed",
             Self::DefaultRolesSet { .. } => "DefaultRolesSet",
         }
         .to_string()

@@ -30,6 +30,7 @@ pub const MAX_ROLE_NAME: usize = 64;
 pub struct InstanceSettings {
     custom_fields: Vec<String>,
     mapping: Vec<MappingRow>,
+    /// Empty when any role is allowed.
     allowed_roles: Vec<String>,
     default_roles: Vec<String>,
 }
@@ -78,6 +79,7 @@ impl Aggregate for InstanceSettings {
             }
             SettingsEvent::MappingsReset { mapping, .. } => self.mapping = mapping,
             SettingsEvent::AllowedRolesSet { roles, .. } => self.allowed_roles = roles,
+            SettingsEvent::AnyRoleAllowed { .. } => self.allowed_roles.clear(),
             SettingsEvent::DefaultRolesSet { roles, .. } => self.default_roles = roles,
         }
     }
@@ -147,6 +149,14 @@ impl InstanceSettings {
                     roles,
                 }]
             }
+            SettingsCommand::AllowAnyRole => {
+                if self.allows_any_role() {
+                    return Ok(Vec::new());
+                }
+                vec![SettingsEvent::AnyRoleAllowed {
+                    previous: self.allowed_roles.clone(),
+                }]
+            }
             SettingsCommand::SetDefaultRoles { roles } => {
                 let mut defaults = Vec::new();
                 for role in checked_roles(&roles)? {
@@ -177,8 +187,13 @@ impl InstanceSettings {
         &self.mapping
     }
 
+    /// The allowed roles; empty when any role is allowed.
     pub fn allowed_roles(&self) -> &[String] {
         &self.allowed_roles
+    }
+
+    pub fn allows_any_role(&self) -> bool {
+        self.allowed_roles.is_empty()
     }
 
     pub fn default_roles(&self) -> &[String] {
@@ -187,6 +202,9 @@ impl InstanceSettings {
 
     /// The allowed role `role` names (any case), in its canonical spelling.
     pub fn allowed_role(&self, role: &str) -> Option<String> {
+        if self.allows_any_role() {
+            return Some(role.trim().to_string());
+        }
         self.allowed_roles
             .iter()
             .find(|allowed| allowed.eq_ignore_ascii_case(role.trim()))

@@ -200,3 +200,34 @@ fn new_users_get_the_default_roles_and_only_allowed_ones() {
         Err(strings(&["Administrator", "Superuser"]))
     );
 }
+
+#[test]
+fn any_role_can_be_allowed_and_narrowed_again() {
+    let any = SettingsEvent::AnyRoleAllowed {
+        previous: strings(&["User"]),
+    };
+    SettingsTest::with(())
+        .given_no_previous_events()
+        .when(SettingsCommand::AllowAnyRole)
+        .then_expect_events(vec![any.clone()]);
+    SettingsTest::with(())
+        .given(vec![any.clone()])
+        .when(SettingsCommand::AllowAnyRole)
+        .then_expect_events(vec![]);
+    SettingsTest::with(())
+        .given(vec![any.clone()])
+        .when(SettingsCommand::AllowRoles {
+            roles: strings(&["User", "Viewer"]),
+        })
+        .then_expect_events(vec![SettingsEvent::AllowedRolesSet {
+            previous: vec![],
+            roles: strings(&["User", "Viewer"]),
+        }]);
+    let mut settings = InstanceSettings::default();
+    settings.apply(any);
+    assert_eq!(
+        settings.roles_for(&strings(&["Financial user"])),
+        Ok(strings(&["Financial user"]))
+    );
+    assert_eq!(settings.roles_for(&[]), Ok(strings(&["User"])));
+}
