@@ -2,6 +2,7 @@
 //! behind the CLI (and, later, the admin HTTP API), so both can do exactly the same things.
 
 use crate::api_key::{NewApiKey, PresentedKey};
+use crate::scim::mapping::{check_mapping_source, MappingSourceError};
 use crate::store::tenancy::{self, InstanceRecord, KeyRecord};
 use crate::store::{CommandError, Store};
 use aggregates::settings::{InstanceSettings, SettingsCommand, SettingsError};
@@ -32,6 +33,8 @@ pub enum AdminError {
     Randomness(getrandom::Error),
     #[error(transparent)]
     Settings(SettingsError),
+    #[error(transparent)]
+    MappingSource(#[from] MappingSourceError),
     #[error("the event store failed: {0}")]
     Store(String),
     #[error(transparent)]
@@ -134,6 +137,21 @@ pub async fn change_settings(
         .execute_settings(&instance.id, command, &metadata)
         .await?;
     Ok(store.commands.settings(&instance.id).await?)
+}
+
+/// Maps the SCIM attribute `attribute` onto the User entity field `field`, once the attribute
+/// is known to name a single simple value of a User.
+pub async fn set_mapping(
+    store: &Store,
+    instance_name: &str,
+    field: &str,
+    attribute: &str,
+) -> Result<InstanceSettings, AdminError> {
+    let command = SettingsCommand::SetMapping {
+        field: field.to_string(),
+        attribute: check_mapping_source(attribute)?,
+    };
+    change_settings(store, instance_name, command).await
 }
 
 pub async fn create_key(

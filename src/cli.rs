@@ -40,6 +40,56 @@ pub enum Command {
     /// The roles an instance's provisioned users may have, and those new users get
     #[command(subcommand)]
     Roles(RolesCommand),
+    /// Custom text fields of an instance's application User entity
+    #[command(subcommand)]
+    Fields(FieldsCommand),
+    /// Which SCIM attribute fills which field of the application's User entity
+    #[command(subcommand)]
+    Mappings(MappingsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FieldsCommand {
+    /// Add a custom text field
+    Add {
+        #[arg(long)]
+        instance: String,
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MappingsCommand {
+    /// Show the mapping and the fields it can fill
+    Show {
+        #[arg(long)]
+        instance: String,
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Fill a standard or custom text field from a SCIM attribute path
+    Set {
+        #[arg(long)]
+        instance: String,
+        /// e.g. title, name.givenName, addresses[type eq "work"].country
+        #[arg(long)]
+        attribute: String,
+        #[arg(long)]
+        field: String,
+    },
+    /// Stop filling a field from SCIM (User Name is read-only)
+    Delete {
+        #[arg(long)]
+        instance: String,
+        #[arg(long)]
+        field: String,
+    },
+    /// Return to the default mapping
+    Reset {
+        #[arg(long)]
+        instance: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -209,6 +259,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             store.db.close().await;
             outcome
         }
+        Command::Fields(FieldsCommand::Add { instance, name }) => {
+            let store = open(&cli.database, ADMIN_POOL_SIZE).await?;
+            let command = SettingsCommand::AddField { name };
+            let outcome = admin_ops::change_settings(&store, &instance, command).await;
+            store.db.close().await;
+            let settings = outcome?;
+            let added = settings.custom_fields().last().cloned().unwrap_or_default();
+            println!("Added the text field {added:?} to instance {instance:?}.");
+            Ok(())
+        }
+        Command::Mappings(command) => {
+            let store = open(&cli.database, ADMIN_POOL_SIZE).await?;
+            let outcome = mappings(&store, command).await;
+            store.db.close().await;
+            outcome
+        }
     }
 }
 
@@ -246,6 +312,68 @@ async fn roles(store: &Store, command: RolesCommand) -> anyhow::Result<()> {
         }
     };
     print_roles(&settings, json)
+}
+
+async fn mappings(store: &Store, command: MappingsCommand) -> anyhow::Result<()> {
+    let (settings, json) = match command {
+        MappingsCommand::Show { instance, json } => {
+            (admin_ops::settings(store, &instance).await?, json)
+        }
+        MappingsCommand::Set {
+            instance,
+            attribute,
+            field,
+        } => (
+            admin_ops::set_mapping(store, &instance, &field, &attribute).await?,
+            false,
+        ),
+        MappingsCommand::Delete { instance, field } => {
+            let command = SettingsCommand::DeleteMapping { field };
+            (
+                admin_ops::change_settings(store, &instance, command).await?,
+                false,
+            )
+        }
+        MappingsCommand::Reset { instance } => {
+            let command = SettingsCommand::ResetMappings;
+            (
+                admin_ops::change_settings(store, &instance, command).await?,
+                false,
+            )
+        }
+    };
+    if json {
+        let rows: Vec<serde_json::Value> = settings
+            .mapping()
+            .iter()
+            .map(|row| {
+                serde_json::json!({
+                    "attribute": row.attribute,
+                    "field": row.field,
+                    "readOnly": row.is_read_only(),
+                })
+            })
+            .collect();
+        let shown = serde_json::json!({
+            "mapping": rows,
+            "fields": settings.fields(),
+            "customFields": settings.custom_fields(),
+        });
+        println!("{}", serde_json::to_string_pretty(&shown)?);
+    } else {
+        print_table(
+            &["FIELD", "ATTRIBUTE", ""],
+            settings
+                .mapping()
+                .iter()
+                .map(|row| {
+                    let note = if row.is_read_only() { "read-only" } else { "" };
+                    vec![row.field.clone(), row.attribute.clone(), note.to_string()]
+                })
+                .collect(),
+        );
+    }
+    Ok(())
 }
 
 fn default_roles(settings: &InstanceSettings) -> String {

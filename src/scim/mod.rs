@@ -6,6 +6,7 @@ pub mod bulk;
 pub mod error;
 pub mod filter;
 pub mod list;
+pub mod mapping;
 pub mod patch;
 pub mod render;
 pub mod resource;

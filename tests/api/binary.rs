@@ -25,6 +25,7 @@ binary_on_both_stores!(
     data_survives_graceful_and_abrupt_restarts,
     the_cli_manages_instances_and_keys,
     the_cli_manages_an_instances_roles_as_events,
+    the_cli_manages_fields_and_mappings,
 );
 
 /// A running `scimd serve`.
@@ -440,4 +441,89 @@ async fn the_cli_manages_an_instances_roles_as_events(kind: StoreKind) {
     assert_eq!(status, 201);
     let exit = server.signal("TERM").await;
     assert!(exit.success());
+}
+
+async fn the_cli_manages_fields_and_mappings(kind: StoreKind) {
+    let (url, _dir) = fresh_database(kind).await;
+    let (ok, _, err) = run_cli(&url, &["instances", "create", "acme"]).await;
+    assert!(ok, "{err}");
+    let show = || run_cli(&url, &["mappings", "show", "--instance", "acme", "--json"]);
+    let mapped = |out: &str| -> Vec<(String, String)> {
+        let shown: Value = serde_json::from_str(out).unwrap_or_default();
+        shown["mapping"]
+            .as_array()
+            .map(|rows| {
+                rows.iter()
+                    .map(|row| {
+                        let text = |key: &str| row[key].as_str().unwrap_or_default().to_string();
+                        (text("field"), text("attribute"))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (ok, defaults, err) = show().await;
+    assert!(ok, "{err}");
+    assert!(mapped(&defaults).contains(&("First Name".into(), "name.givenName".into())));
+    assert_eq!(mapped(&defaults).len(), 9);
+
+    let (ok, _, err) = run_cli(&url, &["fields", "add", "--instance", "acme", "Country"]).await;
+    assert!(ok, "{err}");
+    let set = |field: &'static str, attribute: &'static str| {
+        let args = [
+            "mappings",
+            "set",
+            "--instance",
+            "acme",
+            "--attribute",
+            attribute,
+            "--field",
+            field,
+        ];
+        let url = url.clone();
+        async move { run_cli(&url, &args).await }
+    };
+    let (ok, _, err) = set("country", r#"addresses[type eq "work"].country"#).await;
+    assert!(ok, "{err}");
+    let (ok, _, err) = set("Salary", "title").await;
+    assert!(!ok);
+    assert!(err.contains("no text field \"Salary\""), "{err}");
+    let (ok, _, err) = set("Country", "name").await;
+    assert!(!ok);
+    assert!(err.contains("complex attribute"), "{err}");
+    let (ok, _, err) = set("User Name", "emails.value").await;
+    assert!(!ok);
+    assert!(err.contains("read-only"), "{err}");
+    let (ok, _, err) = run_cli(
+        &url,
+        &[
+            "mappings",
+            "delete",
+            "--instance",
+            "acme",
+            "--field",
+            "Scim Sync Job Title",
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let (_, changed, _) = show().await;
+    let rows = mapped(&changed);
+    assert!(rows.contains(&(
+        "Country".into(),
+        r#"addresses[type eq "work"].country"#.into()
+    )));
+    assert!(!rows.iter().any(|(field, _)| field == "Scim Sync Job Title"));
+
+    let (ok, _, err) = run_cli(&url, &["mappings", "reset", "--instance", "acme"]).await;
+    assert!(ok, "{err}");
+    let (_, reset, _) = show().await;
+    assert_eq!(mapped(&reset), mapped(&defaults));
+    let (_, table, _) = run_cli(&url, &["mappings", "show", "--instance", "acme"]).await;
+    assert!(
+        table
+            .lines()
+            .any(|line| line.starts_with("User Name") && line.contains("read-only")),
+        "{table}"
+    );
 }
