@@ -2,13 +2,21 @@
 //! behind the CLI (and, later, the admin HTTP API), so both can do exactly the same things.
 
 use crate::api_key::{NewApiKey, PresentedKey};
-use crate::scim::mapping::{check_mapping_source, MappingSourceError};
+use crate::scim::list::statements::Statements;
+use crate::scim::mapping::{check_mapping_source, mapped_fields, MappingSourceError};
+use crate::scim::resource::{decode, user_document, user_profile};
+use crate::scim::schema::ResourceType;
 use crate::store::tenancy::{self, InstanceRecord, KeyRecord};
 use crate::store::{CommandError, Store};
 use aggregates::settings::{InstanceSettings, SettingsCommand, SettingsError};
+use aggregates::user::{UserCommand, UserError};
+use aggregates::values::InstanceId;
 use chrono::Utc;
 use projections::db::DbError;
+use projections::directory::{app_user, find_app_user, AppUserRecord};
 use projections::metadata::{timestamp, EventMetadata};
+use projections::scim_users::UserRecord;
+use serde_json::Value;
 
 pub const DEFAULT_INSTANCE: &str = "default";
 const DEFAULT_INTEGRATION_USER: &str = "scimd-admin";
@@ -37,6 +45,10 @@ pub enum AdminError {
     MappingSource(#[from] MappingSourceError),
     #[error("the event store failed: {0}")]
     Store(String),
+    #[error("instance has no user named {0:?}")]
+    UnknownUser(String),
+    #[error("user {0} cannot be read back as a SCIM user: {1}")]
+    Unreadable(String, String),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -49,6 +61,9 @@ impl From<CommandError<SettingsError>> for AdminError {
         }
     }
 }
+
+/// Users read per round trip when re-applying a mapping.
+const REMAP_BATCH: i64 = 500;
 
 /// Where administrative changes come from, in the change history.
 const SOURCE_ADMIN_CLI: &str = "cli";
@@ -123,20 +138,110 @@ pub async fn change_settings(
     command: SettingsCommand,
 ) -> Result<InstanceSettings, AdminError> {
     let instance = instance(store, instance_name).await?;
-    let metadata = EventMetadata {
-        instance_id: instance.id.clone(),
+    store
+        .commands
+        .execute_settings(&instance.id, command, &admin_metadata(&instance.id))
+        .await?;
+    Ok(store.commands.settings(&instance.id).await?)
+}
+
+/// The metadata of events an administrator causes.
+fn admin_metadata(instance_id: &str) -> EventMetadata {
+    EventMetadata {
+        instance_id: instance_id.to_string(),
         actor: DEFAULT_INTEGRATION_USER.to_string(),
         key_id: None,
         correlation_id: uuid::Uuid::new_v4().to_string(),
         user_agent: None,
         source: SOURCE_ADMIN_CLI.to_string(),
         occurred_at: now(),
+    }
+}
+
+/// How many users a re-application of the mapping looked at, and how many it changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RemapReport {
+    pub users: usize,
+    pub changed: usize,
+}
+
+/// Fills every live user's application fields again with the instance's current mapping; each
+/// user whose fields change gets a mapped event. `progress` hears after each batch.
+pub async fn apply_mappings(
+    store: &Store,
+    instance_name: &str,
+    progress: impl Fn(RemapReport),
+) -> Result<RemapReport, AdminError> {
+    let instance = instance(store, instance_name).await?;
+    let settings = store.commands.settings(&instance.id).await?;
+    let users = Statements::new(ResourceType::User, store.db.dialect(), &instance.id, None);
+    let mut report = RemapReport {
+        users: 0,
+        changed: 0,
     };
+    let mut after = 0;
+    loop {
+        let batch: Vec<UserRecord> = store.db.fetch_all(&users.scan(after, REMAP_BATCH)).await?;
+        let Some(last) = batch.last() else {
+            break;
+        };
+        after = last.created_position;
+        for record in &batch {
+            let document = Value::Object(user_document(record));
+            let profile = decode(ResourceType::User, &document)
+                .and_then(user_profile)
+                .map_err(|error| AdminError::Unreadable(record.id.clone(), error.detail))?;
+            let mapped = mapped_fields(settings.mapping(), &profile);
+            let current = app_user(&store.db, &record.id)
+                .await?
+                .map(|user| user.fields());
+            report.users += 1;
+            if current.as_ref() == Some(&mapped) {
+                continue;
+            }
+            let command = UserCommand::Remap {
+                instance_id: InstanceId::new(instance.id.clone()),
+                mapped,
+            };
+            match store
+                .commands
+                .execute_user(&record.id, command, &admin_metadata(&instance.id))
+                .await
+            {
+                Ok(()) => report.changed += 1,
+                // Deleted since the batch was read: nothing left to map.
+                Err(CommandError::Rejected(UserError::NotFound)) => {}
+                Err(error) => return Err(AdminError::Store(error.to_string())),
+            }
+        }
+        progress(report);
+    }
+    catch_up(store).await?;
+    Ok(report)
+}
+
+/// Brings the read models up to the event log, so that what an administrator reads next
+/// includes what was just written, with or without a server running.
+async fn catch_up(store: &Store) -> Result<(), AdminError> {
     store
-        .commands
-        .execute_settings(&instance.id, command, &metadata)
-        .await?;
-    Ok(store.commands.settings(&instance.id).await?)
+        .projector
+        .catch_up()
+        .await
+        .map(drop)
+        .map_err(|error| AdminError::Store(error.to_string()))
+}
+
+/// The application User entity of an instance's user, by User Name.
+pub async fn directory_entry(
+    store: &Store,
+    instance_name: &str,
+    user_name: &str,
+) -> Result<AppUserRecord, AdminError> {
+    let instance = instance(store, instance_name).await?;
+    catch_up(store).await?;
+    find_app_user(&store.db, &instance.id, user_name)
+        .await?
+        .ok_or_else(|| AdminError::UnknownUser(user_name.to_string()))
 }
 
 /// Maps the SCIM attribute `attribute` onto the User entity field `field`, once the attribute

@@ -46,6 +46,9 @@ pub enum Command {
     /// Which SCIM attribute fills which field of the application's User entity
     #[command(subcommand)]
     Mappings(MappingsCommand),
+    /// The application's user directory that the mapping fills
+    #[command(subcommand)]
+    Directory(DirectoryCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -89,6 +92,24 @@ pub enum MappingsCommand {
     Reset {
         #[arg(long)]
         instance: String,
+    },
+    /// Fill every user's fields again with the current mapping (a mapped event per change)
+    Apply {
+        #[arg(long)]
+        instance: String,
+        /// Print the outcome as JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DirectoryCommand {
+    /// The application User entity of a user, as JSON
+    Show {
+        #[arg(long)]
+        instance: String,
+        user_name: String,
     },
 }
 
@@ -275,6 +296,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             store.db.close().await;
             outcome
         }
+        Command::Directory(DirectoryCommand::Show {
+            instance,
+            user_name,
+        }) => {
+            let store = open(&cli.database, ADMIN_POOL_SIZE).await?;
+            let outcome = admin_ops::directory_entry(&store, &instance, &user_name).await;
+            store.db.close().await;
+            let entry = outcome?;
+            let shown = serde_json::json!({
+                "id": entry.id,
+                "userName": entry.user_name,
+                "state": entry.state,
+                "managedByScim": entry.managed,
+                "fields": entry.fields(),
+            });
+            println!("{}", serde_json::to_string_pretty(&shown)?);
+            Ok(())
+        }
     }
 }
 
@@ -316,6 +355,9 @@ async fn roles(store: &Store, command: RolesCommand) -> anyhow::Result<()> {
 
 async fn mappings(store: &Store, command: MappingsCommand) -> anyhow::Result<()> {
     let (settings, json) = match command {
+        MappingsCommand::Apply { instance, json } => {
+            return apply_mappings(store, &instance, json).await
+        }
         MappingsCommand::Show { instance, json } => {
             (admin_ops::settings(store, &instance).await?, json)
         }
@@ -371,6 +413,26 @@ async fn mappings(store: &Store, command: MappingsCommand) -> anyhow::Result<()>
                     vec![row.field.clone(), row.attribute.clone(), note.to_string()]
                 })
                 .collect(),
+        );
+    }
+    Ok(())
+}
+
+async fn apply_mappings(store: &Store, instance: &str, json: bool) -> anyhow::Result<()> {
+    let report = admin_ops::apply_mappings(store, instance, |so_far| {
+        eprintln!(
+            "mapped {} users so far, {} changed",
+            so_far.users, so_far.changed
+        );
+    })
+    .await?;
+    if json {
+        let shown = serde_json::json!({"users": report.users, "changed": report.changed});
+        println!("{shown}");
+    } else {
+        println!(
+            "Applied the mapping of {instance:?} to {} users; {} changed.",
+            report.users, report.changed
         );
     }
     Ok(())

@@ -5,6 +5,7 @@
 //! transaction as its tables. Nothing here speaks HTTP.
 
 pub mod db;
+pub mod directory;
 pub mod error;
 pub mod event_log;
 pub mod metadata;
@@ -20,5 +21,6 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
     vec![
         Arc::new(scim_users::ScimUsers),
         Arc::new(scim_groups::ScimGroups),
+        Arc::new(directory::Directory),
     ]
 }

@@ -174,8 +174,11 @@ impl Projection for ScimUsers {
                 .bind(recorded.sequence)
                 .bind(at)
             }
-            // The `active` attribute changed in the update these follow.
-            UserEvent::UserSuspended | UserEvent::UserReactivated => {
+            // The `active` attribute changed in the update these follow; mapped fields belong
+            // to the application's directory, not to the SCIM resource. Each is still a version.
+            UserEvent::UserSuspended
+            | UserEvent::UserReactivated
+            | UserEvent::UserMapped { .. } => {
                 Sql::new("UPDATE scim_users SET version = $2, last_modified = $3 WHERE id = $1")
                     .bind(id)
                     .bind(recorded.sequence)

@@ -14,6 +14,7 @@ pub use groups::GroupChange;
 
 use crate::store::{Claim, NameKind, Store, UniqueName};
 use aggregates::group::{GroupCommand, GroupError, MemberId};
+use aggregates::settings::InstanceSettings;
 use locks::AggregateLocks;
 use projections::db::{Record, Sql};
 use projections::metadata::timestamp;
@@ -45,6 +46,15 @@ impl Provisioning {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The settings of the request's instance: roles and attribute mapping.
+    async fn settings(&self, ctx: &RequestContext) -> Result<InstanceSettings, ProvisioningError> {
+        Ok(self
+            .store
+            .commands
+            .settings(&ctx.principal.instance_id)
+            .await?)
     }
 
     /// The read-model rows a listing's query selects (see `scim::list::statements`).

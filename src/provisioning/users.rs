@@ -3,8 +3,10 @@
 use super::{
     check_if_match, command_version, Provisioning, ProvisioningError, RequestContext, EDIT_ATTEMPTS,
 };
+use crate::scim::mapping::mapped_fields;
 use crate::store::{CommandError, NameKind, UniqueName};
 use aggregates::settings::roles::{requested_roles, with_roles};
+use aggregates::settings::InstanceSettings;
 use aggregates::user::{User, UserCommand, UserError, UserProfile};
 use cqrs_es::Aggregate;
 use projections::scim_groups::{groups_of_members, MembershipRecord};
@@ -46,49 +48,19 @@ impl Provisioning {
         Ok(groups_of_members(&self.store.db, instance_id, ids).await?)
     }
 
-    /// The profile as the instance's role rules make it: a new user without roles gets the
-    /// default ones, and every role asked for must be allowed.
-    async fn with_role_rules(
-        &self,
-        ctx: &RequestContext,
-        profile: UserProfile,
-        creating: bool,
-    ) -> Result<UserProfile, ProvisioningError> {
-        let requested = requested_roles(&profile.attributes);
-        if requested.is_empty() && !creating {
-            return Ok(profile);
-        }
-        let settings = self
-            .store
-            .commands
-            .settings(&ctx.principal.instance_id)
-            .await?;
-        let roles = settings.roles_for(&requested).map_err(|refused| {
-            ProvisioningError::RolesNotAllowed {
-                refused,
-                allowed: settings.allowed_roles().to_vec(),
-            }
-        })?;
-        if !requested.is_empty() {
-            return Ok(profile);
-        }
-        Ok(UserProfile {
-            attributes: with_roles(profile.attributes, &roles),
-            ..profile
-        })
-    }
-
     pub async fn create_user(
         &self,
         ctx: &RequestContext,
         profile: UserProfile,
     ) -> Result<UserRecord, ProvisioningError> {
-        let profile = self.with_role_rules(ctx, profile, true).await?;
+        let settings = self.settings(ctx).await?;
+        let profile = with_role_rules(&settings, profile, true)?;
         let id = uuid::Uuid::new_v4().to_string();
         let name = self.user_name(ctx, profile.user_name.as_str());
         self.reserve(&name, &id).await?;
         let command = UserCommand::Create {
             instance_id: ctx.instance_id(),
+            mapped: mapped_fields(settings.mapping(), &profile),
             profile,
         };
         if let Err(error) = self
@@ -119,10 +91,11 @@ impl Provisioning {
         E: From<ProvisioningError>,
     {
         let _turn = self.locks.lock(id).await;
+        let settings = self.settings(ctx).await?;
         for _ in 0..EDIT_ATTEMPTS {
             let current = self.user(ctx, id).await?;
             check_if_match(if_match, current.version)?;
-            let profile = self.with_role_rules(ctx, change(&current)?, false).await?;
+            let profile = with_role_rules(&settings, change(&current)?, false)?;
             let rename = self
                 .begin_rename(
                     self.user_name(ctx, &current.user_name),
@@ -133,6 +106,7 @@ impl Provisioning {
             let command = UserCommand::Update {
                 instance_id: ctx.instance_id(),
                 expected_version: command_version(current.version),
+                mapped: mapped_fields(settings.mapping(), &profile),
                 profile,
             };
             let outcome = self
@@ -191,4 +165,31 @@ fn user_error(error: CommandError<UserError>) -> ProvisioningError {
         CommandError::Rejected(UserError::NotFound) => ProvisioningError::NotFound,
         other => other.into(),
     }
+}
+
+/// The profile as the instance's role rules make it: a new user without roles gets the default
+/// ones, and every role asked for must be allowed.
+fn with_role_rules(
+    settings: &InstanceSettings,
+    profile: UserProfile,
+    creating: bool,
+) -> Result<UserProfile, ProvisioningError> {
+    let requested = requested_roles(&profile.attributes);
+    if requested.is_empty() && !creating {
+        return Ok(profile);
+    }
+    let roles =
+        settings
+            .roles_for(&requested)
+            .map_err(|refused| ProvisioningError::RolesNotAllowed {
+                refused,
+                allowed: settings.allowed_roles().to_vec(),
+            })?;
+    if !requested.is_empty() || roles.is_empty() {
+        return Ok(profile);
+    }
+    Ok(UserProfile {
+        attributes: with_roles(profile.attributes, &roles),
+        ..profile
+    })
 }

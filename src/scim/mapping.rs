@@ -1,10 +1,93 @@
-//! Checking the SCIM side of an attribute mapping row: a path into a User (`title`,
+//! The SCIM side of the attribute mapping: checking that a row's path into a User (`title`,
 //! `name.givenName`, `addresses[type eq "work"].country`, URN-qualified enterprise paths)
-//! that names a single simple value, which can fill a text field of the application's User.
+//! names a single simple value, and reading the values a user's mapping fills.
 
+use crate::scim::filter::eval::{matches, values_at};
 use crate::scim::filter::resolve::{check_within, resolve, Resolved};
+use crate::scim::filter::Filter;
 use crate::scim::patch::parse_patch_path;
+use crate::scim::resource::boolean;
 use crate::scim::schema::{AttrType, ResourceType};
+use aggregates::settings::mapping::{MappedFields, MappingRow};
+use aggregates::user::UserProfile;
+use serde_json::Value;
+
+/// The application User fields `mapping` fills from `profile`.
+pub fn mapped_fields(mapping: &[MappingRow], profile: &UserProfile) -> MappedFields {
+    let mut user = profile.attributes.as_map().clone();
+    user.insert("userName".into(), Value::from(profile.user_name.as_str()));
+    if let Some(external_id) = &profile.external_id {
+        user.insert("externalId".into(), Value::from(external_id.as_str()));
+    }
+    let user = Value::Object(user);
+    mapping
+        .iter()
+        .filter_map(|row| Some((row.field.clone(), mapped_value(&row.attribute, &user)?)))
+        .collect()
+}
+
+/// The text a mapping path reads from a user, if it has a value there. Of a multi-valued
+/// attribute it reads the primary value, or else the first; with a value filter whose
+/// alternatives are joined by `or`, the first alternative any value matches wins, so that
+/// `emails[type eq "work" or primary eq true]` prefers the work address.
+fn mapped_value(path: &str, user: &Value) -> Option<String> {
+    let parsed = parse_patch_path(path).ok()?;
+    let attribute = resolve(ResourceType::User, &parsed.attr)?;
+    let value = match &parsed.filter {
+        Some(filter) => {
+            let elements: Vec<&Value> = values_at(user, &attribute.keys).collect();
+            let chosen = alternatives(filter).into_iter().find_map(|alternative| {
+                elements
+                    .iter()
+                    .find(|element| matches(alternative, element, attribute.def).unwrap_or(false))
+            })?;
+            let sub = parsed.sub_attr.as_deref().unwrap_or("value");
+            let def = attribute.def.sub_attribute(sub)?;
+            chosen.get(def.name)?.clone()
+        }
+        None => {
+            let leaf = attribute.compared()?;
+            let values: Vec<&Value> = values_at(user, &leaf.keys).collect();
+            let primary = primary_of(user, &leaf.keys);
+            primary.or_else(|| values.first().map(|value| (*value).clone()))?
+        }
+    };
+    text_of(&value)
+}
+
+/// The leaf value of the primary element, when the path goes through a multi-valued attribute.
+fn primary_of(user: &Value, keys: &[&str]) -> Option<Value> {
+    let (top, rest) = keys.split_first()?;
+    let elements = user.get(*top)?.as_array()?;
+    let primary = elements
+        .iter()
+        .find(|element| element.get("primary").and_then(boolean) == Some(true))?;
+    let mut current = primary;
+    for key in rest {
+        current = current.get(*key)?;
+    }
+    Some(current.clone())
+}
+
+fn alternatives(filter: &Filter) -> Vec<&Filter> {
+    match filter {
+        Filter::Or(left, right) => {
+            let mut all = alternatives(left);
+            all.extend(alternatives(right));
+            all
+        }
+        other => vec![other],
+    }
+}
+
+fn text_of(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) if !text.is_empty() => Some(text.clone()),
+        Value::Bool(flag) => Some(flag.to_string()),
+        Value::Number(number) => Some(number.to_string()),
+        _ => None,
+    }
+}
 
 /// Why a mapping source was refused; the message is meant for the administrator.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,6 +135,70 @@ pub fn check_mapping_source(path: &str) -> Result<String, MappingSourceError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aggregates::attributes::Attributes;
+    use aggregates::settings::mapping::default_mapping;
+    use aggregates::user::UserName;
+    use serde_json::json;
+
+    fn profile(attributes: Value) -> UserProfile {
+        UserProfile {
+            user_name: UserName::parse("ann@corp").unwrap_or_else(|_| unreachable!()),
+            external_id: None,
+            attributes: match attributes {
+                Value::Object(map) => Attributes::new(map),
+                _ => Attributes::default(),
+            },
+        }
+    }
+
+    #[test]
+    fn the_default_mapping_reads_a_user() {
+        let ann = profile(json!({
+            "displayName": "Ann Lee",
+            "name": {"givenName": "Ann", "familyName": "Lee"},
+            "title": "Engineer",
+            "emails": [
+                {"value": "ann@home", "type": "home", "primary": true},
+                {"value": "ann@corp", "type": "work"}
+            ],
+            "phoneNumbers": [{"value": "555-1", "type": "mobile"}],
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
+                "manager": {"value": "m-1"}
+            },
+        }));
+        let mapped = mapped_fields(&default_mapping(), &ann);
+        let expected: MappedFields = [
+            ("User Name", "ann@corp"),
+            ("Display Name", "Ann Lee"),
+            ("Email", "ann@corp"),
+            ("First Name", "Ann"),
+            ("Last Name", "Lee"),
+            ("Mobile Phone", "555-1"),
+            ("Direct Manager", "m-1"),
+            ("Scim Sync Job Title", "Engineer"),
+        ]
+        .iter()
+        .map(|(field, value)| (field.to_string(), value.to_string()))
+        .collect();
+        assert_eq!(mapped, expected);
+    }
+
+    #[test]
+    fn a_value_filter_falls_back_to_its_later_alternatives_and_primary_wins_otherwise() {
+        let ann = profile(json!({
+            "emails": [{"value": "a@one"}, {"value": "a@two", "primary": "True"}],
+        }));
+        let mapped = mapped_fields(&default_mapping(), &ann);
+        assert_eq!(mapped.get("Email").map(String::as_str), Some("a@two"));
+        let rows = [MappingRow {
+            attribute: "emails.value".into(),
+            field: "Email".into(),
+        }];
+        assert_eq!(
+            mapped_fields(&rows, &ann).get("Email").map(String::as_str),
+            Some("a@two")
+        );
+    }
 
     #[test]
     fn simple_values_of_a_user_can_be_mapped() {

@@ -6,6 +6,7 @@ mod common;
 mod auth;
 mod binary;
 mod bulk;
+mod directory;
 mod discovery;
 mod entra;
 mod groups;

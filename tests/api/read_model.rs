@@ -3,6 +3,7 @@
 use crate::common::TestApp;
 use crate::on_both_stores;
 use projections::db::Sql;
+use projections::directory::AppUserRecord;
 use projections::runner::Projector;
 use projections::scim_groups::{GroupRecord, GROUP_COLUMNS};
 use projections::scim_users::{UserRecord, USER_COLUMNS};
@@ -18,7 +19,14 @@ struct Membership {
     member_kind: String,
 }
 
-async fn snapshot(app: &TestApp) -> (Vec<UserRecord>, Vec<GroupRecord>, Vec<Membership>) {
+type Snapshot = (
+    Vec<UserRecord>,
+    Vec<GroupRecord>,
+    Vec<Membership>,
+    Vec<AppUserRecord>,
+);
+
+async fn snapshot(app: &TestApp) -> Snapshot {
     let db = &app.store.db;
     let users = db
         .fetch_all(&Sql::new(format!(
@@ -38,7 +46,14 @@ async fn snapshot(app: &TestApp) -> (Vec<UserRecord>, Vec<GroupRecord>, Vec<Memb
         ))
         .await
         .expect("memberships are readable");
-    (users, groups, members)
+    let directory = db
+        .fetch_all(&Sql::new(
+            "SELECT id, instance_id, user_name, fields, state, managed, updated_at
+               FROM app_users ORDER BY id",
+        ))
+        .await
+        .expect("the directory is readable");
+    (users, groups, members, directory)
 }
 
 async fn a_rebuilt_read_model_equals_the_live_one(app: TestApp) {
@@ -69,6 +84,8 @@ async fn a_rebuilt_read_model_equals_the_live_one(app: TestApp) {
     let live = snapshot(&app).await;
     assert_eq!(live.0.len(), 2);
     assert_eq!(live.2.len(), 3);
+    // The directory keeps deleted users, marked deleted.
+    assert_eq!(live.3.len(), 3);
 
     // Forget every checkpoint's version: the projector must empty and rebuild each projection.
     app.store

@@ -59,7 +59,8 @@ async fn roles_outside_the_allowed_set_are_refused_and_named(app: TestApp) {
         .await;
     assert_eq!(replaced.status, 400, "{:?}", replaced.body);
     let unchanged = app.get(&format!("/Users/{id}")).await;
-    assert_eq!(unchanged.body["meta"]["version"], "W/\"1\"");
+    // Created and mapped, nothing since.
+    assert_eq!(unchanged.body["meta"]["version"], "W/\"2\"");
     assert_eq!(unchanged.body["roles"], json!([{"value": "User"}]));
 }
 

@@ -72,7 +72,7 @@ async fn a_user_shows_the_groups_it_was_added_to(app: TestApp) {
     // Membership is the group's change, not the user's: the user's own version stays, and
     // the tag adds a digest of the groups shown.
     let tag = read.body["meta"]["version"].as_str().unwrap_or_default();
-    assert!(tag.starts_with("W/\"1."), "{tag}");
+    assert!(tag.starts_with("W/\"2."), "{tag}");
 }
 
 async fn a_user_removed_from_a_group_no_longer_shows_it(app: TestApp) {

@@ -45,11 +45,12 @@ async fn creating_a_user_returns_it_with_meta_location_and_etag(app: TestApp) {
     assert!(!id.is_empty());
     let location = format!("{}/Users/{id}", app.base);
     assert_eq!(reply.header("location"), Some(location.as_str()));
-    assert_eq!(reply.header("etag"), Some("W/\"1\""));
+    // Created, then its application fields mapped: two events, version 2.
+    assert_eq!(reply.header("etag"), Some("W/\"2\""));
     let meta = &reply.body["meta"];
     assert_eq!(meta["resourceType"], "User");
     assert_eq!(meta["location"], location.as_str());
-    assert_eq!(meta["version"], "W/\"1\"");
+    assert_eq!(meta["version"], "W/\"2\"");
     assert_eq!(meta["created"], meta["lastModified"]);
     assert_eq!(reply.body["externalId"], "okta-1");
     assert_eq!(reply.body["name"]["familyName"], "Liddell");
@@ -207,7 +208,8 @@ async fn replacing_a_user_records_the_new_attributes_and_version(app: TestApp) {
     assert_eq!(reply.status, 200, "{:?}", reply.body);
     assert_eq!(reply.body["title"], "Manager");
     assert!(reply.body.get("nickName").is_none());
-    assert_eq!(reply.body["meta"]["version"], "W/\"2\"");
+    // Created and mapped; updated, and its job title mapped anew.
+    assert_eq!(reply.body["meta"]["version"], "W/\"4\"");
     assert_eq!(app.get(&format!("/Users/{id}")).await.body, reply.body);
 }
 
@@ -230,8 +232,9 @@ async fn patching_active_suspends_and_reactivates(app: TestApp) {
         )
         .await;
     assert_eq!(on.body["active"], true);
-    // Each toggle records the attribute change and the suspension or reactivation.
-    assert_eq!(on.body["meta"]["version"], "W/\"5\"");
+    // Created and mapped; then each toggle records the attribute change and the suspension
+    // or reactivation.
+    assert_eq!(on.body["meta"]["version"], "W/\"6\"");
     let removed = app
         .patch(
             &format!("/Users/{id}"),
@@ -328,7 +331,7 @@ async fn a_failing_operation_leaves_the_user_unchanged(app: TestApp) {
     assert_eq!(reply.body["scimType"], "invalidPath");
     let after = app.get(&format!("/Users/{id}")).await;
     assert_eq!(after.body["title"], "Engineer");
-    assert_eq!(after.body["meta"]["version"], "W/\"1\"");
+    assert_eq!(after.body["meta"]["version"], "W/\"2\"");
 }
 
 async fn deleting_a_user_makes_it_disappear_and_frees_its_name(app: TestApp) {
@@ -384,7 +387,7 @@ async fn if_match_guards_writes_and_if_none_match_saves_reads(app: TestApp) {
         .put(&url)
         .bearer_auth(&app.token)
         .header("content-type", "application/scim+json")
-        .header("if-match", "W/\"1\"")
+        .header("if-match", "W/\"2\"")
         .body(json!({"userName": "mona", "title": "Boss"}).to_string())
         .send()
         .await
@@ -394,7 +397,7 @@ async fn if_match_guards_writes_and_if_none_match_saves_reads(app: TestApp) {
         .client
         .get(&url)
         .bearer_auth(&app.token)
-        .header("if-none-match", "W/\"2\"")
+        .header("if-none-match", "W/\"4\"")
         .send()
         .await
         .expect("scimd answers");
@@ -433,8 +436,8 @@ async fn events_are_numbered_in_a_global_order(app: TestApp) {
         ))
         .await
         .expect("the events table is readable");
-    // Created, updated (active), suspended; created.
-    assert_eq!(rows.len(), 4);
+    // Created, mapped, updated (active), suspended; created, mapped.
+    assert_eq!(rows.len(), 6);
     let positions: Vec<i64> = rows.iter().map(|row| row.position).collect();
     assert!(
         positions.windows(2).all(|pair| pair[0] < pair[1]),
@@ -449,10 +452,11 @@ async fn events_are_numbered_in_a_global_order(app: TestApp) {
         (first.as_str(), 2)
     );
     assert_eq!(
-        (rows[2].aggregate_id.as_str(), rows[2].sequence),
-        (first.as_str(), 3)
+        (rows[3].aggregate_id.as_str(), rows[3].sequence),
+        (first.as_str(), 4)
     );
-    assert_ne!(rows[3].aggregate_id, first);
+    assert_ne!(rows[4].aggregate_id, first);
+    assert_eq!(rows[5].sequence, 2);
 }
 
 on_both_stores!(responses_carry_the_attributes_asked_for);

@@ -1,6 +1,7 @@
 //! What can be asked of a user.
 
 use super::values::UserProfile;
+use crate::settings::mapping::MappedFields;
 use crate::values::InstanceId;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -9,6 +10,8 @@ pub enum UserCommand {
     Create {
         instance_id: InstanceId,
         profile: UserProfile,
+        /// The application User fields the instance's mapping fills from `profile`.
+        mapped: MappedFields,
     },
     /// Replace the user's profile with `profile` (PUT, or a PATCH already applied to the
     /// version the client saw). `expected_version` is the version that profile was derived
@@ -17,6 +20,12 @@ pub enum UserCommand {
         instance_id: InstanceId,
         expected_version: u64,
         profile: UserProfile,
+        mapped: MappedFields,
+    },
+    /// Fill the application User fields again, after the instance's mapping changed.
+    Remap {
+        instance_id: InstanceId,
+        mapped: MappedFields,
     },
     /// Deprovision the user for good; `expected_version` comes from `If-Match` when given.
     Delete {

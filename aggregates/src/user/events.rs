@@ -2,6 +2,7 @@
 
 use super::values::UserName;
 use crate::attributes::{AttributeChange, Attributes};
+use crate::settings::mapping::FieldChange;
 use crate::values::{ExternalId, InstanceId};
 use crate::EVENT_VERSION;
 use cqrs_es::DomainEvent;
@@ -25,6 +26,11 @@ pub enum UserEvent {
         changes: Vec<AttributeChange>,
     },
     /// Follows the update that made `active` false: the account may no longer be used.
+    /// The application User fields the mapping fills changed: exactly those, old and new, so
+    /// that the application's workflow rules can react to them.
+    UserMapped {
+        changes: Vec<FieldChange>,
+    },
     UserSuspended,
     /// Follows the update that made `active` anything but false.
     UserReactivated,
@@ -36,6 +42,7 @@ impl DomainEvent for UserEvent {
         match self {
             Self::UserCreated { .. } => "UserCreated",
             Self::UserUpdated { .. } => "UserUpdated",
+            Self::UserMapped { .. } => "UserMapped",
             Self::UserSuspended => "UserSuspended",
             Self::UserReactivated => "UserReactivated",
             Self::UserDeleted => "UserDeleted",

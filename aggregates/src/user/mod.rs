@@ -14,6 +14,7 @@ pub use events::UserEvent;
 pub use values::{is_active, UserName, UserProfile, ACTIVE};
 
 use crate::attributes::{AttributeChange, Attributes};
+use crate::settings::mapping::{changed_fields, MappedFields};
 use crate::values::{ExternalId, InstanceId};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
@@ -36,6 +37,8 @@ pub struct User {
     user_name: Option<UserName>,
     external_id: Option<ExternalId>,
     attributes: Attributes,
+    /// The application User fields as last mapped.
+    mapped: MappedFields,
     /// Number of events applied; equals the event store's sequence and the SCIM `meta.version`.
     version: u64,
 }
@@ -57,14 +60,29 @@ impl Aggregate for User {
             UserCommand::Create {
                 instance_id,
                 profile,
-            } => self.create(instance_id, profile, sink).await,
+                mapped,
+            } => {
+                self.create(instance_id, profile, sink).await?;
+                self.map(mapped, sink).await;
+                Ok(())
+            }
             UserCommand::Update {
                 instance_id,
                 expected_version,
                 profile,
+                mapped,
             } => {
                 self.ensure_live(&instance_id, Some(expected_version))?;
                 self.update(profile, sink).await;
+                self.map(mapped, sink).await;
+                Ok(())
+            }
+            UserCommand::Remap {
+                instance_id,
+                mapped,
+            } => {
+                self.ensure_live(&instance_id, None)?;
+                self.map(mapped, sink).await;
                 Ok(())
             }
             UserCommand::Delete {
@@ -101,6 +119,14 @@ impl Aggregate for User {
             UserEvent::UserUpdated { changes } => {
                 for change in &changes {
                     self.apply_change(change);
+                }
+            }
+            UserEvent::UserMapped { changes } => {
+                for change in changes {
+                    match change.new {
+                        Some(value) => self.mapped.insert(change.field, value),
+                        None => self.mapped.remove(&change.field),
+                    };
                 }
             }
             UserEvent::UserSuspended => self.status = Status::Suspended,
@@ -143,6 +169,14 @@ impl User {
             (Status::Active, false) => sink.write(UserEvent::UserSuspended, self).await,
             (Status::Suspended, true) => sink.write(UserEvent::UserReactivated, self).await,
             _ => {}
+        }
+    }
+
+    /// Records which application User fields changed, if any did.
+    async fn map(&mut self, mapped: MappedFields, sink: &EventSink<Self>) {
+        let changes = changed_fields(&self.mapped, &mapped);
+        if !changes.is_empty() {
+            sink.write(UserEvent::UserMapped { changes }, self).await;
         }
     }
 

@@ -1,6 +1,7 @@
 //! Given events, when a command, then events (or a typed error).
 
 use super::*;
+use crate::settings::mapping::FieldChange;
 use cqrs_es::test::TestFramework;
 use serde_json::json;
 
@@ -40,6 +41,7 @@ fn update(expected_version: u64, profile: UserProfile) -> UserCommand {
         instance_id: instance(),
         expected_version,
         profile,
+        mapped: MappedFields::new(),
     }
 }
 
@@ -50,6 +52,7 @@ fn creating_a_user_records_it_without_an_invitation() {
         .when(UserCommand::Create {
             instance_id: instance(),
             profile: profile("alice@corp", json!({"displayName": "Alice"})),
+            mapped: MappedFields::new(),
         })
         .then_expect_events(vec![created("alice@corp", json!({"displayName": "Alice"}))]);
 }
@@ -61,6 +64,7 @@ fn creating_an_existing_user_is_refused() {
         .when(UserCommand::Create {
             instance_id: instance(),
             profile: profile("alice@corp", json!({})),
+            mapped: MappedFields::new(),
         })
         .then_expect_error(UserError::AlreadyExists);
 }
@@ -313,4 +317,108 @@ fn replaying_updates_restores_the_profile() {
         Some("ext-1")
     );
     assert_eq!(user.version, 2);
+}
+
+fn fields(pairs: &[(&str, &str)]) -> MappedFields {
+    pairs
+        .iter()
+        .map(|(field, value)| (field.to_string(), value.to_string()))
+        .collect()
+}
+
+fn change(field: &str, old: Option<&str>, new: Option<&str>) -> FieldChange {
+    FieldChange {
+        field: field.into(),
+        old: old.map(str::to_string),
+        new: new.map(str::to_string),
+    }
+}
+
+#[test]
+fn a_new_user_records_its_mapped_fields() {
+    UserTest::with(())
+        .given_no_previous_events()
+        .when(UserCommand::Create {
+            instance_id: instance(),
+            profile: profile("alice@corp", json!({"title": "Engineer"})),
+            mapped: fields(&[
+                ("User Name", "alice@corp"),
+                ("Scim Sync Job Title", "Engineer"),
+            ]),
+        })
+        .then_expect_events(vec![
+            created("alice@corp", json!({"title": "Engineer"})),
+            UserEvent::UserMapped {
+                changes: vec![
+                    change("Scim Sync Job Title", None, Some("Engineer")),
+                    change("User Name", None, Some("alice@corp")),
+                ],
+            },
+        ]);
+}
+
+#[test]
+fn an_update_records_exactly_the_mapped_fields_that_changed() {
+    let mapped = UserEvent::UserMapped {
+        changes: vec![
+            change("Email", None, Some("a@corp")),
+            change("User Name", None, Some("alice@corp")),
+        ],
+    };
+    UserTest::with(())
+        .given(vec![created("alice@corp", json!({})), mapped.clone()])
+        .when(UserCommand::Update {
+            instance_id: instance(),
+            expected_version: 2,
+            profile: profile("alice@corp", json!({"title": "Lead"})),
+            mapped: fields(&[("User Name", "alice@corp"), ("Scim Sync Job Title", "Lead")]),
+        })
+        .then_expect_events(vec![
+            UserEvent::UserUpdated {
+                changes: vec![AttributeChange::whole(
+                    "title",
+                    None,
+                    Some(Value::from("Lead")),
+                )],
+            },
+            UserEvent::UserMapped {
+                changes: vec![
+                    change("Email", Some("a@corp"), None),
+                    change("Scim Sync Job Title", None, Some("Lead")),
+                ],
+            },
+        ]);
+}
+
+#[test]
+fn remapping_records_only_real_changes() {
+    let mapped = UserEvent::UserMapped {
+        changes: vec![change("User Name", None, Some("alice@corp"))],
+    };
+    UserTest::with(())
+        .given(vec![created("alice@corp", json!({})), mapped.clone()])
+        .when(UserCommand::Remap {
+            instance_id: instance(),
+            mapped: fields(&[("User Name", "alice@corp")]),
+        })
+        .then_expect_events(vec![]);
+    UserTest::with(())
+        .given(vec![created("alice@corp", json!({})), mapped])
+        .when(UserCommand::Remap {
+            instance_id: instance(),
+            mapped: fields(&[("User Name", "alice@corp"), ("Country", "NZ")]),
+        })
+        .then_expect_events(vec![UserEvent::UserMapped {
+            changes: vec![change("Country", None, Some("NZ"))],
+        }]);
+    UserTest::with(())
+        .given(vec![
+            created("alice@corp", json!({})),
+            UserEvent::UserDeleted,
+        ])
+        .when(UserCommand::Remap {
+            instance_id: instance(),
+            mapped: MappedFields::new(),
+        })
+        .then_expect_error(UserError::NotFound);
 }

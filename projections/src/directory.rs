@@ -1,0 +1,168 @@
+//! The application's user directory: one User entity per provisioned user, with the fields the
+//! instance's mapping fills, its state (active, suspended, deleted) and whether SCIM manages it.
+//! Deleted users stay, marked deleted, as the application keeps their records.
+
+use crate::db::{Db, DbError, Sql, Tx};
+use crate::error::ProjectionError;
+use crate::event_log::{DomainEvent, RecordedEvent};
+use crate::runner::Projection;
+use aggregates::settings::mapping::MappedFields;
+use aggregates::user::{is_active, UserEvent};
+use aggregates::values::case_insensitive_key;
+use async_trait::async_trait;
+use serde_json::Value;
+
+pub struct Directory;
+
+pub const ACTIVE: &str = "active";
+pub const SUSPENDED: &str = "suspended";
+pub const DELETED: &str = "deleted";
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct AppUserRecord {
+    pub id: String,
+    pub instance_id: String,
+    pub user_name: String,
+    /// The mapped fields as a JSON object.
+    pub fields: String,
+    pub state: String,
+    pub managed: bool,
+    pub updated_at: String,
+}
+
+impl AppUserRecord {
+    pub fn fields(&self) -> MappedFields {
+        serde_json::from_str(&self.fields).unwrap_or_default()
+    }
+}
+
+const COLUMNS: &str = "id, instance_id, user_name, fields, state, managed, updated_at";
+
+/// The User entity of `instance_id` whose User Name is `user_name` (any case); a live one before
+/// a deleted one of the same name.
+pub async fn find_app_user(
+    db: &Db,
+    instance_id: &str,
+    user_name: &str,
+) -> Result<Option<AppUserRecord>, DbError> {
+    let sql = Sql::new(format!(
+        "SELECT {COLUMNS} FROM app_users WHERE instance_id = $1 AND user_name_key = $2
+          ORDER BY (state = '{DELETED}'), updated_at DESC LIMIT 1"
+    ))
+    .bind(instance_id)
+    .bind(case_insensitive_key(user_name));
+    db.fetch_optional(&sql).await
+}
+
+/// The User entity of the user with this id, whatever its state.
+pub async fn app_user(db: &Db, id: &str) -> Result<Option<AppUserRecord>, DbError> {
+    let sql = Sql::new(format!("SELECT {COLUMNS} FROM app_users WHERE id = $1")).bind(id);
+    db.fetch_optional(&sql).await
+}
+
+#[derive(sqlx::FromRow)]
+struct StoredFields {
+    fields: String,
+}
+
+#[async_trait]
+impl Projection for Directory {
+    fn name(&self) -> &'static str {
+        "directory"
+    }
+
+    fn version(&self) -> i64 {
+        1
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["app_users"]
+    }
+
+    async fn apply(&self, tx: &mut Tx, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
+        let DomainEvent::User(event) = &recorded.event else {
+            return Ok(());
+        };
+        let id = recorded.aggregate_id.as_str();
+        let at = recorded.metadata.occurred_at.as_str();
+        let set_state = |state: &'static str| {
+            Sql::new("UPDATE app_users SET state = $2, updated_at = $3 WHERE id = $1")
+                .bind(id)
+                .bind(state)
+                .bind(at)
+        };
+        let sql = match event {
+            UserEvent::UserCreated {
+                instance_id,
+                user_name,
+                attributes,
+                ..
+            } => Sql::new(
+                "INSERT INTO app_users (id, instance_id, user_name, user_name_key, fields, state,
+                     managed, updated_at)
+                 VALUES ($1, $2, $3, $4, '{}', $5, $6, $7)",
+            )
+            .bind(id)
+            .bind(instance_id.as_str())
+            .bind(user_name.as_str())
+            .bind(user_name.key())
+            .bind(if is_active(attributes) {
+                ACTIVE
+            } else {
+                SUSPENDED
+            })
+            .bind(true)
+            .bind(at),
+            UserEvent::UserUpdated { changes } => {
+                let renamed = changes
+                    .iter()
+                    .find(|change| change.attribute == "userName")
+                    .and_then(|change| change.new.as_ref().and_then(Value::as_str));
+                let Some(user_name) = renamed else {
+                    return Ok(());
+                };
+                Sql::new(
+                    "UPDATE app_users SET user_name = $2, user_name_key = $3, updated_at = $4
+                      WHERE id = $1",
+                )
+                .bind(id)
+                .bind(user_name)
+                .bind(case_insensitive_key(user_name))
+                .bind(at)
+            }
+            UserEvent::UserMapped { changes } => {
+                let stored: Option<StoredFields> = tx
+                    .fetch_optional(
+                        &Sql::new("SELECT fields FROM app_users WHERE id = $1").bind(id),
+                    )
+                    .await?;
+                let Some(stored) = stored else {
+                    return Err(ProjectionError::MissingRow {
+                        projection: self.name(),
+                        aggregate: "user",
+                        id: id.to_string(),
+                        position: recorded.position,
+                    });
+                };
+                let mut fields: MappedFields =
+                    serde_json::from_str(&stored.fields).unwrap_or_default();
+                for change in changes {
+                    match &change.new {
+                        Some(value) => fields.insert(change.field.clone(), value.clone()),
+                        None => fields.remove(&change.field),
+                    };
+                }
+                let text = serde_json::to_string(&fields).unwrap_or_else(|_| "{}".into());
+                Sql::new("UPDATE app_users SET fields = $2, updated_at = $3 WHERE id = $1")
+                    .bind(id)
+                    .bind(text)
+                    .bind(at)
+            }
+            UserEvent::UserSuspended => set_state(SUSPENDED),
+            UserEvent::UserReactivated => set_state(ACTIVE),
+            UserEvent::UserDeleted => set_state(DELETED),
+        };
+        tx.execute(&sql).await?;
+        Ok(())
+    }
+}

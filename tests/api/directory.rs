@@ -1,0 +1,213 @@
+//! The application's user directory: the fields the instance's mapping fills, the user's state,
+//! and the mapped events that record exactly what changed.
+
+use crate::common::TestApp;
+use crate::on_both_stores;
+use aggregates::settings::SettingsCommand;
+use projections::db::Sql;
+use scimd::admin_ops::{self, DEFAULT_INSTANCE};
+use serde_json::{json, Value};
+
+on_both_stores!(
+    a_provisioned_user_fills_the_application_directory,
+    an_update_records_exactly_the_mapped_fields_that_changed,
+    a_changed_mapping_takes_effect_when_re_applied,
+);
+
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+async fn entry(app: &TestApp, user_name: &str) -> Value {
+    let entry = admin_ops::directory_entry(&app.store, DEFAULT_INSTANCE, user_name)
+        .await
+        .expect("the user is in the directory");
+    json!({"state": entry.state, "managed": entry.managed, "fields": entry.fields()})
+}
+
+/// The `changes` of every UserMapped event of `id`, oldest first.
+async fn mapped_events(app: &TestApp, id: &str) -> Vec<Value> {
+    #[derive(sqlx::FromRow)]
+    struct Payload {
+        payload: String,
+    }
+    let sql = match app.store.db.dialect() {
+        projections::db::Dialect::Sqlite => {
+            "SELECT payload FROM events WHERE aggregate_id = $1 AND event_type = 'UserMapped'
+              ORDER BY sequence"
+        }
+        projections::db::Dialect::Postgres => {
+            "SELECT payload::text AS payload FROM events
+              WHERE aggregate_id = $1 AND event_type = 'UserMapped' ORDER BY sequence"
+        }
+    };
+    let rows: Vec<Payload> = app
+        .store
+        .db
+        .fetch_all(&Sql::new(sql).bind(id))
+        .await
+        .expect("the event log reads");
+    rows.iter()
+        .map(|row| {
+            let payload: Value = serde_json::from_str(&row.payload).unwrap_or_default();
+            payload["UserMapped"]["changes"].clone()
+        })
+        .collect()
+}
+
+async fn a_provisioned_user_fills_the_application_directory(app: TestApp) {
+    let created = app
+        .post(
+            "/Users",
+            json!({
+                "userName": "ann@corp.example",
+                "displayName": "Ann Lee",
+                "name": {"givenName": "Ann", "familyName": "Lee"},
+                "title": "Engineer",
+                "emails": [
+                    {"value": "ann@home.example", "type": "home", "primary": true},
+                    {"value": "ann@corp.example", "type": "work"}
+                ],
+                "phoneNumbers": [
+                    {"value": "+1 555 0100", "type": "work"},
+                    {"value": "+1 555 0199", "type": "mobile"}
+                ],
+                ENTERPRISE: {"manager": {"value": "boss-1"}}
+            }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    assert_eq!(
+        entry(&app, "ANN@corp.example").await,
+        json!({
+            "state": "active",
+            "managed": true,
+            "fields": {
+                "User Name": "ann@corp.example",
+                "Display Name": "Ann Lee",
+                "Email": "ann@corp.example",
+                "First Name": "Ann",
+                "Last Name": "Lee",
+                "Office Phone": "+1 555 0100",
+                "Mobile Phone": "+1 555 0199",
+                "Direct Manager": "boss-1",
+                "Scim Sync Job Title": "Engineer"
+            }
+        })
+    );
+    let path = format!("/Users/{}", created.id());
+    let off = app
+        .patch(
+            &path,
+            json!([{"op": "replace", "path": "active", "value": false}]),
+        )
+        .await;
+    assert_eq!(off.status, 200);
+    assert_eq!(entry(&app, "ann@corp.example").await["state"], "suspended");
+    let on = app
+        .patch(
+            &path,
+            json!([{"op": "replace", "path": "active", "value": true}]),
+        )
+        .await;
+    assert_eq!(on.status, 200);
+    assert_eq!(entry(&app, "ann@corp.example").await["state"], "active");
+    assert_eq!(app.delete(&path).await.status, 204);
+    assert_eq!(entry(&app, "ann@corp.example").await["state"], "deleted");
+}
+
+async fn an_update_records_exactly_the_mapped_fields_that_changed(app: TestApp) {
+    let id = app
+        .post(
+            "/Users",
+            json!({"userName": "bob", "title": "Engineer", "nickName": "Bobby"}),
+        )
+        .await
+        .id();
+    let path = format!("/Users/{id}");
+    let changed = app
+        .patch(
+            &path,
+            json!([
+                {"op": "replace", "path": "title", "value": "Lead"},
+                {"op": "replace", "path": "nickName", "value": "Rob"}
+            ]),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{:?}", changed.body);
+    // nickName is not mapped: only the job title changed in the application.
+    assert_eq!(
+        mapped_events(&app, &id).await,
+        [
+            json!([
+                {"field": "Scim Sync Job Title", "old": null, "new": "Engineer"},
+                {"field": "User Name", "old": null, "new": "bob"}
+            ]),
+            json!([{"field": "Scim Sync Job Title", "old": "Engineer", "new": "Lead"}]),
+        ]
+    );
+    let unmapped = app
+        .patch(
+            &path,
+            json!([{"op": "replace", "path": "nickName", "value": "B"}]),
+        )
+        .await;
+    assert_eq!(unmapped.status, 200);
+    assert_eq!(mapped_events(&app, &id).await.len(), 2);
+}
+
+async fn a_changed_mapping_takes_effect_when_re_applied(app: TestApp) {
+    let id = app
+        .post(
+            "/Users",
+            json!({
+                "userName": "cat",
+                "title": "Engineer",
+                "addresses": [{"type": "work", "country": "NZ"}]
+            }),
+        )
+        .await
+        .id();
+    let change = |command| admin_ops::change_settings(&app.store, DEFAULT_INSTANCE, command);
+    change(SettingsCommand::AddField {
+        name: "Country".into(),
+    })
+    .await
+    .expect("a field is added");
+    admin_ops::set_mapping(
+        &app.store,
+        DEFAULT_INSTANCE,
+        "Country",
+        r#"addresses[type eq "work"].country"#,
+    )
+    .await
+    .expect("the mapping is set");
+    change(SettingsCommand::DeleteMapping {
+        field: "Scim Sync Job Title".into(),
+    })
+    .await
+    .expect("the mapping is deleted");
+    // Nothing changes for existing users until the mapping is applied.
+    assert_eq!(
+        entry(&app, "cat").await["fields"]["Scim Sync Job Title"],
+        "Engineer"
+    );
+    app.create_user("dan").await;
+    let report = admin_ops::apply_mappings(&app.store, DEFAULT_INSTANCE, |_| {})
+        .await
+        .expect("the mapping applies");
+    assert_eq!((report.users, report.changed), (2, 1));
+    assert_eq!(
+        entry(&app, "cat").await["fields"],
+        json!({"User Name": "cat", "Country": "NZ"})
+    );
+    assert_eq!(
+        mapped_events(&app, &id).await.last(),
+        Some(&json!([
+            {"field": "Country", "old": null, "new": "NZ"},
+            {"field": "Scim Sync Job Title", "old": "Engineer", "new": null}
+        ]))
+    );
+    let again = admin_ops::apply_mappings(&app.store, DEFAULT_INSTANCE, |_| {})
+        .await
+        .expect("the mapping applies again");
+    assert_eq!((again.users, again.changed), (2, 0));
+}
