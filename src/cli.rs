@@ -3,10 +3,11 @@
 use aggregates::settings::{InstanceSettings, SettingsCommand};
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
-use scimd::admin_ops;
+use scimd::admin_token::AdminToken;
 use scimd::scim::bulk::BulkLimits;
 use scimd::startup::{self, ServerSettings};
 use scimd::store::{redact, Store, StoreSettings};
+use scimd::{admin_ops, admin_views};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -165,6 +166,10 @@ pub struct ServeArgs {
     /// Largest /Bulk request body accepted, in bytes (larger bodies get 413)
     #[arg(long, env = "SCIMD_BULK_MAX_PAYLOAD_BYTES", default_value_t = 1024 * 1024)]
     pub bulk_max_payload_bytes: usize,
+    /// Enables the admin HTTP API under /admin/v1 with this secret (at least 32 characters);
+    /// prefer the environment variable, which stays out of the process list
+    #[arg(long, env = "SCIMD_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -303,14 +308,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = open(&cli.database, ADMIN_POOL_SIZE).await?;
             let outcome = admin_ops::directory_entry(&store, &instance, &user_name).await;
             store.db.close().await;
-            let entry = outcome?;
-            let shown = serde_json::json!({
-                "id": entry.id,
-                "userName": entry.user_name,
-                "state": entry.state,
-                "managedByScim": entry.managed,
-                "fields": entry.fields(),
-            });
+            let shown = admin_views::directory_entry(&outcome?);
             println!("{}", serde_json::to_string_pretty(&shown)?);
             Ok(())
         }
@@ -385,22 +383,7 @@ async fn mappings(store: &Store, command: MappingsCommand) -> anyhow::Result<()>
         }
     };
     if json {
-        let rows: Vec<serde_json::Value> = settings
-            .mapping()
-            .iter()
-            .map(|row| {
-                serde_json::json!({
-                    "attribute": row.attribute,
-                    "field": row.field,
-                    "readOnly": row.is_read_only(),
-                })
-            })
-            .collect();
-        let shown = serde_json::json!({
-            "mapping": rows,
-            "fields": settings.fields(),
-            "customFields": settings.custom_fields(),
-        });
+        let shown = admin_views::mappings(&settings);
         println!("{}", serde_json::to_string_pretty(&shown)?);
     } else {
         print_table(
@@ -447,13 +430,8 @@ fn default_roles(settings: &InstanceSettings) -> String {
 
 fn print_roles(settings: &InstanceSettings, json: bool) -> anyhow::Result<()> {
     if json {
-        let allowed = if settings.allows_any_role() {
-            serde_json::json!("any")
-        } else {
-            serde_json::json!(settings.allowed_roles())
-        };
-        let roles = serde_json::json!({"allowed": allowed, "default": settings.default_roles()});
-        println!("{}", serde_json::to_string_pretty(&roles)?);
+        let shown = admin_views::roles(settings);
+        println!("{}", serde_json::to_string_pretty(&shown)?);
     } else if settings.allows_any_role() {
         println!("Allowed roles: any");
         println!("Default roles: {}", default_roles(settings));
@@ -483,7 +461,13 @@ async fn serve(database: &str, args: ServeArgs) -> anyhow::Result<()> {
         "scimd listening on http://{address}/scim/v2 (store: {})",
         redact(database)
     );
+    let admin_token = args
+        .admin_token
+        .as_deref()
+        .map(AdminToken::new)
+        .transpose()?;
     let settings = ServerSettings {
+        admin_token,
         public_url: args.public_url,
         max_body_bytes: args.max_body_bytes,
         bulk: BulkLimits {

@@ -6,6 +6,8 @@
 //! are projected by the `projections` crate into the tables reads are served from.
 
 pub mod admin_ops;
+pub mod admin_token;
+pub mod admin_views;
 pub mod api_key;
 pub mod correlation;
 pub mod http;

@@ -1,6 +1,7 @@
 //! Starting the server: one function from settings, a store, a listener and a shutdown signal
 //! to a running service (the binary and the tests both start scimd through it).
 
+use crate::admin_token::AdminToken;
 use crate::http::{router, AppState};
 use crate::provisioning::Provisioning;
 use crate::scim::bulk::BulkLimits;
@@ -25,6 +26,8 @@ pub struct ServerSettings {
     pub projector_poll: Duration,
     /// A name claim older than this whose owner does not hold the name is an orphan.
     pub claim_grace: Duration,
+    /// Enables the admin HTTP API under `/admin/v1`.
+    pub admin_token: Option<AdminToken>,
 }
 
 impl Default for ServerSettings {
@@ -35,6 +38,7 @@ impl Default for ServerSettings {
             bulk: BulkLimits::default(),
             projector_poll: Duration::from_millis(500),
             claim_grace: Duration::from_secs(600),
+            admin_token: None,
         }
     }
 }
@@ -77,6 +81,7 @@ pub async fn serve(
         provisioning: Provisioning::new(store),
         public_url: settings.public_url,
         bulk: settings.bulk,
+        admin_token: settings.admin_token.map(Arc::new),
     };
     let app = router(state, settings.max_body_bytes);
     let served = axum::serve(listener, app)

@@ -1,6 +1,7 @@
 //! The routes: SCIM under `/scim/v2` behind API-key authentication, and `/healthz`.
 
-use super::{auth, bulk, discovery, groups, search, users};
+use super::{admin, auth, bulk, discovery, groups, search, users};
+use crate::admin_token::AdminToken;
 use crate::correlation;
 use crate::provisioning::Provisioning;
 use crate::scim::bulk::BulkLimits;
@@ -10,6 +11,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{middleware, Router};
+use std::sync::Arc;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -17,6 +19,8 @@ pub struct AppState {
     /// The externally visible base URL, when scimd sits behind a proxy that rewrites Host.
     pub public_url: Option<String>,
     pub bulk: BulkLimits,
+    /// The admin API's token; `None` leaves the admin API disabled.
+    pub admin_token: Option<Arc<AdminToken>>,
 }
 
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
@@ -62,6 +66,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/scim/v2", scim)
+        .nest("/admin/v1", admin::router(state.clone()))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(middleware::from_fn(correlation::assign))

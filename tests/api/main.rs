@@ -3,6 +3,7 @@
 
 mod common;
 
+mod admin_api;
 mod auth;
 mod binary;
 mod bulk;

@@ -38,6 +38,27 @@ macro_rules! on_both_stores {
     )+};
 }
 
+/// As `on_both_stores!`, with the server started with the settings `$settings()` returns.
+#[macro_export]
+macro_rules! on_both_stores_with {
+    ($settings:ident; $($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let kind = $crate::common::StoreKind::Sqlite;
+                let app = $crate::common::TestApp::spawn_with(kind, super::$settings()).await;
+                super::$name(app).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let kind = $crate::common::StoreKind::Postgres;
+                let app = $crate::common::TestApp::spawn_with(kind, super::$settings()).await;
+                super::$name(app).await
+            }
+        }
+    )+};
+}
+
 /// A fresh, empty database of the given kind; the directory keeps a SQLite file alive.
 pub async fn fresh_database(kind: StoreKind) -> (String, Option<TempDir>) {
     match kind {

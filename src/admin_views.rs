@@ -1,0 +1,45 @@
+//! The JSON form of instance settings and directory entries, shared by the CLI's `--json`
+//! output and the admin HTTP API, so that both show exactly the same thing.
+
+use aggregates::settings::InstanceSettings;
+use projections::directory::AppUserRecord;
+use serde_json::{json, Value};
+
+/// `allowed` is `"any"` when any role is allowed.
+pub fn roles(settings: &InstanceSettings) -> Value {
+    let allowed = if settings.allows_any_role() {
+        json!("any")
+    } else {
+        json!(settings.allowed_roles())
+    };
+    json!({"allowed": allowed, "default": settings.default_roles()})
+}
+
+pub fn mappings(settings: &InstanceSettings) -> Value {
+    let rows: Vec<Value> = settings
+        .mapping()
+        .iter()
+        .map(|row| {
+            json!({
+                "attribute": row.attribute,
+                "field": row.field,
+                "readOnly": row.is_read_only(),
+            })
+        })
+        .collect();
+    json!({
+        "mapping": rows,
+        "fields": settings.fields(),
+        "customFields": settings.custom_fields(),
+    })
+}
+
+pub fn directory_entry(entry: &AppUserRecord) -> Value {
+    json!({
+        "id": entry.id,
+        "userName": entry.user_name,
+        "state": entry.state,
+        "managedByScim": entry.managed,
+        "fields": entry.fields(),
+    })
+}

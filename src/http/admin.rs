@@ -1,0 +1,210 @@
+//! The admin HTTP API under `/admin/v1`: the instance settings and directory operations of the
+//! CLI, over HTTP, behind the admin token (never a SCIM key). Without a configured admin token
+//! the API does not exist (404). Errors are `{"error": "..."}` with a fitting status.
+
+use super::router::AppState;
+use crate::admin_ops::{self, AdminError};
+use crate::admin_views;
+use aggregates::settings::SettingsCommand;
+use axum::extract::{Path, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+type Reply = Result<Json<Value>, AdminFailure>;
+
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/instances/{instance}/roles", get(roles))
+        .route("/instances/{instance}/roles/allowed", put(allow_roles))
+        .route("/instances/{instance}/roles/default", put(default_roles))
+        .route("/instances/{instance}/fields", post(add_field))
+        .route("/instances/{instance}/mappings", get(mappings))
+        .route(
+            "/instances/{instance}/mappings/{field}",
+            put(set_mapping).delete(delete_mapping),
+        )
+        .route("/instances/{instance}/mappings/reset", post(reset_mappings))
+        .route("/instances/{instance}/mappings/apply", post(apply_mappings))
+        .route(
+            "/instances/{instance}/directory/{user_name}",
+            get(directory_entry),
+        )
+        .route_layer(middleware::from_fn_with_state(state, require_admin_token))
+}
+
+async fn require_admin_token(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(token) = &state.admin_token else {
+        return AdminFailure(StatusCode::NOT_FOUND, "the admin API is not enabled".into())
+            .into_response();
+    };
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.to_string());
+    match presented {
+        Some(presented) if token.admits(&presented) => next.run(request).await,
+        _ => AdminFailure(
+            StatusCode::UNAUTHORIZED,
+            "send the admin token as Authorization: Bearer <token>".into(),
+        )
+        .into_response(),
+    }
+}
+
+/// An admin request that failed, as `{"error": ...}`.
+pub struct AdminFailure(StatusCode, String);
+
+impl From<AdminError> for AdminFailure {
+    fn from(error: AdminError) -> Self {
+        let status = match &error {
+            AdminError::UnknownInstance(_)
+            | AdminError::UnknownUser(_)
+            | AdminError::UnknownKey(_) => StatusCode::NOT_FOUND,
+            AdminError::Store(_)
+            | AdminError::Db(_)
+            | AdminError::Randomness(_)
+            | AdminError::Unreadable(..) => {
+                tracing::error!(%error, "admin request failed");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            _ => StatusCode::BAD_REQUEST,
+        };
+        Self(status, error.to_string())
+    }
+}
+
+impl IntoResponse for AdminFailure {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({"error": self.1}))).into_response()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RolesBody {
+    #[serde(default)]
+    roles: Vec<String>,
+    #[serde(default)]
+    any: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FieldBody {
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MappingBody {
+    attribute: String,
+}
+
+async fn roles(State(state): State<AppState>, Path(instance): Path<String>) -> Reply {
+    let settings = admin_ops::settings(state.provisioning.store(), &instance).await?;
+    Ok(Json(admin_views::roles(&settings)))
+}
+
+async fn allow_roles(
+    State(state): State<AppState>,
+    Path(instance): Path<String>,
+    Json(body): Json<RolesBody>,
+) -> Reply {
+    let command = if body.any {
+        SettingsCommand::AllowAnyRole
+    } else {
+        SettingsCommand::AllowRoles { roles: body.roles }
+    };
+    let settings =
+        admin_ops::change_settings(state.provisioning.store(), &instance, command).await?;
+    Ok(Json(admin_views::roles(&settings)))
+}
+
+async fn default_roles(
+    State(state): State<AppState>,
+    Path(instance): Path<String>,
+    Json(body): Json<RolesBody>,
+) -> Reply {
+    let command = SettingsCommand::SetDefaultRoles { roles: body.roles };
+    let settings =
+        admin_ops::change_settings(state.provisioning.store(), &instance, command).await?;
+    Ok(Json(admin_views::roles(&settings)))
+}
+
+async fn add_field(
+    State(state): State<AppState>,
+    Path(instance): Path<String>,
+    Json(body): Json<FieldBody>,
+) -> Reply {
+    let command = SettingsCommand::AddField { name: body.name };
+    let settings =
+        admin_ops::change_settings(state.provisioning.store(), &instance, command).await?;
+    Ok(Json(admin_views::mappings(&settings)))
+}
+
+async fn mappings(State(state): State<AppState>, Path(instance): Path<String>) -> Reply {
+    let settings = admin_ops::settings(state.provisioning.store(), &instance).await?;
+    Ok(Json(admin_views::mappings(&settings)))
+}
+
+async fn set_mapping(
+    State(state): State<AppState>,
+    Path((instance, field)): Path<(String, String)>,
+    Json(body): Json<MappingBody>,
+) -> Reply {
+    let store = state.provisioning.store();
+    let settings = admin_ops::set_mapping(store, &instance, &field, &body.attribute).await?;
+    Ok(Json(admin_views::mappings(&settings)))
+}
+
+async fn delete_mapping(
+    State(state): State<AppState>,
+    Path((instance, field)): Path<(String, String)>,
+) -> Reply {
+    let command = SettingsCommand::DeleteMapping { field };
+    let settings =
+        admin_ops::change_settings(state.provisioning.store(), &instance, command).await?;
+    Ok(Json(admin_views::mappings(&settings)))
+}
+
+async fn reset_mappings(State(state): State<AppState>, Path(instance): Path<String>) -> Reply {
+    let command = SettingsCommand::ResetMappings;
+    let settings =
+        admin_ops::change_settings(state.provisioning.store(), &instance, command).await?;
+    Ok(Json(admin_views::mappings(&settings)))
+}
+
+async fn apply_mappings(State(state): State<AppState>, Path(instance): Path<String>) -> Reply {
+    let report = admin_ops::apply_mappings(state.provisioning.store(), &instance, |so_far| {
+        tracing::info!(
+            users = so_far.users,
+            changed = so_far.changed,
+            "applying the mapping"
+        );
+    })
+    .await?;
+    Ok(Json(
+        json!({"users": report.users, "changed": report.changed}),
+    ))
+}
+
+async fn directory_entry(
+    State(state): State<AppState>,
+    Path((instance, user_name)): Path<(String, String)>,
+) -> Reply {
+    let entry =
+        admin_ops::directory_entry(state.provisioning.store(), &instance, &user_name).await?;
+    Ok(Json(admin_views::directory_entry(&entry)))
+}

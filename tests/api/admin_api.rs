@@ -1,0 +1,205 @@
+//! The admin HTTP API: instance settings and the directory over HTTP, behind the admin token.
+
+use crate::common::{user, TestApp};
+use crate::{on_both_stores, on_both_stores_with};
+use reqwest::Method;
+use scimd::admin_token::AdminToken;
+use scimd::startup::ServerSettings;
+use serde_json::{json, Value};
+
+const ADMIN_TOKEN: &str = "admin-token-for-tests-0123456789abcdef";
+
+fn with_admin_api() -> ServerSettings {
+    ServerSettings {
+        admin_token: AdminToken::new(ADMIN_TOKEN).ok(),
+        ..ServerSettings::default()
+    }
+}
+
+on_both_stores_with!(with_admin_api;
+    only_the_admin_token_opens_the_admin_api,
+    roles_fields_and_mappings_are_managed_over_http,
+    the_directory_and_re_application_are_served_over_http,
+);
+on_both_stores!(without_a_token_the_admin_api_does_not_exist);
+
+/// A call to the admin API with `token`, and its JSON answer.
+async fn admin(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let url = format!("http://{}/admin/v1{path}", app.address);
+    let mut request = app.client.request(method, url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("scimd answers");
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, body)
+}
+
+async fn call(app: &TestApp, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    admin(app, method, path, Some(ADMIN_TOKEN), body).await
+}
+
+async fn only_the_admin_token_opens_the_admin_api(app: TestApp) {
+    let path = "/instances/default/roles";
+    let (status, body) = admin(&app, Method::GET, path, None, None).await;
+    assert_eq!(status, 401);
+    assert!(body["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("admin token")));
+    // A SCIM key is not an admin token.
+    let (status, _) = admin(&app, Method::GET, path, Some(&app.token), None).await;
+    assert_eq!(status, 401);
+    let (status, body) = call(&app, Method::GET, path, None).await;
+    assert_eq!(
+        (status, body),
+        (200, json!({"allowed": ["User"], "default": ["User"]}))
+    );
+    // And the admin token opens no SCIM endpoint.
+    let scim = app
+        .send(Method::GET, "/Users", Some(ADMIN_TOKEN), None)
+        .await;
+    assert_eq!(scim.status, 401);
+    let (status, body) = call(&app, Method::GET, "/instances/nope/roles", None).await;
+    assert_eq!(status, 404);
+    assert!(body["error"].as_str().is_some_and(|e| e.contains("nope")));
+}
+
+async fn roles_fields_and_mappings_are_managed_over_http(app: TestApp) {
+    let base = "/instances/default";
+    let (status, roles) = call(
+        &app,
+        Method::PUT,
+        &format!("{base}/roles/allowed"),
+        Some(json!({"roles": ["User", "Viewer"]})),
+    )
+    .await;
+    assert_eq!(
+        (status, roles["allowed"].clone()),
+        (200, json!(["User", "Viewer"]))
+    );
+    let (status, body) = call(
+        &app,
+        Method::PUT,
+        &format!("{base}/roles/default"),
+        Some(json!({"roles": ["Administrator"]})),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(body["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("User, Viewer")));
+    // The roles take effect on SCIM at once.
+    let mut viewer = user("val");
+    viewer["roles"] = json!([{"value": "Viewer"}]);
+    assert_eq!(app.post("/Users", viewer).await.status, 201);
+
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        &format!("{base}/fields"),
+        Some(json!({"name": "Country"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, mapped) = call(
+        &app,
+        Method::PUT,
+        &format!("{base}/mappings/Country"),
+        Some(json!({"attribute": "addresses[type eq \"work\"].country"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{mapped:?}");
+    assert!(mapped["mapping"]
+        .as_array()
+        .is_some_and(|rows| rows.iter().any(|row| row["field"] == "Country")));
+    let (status, body) = call(
+        &app,
+        Method::PUT,
+        &format!("{base}/mappings/Country"),
+        Some(json!({"attribute": "name"})),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(body["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("complex")));
+    let (status, _) = call(
+        &app,
+        Method::DELETE,
+        &format!("{base}/mappings/User%20Name"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (status, _) = call(
+        &app,
+        Method::DELETE,
+        &format!("{base}/mappings/Country"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, reset) = call(&app, Method::POST, &format!("{base}/mappings/reset"), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(reset["mapping"].as_array().map(Vec::len), Some(9));
+    assert_eq!(reset["customFields"], json!(["Country"]));
+}
+
+async fn the_directory_and_re_application_are_served_over_http(app: TestApp) {
+    let created = app
+        .post(
+            "/Users",
+            json!({"userName": "wes", "title": "CFO", "nickName": "W"}),
+        )
+        .await;
+    assert_eq!(created.status, 201);
+    let base = "/instances/default";
+    let (status, entry) = call(&app, Method::GET, &format!("{base}/directory/WES"), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        entry,
+        json!({
+            "id": created.id(),
+            "userName": "wes",
+            "state": "active",
+            "managedByScim": true,
+            "fields": {"User Name": "wes", "Scim Sync Job Title": "CFO"}
+        })
+    );
+    let (status, _) = call(
+        &app,
+        Method::PUT,
+        &format!("{base}/mappings/Display%20Name"),
+        Some(json!({"attribute": "nickName"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, report) = call(&app, Method::POST, &format!("{base}/mappings/apply"), None).await;
+    assert_eq!((status, report), (200, json!({"users": 1, "changed": 1})));
+    let (_, entry) = call(&app, Method::GET, &format!("{base}/directory/wes"), None).await;
+    assert_eq!(entry["fields"]["Display Name"], "W");
+    let (status, _) = call(&app, Method::GET, &format!("{base}/directory/nobody"), None).await;
+    assert_eq!(status, 404);
+}
+
+async fn without_a_token_the_admin_api_does_not_exist(app: TestApp) {
+    let (status, _) = admin(
+        &app,
+        Method::GET,
+        "/instances/default/roles",
+        Some(ADMIN_TOKEN),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+}
