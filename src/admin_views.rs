@@ -34,12 +34,18 @@ pub fn mappings(settings: &InstanceSettings) -> Value {
     })
 }
 
+/// `manager` is null without one; its `id` is null while the named manager is not provisioned.
 pub fn directory_entry(entry: &AppUserRecord) -> Value {
+    let manager = entry
+        .manager_reference
+        .as_ref()
+        .map(|reference| json!({"reference": reference, "id": entry.manager_id}));
     json!({
         "id": entry.id,
         "userName": entry.user_name,
         "state": entry.state,
         "managedByScim": entry.managed,
         "fields": entry.fields(),
+        "manager": manager,
     })
 }

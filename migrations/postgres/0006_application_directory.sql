@@ -10,7 +10,15 @@ CREATE TABLE app_users
     fields        text    NOT NULL,
     state         text    NOT NULL,
     managed       boolean NOT NULL,
+    -- The manager the IdP names, and the user it names once provisioned (NULL: pending).
+    manager_reference     text,
+    manager_reference_key text,
+    manager_id            text,
     updated_at    text    NOT NULL
 );
 
 CREATE INDEX app_users_by_user_name ON app_users (instance_id, user_name_key);
+CREATE INDEX app_users_by_pending_manager ON app_users (instance_id, manager_reference)
+    WHERE manager_id IS NULL;
+CREATE INDEX app_users_by_pending_manager_key ON app_users (instance_id, manager_reference_key)
+    WHERE manager_id IS NULL;

@@ -27,6 +27,8 @@ pub struct AppUserRecord {
     pub fields: String,
     pub state: String,
     pub managed: bool,
+    pub manager_reference: Option<String>,
+    pub manager_id: Option<String>,
     pub updated_at: String,
 }
 
@@ -36,7 +38,8 @@ impl AppUserRecord {
     }
 }
 
-const COLUMNS: &str = "id, instance_id, user_name, fields, state, managed, updated_at";
+pub const APP_USER_COLUMNS: &str =
+    "id, instance_id, user_name, fields, state, managed, manager_reference, manager_id, updated_at";
 
 /// The User entity of `instance_id` whose User Name is `user_name` (any case); a live one before
 /// a deleted one of the same name.
@@ -46,7 +49,7 @@ pub async fn find_app_user(
     user_name: &str,
 ) -> Result<Option<AppUserRecord>, DbError> {
     let sql = Sql::new(format!(
-        "SELECT {COLUMNS} FROM app_users WHERE instance_id = $1 AND user_name_key = $2
+        "SELECT {APP_USER_COLUMNS} FROM app_users WHERE instance_id = $1 AND user_name_key = $2
           ORDER BY (state = '{DELETED}'), updated_at DESC LIMIT 1"
     ))
     .bind(instance_id)
@@ -56,8 +59,39 @@ pub async fn find_app_user(
 
 /// The User entity of the user with this id, whatever its state.
 pub async fn app_user(db: &Db, id: &str) -> Result<Option<AppUserRecord>, DbError> {
-    let sql = Sql::new(format!("SELECT {COLUMNS} FROM app_users WHERE id = $1")).bind(id);
+    let sql = Sql::new(format!(
+        "SELECT {APP_USER_COLUMNS} FROM app_users WHERE id = $1"
+    ))
+    .bind(id);
     db.fetch_optional(&sql).await
+}
+
+/// A user of the instance waiting for the manager it names.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct PendingManager {
+    pub id: String,
+    pub manager_reference: String,
+}
+
+/// The users of `instance_id` waiting for a manager that one of these names refers to: the new
+/// user's id, its externalId (both exact), or its userName (any case).
+pub async fn waiting_for_manager(
+    db: &Db,
+    instance_id: &str,
+    id: &str,
+    external_id: Option<&str>,
+    user_name: &str,
+) -> Result<Vec<PendingManager>, DbError> {
+    let sql = Sql::new(format!(
+        "SELECT id, manager_reference FROM app_users
+          WHERE instance_id = $1 AND manager_id IS NULL AND state <> '{DELETED}'
+            AND (manager_reference = $2 OR manager_reference = $3 OR manager_reference_key = $4)"
+    ))
+    .bind(instance_id)
+    .bind(id)
+    .bind(external_id)
+    .bind(case_insensitive_key(user_name));
+    db.fetch_all(&sql).await
 }
 
 #[derive(sqlx::FromRow)]
@@ -158,6 +192,35 @@ impl Projection for Directory {
                     .bind(text)
                     .bind(at)
             }
+            UserEvent::ManagerPending { reference } => Sql::new(
+                "UPDATE app_users SET manager_reference = $2, manager_reference_key = $3,
+                        manager_id = NULL, updated_at = $4
+                  WHERE id = $1",
+            )
+            .bind(id)
+            .bind(reference.as_str())
+            .bind(case_insensitive_key(reference))
+            .bind(at),
+            UserEvent::ManagerLinked {
+                reference,
+                manager_id,
+            } => Sql::new(
+                "UPDATE app_users SET manager_reference = $2, manager_reference_key = $3,
+                        manager_id = $4, updated_at = $5
+                  WHERE id = $1",
+            )
+            .bind(id)
+            .bind(reference.as_str())
+            .bind(case_insensitive_key(reference))
+            .bind(manager_id.as_str())
+            .bind(at),
+            UserEvent::ManagerUnlinked { .. } => Sql::new(
+                "UPDATE app_users SET manager_reference = NULL, manager_reference_key = NULL,
+                        manager_id = NULL, updated_at = $2
+                  WHERE id = $1",
+            )
+            .bind(id)
+            .bind(at),
             UserEvent::UserSuspended => set_state(SUSPENDED),
             UserEvent::UserReactivated => set_state(ACTIVE),
             UserEvent::UserDeleted => set_state(DELETED),

@@ -53,6 +53,31 @@ pub async fn find_user(
     db.fetch_optional(&sql).await
 }
 
+#[derive(sqlx::FromRow)]
+struct Found {
+    id: String,
+}
+
+/// The live user of `instance_id` a manager reference names: by id, else by externalId, else
+/// by userName (any case).
+pub async fn find_manager(
+    db: &Db,
+    instance_id: &str,
+    reference: &str,
+) -> Result<Option<String>, DbError> {
+    let sql = Sql::new(
+        "SELECT id FROM scim_users
+          WHERE instance_id = $1 AND (id = $2 OR external_id = $2 OR user_name_key = $3)
+          ORDER BY CASE WHEN id = $2 THEN 0 WHEN external_id = $2 THEN 1 ELSE 2 END
+          LIMIT 1",
+    )
+    .bind(instance_id)
+    .bind(reference)
+    .bind(case_insensitive_key(reference));
+    let found: Option<Found> = db.fetch_optional(&sql).await?;
+    Ok(found.map(|found| found.id))
+}
+
 fn display_name(attributes: &Attributes) -> Option<String> {
     attributes
         .get("displayName")
@@ -178,7 +203,10 @@ impl Projection for ScimUsers {
             // to the application's directory, not to the SCIM resource. Each is still a version.
             UserEvent::UserSuspended
             | UserEvent::UserReactivated
-            | UserEvent::UserMapped { .. } => {
+            | UserEvent::UserMapped { .. }
+            | UserEvent::ManagerPending { .. }
+            | UserEvent::ManagerLinked { .. }
+            | UserEvent::ManagerUnlinked { .. } => {
                 Sql::new("UPDATE scim_users SET version = $2, last_modified = $3 WHERE id = $1")
                     .bind(id)
                     .bind(recorded.sequence)

@@ -3,14 +3,15 @@
 use super::{
     check_if_match, command_version, Provisioning, ProvisioningError, RequestContext, EDIT_ATTEMPTS,
 };
-use crate::scim::mapping::mapped_fields;
+use crate::scim::mapping::{manager_reference, mapped_fields};
 use crate::store::{CommandError, NameKind, UniqueName};
 use aggregates::settings::roles::{requested_roles, with_roles};
 use aggregates::settings::InstanceSettings;
-use aggregates::user::{User, UserCommand, UserError, UserProfile};
+use aggregates::user::{ManagerRef, User, UserCommand, UserError, UserProfile};
 use cqrs_es::Aggregate;
+use projections::directory::waiting_for_manager;
 use projections::scim_groups::{groups_of_members, MembershipRecord};
-use projections::scim_users::{find_user, UserRecord};
+use projections::scim_users::{find_manager, find_user, UserRecord};
 use std::collections::HashMap;
 
 impl Provisioning {
@@ -48,6 +49,64 @@ impl Provisioning {
         Ok(groups_of_members(&self.store.db, instance_id, ids).await?)
     }
 
+    /// The manager `profile` names, resolved against the instance's users. A manager outside
+    /// the sync group stays a pending reference: it is never made into a user.
+    async fn manager_of(
+        &self,
+        ctx: &RequestContext,
+        profile: &UserProfile,
+    ) -> Result<Option<ManagerRef>, ProvisioningError> {
+        let Some(reference) = manager_reference(profile) else {
+            return Ok(None);
+        };
+        let manager_id =
+            find_manager(&self.store.db, &ctx.principal.instance_id, &reference).await?;
+        Ok(Some(ManagerRef {
+            reference,
+            manager_id,
+        }))
+    }
+
+    /// Links the users that were waiting for `manager` as their manager. The new user's
+    /// creation stands whatever happens here; a failure is logged.
+    async fn link_waiting_reports(&self, ctx: &RequestContext, manager: &UserRecord) {
+        let waiting = waiting_for_manager(
+            &self.store.db,
+            &ctx.principal.instance_id,
+            &manager.id,
+            manager.external_id.as_deref(),
+            &manager.user_name,
+        )
+        .await;
+        let waiting = match waiting {
+            Ok(waiting) => waiting,
+            Err(error) => {
+                tracing::error!(%error, manager = %manager.id, "cannot look up reports waiting for their manager");
+                return;
+            }
+        };
+        for report in waiting {
+            let command = UserCommand::LinkManager {
+                instance_id: ctx.instance_id(),
+                reference: report.manager_reference,
+                manager_id: manager.id.clone(),
+            };
+            let linked = self
+                .store
+                .commands
+                .execute_user(&report.id, command, &ctx.metadata())
+                .await;
+            match linked {
+                Ok(()) => {
+                    tracing::info!(user_id = %report.id, manager = %manager.id, "manager linked")
+                }
+                Err(error) => {
+                    tracing::error!(%error, user_id = %report.id, "cannot link the manager")
+                }
+            }
+        }
+    }
+
     pub async fn create_user(
         &self,
         ctx: &RequestContext,
@@ -61,6 +120,7 @@ impl Provisioning {
         let command = UserCommand::Create {
             instance_id: ctx.instance_id(),
             mapped: mapped_fields(settings.mapping(), &profile),
+            manager: self.manager_of(ctx, &profile).await?,
             profile,
         };
         if let Err(error) = self
@@ -73,7 +133,9 @@ impl Provisioning {
             return Err(user_error(error));
         }
         tracing::info!(user_id = %id, "user created");
-        self.user_after_write(ctx, &id).await
+        let created = self.user_after_write(ctx, &id).await?;
+        self.link_waiting_reports(ctx, &created).await;
+        Ok(created)
     }
 
     /// Replaces a user's profile with what `change` derives from its current state. If another
@@ -107,6 +169,7 @@ impl Provisioning {
                 instance_id: ctx.instance_id(),
                 expected_version: command_version(current.version),
                 mapped: mapped_fields(settings.mapping(), &profile),
+                manager: self.manager_of(ctx, &profile).await?,
                 profile,
             };
             let outcome = self

@@ -7,10 +7,23 @@ use crate::scim::filter::resolve::{check_within, resolve, Resolved};
 use crate::scim::filter::Filter;
 use crate::scim::patch::parse_patch_path;
 use crate::scim::resource::boolean;
-use crate::scim::schema::{AttrType, ResourceType};
+use crate::scim::schema::{AttrType, ResourceType, ENTERPRISE_USER_SCHEMA};
 use aggregates::settings::mapping::{MappedFields, MappingRow};
 use aggregates::user::UserProfile;
 use serde_json::Value;
+
+/// The manager a profile names: the enterprise extension's `manager.value`.
+pub fn manager_reference(profile: &UserProfile) -> Option<String> {
+    profile
+        .attributes
+        .get(ENTERPRISE_USER_SCHEMA)?
+        .get("manager")?
+        .get("value")?
+        .as_str()
+        .map(str::trim)
+        .filter(|reference| !reference.is_empty())
+        .map(str::to_string)
+}
 
 /// The application User fields `mapping` fills from `profile`.
 pub fn mapped_fields(mapping: &[MappingRow], profile: &UserProfile) -> MappedFields {

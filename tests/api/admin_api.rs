@@ -173,7 +173,8 @@ async fn the_directory_and_re_application_are_served_over_http(app: TestApp) {
             "userName": "wes",
             "state": "active",
             "managedByScim": true,
-            "fields": {"User Name": "wes", "Scim Sync Job Title": "CFO"}
+            "fields": {"User Name": "wes", "Scim Sync Job Title": "CFO"},
+            "manager": null
         })
     );
     let (status, _) = call(

@@ -12,6 +12,7 @@ on_both_stores!(
     a_provisioned_user_fills_the_application_directory,
     an_update_records_exactly_the_mapped_fields_that_changed,
     a_changed_mapping_takes_effect_when_re_applied,
+    a_manager_outside_the_sync_group_waits_and_is_linked_when_provisioned,
 );
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -21,6 +22,25 @@ async fn entry(app: &TestApp, user_name: &str) -> Value {
         .await
         .expect("the user is in the directory");
     json!({"state": entry.state, "managed": entry.managed, "fields": entry.fields()})
+}
+
+async fn manager_of(app: &TestApp, user_name: &str) -> Value {
+    let entry = admin_ops::directory_entry(&app.store, DEFAULT_INSTANCE, user_name)
+        .await
+        .expect("the user is in the directory");
+    scimd::admin_views::directory_entry(&entry)["manager"].clone()
+}
+
+/// The types of the events of `id`, oldest first.
+async fn event_types(app: &TestApp, id: &str) -> Vec<String> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        event_type: String,
+    }
+    let sql = Sql::new("SELECT event_type FROM events WHERE aggregate_id = $1 ORDER BY sequence")
+        .bind(id);
+    let rows: Vec<Row> = app.store.db.fetch_all(&sql).await.expect("the log reads");
+    rows.into_iter().map(|row| row.event_type).collect()
 }
 
 /// The `changes` of every UserMapped event of `id`, oldest first.
@@ -210,4 +230,60 @@ async fn a_changed_mapping_takes_effect_when_re_applied(app: TestApp) {
         .await
         .expect("the mapping applies again");
     assert_eq!((again.users, again.changed), (2, 0));
+}
+
+async fn a_manager_outside_the_sync_group_waits_and_is_linked_when_provisioned(app: TestApp) {
+    let with_manager = |user_name: &str, manager: &str| json!({"userName": user_name, ENTERPRISE: {"manager": {"value": manager}}});
+    let ann = app.post("/Users", with_manager("ann", "Boss@Corp")).await;
+    assert_eq!(ann.status, 201, "{:?}", ann.body);
+    // No user was made for the manager: the reference waits.
+    let listed = app.get("/Users").await;
+    assert_eq!(listed.body["totalResults"], 1);
+    assert_eq!(
+        manager_of(&app, "ann").await,
+        json!({"reference": "Boss@Corp", "id": null})
+    );
+
+    let boss = app.create_user("boss@corp").await;
+    assert_eq!(
+        manager_of(&app, "ann").await,
+        json!({"reference": "Boss@Corp", "id": boss})
+    );
+    assert_eq!(
+        event_types(&app, &ann.id()).await,
+        [
+            "UserCreated",
+            "UserMapped",
+            "ManagerPending",
+            "ManagerLinked"
+        ]
+    );
+
+    // A manager already provisioned is linked at once, by externalId here.
+    let carl = app
+        .post("/Users", json!({"userName": "carl", "externalId": "ext-c"}))
+        .await
+        .id();
+    app.post("/Users", with_manager("dee", "ext-c")).await;
+    assert_eq!(
+        manager_of(&app, "dee").await,
+        json!({"reference": "ext-c", "id": carl})
+    );
+
+    // Removing the manager clears the link.
+    let removed = app
+        .patch(
+            &format!("/Users/{}", ann.id()),
+            json!([{"op": "remove", "path": format!("{ENTERPRISE}:manager")}]),
+        )
+        .await;
+    assert_eq!(removed.status, 200, "{:?}", removed.body);
+    assert_eq!(manager_of(&app, "ann").await, Value::Null);
+    assert_eq!(
+        event_types(&app, &ann.id())
+            .await
+            .last()
+            .map(String::as_str),
+        Some("ManagerUnlinked")
+    );
 }

@@ -3,7 +3,7 @@
 use crate::common::TestApp;
 use crate::on_both_stores;
 use projections::db::Sql;
-use projections::directory::AppUserRecord;
+use projections::directory::{AppUserRecord, APP_USER_COLUMNS};
 use projections::runner::Projector;
 use projections::scim_groups::{GroupRecord, GROUP_COLUMNS};
 use projections::scim_users::{UserRecord, USER_COLUMNS};
@@ -47,10 +47,9 @@ async fn snapshot(app: &TestApp) -> Snapshot {
         .await
         .expect("memberships are readable");
     let directory = db
-        .fetch_all(&Sql::new(
-            "SELECT id, instance_id, user_name, fields, state, managed, updated_at
-               FROM app_users ORDER BY id",
-        ))
+        .fetch_all(&Sql::new(format!(
+            "SELECT {APP_USER_COLUMNS} FROM app_users ORDER BY id"
+        )))
         .await
         .expect("the directory is readable");
     (users, groups, members, directory)
@@ -66,6 +65,17 @@ async fn a_rebuilt_read_model_equals_the_live_one(app: TestApp) {
         .id();
     let b = app.create_user("b").await;
     let c = app.create_user("c").await;
+    // One report of a, one waiting for a manager nobody provisioned.
+    let manager = |reference: &str| {
+        json!({"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":
+            {"manager": {"value": reference}}})
+    };
+    let mut d = manager("A");
+    d["userName"] = json!("d");
+    let mut e = manager("nobody");
+    e["userName"] = json!("e");
+    assert_eq!(app.post("/Users", d).await.status, 201);
+    assert_eq!(app.post("/Users", e).await.status, 201);
     let group = app.create_group("G", &[&a, &b]).await;
     let inner = app.create_group("Inner", &[&c]).await;
     app.patch(
@@ -82,10 +92,16 @@ async fn a_rebuilt_read_model_equals_the_live_one(app: TestApp) {
     .await;
     assert_eq!(app.delete(&format!("/Users/{b}")).await.status, 204);
     let live = snapshot(&app).await;
-    assert_eq!(live.0.len(), 2);
+    assert_eq!(live.0.len(), 4);
     assert_eq!(live.2.len(), 3);
     // The directory keeps deleted users, marked deleted.
-    assert_eq!(live.3.len(), 3);
+    assert_eq!(live.3.len(), 5);
+    let linked = live
+        .3
+        .iter()
+        .filter(|user| user.manager_id.is_some())
+        .count();
+    assert_eq!(linked, 1);
 
     // Forget every checkpoint's version: the projector must empty and rebuild each projection.
     app.store

@@ -1,6 +1,6 @@
 //! What can be asked of a user.
 
-use super::values::UserProfile;
+use super::values::{ManagerRef, UserProfile};
 use crate::settings::mapping::MappedFields;
 use crate::values::InstanceId;
 
@@ -12,6 +12,8 @@ pub enum UserCommand {
         profile: UserProfile,
         /// The application User fields the instance's mapping fills from `profile`.
         mapped: MappedFields,
+        /// The manager `profile` names, resolved against the instance's users when possible.
+        manager: Option<ManagerRef>,
     },
     /// Replace the user's profile with `profile` (PUT, or a PATCH already applied to the
     /// version the client saw). `expected_version` is the version that profile was derived
@@ -21,6 +23,13 @@ pub enum UserCommand {
         expected_version: u64,
         profile: UserProfile,
         mapped: MappedFields,
+        manager: Option<ManagerRef>,
+    },
+    /// The user a pending manager reference names has been provisioned.
+    LinkManager {
+        instance_id: InstanceId,
+        reference: String,
+        manager_id: String,
     },
     /// Fill the application User fields again, after the instance's mapping changed.
     Remap {

@@ -31,6 +31,18 @@ pub enum UserEvent {
     UserMapped {
         changes: Vec<FieldChange>,
     },
+    /// The manager the IdP names is not (yet) a user of the instance; linked when it is.
+    ManagerPending {
+        reference: String,
+    },
+    ManagerLinked {
+        reference: String,
+        manager_id: String,
+    },
+    /// The IdP no longer names a manager.
+    ManagerUnlinked {
+        reference: String,
+    },
     UserSuspended,
     /// Follows the update that made `active` anything but false.
     UserReactivated,
@@ -43,6 +55,9 @@ impl DomainEvent for UserEvent {
             Self::UserCreated { .. } => "UserCreated",
             Self::UserUpdated { .. } => "UserUpdated",
             Self::UserMapped { .. } => "UserMapped",
+            Self::ManagerPending { .. } => "ManagerPending",
+            Self::ManagerLinked { .. } => "ManagerLinked",
+            Self::ManagerUnlinked { .. } => "ManagerUnlinked",
             Self::UserSuspended => "UserSuspended",
             Self::UserReactivated => "UserReactivated",
             Self::UserDeleted => "UserDeleted",

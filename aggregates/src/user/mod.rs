@@ -11,7 +11,7 @@ mod values;
 pub use commands::UserCommand;
 pub use error::UserError;
 pub use events::UserEvent;
-pub use values::{is_active, UserName, UserProfile, ACTIVE};
+pub use values::{is_active, ManagerRef, UserName, UserProfile, ACTIVE};
 
 use crate::attributes::{AttributeChange, Attributes};
 use crate::settings::mapping::{changed_fields, MappedFields};
@@ -39,6 +39,7 @@ pub struct User {
     attributes: Attributes,
     /// The application User fields as last mapped.
     mapped: MappedFields,
+    manager: Option<ManagerRef>,
     /// Number of events applied; equals the event store's sequence and the SCIM `meta.version`.
     version: u64,
 }
@@ -61,9 +62,11 @@ impl Aggregate for User {
                 instance_id,
                 profile,
                 mapped,
+                manager,
             } => {
                 self.create(instance_id, profile, sink).await?;
                 self.map(mapped, sink).await;
+                self.manage(manager, sink).await;
                 Ok(())
             }
             UserCommand::Update {
@@ -71,10 +74,30 @@ impl Aggregate for User {
                 expected_version,
                 profile,
                 mapped,
+                manager,
             } => {
                 self.ensure_live(&instance_id, Some(expected_version))?;
                 self.update(profile, sink).await;
                 self.map(mapped, sink).await;
+                self.manage(manager, sink).await;
+                Ok(())
+            }
+            UserCommand::LinkManager {
+                instance_id,
+                reference,
+                manager_id,
+            } => {
+                self.ensure_live(&instance_id, None)?;
+                let waiting = self.manager.as_ref().is_some_and(|manager| {
+                    manager.reference == reference && manager.manager_id.is_none()
+                });
+                if waiting {
+                    let event = UserEvent::ManagerLinked {
+                        reference,
+                        manager_id,
+                    };
+                    sink.write(event, self).await;
+                }
                 Ok(())
             }
             UserCommand::Remap {
@@ -129,6 +152,22 @@ impl Aggregate for User {
                     };
                 }
             }
+            UserEvent::ManagerPending { reference } => {
+                self.manager = Some(ManagerRef {
+                    reference,
+                    manager_id: None,
+                })
+            }
+            UserEvent::ManagerLinked {
+                reference,
+                manager_id,
+            } => {
+                self.manager = Some(ManagerRef {
+                    reference,
+                    manager_id: Some(manager_id),
+                })
+            }
+            UserEvent::ManagerUnlinked { .. } => self.manager = None,
             UserEvent::UserSuspended => self.status = Status::Suspended,
             UserEvent::UserReactivated => self.status = Status::Active,
             UserEvent::UserDeleted => self.status = Status::Deleted,
@@ -170,6 +209,36 @@ impl User {
             (Status::Suspended, true) => sink.write(UserEvent::UserReactivated, self).await,
             _ => {}
         }
+    }
+
+    /// Records a change of manager: linked to a user of the instance, or pending until that user
+    /// is provisioned, or gone. Naming the same manager again changes nothing.
+    async fn manage(&mut self, manager: Option<ManagerRef>, sink: &EventSink<Self>) {
+        if self.manager == manager {
+            return;
+        }
+        let event = match (manager, &self.manager) {
+            (None, Some(previous)) => UserEvent::ManagerUnlinked {
+                reference: previous.reference.clone(),
+            },
+            (None, None) => return,
+            // Still waiting for the same manager: nothing new to record.
+            (Some(next), Some(previous))
+                if next.manager_id.is_none() && previous.reference == next.reference =>
+            {
+                return
+            }
+            (Some(next), _) => match next.manager_id {
+                Some(manager_id) => UserEvent::ManagerLinked {
+                    reference: next.reference,
+                    manager_id,
+                },
+                None => UserEvent::ManagerPending {
+                    reference: next.reference,
+                },
+            },
+        };
+        sink.write(event, self).await;
     }
 
     /// Records which application User fields changed, if any did.

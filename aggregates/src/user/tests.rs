@@ -42,6 +42,7 @@ fn update(expected_version: u64, profile: UserProfile) -> UserCommand {
         expected_version,
         profile,
         mapped: MappedFields::new(),
+        manager: None,
     }
 }
 
@@ -53,6 +54,7 @@ fn creating_a_user_records_it_without_an_invitation() {
             instance_id: instance(),
             profile: profile("alice@corp", json!({"displayName": "Alice"})),
             mapped: MappedFields::new(),
+            manager: None,
         })
         .then_expect_events(vec![created("alice@corp", json!({"displayName": "Alice"}))]);
 }
@@ -65,6 +67,7 @@ fn creating_an_existing_user_is_refused() {
             instance_id: instance(),
             profile: profile("alice@corp", json!({})),
             mapped: MappedFields::new(),
+            manager: None,
         })
         .then_expect_error(UserError::AlreadyExists);
 }
@@ -345,6 +348,7 @@ fn a_new_user_records_its_mapped_fields() {
                 ("User Name", "alice@corp"),
                 ("Scim Sync Job Title", "Engineer"),
             ]),
+            manager: None,
         })
         .then_expect_events(vec![
             created("alice@corp", json!({"title": "Engineer"})),
@@ -372,6 +376,7 @@ fn an_update_records_exactly_the_mapped_fields_that_changed() {
             expected_version: 2,
             profile: profile("alice@corp", json!({"title": "Lead"})),
             mapped: fields(&[("User Name", "alice@corp"), ("Scim Sync Job Title", "Lead")]),
+            manager: None,
         })
         .then_expect_events(vec![
             UserEvent::UserUpdated {
@@ -421,4 +426,89 @@ fn remapping_records_only_real_changes() {
             mapped: MappedFields::new(),
         })
         .then_expect_error(UserError::NotFound);
+}
+
+fn manager(reference: &str, manager_id: Option<&str>) -> Option<ManagerRef> {
+    Some(ManagerRef {
+        reference: reference.into(),
+        manager_id: manager_id.map(str::to_string),
+    })
+}
+
+fn create_with_manager(manager: Option<ManagerRef>) -> UserCommand {
+    UserCommand::Create {
+        instance_id: instance(),
+        profile: profile("alice@corp", json!({})),
+        mapped: MappedFields::new(),
+        manager,
+    }
+}
+
+fn update_manager(expected_version: u64, manager: Option<ManagerRef>) -> UserCommand {
+    UserCommand::Update {
+        instance_id: instance(),
+        expected_version,
+        profile: profile("alice@corp", json!({})),
+        mapped: MappedFields::new(),
+        manager,
+    }
+}
+
+#[test]
+fn a_manager_not_provisioned_waits_and_is_linked_when_it_is() {
+    let pending = UserEvent::ManagerPending {
+        reference: "boss@corp".into(),
+    };
+    UserTest::with(())
+        .given_no_previous_events()
+        .when(create_with_manager(manager("boss@corp", None)))
+        .then_expect_events(vec![created("alice@corp", json!({})), pending.clone()]);
+    let linked = UserEvent::ManagerLinked {
+        reference: "boss@corp".into(),
+        manager_id: "u-boss".into(),
+    };
+    UserTest::with(())
+        .given(vec![created("alice@corp", json!({})), pending.clone()])
+        .when(UserCommand::LinkManager {
+            instance_id: instance(),
+            reference: "boss@corp".into(),
+            manager_id: "u-boss".into(),
+        })
+        .then_expect_events(vec![linked.clone()]);
+    // A link for another reference, or one already made, changes nothing.
+    UserTest::with(())
+        .given(vec![
+            created("alice@corp", json!({})),
+            pending.clone(),
+            linked,
+        ])
+        .when(UserCommand::LinkManager {
+            instance_id: instance(),
+            reference: "boss@corp".into(),
+            manager_id: "u-other".into(),
+        })
+        .then_expect_events(vec![]);
+    // Naming the same missing manager again records nothing new.
+    UserTest::with(())
+        .given(vec![created("alice@corp", json!({})), pending])
+        .when(update_manager(2, manager("boss@corp", None)))
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn a_known_manager_is_linked_at_once_and_removing_it_clears_the_link() {
+    let linked = UserEvent::ManagerLinked {
+        reference: "ext-9".into(),
+        manager_id: "u-boss".into(),
+    };
+    UserTest::with(())
+        .given_no_previous_events()
+        .when(create_with_manager(manager("ext-9", Some("u-boss"))))
+        .then_expect_events(vec![created("alice@corp", json!({})), linked.clone()]);
+    UserTest::with(())
+        .given(vec![created("alice@corp", json!({})), linked])
+        .when(update_manager(2, None))
+        .then_expect_events(vec![UserEvent::ManagerUnlinked {
+            reference: "ext-9".into(),
+        }]);
 }

@@ -50,6 +50,16 @@ pub struct UserProfile {
     pub attributes: Attributes,
 }
 
+/// A user's direct manager as the IdP names it (the enterprise `manager.value`), and the user
+/// of the same instance it names, once there is one. The IdP may name a manager it does not
+/// provision (not in the sync group): the reference then waits, and is never turned into a
+/// user of its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManagerRef {
+    pub reference: String,
+    pub manager_id: Option<String>,
+}
+
 /// The `active` attribute (RFC 7643 §4.1.1).
 pub const ACTIVE: &str = "active";
 
