@@ -14,9 +14,12 @@ use aggregates::values::InstanceId;
 use chrono::Utc;
 use projections::db::DbError;
 use projections::directory::{app_user, find_app_user, AppUserRecord};
+use projections::error::ProjectionError;
+use projections::event_log;
 use projections::metadata::{timestamp, EventMetadata};
 use projections::scim_users::UserRecord;
 use serde_json::Value;
+use std::time::{Duration, Instant};
 
 pub const DEFAULT_INSTANCE: &str = "default";
 const DEFAULT_INTEGRATION_USER: &str = "scimd-admin";
@@ -61,6 +64,9 @@ impl From<CommandError<SettingsError>> for AdminError {
         }
     }
 }
+
+const CATCH_UP_WAIT: Duration = Duration::from_secs(10);
+const CATCH_UP_RETRY: Duration = Duration::from_millis(10);
 
 /// Users read per round trip when re-applying a mapping.
 const REMAP_BATCH: i64 = 500;
@@ -220,15 +226,25 @@ pub async fn apply_mappings(
     Ok(report)
 }
 
-/// Brings the read models up to the event log, so that what an administrator reads next
-/// includes what was just written, with or without a server running.
+/// Brings the read models up to the event log as it is now, so that what an administrator
+/// reads next includes what was just written, with or without a server running. On PostgreSQL
+/// an event may be held back while an older transaction is still open, hence the retries.
 async fn catch_up(store: &Store) -> Result<(), AdminError> {
-    store
-        .projector
-        .catch_up()
-        .await
-        .map(drop)
-        .map_err(|error| AdminError::Store(error.to_string()))
+    let lagging = |error: ProjectionError| AdminError::Store(error.to_string());
+    let target = event_log::head(&store.db).await.map_err(lagging)?;
+    let deadline = Instant::now() + CATCH_UP_WAIT;
+    loop {
+        let reached = store.projector.catch_up().await.map_err(lagging)?;
+        if reached >= target {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(AdminError::Store(format!(
+                "the read models did not reach {target} within {CATCH_UP_WAIT:?}"
+            )));
+        }
+        tokio::time::sleep(CATCH_UP_RETRY).await;
+    }
 }
 
 /// The application User entity of an instance's user, by User Name.
