@@ -248,6 +248,31 @@ async fn the_cli_manages_instances_and_keys(kind: StoreKind) {
     assert!(err.contains("instance names"), "{err}");
     let (_, out, _) = run_cli(&url, &["instances", "list"]).await;
     assert!(out.lines().any(|line| line.starts_with("acme ")), "{out}");
+    let (_, out, _) = run_cli(&url, &["--json", "instances", "list"]).await;
+    let listed: Value = serde_json::from_str(&out).unwrap_or_default();
+    assert_eq!(listed[0]["name"], "acme", "{out}");
+    let (ok, out, err) = run_cli(
+        &url,
+        &[
+            "keys",
+            "create",
+            "--instance",
+            "acme",
+            "--integration-user",
+            "bot",
+            "--json",
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let issued: Value = serde_json::from_str(&out).unwrap_or_default();
+    assert!(
+        issued["key"]
+            .as_str()
+            .is_some_and(|key| key.starts_with("scimd_")),
+        "{out}"
+    );
+    assert_eq!(issued["integrationUser"], "bot");
 
     let (ok, out, err) = run_cli(
         &url,
@@ -310,10 +335,8 @@ async fn the_cli_manages_instances_and_keys(kind: StoreKind) {
     assert!(!ok);
     assert!(err.contains("already revoked"), "{err}");
     let (_, out, _) = run_cli(&url, &["keys", "list", "--instance", "acme"]).await;
-    assert!(
-        !out.lines().nth(1).unwrap_or_default().ends_with(" -"),
-        "{out}"
-    );
+    let revoked = out.lines().find(|line| line.starts_with(key_id.as_str()));
+    assert!(revoked.is_some_and(|line| !line.ends_with(" -")), "{out}");
 }
 
 async fn the_cli_manages_an_instances_roles_as_events(kind: StoreKind) {

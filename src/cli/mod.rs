@@ -1,0 +1,122 @@
+//! The command line: `serve`, and the administration of instances, keys and instance settings.
+//! Every command takes `--database`; administrative commands print JSON with `--json`.
+
+mod serve;
+mod settings;
+mod tenancy;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use scimd::store::{redact, Store, StoreSettings};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use serve::ServeArgs;
+use settings::{DirectoryCommand, FieldsCommand, MappingsCommand, RolesCommand};
+use tenancy::{InstancesCommand, KeysCommand};
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://./scimd.db";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "scimd",
+    version,
+    about = "An event-sourced SCIM 2.0 provisioning backend"
+)]
+pub struct Cli {
+    /// The store: sqlite://PATH (created if missing) or postgres://USER[:PASSWORD]@HOST[:PORT]/DB
+    #[arg(long, global = true, env = "SCIMD_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database: String,
+    /// Print the result as JSON (administrative commands)
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the SCIM API (on a store without instances, first creates `default` and prints a key)
+    Serve(ServeArgs),
+    /// Manage instances (tenants)
+    #[command(subcommand)]
+    Instances(InstancesCommand),
+    /// Manage API keys
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// The roles an instance's provisioned users may have, and those new users get
+    #[command(subcommand)]
+    Roles(RolesCommand),
+    /// Custom text fields of an instance's application User entity
+    #[command(subcommand)]
+    Fields(FieldsCommand),
+    /// Which SCIM attribute fills which field of the application's User entity
+    #[command(subcommand)]
+    Mappings(MappingsCommand),
+    /// The application's user directory that the mapping fills
+    #[command(subcommand)]
+    Directory(DirectoryCommand),
+}
+
+/// How long a write waits for the read model to show it before answering 503.
+const PROJECTION_WAIT: Duration = Duration::from_secs(10);
+const ADMIN_POOL_SIZE: u32 = 2;
+
+async fn open(database: &str, pool_size: u32) -> anyhow::Result<Arc<Store>> {
+    let settings = StoreSettings {
+        database_url: database.to_string(),
+        pool_size,
+        projection_wait: PROJECTION_WAIT,
+    };
+    let store = Store::open(&settings)
+        .await
+        .with_context(|| format!("opening the store at {}", redact(database)))?;
+    Ok(Arc::new(store))
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Serve(args) = cli.command {
+        return serve::serve(&cli.database, args).await;
+    }
+    let store = open(&cli.database, ADMIN_POOL_SIZE).await?;
+    let json = cli.json;
+    let outcome = match cli.command {
+        Command::Serve(_) => Ok(()),
+        Command::Instances(command) => tenancy::instances(&store, command, json).await,
+        Command::Keys(command) => tenancy::keys(&store, command, json).await,
+        Command::Roles(command) => settings::roles(&store, command, json).await,
+        Command::Fields(command) => settings::fields(&store, command, json).await,
+        Command::Mappings(command) => settings::mappings(&store, command, json).await,
+        Command::Directory(command) => settings::directory(&store, command).await,
+    };
+    store.db.close().await;
+    outcome
+}
+
+/// Prints a command's result as one JSON document.
+fn print_json(value: &Value) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+fn print_table(headers: &[&str], rows: Vec<Vec<String>>) {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(headers.iter().map(|h| h.to_string()).collect());
+    for row in rows {
+        line(row);
+    }
+}

@@ -1,0 +1,104 @@
+//! `scimd serve`: the SCIM API (and the admin API when it has a token) on the chosen store.
+
+use super::open;
+use anyhow::Context as _;
+use clap::Args;
+use scimd::admin_ops;
+use scimd::admin_token::AdminToken;
+use scimd::scim::bulk::BulkLimits;
+use scimd::startup::{self, ServerSettings};
+use scimd::store::redact;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port
+    #[arg(long, env = "SCIMD_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Base URL clients reach scimd at, when a proxy hides it (e.g. https://scim.example.com)
+    #[arg(long, env = "SCIMD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Database connections in the pool
+    #[arg(long, env = "SCIMD_POOL_SIZE", default_value_t = 16)]
+    pub pool_size: u32,
+    /// Largest request body accepted, in bytes (larger bodies get 413)
+    #[arg(long, env = "SCIMD_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Most operations in one /Bulk request (more get 413)
+    #[arg(long, env = "SCIMD_BULK_MAX_OPERATIONS", default_value_t = 1000)]
+    pub bulk_max_operations: usize,
+    /// Largest /Bulk request body accepted, in bytes (larger bodies get 413)
+    #[arg(long, env = "SCIMD_BULK_MAX_PAYLOAD_BYTES", default_value_t = 1024 * 1024)]
+    pub bulk_max_payload_bytes: usize,
+    /// Enables the admin HTTP API under /admin/v1 with this secret (at least 32 characters);
+    /// prefer the environment variable, which stays out of the process list
+    #[arg(long, env = "SCIMD_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+}
+
+pub async fn serve(database: &str, args: ServeArgs) -> anyhow::Result<()> {
+    let store = open(database, args.pool_size).await?;
+    if let Some(issued) = admin_ops::ensure_default_instance(&store).await? {
+        println!(
+            "Created instance {:?} with an API key for integration user {:?}.",
+            admin_ops::DEFAULT_INSTANCE,
+            issued.record.integration_user
+        );
+        println!("Store the key now: it is shown only this once.");
+        println!("{}", issued.token);
+    }
+    let listener = TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let address = listener.local_addr()?;
+    println!(
+        "scimd listening on http://{address}/scim/v2 (store: {})",
+        redact(database)
+    );
+    let admin_token = args
+        .admin_token
+        .as_deref()
+        .map(AdminToken::new)
+        .transpose()?;
+    let settings = ServerSettings {
+        admin_token,
+        public_url: args.public_url,
+        max_body_bytes: args.max_body_bytes,
+        bulk: BulkLimits {
+            max_operations: args.bulk_max_operations,
+            max_payload_bytes: args.bulk_max_payload_bytes,
+        },
+        ..ServerSettings::default()
+    };
+    startup::serve(Arc::clone(&store), settings, listener, shutdown_signal()).await?;
+    store.db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM; in-flight requests then finish before the process exits.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,213 @@
+//! `scimd roles`, `fields`, `mappings` and `directory`: an instance's settings, each change an
+//! event of the instance, and the application directory they shape.
+
+use super::{print_json, print_table};
+use aggregates::settings::{InstanceSettings, SettingsCommand};
+use clap::Subcommand;
+use scimd::store::Store;
+use scimd::{admin_ops, admin_views};
+use serde_json::json;
+
+#[derive(Debug, Subcommand)]
+pub enum RolesCommand {
+    /// Show the allowed and the default roles
+    Show {
+        #[arg(long)]
+        instance: String,
+    },
+    /// Set the allowed roles (the default roles must stay among them), or allow any role
+    Allow {
+        #[arg(long)]
+        instance: String,
+        /// Allow any role (for an application without role semantics)
+        #[arg(long, conflicts_with = "roles")]
+        any: bool,
+        #[arg(required_unless_present = "any")]
+        roles: Vec<String>,
+    },
+    /// Set the roles a user provisioned without roles receives (each must be allowed)
+    Default {
+        #[arg(long)]
+        instance: String,
+        /// Give such users no role at all
+        #[arg(long, conflicts_with = "roles")]
+        none: bool,
+        #[arg(required_unless_present = "none")]
+        roles: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FieldsCommand {
+    /// Add a custom text field
+    Add {
+        #[arg(long)]
+        instance: String,
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MappingsCommand {
+    /// Show the mapping and the fields it can fill
+    Show {
+        #[arg(long)]
+        instance: String,
+    },
+    /// Fill a standard or custom text field from a SCIM attribute path
+    Set {
+        #[arg(long)]
+        instance: String,
+        /// e.g. title, name.givenName, addresses[type eq "work"].country
+        #[arg(long)]
+        attribute: String,
+        #[arg(long)]
+        field: String,
+    },
+    /// Stop filling a field from SCIM (User Name is read-only)
+    Delete {
+        #[arg(long)]
+        instance: String,
+        #[arg(long)]
+        field: String,
+    },
+    /// Return to the default mapping
+    Reset {
+        #[arg(long)]
+        instance: String,
+    },
+    /// Fill every user's fields again with the current mapping (a mapped event per change)
+    Apply {
+        #[arg(long)]
+        instance: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DirectoryCommand {
+    /// The application User entity of a user, as JSON
+    Show {
+        #[arg(long)]
+        instance: String,
+        user_name: String,
+    },
+}
+
+pub async fn roles(store: &Store, command: RolesCommand, json: bool) -> anyhow::Result<()> {
+    let settings = match command {
+        RolesCommand::Show { instance } => admin_ops::settings(store, &instance).await?,
+        RolesCommand::Allow {
+            instance,
+            any,
+            roles,
+        } => {
+            let command = if any {
+                SettingsCommand::AllowAnyRole
+            } else {
+                SettingsCommand::AllowRoles { roles }
+            };
+            admin_ops::change_settings(store, &instance, command).await?
+        }
+        RolesCommand::Default {
+            instance,
+            none,
+            roles,
+        } => {
+            let roles = if none { Vec::new() } else { roles };
+            let command = SettingsCommand::SetDefaultRoles { roles };
+            admin_ops::change_settings(store, &instance, command).await?
+        }
+    };
+    if json {
+        return print_json(&admin_views::roles(&settings));
+    }
+    let allowed = if settings.allows_any_role() {
+        "any".to_string()
+    } else {
+        settings.allowed_roles().join(", ")
+    };
+    let defaults = match settings.default_roles() {
+        [] => "none".to_string(),
+        roles => roles.join(", "),
+    };
+    println!("Allowed roles: {allowed}");
+    println!("Default roles: {defaults}");
+    Ok(())
+}
+
+pub async fn fields(store: &Store, command: FieldsCommand, json: bool) -> anyhow::Result<()> {
+    let FieldsCommand::Add { instance, name } = command;
+    let command = SettingsCommand::AddField { name };
+    let settings = admin_ops::change_settings(store, &instance, command).await?;
+    if json {
+        return print_json(&admin_views::mappings(&settings));
+    }
+    let added = settings.custom_fields().last().cloned().unwrap_or_default();
+    println!("Added the text field {added:?} to instance {instance:?}.");
+    Ok(())
+}
+
+pub async fn mappings(store: &Store, command: MappingsCommand, json: bool) -> anyhow::Result<()> {
+    let settings = match command {
+        MappingsCommand::Apply { instance } => return apply(store, &instance, json).await,
+        MappingsCommand::Show { instance } => admin_ops::settings(store, &instance).await?,
+        MappingsCommand::Set {
+            instance,
+            attribute,
+            field,
+        } => admin_ops::set_mapping(store, &instance, &field, &attribute).await?,
+        MappingsCommand::Delete { instance, field } => {
+            let command = SettingsCommand::DeleteMapping { field };
+            admin_ops::change_settings(store, &instance, command).await?
+        }
+        MappingsCommand::Reset { instance } => {
+            admin_ops::change_settings(store, &instance, SettingsCommand::ResetMappings).await?
+        }
+    };
+    if json {
+        return print_json(&admin_views::mappings(&settings));
+    }
+    print_mapping(&settings);
+    Ok(())
+}
+
+fn print_mapping(settings: &InstanceSettings) {
+    print_table(
+        &["FIELD", "ATTRIBUTE", ""],
+        settings
+            .mapping()
+            .iter()
+            .map(|row| {
+                let note = if row.is_read_only() { "read-only" } else { "" };
+                vec![row.field.clone(), row.attribute.clone(), note.to_string()]
+            })
+            .collect(),
+    );
+}
+
+async fn apply(store: &Store, instance: &str, json: bool) -> anyhow::Result<()> {
+    let report = admin_ops::apply_mappings(store, instance, |so_far| {
+        eprintln!(
+            "mapped {} users so far, {} changed",
+            so_far.users, so_far.changed
+        );
+    })
+    .await?;
+    if json {
+        return print_json(&json!({"users": report.users, "changed": report.changed}));
+    }
+    println!(
+        "Applied the mapping of {instance:?} to {} users; {} changed.",
+        report.users, report.changed
+    );
+    Ok(())
+}
+
+pub async fn directory(store: &Store, command: DirectoryCommand) -> anyhow::Result<()> {
+    let DirectoryCommand::Show {
+        instance,
+        user_name,
+    } = command;
+    let entry = admin_ops::directory_entry(store, &instance, &user_name).await?;
+    print_json(&admin_views::directory_entry(&entry))
+}

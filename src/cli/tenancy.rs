@@ -1,0 +1,129 @@
+//! `scimd instances` and `scimd keys`: tenants and their API keys.
+
+use super::{print_json, print_table};
+use clap::Subcommand;
+use scimd::admin_ops;
+use scimd::store::Store;
+use serde_json::{json, Value};
+
+#[derive(Debug, Subcommand)]
+pub enum InstancesCommand {
+    /// Create an instance
+    Create { name: String },
+    /// List instances
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create an API key; the key is printed once, alone on the last line
+    Create {
+        #[arg(long)]
+        instance: String,
+        /// The integration user changes made with this key are recorded as made by
+        #[arg(long)]
+        integration_user: String,
+    },
+    /// List an instance's keys (never their secrets)
+    List {
+        #[arg(long)]
+        instance: String,
+    },
+    /// Revoke a key; it stops working on the next request
+    Revoke { key_id: String },
+}
+
+pub async fn instances(store: &Store, command: InstancesCommand, json: bool) -> anyhow::Result<()> {
+    match command {
+        InstancesCommand::Create { name } => {
+            let instance = admin_ops::create_instance(store, &name).await?;
+            if json {
+                return print_json(
+                    &json!({"name": instance.name, "id": instance.id, "createdAt": instance.created_at}),
+                );
+            }
+            println!("Created instance {:?} ({})", instance.name, instance.id);
+        }
+        InstancesCommand::List => {
+            let instances = admin_ops::list_instances(store).await?;
+            if json {
+                let listed: Vec<Value> = instances
+                    .iter()
+                    .map(|i| json!({"name": i.name, "id": i.id, "createdAt": i.created_at}))
+                    .collect();
+                return print_json(&Value::Array(listed));
+            }
+            print_table(
+                &["NAME", "ID", "CREATED"],
+                instances
+                    .into_iter()
+                    .map(|i| vec![i.name, i.id, i.created_at])
+                    .collect(),
+            );
+        }
+    }
+    Ok(())
+}
+
+pub async fn keys(store: &Store, command: KeysCommand, json: bool) -> anyhow::Result<()> {
+    match command {
+        KeysCommand::Create {
+            instance,
+            integration_user,
+        } => {
+            let issued = admin_ops::create_key(store, &instance, &integration_user).await?;
+            if json {
+                return print_json(&json!({
+                    "keyId": issued.record.id,
+                    "instance": instance,
+                    "integrationUser": issued.record.integration_user,
+                    "key": issued.token,
+                }));
+            }
+            println!(
+                "Created key {} for integration user {:?} of instance {:?}.",
+                issued.record.id, issued.record.integration_user, instance
+            );
+            println!("Store it now: it is shown only this once.");
+            println!("{}", issued.token);
+        }
+        KeysCommand::List { instance } => {
+            let keys = admin_ops::list_keys(store, &instance).await?;
+            if json {
+                let listed: Vec<Value> = keys
+                    .iter()
+                    .map(|k| {
+                        json!({
+                            "keyId": k.id,
+                            "integrationUser": k.integration_user,
+                            "createdAt": k.created_at,
+                            "revokedAt": k.revoked_at,
+                        })
+                    })
+                    .collect();
+                return print_json(&Value::Array(listed));
+            }
+            print_table(
+                &["KEY ID", "INTEGRATION USER", "CREATED", "REVOKED"],
+                keys.into_iter()
+                    .map(|k| {
+                        vec![
+                            k.id,
+                            k.integration_user,
+                            k.created_at,
+                            k.revoked_at.unwrap_or_else(|| "-".into()),
+                        ]
+                    })
+                    .collect(),
+            );
+        }
+        KeysCommand::Revoke { key_id } => {
+            admin_ops::revoke_key(store, &key_id).await?;
+            if json {
+                return print_json(&json!({"revoked": key_id}));
+            }
+            println!("Revoked key {key_id}; requests with it are refused from now on.");
+        }
+    }
+    Ok(())
+}
