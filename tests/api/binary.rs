@@ -221,6 +221,21 @@ async fn data_survives_graceful_and_abrupt_restarts(kind: StoreKind) {
     assert_eq!(group_now["displayName"], "Keepers");
 }
 
+/// A new key of `instance`, made with the CLI: the last line it prints.
+async fn new_key(database_url: &str, instance: &str, integration_user: &str) -> String {
+    let args = [
+        "keys",
+        "create",
+        "--instance",
+        instance,
+        "--integration-user",
+        integration_user,
+    ];
+    let (ok, out, err) = run_cli(database_url, &args).await;
+    assert!(ok, "{err}");
+    out.lines().last().unwrap_or_default().to_string()
+}
+
 async fn run_cli(database_url: &str, args: &[&str]) -> (bool, String, String) {
     let output = Command::new(SCIMD)
         .args(args)
@@ -441,23 +456,7 @@ async fn the_cli_manages_an_instances_roles_as_events(kind: StoreKind) {
     );
     store.db.close().await;
     let mut server = Server::start(&url).await;
-    let token = run_cli(
-        &url,
-        &[
-            "keys",
-            "create",
-            "--instance",
-            "acme",
-            "--integration-user",
-            "okta",
-        ],
-    )
-    .await
-    .1
-    .lines()
-    .last()
-    .unwrap_or_default()
-    .to_string();
+    let token = new_key(&url, "acme", "okta").await;
     let (status, _) = call(
         reqwest::Method::POST,
         &format!("{}/Users", server.base),
@@ -555,19 +554,7 @@ async fn the_cli_manages_fields_and_mappings(kind: StoreKind) {
     );
     // A user provisioned through SCIM, then a mapping applied from the command line.
     let mut server = Server::start(&url).await;
-    let (_, out, _) = run_cli(
-        &url,
-        &[
-            "keys",
-            "create",
-            "--instance",
-            "acme",
-            "--integration-user",
-            "okta",
-        ],
-    )
-    .await;
-    let token = out.lines().last().unwrap_or_default().to_string();
+    let token = new_key(&url, "acme", "okta").await;
     let (status, _) = call(
         reqwest::Method::POST,
         &format!("{}/Users", server.base),
