@@ -6,6 +6,7 @@
 //! attributes (`name.givenName`, an extension's `department`) because that is the granularity
 //! an auditor asks about; multi-valued attributes change as a whole.
 
+use crate::values::changed_keys;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;
@@ -112,19 +113,17 @@ fn sub_attribute_changes(
     old: &Map<String, Value>,
     new: &Map<String, Value>,
 ) -> Vec<AttributeChange> {
-    let mut names: Vec<&String> = old.keys().chain(new.keys()).collect();
-    names.sort();
-    names.dedup();
-    names
-        .into_iter()
-        .filter(|name| old.get(*name) != new.get(*name))
-        .map(|name| AttributeChange {
-            attribute: attribute.to_string(),
-            sub_attribute: Some(name.clone()),
-            old: old.get(name).cloned(),
-            new: new.get(name).cloned(),
-        })
-        .collect()
+    changed_keys(old.keys(), new.keys(), |name| {
+        old.get(name) != new.get(name)
+    })
+    .into_iter()
+    .map(|name| AttributeChange {
+        attribute: attribute.to_string(),
+        sub_attribute: Some(name.clone()),
+        old: old.get(name).cloned(),
+        new: new.get(name).cloned(),
+    })
+    .collect()
 }
 
 /// One attribute's old and new value; `None` means absent.

@@ -84,6 +84,20 @@ pub fn case_insensitive_key(text: &str) -> String {
     text.to_lowercase()
 }
 
+/// The keys of two maps whose values differ (present in one only, or different in both), each
+/// once, in key order: what a change event records.
+pub fn changed_keys<'a>(
+    old: impl Iterator<Item = &'a String>,
+    new: impl Iterator<Item = &'a String>,
+    differs: impl Fn(&str) -> bool,
+) -> Vec<&'a String> {
+    let mut keys: Vec<&String> = old.chain(new).collect();
+    keys.sort();
+    keys.dedup();
+    keys.retain(|key| differs(key));
+    keys
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@
 //! decided here: which fields exist, which rows may change, and what changed between two
 //! mapped states.
 
+use crate::values::changed_keys;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -85,18 +86,16 @@ pub type MappedFields = BTreeMap<String, String>;
 
 /// Exactly the fields whose values differ between `old` and `new`, in field-name order.
 pub fn changed_fields(old: &MappedFields, new: &MappedFields) -> Vec<FieldChange> {
-    let mut names: Vec<&String> = old.keys().chain(new.keys()).collect();
-    names.sort();
-    names.dedup();
-    names
-        .into_iter()
-        .filter(|name| old.get(*name) != new.get(*name))
-        .map(|name| FieldChange {
-            field: name.clone(),
-            old: old.get(name).cloned(),
-            new: new.get(name).cloned(),
-        })
-        .collect()
+    changed_keys(old.keys(), new.keys(), |name| {
+        old.get(name) != new.get(name)
+    })
+    .into_iter()
+    .map(|name| FieldChange {
+        field: name.clone(),
+        old: old.get(name).cloned(),
+        new: new.get(name).cloned(),
+    })
+    .collect()
 }
 
 #[cfg(test)]
