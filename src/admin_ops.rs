@@ -23,6 +23,8 @@ use std::time::{Duration, Instant};
 
 pub const DEFAULT_INSTANCE: &str = "default";
 const DEFAULT_INTEGRATION_USER: &str = "scimd-admin";
+/// Who administrative changes (CLI, admin API, imports) are recorded as made by.
+pub const ADMIN_ACTOR: &str = DEFAULT_INTEGRATION_USER;
 const MAX_NAME_CHARS: usize = 64;
 const MAX_INTEGRATION_USER_CHARS: usize = 256;
 
@@ -124,7 +126,7 @@ pub async fn list_instances(store: &Store) -> Result<Vec<InstanceRecord>, AdminE
     Ok(tenancy::instances(&store.db).await?)
 }
 
-async fn instance(store: &Store, name: &str) -> Result<InstanceRecord, AdminError> {
+pub async fn instance(store: &Store, name: &str) -> Result<InstanceRecord, AdminError> {
     tenancy::instance_named(&store.db, name)
         .await?
         .ok_or_else(|| AdminError::UnknownInstance(name.to_string()))
@@ -229,7 +231,7 @@ pub async fn apply_mappings(
 /// Brings the read models up to the event log as it is now, so that what an administrator
 /// reads next includes what was just written, with or without a server running. On PostgreSQL
 /// an event may be held back while an older transaction is still open, hence the retries.
-async fn catch_up(store: &Store) -> Result<(), AdminError> {
+pub async fn catch_up(store: &Store) -> Result<(), AdminError> {
     let lagging = |error: ProjectionError| AdminError::Store(error.to_string());
     let target = event_log::head(&store.db).await.map_err(lagging)?;
     let deadline = Instant::now() + CATCH_UP_WAIT;

@@ -11,6 +11,7 @@ pub mod admin_views;
 pub mod api_key;
 pub mod correlation;
 pub mod http;
+pub mod import;
 pub mod provisioning;
 pub mod scim;
 pub mod startup;

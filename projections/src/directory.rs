@@ -57,6 +57,27 @@ pub async fn find_app_user(
     db.fetch_optional(&sql).await
 }
 
+/// The live user of `instance_id` named `user_name` (any case) that SCIM does not manage yet:
+/// an imported account an IdP may adopt.
+pub async fn unmanaged_user_named(
+    db: &Db,
+    instance_id: &str,
+    user_name: &str,
+) -> Result<Option<String>, DbError> {
+    #[derive(sqlx::FromRow)]
+    struct Found {
+        id: String,
+    }
+    let sql = Sql::new(format!(
+        "SELECT id FROM app_users
+          WHERE instance_id = $1 AND user_name_key = $2 AND NOT managed AND state <> '{DELETED}'"
+    ))
+    .bind(instance_id)
+    .bind(case_insensitive_key(user_name));
+    let found: Option<Found> = db.fetch_optional(&sql).await?;
+    Ok(found.map(|found| found.id))
+}
+
 /// The User entity of the user with this id, whatever its state.
 pub async fn app_user(db: &Db, id: &str) -> Result<Option<AppUserRecord>, DbError> {
     let sql = Sql::new(format!(
@@ -131,6 +152,12 @@ impl Projection for Directory {
                 user_name,
                 attributes,
                 ..
+            }
+            | UserEvent::UserImported {
+                instance_id,
+                user_name,
+                attributes,
+                ..
             } => Sql::new(
                 "INSERT INTO app_users (id, instance_id, user_name, user_name_key, fields, state,
                      managed, updated_at)
@@ -145,8 +172,14 @@ impl Projection for Directory {
             } else {
                 SUSPENDED
             })
-            .bind(true)
+            .bind(matches!(event, UserEvent::UserCreated { .. }))
             .bind(at),
+            UserEvent::UserAdopted => {
+                Sql::new("UPDATE app_users SET managed = $2, updated_at = $3 WHERE id = $1")
+                    .bind(id)
+                    .bind(true)
+                    .bind(at)
+            }
             UserEvent::UserUpdated { changes } => {
                 let renamed = changes
                     .iter()

@@ -127,6 +127,12 @@ impl Projection for ScimUsers {
                 external_id,
                 attributes,
                 invitation_sent: _,
+            }
+            | UserEvent::UserImported {
+                instance_id,
+                user_name,
+                external_id,
+                attributes,
             } => Sql::new(
                 "INSERT INTO scim_users (id, instance_id, user_name, user_name_key, external_id,
                      display_name, display_name_key, active, attributes, version,
@@ -206,7 +212,8 @@ impl Projection for ScimUsers {
             | UserEvent::UserMapped { .. }
             | UserEvent::ManagerPending { .. }
             | UserEvent::ManagerLinked { .. }
-            | UserEvent::ManagerUnlinked { .. } => {
+            | UserEvent::ManagerUnlinked { .. }
+            | UserEvent::UserAdopted => {
                 Sql::new("UPDATE scim_users SET version = $2, last_modified = $3 WHERE id = $1")
                     .bind(id)
                     .bind(recorded.sequence)

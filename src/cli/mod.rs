@@ -57,6 +57,8 @@ pub enum Command {
     /// The application's user directory that the mapping fills
     #[command(subcommand)]
     Directory(DirectoryCommand),
+    /// Import accounts that existed before provisioning from a JSON Lines file of SCIM Users
+    Import(settings::ImportArgs),
 }
 
 /// How long a write waits for the read model to show it before answering 503.
@@ -89,6 +91,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Fields(command) => settings::fields(&store, command, json).await,
         Command::Mappings(command) => settings::mappings(&store, command, json).await,
         Command::Directory(command) => settings::directory(&store, command).await,
+        Command::Import(args) => settings::import(&store, args, json).await,
     };
     store.db.close().await;
     outcome

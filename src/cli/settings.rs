@@ -3,10 +3,13 @@
 
 use super::{print_json, print_table};
 use aggregates::settings::{InstanceSettings, SettingsCommand};
-use clap::Subcommand;
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use scimd::import::import_users;
 use scimd::store::Store;
 use scimd::{admin_ops, admin_views};
 use serde_json::json;
+use std::path::PathBuf;
 
 #[derive(Debug, Subcommand)]
 pub enum RolesCommand {
@@ -81,6 +84,14 @@ pub enum MappingsCommand {
         #[arg(long)]
         instance: String,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[arg(long)]
+    instance: String,
+    /// One SCIM User object per line; accounts already in the instance are skipped
+    file: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -210,4 +221,42 @@ pub async fn directory(store: &Store, command: DirectoryCommand) -> anyhow::Resu
     } = command;
     let entry = admin_ops::directory_entry(store, &instance, &user_name).await?;
     print_json(&admin_views::directory_entry(&entry))
+}
+
+pub async fn import(store: &Store, args: ImportArgs, json: bool) -> anyhow::Result<()> {
+    let lines = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("reading {}", args.file.display()))?;
+    let report = import_users(store, &args.instance, &lines, |so_far| {
+        eprintln!("imported {so_far} accounts so far");
+    })
+    .await?;
+    if json {
+        let rejected: Vec<serde_json::Value> = report
+            .rejected
+            .iter()
+            .map(|r| json!({"line": r.line, "reason": r.reason}))
+            .collect();
+        print_json(&json!({
+            "imported": report.imported,
+            "skipped": report.skipped,
+            "rejected": rejected,
+        }))?;
+    } else {
+        for rejected in &report.rejected {
+            eprintln!("line {}: {}", rejected.line, rejected.reason);
+        }
+    }
+    if !report.rejected.is_empty() {
+        anyhow::bail!(
+            "{} lines refused; nothing was imported",
+            report.rejected.len()
+        );
+    }
+    if !json {
+        println!(
+            "Imported {} accounts into {:?}; {} were already there.",
+            report.imported, args.instance, report.skipped
+        );
+    }
+    Ok(())
 }

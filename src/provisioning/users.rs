@@ -9,7 +9,7 @@ use aggregates::settings::roles::{requested_roles, with_roles};
 use aggregates::settings::InstanceSettings;
 use aggregates::user::{ManagerRef, User, UserCommand, UserError, UserProfile};
 use cqrs_es::Aggregate;
-use projections::directory::waiting_for_manager;
+use projections::directory::{unmanaged_user_named, waiting_for_manager};
 use projections::scim_groups::{groups_of_members, MembershipRecord};
 use projections::scim_users::{find_manager, find_user, UserRecord};
 use std::collections::HashMap;
@@ -116,7 +116,14 @@ impl Provisioning {
         let profile = with_role_rules(&settings, profile, true)?;
         let id = uuid::Uuid::new_v4().to_string();
         let name = self.user_name(ctx, profile.user_name.as_str());
-        self.reserve(&name, &id).await?;
+        if let Err(taken) = self.reserve(&name, &id).await {
+            let instance_id = &ctx.principal.instance_id;
+            let user_name = profile.user_name.as_str();
+            return match unmanaged_user_named(&self.store.db, instance_id, user_name).await? {
+                Some(existing) => self.adopt_user(ctx, &existing, profile, &settings).await,
+                None => Err(taken),
+            };
+        }
         let command = UserCommand::Create {
             instance_id: ctx.instance_id(),
             mapped: mapped_fields(settings.mapping(), &profile),
@@ -136,6 +143,41 @@ impl Provisioning {
         let created = self.user_after_write(ctx, &id).await?;
         self.link_waiting_reports(ctx, &created).await;
         Ok(created)
+    }
+
+    /// Takes over an account imported before provisioning whose name the IdP now provisions:
+    /// same id, now managed, with the IdP's profile.
+    async fn adopt_user(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        profile: UserProfile,
+        settings: &InstanceSettings,
+    ) -> Result<UserRecord, ProvisioningError> {
+        let _turn = self.locks.lock(id).await;
+        let command = UserCommand::Adopt {
+            instance_id: ctx.instance_id(),
+            mapped: mapped_fields(settings.mapping(), &profile),
+            manager: self.manager_of(ctx, &profile).await?,
+            profile,
+        };
+        match self
+            .store
+            .commands
+            .execute_user(id, command, &ctx.metadata())
+            .await
+        {
+            Ok(()) => {}
+            // Another request adopted it first: the name is now a managed user's.
+            Err(CommandError::Rejected(UserError::AlreadyManaged)) => {
+                return Err(ProvisioningError::UserNameTaken)
+            }
+            Err(error) => return Err(user_error(error)),
+        }
+        tracing::info!(user_id = %id, "imported user adopted");
+        let adopted = self.user_after_write(ctx, id).await?;
+        self.link_waiting_reports(ctx, &adopted).await;
+        Ok(adopted)
     }
 
     /// Replaces a user's profile with what `change` derives from its current state. If another

@@ -26,6 +26,7 @@ binary_on_both_stores!(
     the_cli_manages_instances_and_keys,
     the_cli_manages_an_instances_roles_as_events,
     the_cli_manages_fields_and_mappings,
+    the_cli_imports_existing_accounts,
 );
 
 /// A running `scimd serve`.
@@ -595,4 +596,55 @@ async fn the_cli_manages_fields_and_mappings(kind: StoreKind) {
     let (ok, _, err) = run_cli(&url, &["directory", "show", "--instance", "acme", "nobody"]).await;
     assert!(!ok);
     assert!(err.contains("no user named"), "{err}");
+}
+
+async fn the_cli_imports_existing_accounts(kind: StoreKind) {
+    let (url, _dir) = fresh_database(kind).await;
+    let (ok, _, err) = run_cli(&url, &["instances", "create", "acme"]).await;
+    assert!(ok, "{err}");
+    let files = tempfile::tempdir().expect("a temporary directory");
+    let good = files.path().join("accounts.jsonl");
+    std::fs::write(
+        &good,
+        "{\"userName\": \"ann@corp\"}\n{\"userName\": \"bob@corp\", \"title\": \"Clerk\"}\n",
+    )
+    .expect("the file is written");
+    let path = good.to_string_lossy().to_string();
+    let import = |path: String| {
+        let url = url.clone();
+        async move { run_cli(&url, &["import", "--instance", "acme", &path, "--json"]).await }
+    };
+    let (ok, out, err) = import(path.clone()).await;
+    assert!(ok, "{err}");
+    let report: Value = serde_json::from_str(&out).unwrap_or_default();
+    assert_eq!(report, json!({"imported": 2, "skipped": 0, "rejected": []}));
+    assert!(err.contains("imported 2 accounts so far"), "{err}");
+    let (_, out, _) = import(path).await;
+    let report: Value = serde_json::from_str(&out).unwrap_or_default();
+    assert_eq!(report["skipped"], 2);
+
+    let bad = files.path().join("bad.jsonl");
+    std::fs::write(&bad, "{\"userName\": \"cat@corp\"}\nnot json\n").expect("written");
+    let (ok, _, err) = run_cli(
+        &url,
+        &["import", "--instance", "acme", &bad.to_string_lossy()],
+    )
+    .await;
+    assert!(!ok);
+    assert!(err.contains("line 2: not a JSON object"), "{err}");
+    assert!(err.contains("nothing was imported"), "{err}");
+    let (ok, out, _) = run_cli(
+        &url,
+        &["directory", "show", "--instance", "acme", "cat@corp"],
+    )
+    .await;
+    assert!(!ok, "{out}");
+    let (ok, out, err) = run_cli(
+        &url,
+        &["directory", "show", "--instance", "acme", "bob@corp"],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let entry: Value = serde_json::from_str(&out).unwrap_or_default();
+    assert_eq!(entry["managedByScim"], false);
 }

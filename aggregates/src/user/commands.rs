@@ -25,6 +25,21 @@ pub enum UserCommand {
         mapped: MappedFields,
         manager: Option<ManagerRef>,
     },
+    /// Take over an account that existed before provisioning (see `Import`): same id, now
+    /// managed by the IdP, with `profile` as its new state.
+    Adopt {
+        instance_id: InstanceId,
+        profile: UserProfile,
+        mapped: MappedFields,
+        manager: Option<ManagerRef>,
+    },
+    /// Record an account that existed before provisioning (created by hand or an older sync
+    /// tool): a user of the application, not managed by SCIM until an IdP adopts it.
+    Import {
+        instance_id: InstanceId,
+        profile: UserProfile,
+        mapped: MappedFields,
+    },
     /// The user a pending manager reference names has been provisioned.
     LinkManager {
         instance_id: InstanceId,

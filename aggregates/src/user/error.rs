@@ -7,6 +7,8 @@ pub enum UserError {
     NotFound,
     #[error("user already exists")]
     AlreadyExists,
+    #[error("user is already managed by SCIM")]
+    AlreadyManaged,
     #[error("user was modified concurrently: expected version {expected}, found {actual}")]
     VersionMismatch { expected: u64, actual: u64 },
 }

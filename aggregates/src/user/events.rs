@@ -20,6 +20,15 @@ pub enum UserEvent {
         /// fact is recorded so that the application and the auditor need not assume it.
         invitation_sent: bool,
     },
+    /// An account that existed before provisioning, imported; not managed by SCIM.
+    UserImported {
+        instance_id: InstanceId,
+        user_name: UserName,
+        external_id: Option<ExternalId>,
+        attributes: Attributes,
+    },
+    /// An IdP provisioned a user with the name of an imported account, and took it over.
+    UserAdopted,
     /// Attribute values changed; `userName`, `externalId` and `active` appear here like any
     /// other attribute, with their old and new values.
     UserUpdated {
@@ -53,6 +62,8 @@ impl DomainEvent for UserEvent {
     fn event_type(&self) -> String {
         match self {
             Self::UserCreated { .. } => "UserCreated",
+            Self::UserImported { .. } => "UserImported",
+            Self::UserAdopted => "UserAdopted",
             Self::UserUpdated { .. } => "UserUpdated",
             Self::UserMapped { .. } => "UserMapped",
             Self::ManagerPending { .. } => "ManagerPending",

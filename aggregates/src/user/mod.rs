@@ -40,6 +40,8 @@ pub struct User {
     /// The application User fields as last mapped.
     mapped: MappedFields,
     manager: Option<ManagerRef>,
+    /// Whether an IdP provisions the user (false for an imported account not yet adopted).
+    managed: bool,
     /// Number of events applied; equals the event store's sequence and the SCIM `meta.version`.
     version: u64,
 }
@@ -77,6 +79,40 @@ impl Aggregate for User {
                 manager,
             } => {
                 self.ensure_live(&instance_id, Some(expected_version))?;
+                self.update(profile, sink).await;
+                self.map(mapped, sink).await;
+                self.manage(manager, sink).await;
+                Ok(())
+            }
+            UserCommand::Import {
+                instance_id,
+                profile,
+                mapped,
+            } => {
+                if self.status != Status::NotCreated {
+                    return Err(UserError::AlreadyExists);
+                }
+                let event = UserEvent::UserImported {
+                    instance_id,
+                    user_name: profile.user_name,
+                    external_id: profile.external_id,
+                    attributes: profile.attributes,
+                };
+                sink.write(event, self).await;
+                self.map(mapped, sink).await;
+                Ok(())
+            }
+            UserCommand::Adopt {
+                instance_id,
+                profile,
+                mapped,
+                manager,
+            } => {
+                self.ensure_live(&instance_id, None)?;
+                if self.managed {
+                    return Err(UserError::AlreadyManaged);
+                }
+                sink.write(UserEvent::UserAdopted, self).await;
                 self.update(profile, sink).await;
                 self.map(mapped, sink).await;
                 self.manage(manager, sink).await;
@@ -129,16 +165,15 @@ impl Aggregate for User {
                 attributes,
                 invitation_sent: _,
             } => {
-                self.status = if is_active(&attributes) {
-                    Status::Active
-                } else {
-                    Status::Suspended
-                };
-                self.instance_id = instance_id;
-                self.user_name = Some(user_name);
-                self.external_id = external_id;
-                self.attributes = attributes;
+                self.begin(instance_id, user_name, external_id, attributes, true);
             }
+            UserEvent::UserImported {
+                instance_id,
+                user_name,
+                external_id,
+                attributes,
+            } => self.begin(instance_id, user_name, external_id, attributes, false),
+            UserEvent::UserAdopted => self.managed = true,
             UserEvent::UserUpdated { changes } => {
                 for change in &changes {
                     self.apply_change(change);
@@ -179,6 +214,27 @@ const USER_NAME: &str = "userName";
 const EXTERNAL_ID: &str = "externalId";
 
 impl User {
+    /// The state of a user that has just come into being, provisioned or imported.
+    fn begin(
+        &mut self,
+        instance_id: InstanceId,
+        user_name: UserName,
+        external_id: Option<ExternalId>,
+        attributes: Attributes,
+        managed: bool,
+    ) {
+        self.status = if is_active(&attributes) {
+            Status::Active
+        } else {
+            Status::Suspended
+        };
+        self.instance_id = instance_id;
+        self.user_name = Some(user_name);
+        self.external_id = external_id;
+        self.attributes = attributes;
+        self.managed = managed;
+    }
+
     async fn create(
         &mut self,
         instance_id: InstanceId,

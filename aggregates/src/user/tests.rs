@@ -512,3 +512,63 @@ fn a_known_manager_is_linked_at_once_and_removing_it_clears_the_link() {
             reference: "ext-9".into(),
         }]);
 }
+
+fn imported(user_name: &str, attrs: Value) -> UserEvent {
+    UserEvent::UserImported {
+        instance_id: instance(),
+        user_name: UserName::parse(user_name).expect("valid test userName"),
+        external_id: None,
+        attributes: attributes(attrs),
+    }
+}
+
+#[test]
+fn an_existing_account_is_imported_unmanaged() {
+    UserTest::with(())
+        .given_no_previous_events()
+        .when(UserCommand::Import {
+            instance_id: instance(),
+            profile: profile("old@corp", json!({"title": "Clerk"})),
+            mapped: fields(&[("User Name", "old@corp")]),
+        })
+        .then_expect_events(vec![
+            imported("old@corp", json!({"title": "Clerk"})),
+            UserEvent::UserMapped {
+                changes: vec![change("User Name", None, Some("old@corp"))],
+            },
+        ]);
+}
+
+#[test]
+fn an_imported_account_is_adopted_once_with_the_idps_profile() {
+    let adopt = UserCommand::Adopt {
+        instance_id: instance(),
+        profile: profile("Old@corp", json!({"title": "Clerk"})),
+        mapped: MappedFields::new(),
+        manager: None,
+    };
+    UserTest::with(())
+        .given(vec![imported("old@corp", json!({"title": "Clerk"}))])
+        .when(adopt.clone())
+        .then_expect_events(vec![
+            UserEvent::UserAdopted,
+            UserEvent::UserUpdated {
+                changes: vec![AttributeChange::whole(
+                    "userName",
+                    Some(Value::from("old@corp")),
+                    Some(Value::from("Old@corp")),
+                )],
+            },
+        ]);
+    UserTest::with(())
+        .given(vec![
+            imported("old@corp", json!({"title": "Clerk"})),
+            UserEvent::UserAdopted,
+        ])
+        .when(adopt.clone())
+        .then_expect_error(UserError::AlreadyManaged);
+    UserTest::with(())
+        .given(vec![created("old@corp", json!({}))])
+        .when(adopt)
+        .then_expect_error(UserError::AlreadyManaged);
+}

@@ -1,0 +1,154 @@
+//! Picking up existing accounts: importing them unmanaged, and adopting them when an IdP
+//! provisions the same userName.
+
+use crate::common::{encode, user, TestApp};
+use crate::on_both_stores;
+use projections::db::Sql;
+use scimd::admin_ops::{self, DEFAULT_INSTANCE};
+use scimd::import::{import_users, ImportReport};
+use serde_json::json;
+
+on_both_stores!(
+    existing_accounts_are_imported_unmanaged_and_only_once,
+    a_file_with_bad_lines_imports_nothing_and_says_which,
+    an_idp_adopts_an_imported_account_instead_of_duplicating_it,
+);
+
+async fn import(app: &TestApp, lines: &str) -> ImportReport {
+    import_users(&app.store, DEFAULT_INSTANCE, lines, |_| {})
+        .await
+        .expect("the import runs")
+}
+
+async fn total_users(app: &TestApp) -> i64 {
+    app.get("/Users?count=0").await.body["totalResults"]
+        .as_i64()
+        .unwrap_or(-1)
+}
+
+const ACCOUNTS: &str = r#"{"userName": "old.timer@corp.example", "name": {"givenName": "Old"}, "title": "Clerk"}
+
+{"userName": "second@corp.example", "active": false}
+"#;
+
+async fn existing_accounts_are_imported_unmanaged_and_only_once(app: TestApp) {
+    let first = import(&app, ACCOUNTS).await;
+    assert_eq!((first.imported, first.skipped), (2, 0));
+    assert!(first.rejected.is_empty());
+    let entry = admin_ops::directory_entry(&app.store, DEFAULT_INSTANCE, "old.timer@corp.example")
+        .await
+        .expect("the account is in the directory");
+    assert!(!entry.managed);
+    assert_eq!(
+        entry.fields().get("First Name").map(String::as_str),
+        Some("Old")
+    );
+    let suspended = admin_ops::directory_entry(&app.store, DEFAULT_INSTANCE, "second@corp.example")
+        .await
+        .expect("the account is in the directory");
+    assert_eq!(suspended.state, "suspended");
+    // Okta's lookup-then-link finds them.
+    let filter = encode(r#"userName eq "OLD.TIMER@corp.example""#);
+    let found = app.get(&format!("/Users?filter={filter}")).await;
+    assert_eq!(found.body["totalResults"], 1);
+
+    let again = import(&app, ACCOUNTS).await;
+    assert_eq!((again.imported, again.skipped), (0, 2));
+    assert_eq!(total_users(&app).await, 2);
+}
+
+async fn a_file_with_bad_lines_imports_nothing_and_says_which(app: TestApp) {
+    let other = app.key_for("other", "okta").await;
+    let taken = app
+        .send(
+            reqwest::Method::POST,
+            "/Users",
+            Some(&other),
+            Some(&user("taken@corp.example")),
+        )
+        .await;
+    assert_eq!(taken.status, 201);
+    let lines = [
+        r#"{"userName": "fine@corp.example"}"#,
+        r#"{"userName": "#,
+        r#"{"title": "no name"}"#,
+        r#"{"userName": "boss@corp.example", "roles": [{"value": "Administrator"}]}"#,
+        r#"{"userName": "FINE@corp.example"}"#,
+        r#"{"userName": "taken@corp.example"}"#,
+        r#"[1, 2]"#,
+    ]
+    .join("\n");
+    let report = import(&app, &lines).await;
+    assert_eq!(report.imported, 0);
+    let lines: Vec<usize> = report.rejected.iter().map(|r| r.line).collect();
+    assert_eq!(lines, [2, 3, 4, 5, 6, 7]);
+    let reasons: Vec<&str> = report.rejected.iter().map(|r| r.reason.as_str()).collect();
+    assert!(reasons[0].contains("JSON"), "{reasons:?}");
+    assert!(reasons[1].contains("userName"), "{reasons:?}");
+    assert!(reasons[2].contains("Administrator"), "{reasons:?}");
+    assert!(reasons[3].contains("twice"), "{reasons:?}");
+    assert!(reasons[4].contains("in use"), "{reasons:?}");
+    assert_eq!(total_users(&app).await, 0, "nothing half-imported");
+}
+
+async fn an_idp_adopts_an_imported_account_instead_of_duplicating_it(app: TestApp) {
+    import(&app, ACCOUNTS).await;
+    let filter = encode(r#"userName eq "old.timer@corp.example""#);
+    let imported_id = app
+        .get(&format!("/Users?filter={filter}"))
+        .await
+        .resources()[0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let adopted = app
+        .post(
+            "/Users",
+            json!({
+                "userName": "Old.Timer@corp.example",
+                "name": {"givenName": "Olivia", "familyName": "Timer"},
+                "externalId": "okta-77"
+            }),
+        )
+        .await;
+    assert_eq!(adopted.status, 201, "{:?}", adopted.body);
+    assert_eq!(adopted.id(), imported_id);
+    assert_eq!(adopted.body["userName"], "Old.Timer@corp.example");
+    assert_eq!(adopted.body["externalId"], "okta-77");
+    assert!(
+        adopted.body.get("title").is_none(),
+        "the IdP's profile replaces the import"
+    );
+    assert_eq!(total_users(&app).await, 2);
+    let entry = admin_ops::directory_entry(&app.store, DEFAULT_INSTANCE, "old.timer@corp.example")
+        .await
+        .expect("the account is in the directory");
+    assert!(entry.managed);
+    assert_eq!(
+        entry.fields().get("First Name").map(String::as_str),
+        Some("Olivia")
+    );
+
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        event_type: String,
+    }
+    let rows: Vec<Row> = app
+        .store
+        .db
+        .fetch_all(
+            &Sql::new("SELECT event_type FROM events WHERE aggregate_id = $1 ORDER BY sequence")
+                .bind(imported_id.as_str()),
+        )
+        .await
+        .expect("the log reads");
+    let types: Vec<&str> = rows.iter().map(|row| row.event_type.as_str()).collect();
+    assert_eq!(
+        types[..3],
+        ["UserImported", "UserMapped", "UserAdopted"],
+        "{types:?}"
+    );
+    // Once managed, the name is taken like any other.
+    let again = app.post("/Users", user("old.timer@corp.example")).await;
+    assert_eq!(again.status, 409);
+}
