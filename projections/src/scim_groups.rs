@@ -5,7 +5,7 @@ use crate::db::{placeholders, Db, DbError, Sql, Tx};
 use crate::error::ProjectionError;
 use crate::event_log::{DomainEvent, RecordedEvent};
 use crate::runner::Projection;
-use aggregates::group::GroupEvent;
+use aggregates::group::{DisplayName, GroupEvent};
 use async_trait::async_trait;
 use std::collections::HashMap;
 
@@ -270,19 +270,31 @@ impl Projection for ScimGroups {
                 instance_id,
                 display_name,
                 external_id,
-            } => vec![Sql::new(
-                "INSERT INTO scim_groups (id, instance_id, display_name, display_name_key,
-                     external_id, version, created_position, created_at, last_modified)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
-            )
-            .bind(id)
-            .bind(instance_id.as_str())
-            .bind(display_name.as_str())
-            .bind(display_name.key())
-            .bind(external_id.as_ref().map(|id| id.as_str()))
-            .bind(recorded.sequence)
-            .bind(recorded.position.position)
-            .bind(at)],
+            } => vec![insert_group(
+                id,
+                instance_id.as_str(),
+                display_name,
+                external_id.as_ref().map(|id| id.as_str()),
+                true,
+                recorded,
+            )],
+            GroupEvent::GroupImported {
+                instance_id,
+                display_name,
+            } => vec![insert_group(
+                id,
+                instance_id.as_str(),
+                display_name,
+                None,
+                false,
+                recorded,
+            )],
+            GroupEvent::GroupAdopted => vec![
+                Sql::new("UPDATE scim_groups SET managed = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(true),
+                touch,
+            ],
             GroupEvent::GroupRenamed {
                 new_display_name, ..
             } => vec![
@@ -328,4 +340,49 @@ impl Projection for ScimGroups {
         }
         Ok(())
     }
+}
+
+fn insert_group(
+    id: &str,
+    instance_id: &str,
+    display_name: &DisplayName,
+    external_id: Option<&str>,
+    managed: bool,
+    recorded: &RecordedEvent,
+) -> Sql {
+    Sql::new(
+        "INSERT INTO scim_groups (id, instance_id, display_name, display_name_key,
+             external_id, version, created_position, created_at, last_modified, managed)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)",
+    )
+    .bind(id)
+    .bind(instance_id)
+    .bind(display_name.as_str())
+    .bind(display_name.key())
+    .bind(external_id)
+    .bind(recorded.sequence)
+    .bind(recorded.position.position)
+    .bind(recorded.metadata.occurred_at.as_str())
+    .bind(managed)
+}
+
+/// The live group of `instance_id` named `display_name` (any case) that SCIM does not manage
+/// yet: an imported group an IdP may adopt.
+pub async fn unmanaged_group_named(
+    db: &Db,
+    instance_id: &str,
+    display_name: &DisplayName,
+) -> Result<Option<String>, DbError> {
+    #[derive(sqlx::FromRow)]
+    struct Found {
+        id: String,
+    }
+    let sql = Sql::new(
+        "SELECT id FROM scim_groups
+          WHERE instance_id = $1 AND display_name_key = $2 AND NOT managed",
+    )
+    .bind(instance_id)
+    .bind(display_name.key());
+    let found: Option<Found> = db.fetch_optional(&sql).await?;
+    Ok(found.map(|found| found.id))
 }

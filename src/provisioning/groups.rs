@@ -13,7 +13,8 @@ use aggregates::group::{
 use aggregates::values::ExternalId;
 use cqrs_es::Aggregate;
 use projections::scim_groups::{
-    find_group, member_kinds, members_of, members_of_groups, GroupRecord, MemberRecord,
+    find_group, member_kinds, members_of, members_of_groups, unmanaged_group_named, GroupRecord,
+    MemberRecord,
 };
 use std::collections::HashMap;
 
@@ -69,7 +70,15 @@ impl Provisioning {
             .await?;
         let id = uuid::Uuid::new_v4().to_string();
         let name = self.group_name(ctx, fields.display_name.as_str());
-        self.reserve(&name, &id).await?;
+        if let Err(taken) = self.reserve(&name, &id).await {
+            let instance_id = &ctx.principal.instance_id;
+            let existing =
+                unmanaged_group_named(&self.store.db, instance_id, &fields.display_name).await?;
+            return match existing {
+                Some(existing) => self.adopt_group(ctx, &existing, fields).await,
+                None => Err(taken),
+            };
+        }
         let command = GroupCommand::Create {
             instance_id: ctx.instance_id(),
             display_name: fields.display_name,
@@ -87,6 +96,48 @@ impl Provisioning {
         }
         tracing::info!(group_id = %id, "group created");
         self.group_after_write(ctx, &id).await
+    }
+
+    /// Takes over a group imported before provisioning whose name the IdP now provisions: same
+    /// id, the IdP's name, externalId and (if it sent them) members, now managed. The group is
+    /// brought to the IdP's state before it is marked adopted, so that a retried POST after a
+    /// crash in between adopts it again rather than finding its name taken.
+    async fn adopt_group(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        fields: GroupFields,
+    ) -> Result<GroupRecord, ProvisioningError> {
+        let members: Vec<MemberEdit> = fields
+            .member_ids
+            .map(|ids| vec![MemberEdit::ReplaceAll(ids)])
+            .unwrap_or_default();
+        let change = GroupChange {
+            display_name: fields.display_name,
+            external_id: fields.external_id,
+            members,
+        };
+        self.update_group(ctx, id, None, |_| {
+            Ok::<_, ProvisioningError>(change.clone())
+        })
+        .await?;
+        let command = GroupCommand::Adopt {
+            instance_id: ctx.instance_id(),
+        };
+        match self
+            .store
+            .commands
+            .execute_group(id, command, &ctx.metadata())
+            .await
+        {
+            Ok(()) => {}
+            Err(CommandError::Rejected(GroupError::AlreadyManaged)) => {
+                return Err(ProvisioningError::GroupNameTaken)
+            }
+            Err(error) => return Err(group_error(error)),
+        }
+        tracing::info!(group_id = %id, "imported group adopted");
+        self.group_after_write(ctx, id).await
     }
 
     /// Applies what `change` derives from the group's current state; re-derived if another

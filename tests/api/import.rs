@@ -12,6 +12,7 @@ on_both_stores!(
     existing_accounts_are_imported_unmanaged_and_only_once,
     a_file_with_bad_lines_imports_nothing_and_says_which,
     an_idp_adopts_an_imported_account_instead_of_duplicating_it,
+    groups_are_imported_with_their_members_and_adopted_by_name,
 );
 
 async fn import(app: &TestApp, lines: &str) -> ImportReport {
@@ -76,18 +77,20 @@ async fn a_file_with_bad_lines_imports_nothing_and_says_which(app: TestApp) {
         r#"{"userName": "FINE@corp.example"}"#,
         r#"{"userName": "taken@corp.example"}"#,
         r#"[1, 2]"#,
+        r#"{"displayName": "Ghosts", "members": ["nobody@corp.example"]}"#,
     ]
     .join("\n");
     let report = import(&app, &lines).await;
     assert_eq!(report.imported, 0);
     let lines: Vec<usize> = report.rejected.iter().map(|r| r.line).collect();
-    assert_eq!(lines, [2, 3, 4, 5, 6, 7]);
+    assert_eq!(lines, [2, 3, 4, 5, 6, 7, 8]);
     let reasons: Vec<&str> = report.rejected.iter().map(|r| r.reason.as_str()).collect();
     assert!(reasons[0].contains("JSON"), "{reasons:?}");
     assert!(reasons[1].contains("userName"), "{reasons:?}");
     assert!(reasons[2].contains("Administrator"), "{reasons:?}");
     assert!(reasons[3].contains("twice"), "{reasons:?}");
     assert!(reasons[4].contains("in use"), "{reasons:?}");
+    assert!(reasons[6].contains("nobody@corp.example"), "{reasons:?}");
     assert_eq!(total_users(&app).await, 0, "nothing half-imported");
 }
 
@@ -151,4 +154,41 @@ async fn an_idp_adopts_an_imported_account_instead_of_duplicating_it(app: TestAp
     // Once managed, the name is taken like any other.
     let again = app.post("/Users", user("old.timer@corp.example")).await;
     assert_eq!(again.status, 409);
+}
+
+async fn groups_are_imported_with_their_members_and_adopted_by_name(app: TestApp) {
+    let existing = app.create_user("kim@corp.example").await;
+    let lines = r#"{"userName": "lee@corp.example"}
+{"displayName": "Finance", "members": ["LEE@corp.example", "kim@corp.example"]}
+{"displayName": "Empty"}"#;
+    let report = import(&app, lines).await;
+    assert_eq!((report.imported, report.skipped), (3, 0), "{report:?}");
+    let filter = encode(r#"displayName eq "finance""#);
+    let finance = app
+        .get(&format!("/Groups?filter={filter}"))
+        .await
+        .resources()[0]
+        .clone();
+    let imported_id = finance["id"].as_str().unwrap_or_default().to_string();
+    let mut members = crate::common::member_ids(&finance);
+    members.retain(|id| id != &existing);
+    assert_eq!(members.len(), 1, "{finance:?}");
+    let again = import(&app, lines).await;
+    assert_eq!((again.imported, again.skipped), (0, 3));
+
+    // The IdP pushes a group of the same name: adopted, with the IdP's members.
+    let adopted = app
+        .post(
+            "/Groups",
+            json!({"displayName": "Finance", "externalId": "entra-9", "members": [{"value": existing}]}),
+        )
+        .await;
+    assert_eq!(adopted.status, 201, "{:?}", adopted.body);
+    assert_eq!(adopted.id(), imported_id);
+    assert_eq!(crate::common::member_ids(&adopted.body), vec![existing]);
+    assert_eq!(adopted.body["externalId"], "entra-9");
+    let groups = app.get("/Groups?count=0").await;
+    assert_eq!(groups.body["totalResults"], 2);
+    let again = app.post("/Groups", json!({"displayName": "FINANCE"})).await;
+    assert_eq!(again.status, 409, "adopted once, then the name is taken");
 }

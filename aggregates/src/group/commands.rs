@@ -23,6 +23,14 @@ pub enum GroupCommand {
         external_id: Option<Option<ExternalId>>,
         membership: Vec<MembershipChange>,
     },
+    /// Record a group that existed before provisioning; no IdP manages it until one adopts it.
+    Import {
+        instance_id: InstanceId,
+        display_name: DisplayName,
+        members: Vec<Member>,
+    },
+    /// An IdP provisions a group with the name of an imported one, and takes it over.
+    Adopt { instance_id: InstanceId },
     /// Drop a member that no longer exists (its user or group was deleted).
     ForgetMember {
         instance_id: InstanceId,

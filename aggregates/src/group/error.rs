@@ -7,6 +7,8 @@ pub enum GroupError {
     NotFound,
     #[error("group already exists")]
     AlreadyExists,
+    #[error("group is already managed by SCIM")]
+    AlreadyManaged,
     #[error("group was modified concurrently: expected version {expected}, found {actual}")]
     VersionMismatch { expected: u64, actual: u64 },
     #[error("a group cannot be a member of itself")]

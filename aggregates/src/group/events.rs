@@ -14,6 +14,12 @@ pub enum GroupEvent {
         display_name: DisplayName,
         external_id: Option<ExternalId>,
     },
+    /// A group that existed before provisioning, imported; not managed by SCIM.
+    GroupImported {
+        instance_id: InstanceId,
+        display_name: DisplayName,
+    },
+    GroupAdopted,
     GroupRenamed {
         old_display_name: DisplayName,
         new_display_name: DisplayName,
@@ -35,6 +41,8 @@ impl DomainEvent for GroupEvent {
     fn event_type(&self) -> String {
         match self {
             Self::GroupCreated { .. } => "GroupCreated",
+            Self::GroupImported { .. } => "GroupImported",
+            Self::GroupAdopted => "GroupAdopted",
             Self::GroupRenamed { .. } => "GroupRenamed",
             Self::GroupExternalIdChanged { .. } => "GroupExternalIdChanged",
             Self::GroupMemberAdded { .. } => "GroupMemberAdded",

@@ -36,8 +36,16 @@ pub struct Group {
     instance_id: InstanceId,
     display_name: Option<DisplayName>,
     external_id: Option<ExternalId>,
+    /// Whether an IdP provisions the group (false for an imported group not yet adopted).
+    /// Snapshots taken before imports existed lack it: those groups were all provisioned.
+    #[serde(default = "provisioned")]
+    managed: bool,
     /// Number of events applied; equals the event store's sequence and the SCIM `meta.version`.
     version: u64,
+}
+
+fn provisioned() -> bool {
+    true
 }
 
 impl Aggregate for Group {
@@ -62,6 +70,30 @@ impl Aggregate for Group {
             } => {
                 self.create(instance_id, display_name, external_id, members, sink)
                     .await
+            }
+            GroupCommand::Import {
+                instance_id,
+                display_name,
+                members,
+            } => {
+                if self.status != Status::NotCreated {
+                    return Err(GroupError::AlreadyExists);
+                }
+                let imported = GroupEvent::GroupImported {
+                    instance_id,
+                    display_name,
+                };
+                sink.write(imported, self).await;
+                self.add_initial_members(members, sink).await;
+                Ok(())
+            }
+            GroupCommand::Adopt { instance_id } => {
+                self.ensure_live(&instance_id, None)?;
+                if self.managed {
+                    return Err(GroupError::AlreadyManaged);
+                }
+                sink.write(GroupEvent::GroupAdopted, self).await;
+                Ok(())
             }
             GroupCommand::Update {
                 instance_id,
@@ -124,7 +156,18 @@ impl Aggregate for Group {
                 self.instance_id = instance_id;
                 self.display_name = Some(display_name);
                 self.external_id = external_id;
+                self.managed = true;
             }
+            GroupEvent::GroupImported {
+                instance_id,
+                display_name,
+            } => {
+                self.status = Status::Live;
+                self.instance_id = instance_id;
+                self.display_name = Some(display_name);
+                self.managed = false;
+            }
+            GroupEvent::GroupAdopted => self.managed = true,
             GroupEvent::GroupRenamed {
                 new_display_name, ..
             } => self.display_name = Some(new_display_name),
@@ -155,6 +198,12 @@ impl Group {
             external_id,
         };
         sink.write(created, self).await;
+        self.add_initial_members(members, sink).await;
+        Ok(())
+    }
+
+    /// The members a new group starts with, each once.
+    async fn add_initial_members(&mut self, members: Vec<Member>, sink: &EventSink<Self>) {
         let distinct: BTreeMap<MemberId, Member> = members
             .into_iter()
             .map(|member| (member.id.clone(), member))
@@ -163,7 +212,6 @@ impl Group {
             sink.write(GroupEvent::GroupMemberAdded { member }, self)
                 .await;
         }
-        Ok(())
     }
 
     async fn rename(&mut self, display_name: DisplayName, sink: &EventSink<Self>) {

@@ -340,3 +340,57 @@ fn a_group_of_another_instance_is_not_found() {
         })
         .then_expect_error(GroupError::NotFound);
 }
+
+fn imported(display_name: &str) -> GroupEvent {
+    GroupEvent::GroupImported {
+        instance_id: instance(),
+        display_name: name(display_name),
+    }
+}
+
+#[test]
+fn an_existing_group_is_imported_with_its_members() {
+    given(vec![])
+        .when(GroupCommand::Import {
+            instance_id: instance(),
+            display_name: name("Finance"),
+            members: vec![Member::user("u2"), Member::user("u1"), Member::user("u2")],
+        })
+        .then_expect_events(vec![imported("Finance"), added("u1"), added("u2")]);
+    given(vec![created("Finance")])
+        .when(GroupCommand::Import {
+            instance_id: instance(),
+            display_name: name("Finance"),
+            members: vec![],
+        })
+        .then_expect_error(GroupError::AlreadyExists);
+}
+
+#[test]
+fn only_an_imported_group_can_be_adopted_and_only_once() {
+    let adopt = GroupCommand::Adopt {
+        instance_id: instance(),
+    };
+    given(vec![imported("Finance")])
+        .when(adopt.clone())
+        .then_expect_events(vec![GroupEvent::GroupAdopted]);
+    given(vec![imported("Finance"), GroupEvent::GroupAdopted])
+        .when(adopt.clone())
+        .then_expect_error(GroupError::AlreadyManaged);
+    given(vec![created("Finance")])
+        .when(adopt)
+        .then_expect_error(GroupError::AlreadyManaged);
+}
+
+#[test]
+fn snapshots_from_before_imports_read_as_provisioned_groups() {
+    let old_snapshot = serde_json::json!({
+        "status": "Live",
+        "instance_id": "instance-a",
+        "display_name": "Finance",
+        "external_id": null,
+        "version": 3
+    });
+    let group: Result<Group, _> = serde_json::from_value(old_snapshot);
+    assert!(group.is_ok_and(|group| group.managed));
+}
