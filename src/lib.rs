@@ -5,13 +5,10 @@
 //! read-your-writes) to the domain in the `aggregates` crate; events land in the `store` and
 //! are projected by the `projections` crate into the tables reads are served from.
 
-pub mod admin_ops;
-pub mod admin_token;
-pub mod admin_views;
+pub mod admin;
 pub mod api_key;
 pub mod correlation;
 pub mod http;
-pub mod import;
 pub mod provisioning;
 pub mod scim;
 pub mod startup;

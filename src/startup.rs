@@ -1,7 +1,7 @@
 //! Starting the server: one function from settings, a store, a listener and a shutdown signal
 //! to a running service (the binary and the tests both start scimd through it).
 
-use crate::admin_token::AdminToken;
+use crate::admin::token::AdminToken;
 use crate::http::{router, AppState};
 use crate::provisioning::Provisioning;
 use crate::scim::bulk::BulkLimits;

@@ -3,8 +3,8 @@
 use super::open;
 use anyhow::Context as _;
 use clap::Args;
-use scimd::admin_ops;
-use scimd::admin_token::AdminToken;
+use scimd::admin;
+use scimd::admin::token::AdminToken;
 use scimd::scim::bulk::BulkLimits;
 use scimd::startup::{self, ServerSettings};
 use scimd::store::redact;
@@ -39,10 +39,10 @@ pub struct ServeArgs {
 
 pub async fn serve(database: &str, args: ServeArgs) -> anyhow::Result<()> {
     let store = open(database, args.pool_size).await?;
-    if let Some(issued) = admin_ops::ensure_default_instance(&store).await? {
+    if let Some(issued) = admin::ensure_default_instance(&store).await? {
         println!(
             "Created instance {:?} with an API key for integration user {:?}.",
-            admin_ops::DEFAULT_INSTANCE,
+            admin::DEFAULT_INSTANCE,
             issued.record.integration_user
         );
         println!("Store the key now: it is shown only this once.");

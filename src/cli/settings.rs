@@ -5,9 +5,9 @@ use super::{print_json, print_table};
 use aggregates::settings::{InstanceSettings, SettingsCommand};
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use scimd::import::import_users;
+use scimd::admin::import::import_users;
+use scimd::admin::{self, views};
 use scimd::store::Store;
-use scimd::{admin_ops, admin_views};
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -106,7 +106,7 @@ pub enum DirectoryCommand {
 
 pub async fn roles(store: &Store, command: RolesCommand, json: bool) -> anyhow::Result<()> {
     let settings = match command {
-        RolesCommand::Show { instance } => admin_ops::settings(store, &instance).await?,
+        RolesCommand::Show { instance } => admin::settings(store, &instance).await?,
         RolesCommand::Allow {
             instance,
             any,
@@ -117,7 +117,7 @@ pub async fn roles(store: &Store, command: RolesCommand, json: bool) -> anyhow::
             } else {
                 SettingsCommand::AllowRoles { roles }
             };
-            admin_ops::change_settings(store, &instance, command).await?
+            admin::change_settings(store, &instance, command).await?
         }
         RolesCommand::Default {
             instance,
@@ -126,11 +126,11 @@ pub async fn roles(store: &Store, command: RolesCommand, json: bool) -> anyhow::
         } => {
             let roles = if none { Vec::new() } else { roles };
             let command = SettingsCommand::SetDefaultRoles { roles };
-            admin_ops::change_settings(store, &instance, command).await?
+            admin::change_settings(store, &instance, command).await?
         }
     };
     if json {
-        return print_json(&admin_views::roles(&settings));
+        return print_json(&views::roles(&settings));
     }
     let allowed = if settings.allows_any_role() {
         "any".to_string()
@@ -149,9 +149,9 @@ pub async fn roles(store: &Store, command: RolesCommand, json: bool) -> anyhow::
 pub async fn fields(store: &Store, command: FieldsCommand, json: bool) -> anyhow::Result<()> {
     let FieldsCommand::Add { instance, name } = command;
     let command = SettingsCommand::AddField { name };
-    let settings = admin_ops::change_settings(store, &instance, command).await?;
+    let settings = admin::change_settings(store, &instance, command).await?;
     if json {
-        return print_json(&admin_views::mappings(&settings));
+        return print_json(&views::mappings(&settings));
     }
     let added = settings.custom_fields().last().cloned().unwrap_or_default();
     println!("Added the text field {added:?} to instance {instance:?}.");
@@ -161,22 +161,22 @@ pub async fn fields(store: &Store, command: FieldsCommand, json: bool) -> anyhow
 pub async fn mappings(store: &Store, command: MappingsCommand, json: bool) -> anyhow::Result<()> {
     let settings = match command {
         MappingsCommand::Apply { instance } => return apply(store, &instance, json).await,
-        MappingsCommand::Show { instance } => admin_ops::settings(store, &instance).await?,
+        MappingsCommand::Show { instance } => admin::settings(store, &instance).await?,
         MappingsCommand::Set {
             instance,
             attribute,
             field,
-        } => admin_ops::set_mapping(store, &instance, &field, &attribute).await?,
+        } => admin::set_mapping(store, &instance, &field, &attribute).await?,
         MappingsCommand::Delete { instance, field } => {
             let command = SettingsCommand::DeleteMapping { field };
-            admin_ops::change_settings(store, &instance, command).await?
+            admin::change_settings(store, &instance, command).await?
         }
         MappingsCommand::Reset { instance } => {
-            admin_ops::change_settings(store, &instance, SettingsCommand::ResetMappings).await?
+            admin::change_settings(store, &instance, SettingsCommand::ResetMappings).await?
         }
     };
     if json {
-        return print_json(&admin_views::mappings(&settings));
+        return print_json(&views::mappings(&settings));
     }
     print_mapping(&settings);
     Ok(())
@@ -197,7 +197,7 @@ fn print_mapping(settings: &InstanceSettings) {
 }
 
 async fn apply(store: &Store, instance: &str, json: bool) -> anyhow::Result<()> {
-    let report = admin_ops::apply_mappings(store, instance, |so_far| {
+    let report = admin::apply_mappings(store, instance, |so_far| {
         eprintln!(
             "mapped {} users so far, {} changed",
             so_far.users, so_far.changed
@@ -219,8 +219,8 @@ pub async fn directory(store: &Store, command: DirectoryCommand) -> anyhow::Resu
         instance,
         user_name,
     } = command;
-    let entry = admin_ops::directory_entry(store, &instance, &user_name).await?;
-    print_json(&admin_views::directory_entry(&entry))
+    let entry = admin::directory_entry(store, &instance, &user_name).await?;
+    print_json(&views::directory_entry(&entry))
 }
 
 pub async fn import(store: &Store, args: ImportArgs, json: bool) -> anyhow::Result<()> {

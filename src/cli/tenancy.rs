@@ -2,7 +2,7 @@
 
 use super::{print_json, print_table};
 use clap::Subcommand;
-use scimd::admin_ops;
+use scimd::admin;
 use scimd::store::Store;
 use serde_json::{json, Value};
 
@@ -36,7 +36,7 @@ pub enum KeysCommand {
 pub async fn instances(store: &Store, command: InstancesCommand, json: bool) -> anyhow::Result<()> {
     match command {
         InstancesCommand::Create { name } => {
-            let instance = admin_ops::create_instance(store, &name).await?;
+            let instance = admin::create_instance(store, &name).await?;
             if json {
                 return print_json(
                     &json!({"name": instance.name, "id": instance.id, "createdAt": instance.created_at}),
@@ -45,7 +45,7 @@ pub async fn instances(store: &Store, command: InstancesCommand, json: bool) -> 
             println!("Created instance {:?} ({})", instance.name, instance.id);
         }
         InstancesCommand::List => {
-            let instances = admin_ops::list_instances(store).await?;
+            let instances = admin::list_instances(store).await?;
             if json {
                 let listed: Vec<Value> = instances
                     .iter()
@@ -71,7 +71,7 @@ pub async fn keys(store: &Store, command: KeysCommand, json: bool) -> anyhow::Re
             instance,
             integration_user,
         } => {
-            let issued = admin_ops::create_key(store, &instance, &integration_user).await?;
+            let issued = admin::create_key(store, &instance, &integration_user).await?;
             if json {
                 return print_json(&json!({
                     "keyId": issued.record.id,
@@ -88,7 +88,7 @@ pub async fn keys(store: &Store, command: KeysCommand, json: bool) -> anyhow::Re
             println!("{}", issued.token);
         }
         KeysCommand::List { instance } => {
-            let keys = admin_ops::list_keys(store, &instance).await?;
+            let keys = admin::list_keys(store, &instance).await?;
             if json {
                 let listed: Vec<Value> = keys
                     .iter()
@@ -118,7 +118,7 @@ pub async fn keys(store: &Store, command: KeysCommand, json: bool) -> anyhow::Re
             );
         }
         KeysCommand::Revoke { key_id } => {
-            admin_ops::revoke_key(store, &key_id).await?;
+            admin::revoke_key(store, &key_id).await?;
             if json {
                 return print_json(&json!({"revoked": key_id}));
             }

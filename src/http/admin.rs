@@ -3,8 +3,8 @@
 //! the API does not exist (404). Errors are `{"error": "..."}` with a fitting status.
 
 use super::router::AppState;
-use crate::admin_ops::{self, AdminError};
-use crate::admin_views;
+use crate::admin::views;
+use crate::admin::{self, AdminError};
 use aggregates::settings::SettingsCommand;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, StatusCode};
@@ -113,8 +113,8 @@ struct MappingBody {
 }
 
 async fn roles(State(state): State<AppState>, Path(instance): Path<String>) -> Reply {
-    let settings = admin_ops::settings(state.provisioning.store(), &instance).await?;
-    Ok(Json(admin_views::roles(&settings)))
+    let settings = admin::settings(state.provisioning.store(), &instance).await?;
+    Ok(Json(views::roles(&settings)))
 }
 
 async fn allow_roles(
@@ -127,9 +127,8 @@ async fn allow_roles(
     } else {
         SettingsCommand::AllowRoles { roles: body.roles }
     };
-    let settings =
-        admin_ops::change_settings(state.provisioning.store(), &instance, command).await?;
-    Ok(Json(admin_views::roles(&settings)))
+    let settings = admin::change_settings(state.provisioning.store(), &instance, command).await?;
+    Ok(Json(views::roles(&settings)))
 }
 
 async fn default_roles(
@@ -138,9 +137,8 @@ async fn default_roles(
     Json(body): Json<RolesBody>,
 ) -> Reply {
     let command = SettingsCommand::SetDefaultRoles { roles: body.roles };
-    let settings =
-        admin_ops::change_settings(state.provisioning.store(), &instance, command).await?;
-    Ok(Json(admin_views::roles(&settings)))
+    let settings = admin::change_settings(state.provisioning.store(), &instance, command).await?;
+    Ok(Json(views::roles(&settings)))
 }
 
 async fn add_field(
@@ -149,14 +147,13 @@ async fn add_field(
     Json(body): Json<FieldBody>,
 ) -> Reply {
     let command = SettingsCommand::AddField { name: body.name };
-    let settings =
-        admin_ops::change_settings(state.provisioning.store(), &instance, command).await?;
-    Ok(Json(admin_views::mappings(&settings)))
+    let settings = admin::change_settings(state.provisioning.store(), &instance, command).await?;
+    Ok(Json(views::mappings(&settings)))
 }
 
 async fn mappings(State(state): State<AppState>, Path(instance): Path<String>) -> Reply {
-    let settings = admin_ops::settings(state.provisioning.store(), &instance).await?;
-    Ok(Json(admin_views::mappings(&settings)))
+    let settings = admin::settings(state.provisioning.store(), &instance).await?;
+    Ok(Json(views::mappings(&settings)))
 }
 
 async fn set_mapping(
@@ -165,8 +162,8 @@ async fn set_mapping(
     Json(body): Json<MappingBody>,
 ) -> Reply {
     let store = state.provisioning.store();
-    let settings = admin_ops::set_mapping(store, &instance, &field, &body.attribute).await?;
-    Ok(Json(admin_views::mappings(&settings)))
+    let settings = admin::set_mapping(store, &instance, &field, &body.attribute).await?;
+    Ok(Json(views::mappings(&settings)))
 }
 
 async fn delete_mapping(
@@ -174,20 +171,18 @@ async fn delete_mapping(
     Path((instance, field)): Path<(String, String)>,
 ) -> Reply {
     let command = SettingsCommand::DeleteMapping { field };
-    let settings =
-        admin_ops::change_settings(state.provisioning.store(), &instance, command).await?;
-    Ok(Json(admin_views::mappings(&settings)))
+    let settings = admin::change_settings(state.provisioning.store(), &instance, command).await?;
+    Ok(Json(views::mappings(&settings)))
 }
 
 async fn reset_mappings(State(state): State<AppState>, Path(instance): Path<String>) -> Reply {
     let command = SettingsCommand::ResetMappings;
-    let settings =
-        admin_ops::change_settings(state.provisioning.store(), &instance, command).await?;
-    Ok(Json(admin_views::mappings(&settings)))
+    let settings = admin::change_settings(state.provisioning.store(), &instance, command).await?;
+    Ok(Json(views::mappings(&settings)))
 }
 
 async fn apply_mappings(State(state): State<AppState>, Path(instance): Path<String>) -> Reply {
-    let report = admin_ops::apply_mappings(state.provisioning.store(), &instance, |so_far| {
+    let report = admin::apply_mappings(state.provisioning.store(), &instance, |so_far| {
         tracing::info!(
             users = so_far.users,
             changed = so_far.changed,
@@ -204,7 +199,6 @@ async fn directory_entry(
     State(state): State<AppState>,
     Path((instance, user_name)): Path<(String, String)>,
 ) -> Reply {
-    let entry =
-        admin_ops::directory_entry(state.provisioning.store(), &instance, &user_name).await?;
-    Ok(Json(admin_views::directory_entry(&entry)))
+    let entry = admin::directory_entry(state.provisioning.store(), &instance, &user_name).await?;
+    Ok(Json(views::directory_entry(&entry)))
 }

@@ -1,7 +1,7 @@
 //! Bearer-key authentication of SCIM requests. The key alone determines the instance.
 
 use super::router::AppState;
-use crate::admin_ops;
+use crate::admin;
 use crate::scim::error::ScimError;
 use axum::extract::{Request, State};
 use axum::http::header;
@@ -27,7 +27,7 @@ pub async fn require_key(
         return ScimError::unauthorized("send an API key as Authorization: Bearer <key>")
             .into_response();
     };
-    match admin_ops::authenticate(state.provisioning.store(), &token).await {
+    match admin::authenticate(state.provisioning.store(), &token).await {
         Ok(Some(principal)) => {
             let span = tracing::Span::current();
             span.record("instance", principal.instance_name.as_str());

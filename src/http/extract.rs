@@ -2,7 +2,7 @@
 //! are located under, and the version preconditions of a request.
 
 use super::router::AppState;
-use crate::admin_ops::Principal;
+use crate::admin::Principal;
 use crate::correlation;
 use crate::provisioning::RequestContext;
 use crate::scim::error::ScimError;

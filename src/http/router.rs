@@ -1,7 +1,7 @@
 //! The routes: SCIM under `/scim/v2` behind API-key authentication, and `/healthz`.
 
 use super::{admin, auth, bulk, discovery, groups, search, users};
-use crate::admin_token::AdminToken;
+use crate::admin::token::AdminToken;
 use crate::correlation;
 use crate::provisioning::Provisioning;
 use crate::scim::bulk::BulkLimits;

@@ -1,7 +1,7 @@
 //! Who is asking, on behalf of which instance, in which request: everything an event's
 //! metadata records about its origin.
 
-use crate::admin_ops::Principal;
+use crate::admin::Principal;
 use aggregates::values::InstanceId;
 use chrono::Utc;
 use projections::metadata::{timestamp, EventMetadata, SOURCE_SCIM};

@@ -3,7 +3,7 @@
 use crate::common::{user, TestApp};
 use crate::{on_both_stores, on_both_stores_with};
 use reqwest::Method;
-use scimd::admin_token::AdminToken;
+use scimd::admin::token::AdminToken;
 use scimd::startup::ServerSettings;
 use serde_json::{json, Value};
 

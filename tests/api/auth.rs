@@ -43,7 +43,7 @@ async fn a_revoked_key_stops_working_at_once(app: TestApp) {
         200
     );
     let key_id = token.split('_').nth(1).unwrap_or_default().to_string();
-    scimd::admin_ops::revoke_key(&app.store, &key_id)
+    scimd::admin::revoke_key(&app.store, &key_id)
         .await
         .expect("the key is revoked");
     assert_eq!(

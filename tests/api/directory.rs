@@ -5,7 +5,7 @@ use crate::common::TestApp;
 use crate::on_both_stores;
 use aggregates::settings::SettingsCommand;
 use projections::db::Sql;
-use scimd::admin_ops::{self, DEFAULT_INSTANCE};
+use scimd::admin::{self, DEFAULT_INSTANCE};
 use serde_json::{json, Value};
 
 on_both_stores!(
@@ -18,17 +18,17 @@ on_both_stores!(
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
 async fn entry(app: &TestApp, user_name: &str) -> Value {
-    let entry = admin_ops::directory_entry(&app.store, DEFAULT_INSTANCE, user_name)
+    let entry = admin::directory_entry(&app.store, DEFAULT_INSTANCE, user_name)
         .await
         .expect("the user is in the directory");
     json!({"state": entry.state, "managed": entry.managed, "fields": entry.fields()})
 }
 
 async fn manager_of(app: &TestApp, user_name: &str) -> Value {
-    let entry = admin_ops::directory_entry(&app.store, DEFAULT_INSTANCE, user_name)
+    let entry = admin::directory_entry(&app.store, DEFAULT_INSTANCE, user_name)
         .await
         .expect("the user is in the directory");
-    scimd::admin_views::directory_entry(&entry)["manager"].clone()
+    scimd::admin::views::directory_entry(&entry)["manager"].clone()
 }
 
 /// The types of the events of `id`, oldest first.
@@ -186,13 +186,13 @@ async fn a_changed_mapping_takes_effect_when_re_applied(app: TestApp) {
         )
         .await
         .id();
-    let change = |command| admin_ops::change_settings(&app.store, DEFAULT_INSTANCE, command);
+    let change = |command| admin::change_settings(&app.store, DEFAULT_INSTANCE, command);
     change(SettingsCommand::AddField {
         name: "Country".into(),
     })
     .await
     .expect("a field is added");
-    admin_ops::set_mapping(
+    admin::set_mapping(
         &app.store,
         DEFAULT_INSTANCE,
         "Country",
@@ -211,7 +211,7 @@ async fn a_changed_mapping_takes_effect_when_re_applied(app: TestApp) {
         "Engineer"
     );
     app.create_user("dan").await;
-    let report = admin_ops::apply_mappings(&app.store, DEFAULT_INSTANCE, |_| {})
+    let report = admin::apply_mappings(&app.store, DEFAULT_INSTANCE, |_| {})
         .await
         .expect("the mapping applies");
     assert_eq!((report.users, report.changed), (2, 1));
@@ -226,7 +226,7 @@ async fn a_changed_mapping_takes_effect_when_re_applied(app: TestApp) {
             {"field": "Scim Sync Job Title", "old": "Engineer", "new": null}
         ]))
     );
-    let again = admin_ops::apply_mappings(&app.store, DEFAULT_INSTANCE, |_| {})
+    let again = admin::apply_mappings(&app.store, DEFAULT_INSTANCE, |_| {})
         .await
         .expect("the mapping applies again");
     assert_eq!((again.users, again.changed), (2, 0));

@@ -9,7 +9,7 @@
 use crate::common::{encode, member_ids, user, TestApp};
 use crate::on_both_stores;
 use aggregates::settings::SettingsCommand;
-use scimd::admin_ops;
+use scimd::admin;
 use serde_json::{json, Value};
 
 on_both_stores!(
@@ -176,7 +176,7 @@ async fn entra_patches_with_capitalised_ops_and_string_booleans(app: TestApp) {
     let allow = SettingsCommand::AllowRoles {
         roles: vec!["User".into(), "Admin".into()],
     };
-    admin_ops::change_settings(&app.store, admin_ops::DEFAULT_INSTANCE, allow)
+    admin::change_settings(&app.store, admin::DEFAULT_INSTANCE, allow)
         .await
         .expect("roles can be allowed");
     let id = app

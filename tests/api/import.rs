@@ -4,8 +4,8 @@
 use crate::common::{encode, user, TestApp};
 use crate::on_both_stores;
 use projections::db::Sql;
-use scimd::admin_ops::{self, DEFAULT_INSTANCE};
-use scimd::import::{import_users, ImportReport};
+use scimd::admin::import::{import_users, ImportReport};
+use scimd::admin::{self, DEFAULT_INSTANCE};
 use serde_json::json;
 
 on_both_stores!(
@@ -36,7 +36,7 @@ async fn existing_accounts_are_imported_unmanaged_and_only_once(app: TestApp) {
     let first = import(&app, ACCOUNTS).await;
     assert_eq!((first.imported, first.skipped), (2, 0));
     assert!(first.rejected.is_empty());
-    let entry = admin_ops::directory_entry(&app.store, DEFAULT_INSTANCE, "old.timer@corp.example")
+    let entry = admin::directory_entry(&app.store, DEFAULT_INSTANCE, "old.timer@corp.example")
         .await
         .expect("the account is in the directory");
     assert!(!entry.managed);
@@ -44,7 +44,7 @@ async fn existing_accounts_are_imported_unmanaged_and_only_once(app: TestApp) {
         entry.fields().get("First Name").map(String::as_str),
         Some("Old")
     );
-    let suspended = admin_ops::directory_entry(&app.store, DEFAULT_INSTANCE, "second@corp.example")
+    let suspended = admin::directory_entry(&app.store, DEFAULT_INSTANCE, "second@corp.example")
         .await
         .expect("the account is in the directory");
     assert_eq!(suspended.state, "suspended");
@@ -123,7 +123,7 @@ async fn an_idp_adopts_an_imported_account_instead_of_duplicating_it(app: TestAp
         "the IdP's profile replaces the import"
     );
     assert_eq!(total_users(&app).await, 2);
-    let entry = admin_ops::directory_entry(&app.store, DEFAULT_INSTANCE, "old.timer@corp.example")
+    let entry = admin::directory_entry(&app.store, DEFAULT_INSTANCE, "old.timer@corp.example")
         .await
         .expect("the account is in the directory");
     assert!(entry.managed);

@@ -4,7 +4,7 @@
 use crate::common::{user, TestApp};
 use crate::on_both_stores;
 use aggregates::settings::SettingsCommand;
-use scimd::admin_ops::{self, DEFAULT_INSTANCE};
+use scimd::admin::{self, DEFAULT_INSTANCE};
 use serde_json::json;
 
 on_both_stores!(
@@ -14,7 +14,7 @@ on_both_stores!(
 );
 
 async fn change(app: &TestApp, command: SettingsCommand) {
-    admin_ops::change_settings(&app.store, DEFAULT_INSTANCE, command)
+    admin::change_settings(&app.store, DEFAULT_INSTANCE, command)
         .await
         .expect("the settings change");
 }

@@ -4,7 +4,7 @@
 pub mod postgres;
 
 use reqwest::Method;
-use scimd::admin_ops;
+use scimd::admin;
 use scimd::startup::{self, ServerSettings};
 use scimd::store::{Store, StoreSettings};
 use serde_json::Value;
@@ -141,7 +141,7 @@ impl TestApp {
             projection_wait: Duration::from_secs(10),
         };
         let store = Arc::new(Store::open(&store_settings).await.expect("the store opens"));
-        let token = admin_ops::ensure_default_instance(&store)
+        let token = admin::ensure_default_instance(&store)
             .await
             .expect("the default instance is created")
             .expect("a fresh store has no instance yet")
@@ -187,11 +187,11 @@ impl TestApp {
 
     /// A key of instance `instance` (created if needed) acting for `integration_user`.
     pub async fn key_for(&self, instance: &str, integration_user: &str) -> String {
-        match admin_ops::create_instance(&self.store, instance).await {
-            Ok(_) | Err(admin_ops::AdminError::InstanceExists(_)) => {}
+        match admin::create_instance(&self.store, instance).await {
+            Ok(_) | Err(admin::AdminError::InstanceExists(_)) => {}
             Err(error) => panic!("cannot create instance {instance}: {error}"),
         }
-        admin_ops::create_key(&self.store, instance, integration_user)
+        admin::create_key(&self.store, instance, integration_user)
             .await
             .expect("a key is created")
             .token

@@ -9,7 +9,7 @@
 //! already present in the instance are skipped, so running the same import twice imports
 //! nothing the second time. Each account and each group is one command, whole or not at all.
 
-use crate::admin_ops::{self, AdminError};
+use crate::admin::{self, AdminError};
 use crate::scim::mapping::mapped_fields;
 use crate::scim::resource::{decode, user_profile};
 use crate::scim::schema::ResourceType;
@@ -87,7 +87,7 @@ pub async fn import_users(
     lines: &str,
     progress: impl Fn(usize),
 ) -> Result<ImportReport, ImportError> {
-    let instance = admin_ops::instance(store, instance_name).await?;
+    let instance = admin::instance(store, instance_name).await?;
     let settings = store
         .commands
         .settings(&instance.id)
@@ -154,7 +154,7 @@ pub async fn import_users(
         tick(&report);
     }
     progress(report.imported);
-    admin_ops::catch_up(store).await?;
+    admin::catch_up(store).await?;
     Ok(report)
 }
 
@@ -293,7 +293,7 @@ async fn group_exists(
 fn metadata(instance_id: &str, now: String) -> EventMetadata {
     EventMetadata {
         instance_id: instance_id.to_string(),
-        actor: admin_ops::ADMIN_ACTOR.to_string(),
+        actor: admin::ADMIN_ACTOR.to_string(),
         key_id: None,
         correlation_id: uuid::Uuid::new_v4().to_string(),
         user_agent: None,

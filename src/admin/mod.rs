@@ -1,0 +1,119 @@
+//! Administration: instances and their keys, instance settings and the application directory,
+//! imports, and the admin API's token. The one implementation behind the CLI and the admin HTTP
+//! API, so that both can do exactly the same things.
+
+pub mod import;
+mod settings;
+mod tenancy;
+pub mod token;
+pub mod views;
+
+pub use settings::*;
+pub use tenancy::*;
+
+use crate::scim::mapping::MappingSourceError;
+use crate::store::tenancy::{instance_named, InstanceRecord};
+use crate::store::{CommandError, Store};
+use aggregates::settings::SettingsError;
+use chrono::Utc;
+use projections::db::DbError;
+use projections::error::ProjectionError;
+use projections::event_log;
+use projections::metadata::{timestamp, EventMetadata};
+use std::time::{Duration, Instant};
+
+pub const DEFAULT_INSTANCE: &str = "default";
+const DEFAULT_INTEGRATION_USER: &str = "scimd-admin";
+/// Who administrative changes (CLI, admin API, imports) are recorded as made by.
+pub const ADMIN_ACTOR: &str = DEFAULT_INTEGRATION_USER;
+const MAX_NAME_CHARS: usize = 64;
+const MAX_INTEGRATION_USER_CHARS: usize = 256;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("instance names are 1 to {MAX_NAME_CHARS} letters, digits, '.', '_' or '-', starting with a letter or digit: {0:?}")]
+    InvalidInstanceName(String),
+    #[error("the integration user must be 1 to {MAX_INTEGRATION_USER_CHARS} printable characters")]
+    InvalidIntegrationUser,
+    #[error("instance {0:?} already exists")]
+    InstanceExists(String),
+    #[error("no instance is named {0:?}")]
+    UnknownInstance(String),
+    #[error("no key has id {0:?}")]
+    UnknownKey(String),
+    #[error("key {0:?} is already revoked")]
+    AlreadyRevoked(String),
+    #[error("the system's random number generator failed: {0}")]
+    Randomness(getrandom::Error),
+    #[error(transparent)]
+    Settings(SettingsError),
+    #[error(transparent)]
+    MappingSource(#[from] MappingSourceError),
+    #[error("the event store failed: {0}")]
+    Store(String),
+    #[error("instance has no user named {0:?}")]
+    UnknownUser(String),
+    #[error("user {0} cannot be read back as a SCIM user: {1}")]
+    Unreadable(String, String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<CommandError<SettingsError>> for AdminError {
+    fn from(error: CommandError<SettingsError>) -> Self {
+        match error {
+            CommandError::Rejected(refusal) => Self::Settings(refusal),
+            other => Self::Store(other.to_string()),
+        }
+    }
+}
+
+const CATCH_UP_WAIT: Duration = Duration::from_secs(10);
+const CATCH_UP_RETRY: Duration = Duration::from_millis(10);
+
+/// Where administrative changes come from, in the change history.
+const SOURCE_ADMIN_CLI: &str = "cli";
+
+fn now() -> String {
+    timestamp(Utc::now())
+}
+
+pub async fn instance(store: &Store, name: &str) -> Result<InstanceRecord, AdminError> {
+    instance_named(&store.db, name)
+        .await?
+        .ok_or_else(|| AdminError::UnknownInstance(name.to_string()))
+}
+
+/// The metadata of events an administrator causes.
+fn admin_metadata(instance_id: &str) -> EventMetadata {
+    EventMetadata {
+        instance_id: instance_id.to_string(),
+        actor: DEFAULT_INTEGRATION_USER.to_string(),
+        key_id: None,
+        correlation_id: uuid::Uuid::new_v4().to_string(),
+        user_agent: None,
+        source: SOURCE_ADMIN_CLI.to_string(),
+        occurred_at: now(),
+    }
+}
+
+/// Brings the read models up to the event log as it is now, so that what an administrator
+/// reads next includes what was just written, with or without a server running. On PostgreSQL
+/// an event may be held back while an older transaction is still open, hence the retries.
+pub async fn catch_up(store: &Store) -> Result<(), AdminError> {
+    let lagging = |error: ProjectionError| AdminError::Store(error.to_string());
+    let target = event_log::head(&store.db).await.map_err(lagging)?;
+    let deadline = Instant::now() + CATCH_UP_WAIT;
+    loop {
+        let reached = store.projector.catch_up().await.map_err(lagging)?;
+        if reached >= target {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(AdminError::Store(format!(
+                "the read models did not reach {target} within {CATCH_UP_WAIT:?}"
+            )));
+        }
+        tokio::time::sleep(CATCH_UP_RETRY).await;
+    }
+}

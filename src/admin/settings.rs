@@ -1,0 +1,129 @@
+//! An instance's settings (custom fields, mapping, roles) and the application directory the
+//! mapping fills.
+
+use super::{admin_metadata, catch_up, instance, AdminError};
+use crate::scim::list::statements::Statements;
+use crate::scim::mapping::{check_mapping_source, mapped_fields};
+use crate::scim::resource::{decode, user_document, user_profile};
+use crate::scim::schema::ResourceType;
+use crate::store::{CommandError, Store};
+use aggregates::settings::{InstanceSettings, SettingsCommand};
+use aggregates::user::{UserCommand, UserError};
+use aggregates::values::InstanceId;
+use projections::directory::{app_user, find_app_user, AppUserRecord};
+use projections::scim_users::UserRecord;
+use serde_json::Value;
+
+/// Users read per round trip when re-applying a mapping.
+const REMAP_BATCH: i64 = 500;
+
+/// An instance's settings: custom fields, attribute mapping and roles.
+pub async fn settings(store: &Store, instance_name: &str) -> Result<InstanceSettings, AdminError> {
+    let instance = instance(store, instance_name).await?;
+    Ok(store.commands.settings(&instance.id).await?)
+}
+
+/// Changes an instance's settings, recorded as done by the administrator through the CLI, and
+/// returns them as they now are.
+pub async fn change_settings(
+    store: &Store,
+    instance_name: &str,
+    command: SettingsCommand,
+) -> Result<InstanceSettings, AdminError> {
+    let instance = instance(store, instance_name).await?;
+    store
+        .commands
+        .execute_settings(&instance.id, command, &admin_metadata(&instance.id))
+        .await?;
+    Ok(store.commands.settings(&instance.id).await?)
+}
+
+/// How many users a re-application of the mapping looked at, and how many it changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RemapReport {
+    pub users: usize,
+    pub changed: usize,
+}
+
+/// Fills every live user's application fields again with the instance's current mapping; each
+/// user whose fields change gets a mapped event. `progress` hears after each batch.
+pub async fn apply_mappings(
+    store: &Store,
+    instance_name: &str,
+    progress: impl Fn(RemapReport),
+) -> Result<RemapReport, AdminError> {
+    let instance = instance(store, instance_name).await?;
+    let settings = store.commands.settings(&instance.id).await?;
+    let users = Statements::new(ResourceType::User, store.db.dialect(), &instance.id, None);
+    let mut report = RemapReport {
+        users: 0,
+        changed: 0,
+    };
+    let mut after = 0;
+    loop {
+        let batch: Vec<UserRecord> = store.db.fetch_all(&users.scan(after, REMAP_BATCH)).await?;
+        let Some(last) = batch.last() else {
+            break;
+        };
+        after = last.created_position;
+        for record in &batch {
+            let document = Value::Object(user_document(record));
+            let profile = decode(ResourceType::User, &document)
+                .and_then(user_profile)
+                .map_err(|error| AdminError::Unreadable(record.id.clone(), error.detail))?;
+            let mapped = mapped_fields(settings.mapping(), &profile);
+            let current = app_user(&store.db, &record.id)
+                .await?
+                .map(|user| user.fields());
+            report.users += 1;
+            if current.as_ref() == Some(&mapped) {
+                continue;
+            }
+            let command = UserCommand::Remap {
+                instance_id: InstanceId::new(instance.id.clone()),
+                mapped,
+            };
+            match store
+                .commands
+                .execute_user(&record.id, command, &admin_metadata(&instance.id))
+                .await
+            {
+                Ok(()) => report.changed += 1,
+                // Deleted since the batch was read: nothing left to map.
+                Err(CommandError::Rejected(UserError::NotFound)) => {}
+                Err(error) => return Err(AdminError::Store(error.to_string())),
+            }
+        }
+        progress(report);
+    }
+    catch_up(store).await?;
+    Ok(report)
+}
+
+/// The application User entity of an instance's user, by User Name.
+pub async fn directory_entry(
+    store: &Store,
+    instance_name: &str,
+    user_name: &str,
+) -> Result<AppUserRecord, AdminError> {
+    let instance = instance(store, instance_name).await?;
+    catch_up(store).await?;
+    find_app_user(&store.db, &instance.id, user_name)
+        .await?
+        .ok_or_else(|| AdminError::UnknownUser(user_name.to_string()))
+}
+
+/// Maps the SCIM attribute `attribute` onto the User entity field `field`, once the attribute
+/// is known to name a single simple value of a User.
+pub async fn set_mapping(
+    store: &Store,
+    instance_name: &str,
+    field: &str,
+    attribute: &str,
+) -> Result<InstanceSettings, AdminError> {
+    let command = SettingsCommand::SetMapping {
+        field: field.to_string(),
+        attribute: check_mapping_source(attribute)?,
+    };
+    change_settings(store, instance_name, command).await
+}

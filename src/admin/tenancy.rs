@@ -1,0 +1,153 @@
+//! Instances (tenants) and their API keys.
+
+use super::{
+    instance, now, AdminError, DEFAULT_INSTANCE, DEFAULT_INTEGRATION_USER,
+    MAX_INTEGRATION_USER_CHARS, MAX_NAME_CHARS,
+};
+use crate::api_key::{NewApiKey, PresentedKey};
+use crate::store::tenancy::{self, InstanceRecord, KeyRecord};
+use crate::store::Store;
+use projections::db::DbError;
+
+/// Who a valid key acts for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub instance_id: String,
+    pub instance_name: String,
+    pub integration_user: String,
+    pub key_id: String,
+}
+
+/// A key just made: its record, and the token to show once.
+pub struct IssuedKey {
+    pub record: KeyRecord,
+    pub token: String,
+}
+
+fn check_instance_name(name: &str) -> Result<(), AdminError> {
+    let valid = !name.is_empty()
+        && name.chars().count() <= MAX_NAME_CHARS
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if valid {
+        Ok(())
+    } else {
+        Err(AdminError::InvalidInstanceName(name.to_string()))
+    }
+}
+
+pub async fn create_instance(store: &Store, name: &str) -> Result<InstanceRecord, AdminError> {
+    check_instance_name(name)?;
+    let instance = InstanceRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        name: name.to_string(),
+        created_at: now(),
+    };
+    if !tenancy::insert_instance(&store.db, &instance).await? {
+        return Err(AdminError::InstanceExists(name.to_string()));
+    }
+    Ok(instance)
+}
+
+pub async fn list_instances(store: &Store) -> Result<Vec<InstanceRecord>, AdminError> {
+    Ok(tenancy::instances(&store.db).await?)
+}
+
+pub async fn create_key(
+    store: &Store,
+    instance_name: &str,
+    integration_user: &str,
+) -> Result<IssuedKey, AdminError> {
+    let user_ok = !integration_user.trim().is_empty()
+        && integration_user.chars().count() <= MAX_INTEGRATION_USER_CHARS
+        && !integration_user.chars().any(char::is_control);
+    if !user_ok {
+        return Err(AdminError::InvalidIntegrationUser);
+    }
+    let instance = instance(store, instance_name).await?;
+    let key = NewApiKey::generate().map_err(AdminError::Randomness)?;
+    let record = KeyRecord {
+        id: key.key_id.clone(),
+        instance_id: instance.id,
+        integration_user: integration_user.to_string(),
+        created_at: now(),
+        revoked_at: None,
+    };
+    tenancy::insert_key(&store.db, &record, &key.secret_digest()).await?;
+    tracing::info!(key_id = %record.id, instance = instance_name, "API key created");
+    Ok(IssuedKey {
+        record,
+        token: key.token(),
+    })
+}
+
+pub async fn list_keys(store: &Store, instance_name: &str) -> Result<Vec<KeyRecord>, AdminError> {
+    let instance = instance(store, instance_name).await?;
+    Ok(tenancy::keys_of(&store.db, &instance.id).await?)
+}
+
+pub async fn revoke_key(store: &Store, key_id: &str) -> Result<(), AdminError> {
+    if tenancy::revoke_key(&store.db, key_id, &now()).await? {
+        tracing::info!(key_id, "API key revoked");
+        return Ok(());
+    }
+    if tenancy::key_exists(&store.db, key_id).await? {
+        Err(AdminError::AlreadyRevoked(key_id.to_string()))
+    } else {
+        Err(AdminError::UnknownKey(key_id.to_string()))
+    }
+}
+
+/// On a store without any instance, creates `default` with one key and returns that key, so
+/// that a newcomer can call the API at once. Returns `None` when instances exist already (or
+/// another replica just created it).
+pub async fn ensure_default_instance(store: &Store) -> Result<Option<IssuedKey>, AdminError> {
+    if !list_instances(store).await?.is_empty() {
+        return Ok(None);
+    }
+    match create_instance(store, DEFAULT_INSTANCE).await {
+        Ok(_) => {}
+        Err(AdminError::InstanceExists(_)) => return Ok(None),
+        Err(error) => return Err(error),
+    }
+    create_key(store, DEFAULT_INSTANCE, DEFAULT_INTEGRATION_USER)
+        .await
+        .map(Some)
+}
+
+/// The principal a bearer token acts for, if the token is a live key. Every request looks the
+/// key up afresh, so a revocation takes effect on the next request.
+pub async fn authenticate(store: &Store, token: &str) -> Result<Option<Principal>, DbError> {
+    let Some(presented) = PresentedKey::parse(token) else {
+        return Ok(None);
+    };
+    let Some(credential) = tenancy::credential(&store.db, presented.key_id).await? else {
+        return Ok(None);
+    };
+    if credential.revoked_at.is_some() || !presented.matches(&credential.secret_sha256) {
+        return Ok(None);
+    }
+    Ok(Some(Principal {
+        instance_id: credential.instance_id,
+        instance_name: credential.instance_name,
+        integration_user: credential.integration_user,
+        key_id: credential.id,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_names_are_checked() {
+        for good in ["default", "acme-prod", "a", "eu1.acme_2"] {
+            assert!(check_instance_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", "-acme", "acme corp", "ümlaut", &"x".repeat(65)] {
+            assert!(check_instance_name(bad).is_err(), "{bad}");
+        }
+    }
+}
