@@ -254,9 +254,9 @@ impl Projection for Directory {
             )
             .bind(id)
             .bind(at),
-            UserEvent::UserSuspended => set_state(SUSPENDED),
-            UserEvent::UserReactivated => set_state(ACTIVE),
-            UserEvent::UserDeleted => set_state(DELETED),
+            UserEvent::UserSuspended { .. } => set_state(SUSPENDED),
+            UserEvent::UserReactivated { .. } => set_state(ACTIVE),
+            UserEvent::UserDeleted { .. } => set_state(DELETED),
         };
         tx.execute(&sql).await?;
         Ok(())

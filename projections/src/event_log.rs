@@ -9,7 +9,7 @@ use crate::error::ProjectionError;
 use crate::metadata::EventMetadata;
 use aggregates::group::{Group, GroupEvent};
 use aggregates::settings::{InstanceSettings, SettingsEvent};
-use aggregates::user::{User, UserEvent};
+use aggregates::user::{upcast_payload, User, UserEvent};
 use cqrs_es::Aggregate;
 use std::collections::HashMap;
 use std::fmt;
@@ -82,7 +82,9 @@ impl EventRow {
             )));
         }
         let event = match self.aggregate_type.as_str() {
-            User::TYPE => serde_json::from_str(&self.payload).map(DomainEvent::User),
+            User::TYPE => serde_json::from_str(&self.payload)
+                .and_then(|payload| serde_json::from_value(upcast_payload(payload)))
+                .map(DomainEvent::User),
             Group::TYPE => serde_json::from_str(&self.payload).map(DomainEvent::Group),
             InstanceSettings::TYPE => {
                 serde_json::from_str(&self.payload).map(DomainEvent::Settings)

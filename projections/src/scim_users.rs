@@ -207,8 +207,8 @@ impl Projection for ScimUsers {
             }
             // The `active` attribute changed in the update these follow; mapped fields belong
             // to the application's directory, not to the SCIM resource. Each is still a version.
-            UserEvent::UserSuspended
-            | UserEvent::UserReactivated
+            UserEvent::UserSuspended { .. }
+            | UserEvent::UserReactivated { .. }
             | UserEvent::UserMapped { .. }
             | UserEvent::ManagerPending { .. }
             | UserEvent::ManagerLinked { .. }
@@ -219,7 +219,9 @@ impl Projection for ScimUsers {
                     .bind(recorded.sequence)
                     .bind(at)
             }
-            UserEvent::UserDeleted => Sql::new("DELETE FROM scim_users WHERE id = $1").bind(id),
+            UserEvent::UserDeleted { .. } => {
+                Sql::new("DELETE FROM scim_users WHERE id = $1").bind(id)
+            }
         };
         tx.execute(&sql).await?;
         Ok(())

@@ -98,6 +98,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Context {
             principal,
             correlation_id: correlation::current().unwrap_or_default(),
             user_agent,
+            request: format!("{} {}", parts.method, parts.uri.path()),
         }))
     }
 }

@@ -11,6 +11,8 @@ pub struct RequestContext {
     pub principal: Principal,
     pub correlation_id: String,
     pub user_agent: Option<String>,
+    /// The method and path of the request, as the reason of the lifecycle events it causes.
+    pub request: String,
 }
 
 impl RequestContext {

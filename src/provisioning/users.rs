@@ -160,6 +160,7 @@ impl Provisioning {
             mapped: mapped_fields(settings.mapping(), &profile),
             manager: self.manager_of(ctx, &profile).await?,
             profile,
+            cause: ctx.request.clone(),
         };
         match self
             .store
@@ -213,6 +214,7 @@ impl Provisioning {
                 mapped: mapped_fields(settings.mapping(), &profile),
                 manager: self.manager_of(ctx, &profile).await?,
                 profile,
+                cause: ctx.request.clone(),
             };
             let outcome = self
                 .store
@@ -243,6 +245,7 @@ impl Provisioning {
         let command = UserCommand::Delete {
             instance_id: ctx.instance_id(),
             expected_version: if_match.map(command_version),
+            cause: ctx.request.clone(),
         };
         match self
             .store

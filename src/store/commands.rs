@@ -5,6 +5,7 @@
 //! its merits), so that clients never see a conflict as a failure of scimd.
 
 use super::snapshots::SnapshotStore;
+use super::upcasting::user_upcasters;
 use aggregates::group::{Group, GroupCommand, GroupError, GroupServices};
 use aggregates::settings::{InstanceSettings, SettingsCommand, SettingsError};
 use aggregates::user::{User, UserCommand, UserError};
@@ -61,7 +62,12 @@ impl CommandBus {
     pub fn new(db: &Db, group_services: GroupServices) -> Self {
         match db {
             Db::Sqlite(pool) => Self::Sqlite {
-                users: sqlite_es::sqlite_cqrs(pool.clone(), vec![], ()),
+                users: CqrsFramework::new(
+                    PersistedEventStore::new_event_store(SqliteEventRepository::new(pool.clone()))
+                        .with_upcasters(user_upcasters()),
+                    vec![],
+                    (),
+                ),
                 groups: CqrsFramework::new(
                     SnapshotStore::new(
                         SqliteEventRepository::new(pool.clone()),
@@ -76,7 +82,14 @@ impl CommandBus {
                 ),
             },
             Db::Postgres(pool) => Self::Postgres {
-                users: postgres_es::postgres_cqrs(pool.clone(), vec![], ()),
+                users: CqrsFramework::new(
+                    PersistedEventStore::new_event_store(PostgresEventRepository::new(
+                        pool.clone(),
+                    ))
+                    .with_upcasters(user_upcasters()),
+                    vec![],
+                    (),
+                ),
                 groups: CqrsFramework::new(
                     SnapshotStore::new(
                         PostgresEventRepository::new(pool.clone()),

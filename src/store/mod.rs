@@ -8,6 +8,7 @@ mod connect;
 mod membership;
 mod snapshots;
 pub mod tenancy;
+mod upcasting;
 
 pub use claims::{Claim, NameClaims, NameKind, UniqueName};
 pub use commands::{CommandBus, CommandError};

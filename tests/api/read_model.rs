@@ -10,7 +10,10 @@ use projections::scim_users::{UserRecord, USER_COLUMNS};
 use serde_json::json;
 use std::time::Duration;
 
-on_both_stores!(a_rebuilt_read_model_equals_the_live_one);
+on_both_stores!(
+    a_rebuilt_read_model_equals_the_live_one,
+    lifecycle_events_say_why_and_older_ones_still_read,
+);
 
 #[derive(Debug, PartialEq, sqlx::FromRow)]
 struct Membership {
@@ -122,4 +125,99 @@ async fn a_rebuilt_read_model_equals_the_live_one(app: TestApp) {
     );
     projector.catch_up().await.expect("projections rebuilt");
     assert_eq!(snapshot(&app).await, live);
+}
+
+#[derive(sqlx::FromRow)]
+struct Stored {
+    event_type: String,
+    payload: String,
+}
+
+async fn lifecycle_events(app: &TestApp, id: &str) -> Vec<(String, serde_json::Value)> {
+    let sql = match app.store.db.dialect() {
+        projections::db::Dialect::Sqlite => "SELECT event_type, payload FROM events
+              WHERE aggregate_id = $1 AND event_type IN ('UserSuspended', 'UserReactivated', 'UserDeleted')
+              ORDER BY sequence",
+        projections::db::Dialect::Postgres => "SELECT event_type, payload::text AS payload FROM events
+              WHERE aggregate_id = $1 AND event_type IN ('UserSuspended', 'UserReactivated', 'UserDeleted')
+              ORDER BY sequence",
+    };
+    let rows: Vec<Stored> = app
+        .store
+        .db
+        .fetch_all(&Sql::new(sql).bind(id))
+        .await
+        .expect("the log reads");
+    rows.into_iter()
+        .map(|row| {
+            let payload = serde_json::from_str(&row.payload).unwrap_or_default();
+            (row.event_type, payload)
+        })
+        .collect()
+}
+
+async fn lifecycle_events_say_why_and_older_ones_still_read(app: TestApp) {
+    let id = app.create_user("una").await;
+    let path = format!("/Users/{id}");
+    let off = app
+        .patch(
+            &path,
+            json!([{"op": "replace", "path": "active", "value": false}]),
+        )
+        .await;
+    assert_eq!(off.status, 200);
+    let events = lifecycle_events(&app, &id).await;
+    let reason = events[0].1["UserSuspended"]["reason"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(reason.starts_with("PATCH "), "{reason}");
+    assert!(reason.ends_with(": active set to false"), "{reason}");
+
+    // As stored before reasons were kept: a bare event name.
+    let legacy = match app.store.db.dialect() {
+        projections::db::Dialect::Sqlite => {
+            "UPDATE events SET payload = '\"UserSuspended\"' WHERE event_type = 'UserSuspended'"
+        }
+        projections::db::Dialect::Postgres => {
+            "UPDATE events SET payload = '\"UserSuspended\"'::jsonb WHERE event_type = 'UserSuspended'"
+        }
+    };
+    app.store
+        .db
+        .execute(&Sql::new(legacy))
+        .await
+        .expect("the log is writable");
+    // The aggregate still loads, and decides on it.
+    let on = app
+        .patch(
+            &path,
+            json!([{"op": "replace", "path": "active", "value": true}]),
+        )
+        .await;
+    assert_eq!(on.status, 200, "{:?}", on.body);
+    assert_eq!(app.delete(&path).await.status, 204);
+    let events = lifecycle_events(&app, &id).await;
+    let types: Vec<&str> = events.iter().map(|(kind, _)| kind.as_str()).collect();
+    assert_eq!(types, ["UserSuspended", "UserReactivated", "UserDeleted"]);
+    let deleted = events[2].1["UserDeleted"]["reason"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(deleted.starts_with("DELETE "), "{deleted}");
+
+    // And the projections rebuild through it.
+    app.store
+        .db
+        .execute(&Sql::new("UPDATE projection_checkpoints SET version = 0"))
+        .await
+        .expect("checkpoints are writable");
+    let projector = Projector::new(
+        app.store.db.clone(),
+        projections::all(),
+        Duration::from_secs(10),
+    );
+    projector.prepare().await.expect("projections reset");
+    projector
+        .catch_up()
+        .await
+        .expect("projections rebuilt from older events");
 }

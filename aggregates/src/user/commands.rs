@@ -24,6 +24,9 @@ pub enum UserCommand {
         profile: UserProfile,
         mapped: MappedFields,
         manager: Option<ManagerRef>,
+        /// The request that asked for it (e.g. `PATCH /Users/{id}`): the reason a suspension
+        /// or reactivation it causes records.
+        cause: String,
     },
     /// Take over an account that existed before provisioning (see `Import`): same id, now
     /// managed by the IdP, with `profile` as its new state.
@@ -32,6 +35,7 @@ pub enum UserCommand {
         profile: UserProfile,
         mapped: MappedFields,
         manager: Option<ManagerRef>,
+        cause: String,
     },
     /// Record an account that existed before provisioning (created by hand or an older sync
     /// tool): a user of the application, not managed by SCIM until an IdP adopts it.
@@ -55,5 +59,6 @@ pub enum UserCommand {
     Delete {
         instance_id: InstanceId,
         expected_version: Option<u64>,
+        cause: String,
     },
 }

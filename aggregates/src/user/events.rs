@@ -31,31 +31,34 @@ pub enum UserEvent {
     UserAdopted,
     /// Attribute values changed; `userName`, `externalId` and `active` appear here like any
     /// other attribute, with their old and new values.
-    UserUpdated {
-        changes: Vec<AttributeChange>,
-    },
-    /// Follows the update that made `active` false: the account may no longer be used.
+    UserUpdated { changes: Vec<AttributeChange> },
     /// The application User fields the mapping fills changed: exactly those, old and new, so
     /// that the application's workflow rules can react to them.
-    UserMapped {
-        changes: Vec<FieldChange>,
-    },
+    UserMapped { changes: Vec<FieldChange> },
     /// The manager the IdP names is not (yet) a user of the instance; linked when it is.
-    ManagerPending {
-        reference: String,
-    },
+    ManagerPending { reference: String },
     ManagerLinked {
         reference: String,
         manager_id: String,
     },
     /// The IdP no longer names a manager.
-    ManagerUnlinked {
-        reference: String,
+    ManagerUnlinked { reference: String },
+    /// Follows the update that made `active` false (the IdP deactivated the user, or took it
+    /// out of the application or the sync group): the account may no longer be used. `reason`
+    /// says which request did it; events recorded before reasons were kept have none.
+    UserSuspended {
+        #[serde(default)]
+        reason: Option<String>,
     },
-    UserSuspended,
     /// Follows the update that made `active` anything but false.
-    UserReactivated,
-    UserDeleted,
+    UserReactivated {
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    UserDeleted {
+        #[serde(default)]
+        reason: Option<String>,
+    },
 }
 
 impl DomainEvent for UserEvent {
@@ -69,14 +72,51 @@ impl DomainEvent for UserEvent {
             Self::ManagerPending { .. } => "ManagerPending",
             Self::ManagerLinked { .. } => "ManagerLinked",
             Self::ManagerUnlinked { .. } => "ManagerUnlinked",
-            Self::UserSuspended => "UserSuspended",
-            Self::UserReactivated => "UserReactivated",
-            Self::UserDeleted => "UserDeleted",
+            Self::UserSuspended { .. } => "UserSuspended",
+            Self::UserReactivated { .. } => "UserReactivated",
+            Self::UserDeleted { .. } => "UserDeleted",
         }
         .to_string()
     }
 
     fn event_version(&self) -> String {
         EVENT_VERSION.to_string()
+    }
+}
+
+/// Event types first stored without fields (as a bare name), before they carried a reason.
+const FORMERLY_UNIT: [&str; 3] = ["UserSuspended", "UserReactivated", "UserDeleted"];
+
+/// Brings a stored payload to the current shape of its event: a bare `"UserSuspended"` (as
+/// stored before reasons were kept) becomes `{"UserSuspended": {}}`, whose reason reads as
+/// none. Stored events are never edited; they are read through this.
+pub fn upcast_payload(payload: serde_json::Value) -> serde_json::Value {
+    match payload {
+        serde_json::Value::String(name) if FORMERLY_UNIT.contains(&name.as_str()) => {
+            serde_json::json!({ name: {} })
+        }
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn events_stored_before_reasons_read_without_one() {
+        for name in FORMERLY_UNIT {
+            let event: Result<UserEvent, _> = serde_json::from_value(upcast_payload(json!(name)));
+            let reason = match event {
+                Ok(UserEvent::UserSuspended { reason })
+                | Ok(UserEvent::UserReactivated { reason })
+                | Ok(UserEvent::UserDeleted { reason }) => reason,
+                other => panic!("{name} reads as {other:?}"),
+            };
+            assert_eq!(reason, None);
+        }
+        let current = json!({"UserSuspended": {"reason": "PATCH /Users/u1: active set to false"}});
+        assert_eq!(upcast_payload(current.clone()), current);
     }
 }

@@ -10,7 +10,7 @@ mod values;
 
 pub use commands::UserCommand;
 pub use error::UserError;
-pub use events::UserEvent;
+pub use events::{upcast_payload, UserEvent};
 pub use values::{is_active, ManagerRef, UserName, UserProfile, ACTIVE};
 
 use crate::attributes::{AttributeChange, Attributes};
@@ -77,9 +77,10 @@ impl Aggregate for User {
                 profile,
                 mapped,
                 manager,
+                cause,
             } => {
                 self.ensure_live(&instance_id, Some(expected_version))?;
-                self.update(profile, sink).await;
+                self.update(profile, &cause, sink).await;
                 self.map(mapped, sink).await;
                 self.manage(manager, sink).await;
                 Ok(())
@@ -107,13 +108,14 @@ impl Aggregate for User {
                 profile,
                 mapped,
                 manager,
+                cause,
             } => {
                 self.ensure_live(&instance_id, None)?;
                 if self.managed {
                     return Err(UserError::AlreadyManaged);
                 }
                 sink.write(UserEvent::UserAdopted, self).await;
-                self.update(profile, sink).await;
+                self.update(profile, &cause, sink).await;
                 self.map(mapped, sink).await;
                 self.manage(manager, sink).await;
                 Ok(())
@@ -147,9 +149,11 @@ impl Aggregate for User {
             UserCommand::Delete {
                 instance_id,
                 expected_version,
+                cause,
             } => {
                 self.ensure_live(&instance_id, expected_version)?;
-                sink.write(UserEvent::UserDeleted, self).await;
+                let reason = Some(cause);
+                sink.write(UserEvent::UserDeleted { reason }, self).await;
                 Ok(())
             }
         }
@@ -203,9 +207,9 @@ impl Aggregate for User {
                 })
             }
             UserEvent::ManagerUnlinked { .. } => self.manager = None,
-            UserEvent::UserSuspended => self.status = Status::Suspended,
-            UserEvent::UserReactivated => self.status = Status::Active,
-            UserEvent::UserDeleted => self.status = Status::Deleted,
+            UserEvent::UserSuspended { .. } => self.status = Status::Suspended,
+            UserEvent::UserReactivated { .. } => self.status = Status::Active,
+            UserEvent::UserDeleted { .. } => self.status = Status::Deleted,
         }
     }
 }
@@ -255,14 +259,21 @@ impl User {
         Ok(())
     }
 
-    async fn update(&mut self, profile: UserProfile, sink: &EventSink<Self>) {
+    async fn update(&mut self, profile: UserProfile, cause: &str, sink: &EventSink<Self>) {
         let changes = self.changes_to(&profile);
         if !changes.is_empty() {
             sink.write(UserEvent::UserUpdated { changes }, self).await;
         }
         match (self.status, is_active(&self.attributes)) {
-            (Status::Active, false) => sink.write(UserEvent::UserSuspended, self).await,
-            (Status::Suspended, true) => sink.write(UserEvent::UserReactivated, self).await,
+            (Status::Active, false) => {
+                let reason = Some(format!("{cause}: active set to false"));
+                sink.write(UserEvent::UserSuspended { reason }, self).await
+            }
+            (Status::Suspended, true) => {
+                let reason = Some(format!("{cause}: active no longer false"));
+                sink.write(UserEvent::UserReactivated { reason }, self)
+                    .await
+            }
             _ => {}
         }
     }

@@ -36,6 +36,28 @@ fn created(user_name: &str, attrs: Value) -> UserEvent {
     }
 }
 
+/// The request the commands of these tests come from.
+const CAUSE: &str = "PATCH /Users/u1";
+const DELETE: &str = "DELETE /Users/u1";
+
+fn suspended() -> UserEvent {
+    UserEvent::UserSuspended {
+        reason: Some(format!("{CAUSE}: active set to false")),
+    }
+}
+
+fn reactivated() -> UserEvent {
+    UserEvent::UserReactivated {
+        reason: Some(format!("{CAUSE}: active no longer false")),
+    }
+}
+
+fn deleted() -> UserEvent {
+    UserEvent::UserDeleted {
+        reason: Some(DELETE.into()),
+    }
+}
+
 fn update(expected_version: u64, profile: UserProfile) -> UserCommand {
     UserCommand::Update {
         instance_id: instance(),
@@ -43,6 +65,7 @@ fn update(expected_version: u64, profile: UserProfile) -> UserCommand {
         profile,
         mapped: MappedFields::new(),
         manager: None,
+        cause: CAUSE.into(),
     }
 }
 
@@ -127,10 +150,7 @@ fn deactivating_records_the_change_and_suspends_the_user() {
     UserTest::with(())
         .given(vec![created("alice@corp", json!({"active": true}))])
         .when(update(1, profile("alice@corp", json!({"active": false}))))
-        .then_expect_events(vec![
-            active_changed(Some(true), Some(false)),
-            UserEvent::UserSuspended,
-        ]);
+        .then_expect_events(vec![active_changed(Some(true), Some(false)), suspended()]);
 }
 
 #[test]
@@ -138,10 +158,7 @@ fn a_user_created_inactive_starts_suspended() {
     UserTest::with(())
         .given(vec![created("alice@corp", json!({"active": false}))])
         .when(update(1, profile("alice@corp", json!({"active": true}))))
-        .then_expect_events(vec![
-            active_changed(Some(false), Some(true)),
-            UserEvent::UserReactivated,
-        ]);
+        .then_expect_events(vec![active_changed(Some(false), Some(true)), reactivated()]);
 }
 
 #[test]
@@ -149,10 +166,7 @@ fn removing_active_from_a_suspended_user_reactivates_it() {
     UserTest::with(())
         .given(vec![created("alice@corp", json!({"active": false}))])
         .when(update(1, profile("alice@corp", json!({}))))
-        .then_expect_events(vec![
-            active_changed(Some(false), None),
-            UserEvent::UserReactivated,
-        ]);
+        .then_expect_events(vec![active_changed(Some(false), None), reactivated()]);
 }
 
 #[test]
@@ -169,7 +183,7 @@ fn deactivating_a_suspended_user_again_records_nothing() {
         .given(vec![
             created("alice@corp", json!({"active": true})),
             active_changed(Some(true), Some(false)),
-            UserEvent::UserSuspended,
+            suspended(),
         ])
         .when(update(3, profile("alice@corp", json!({"active": false}))))
         .then_expect_events(vec![]);
@@ -190,20 +204,18 @@ fn a_change_and_a_deactivation_in_one_request_are_both_recorded() {
                     AttributeChange::whole("title", None, Some(json!("Former"))),
                 ],
             },
-            UserEvent::UserSuspended,
+            suspended(),
         ]);
 }
 
 #[test]
 fn a_deleted_user_is_not_found_whatever_version_is_given() {
     UserTest::with(())
-        .given(vec![
-            created("alice@corp", json!({})),
-            UserEvent::UserDeleted,
-        ])
+        .given(vec![created("alice@corp", json!({})), deleted()])
         .when(UserCommand::Delete {
             instance_id: instance(),
             expected_version: Some(1),
+            cause: DELETE.into(),
         })
         .then_expect_error(UserError::NotFound);
 }
@@ -218,6 +230,7 @@ fn a_deletion_based_on_an_old_version_is_refused() {
         .when(UserCommand::Delete {
             instance_id: instance(),
             expected_version: Some(1),
+            cause: DELETE.into(),
         })
         .then_expect_error(UserError::VersionMismatch {
             expected: 1,
@@ -246,17 +259,15 @@ fn deleting_a_user_records_the_deletion() {
         .when(UserCommand::Delete {
             instance_id: instance(),
             expected_version: None,
+            cause: DELETE.into(),
         })
-        .then_expect_events(vec![UserEvent::UserDeleted]);
+        .then_expect_events(vec![deleted()]);
 }
 
 #[test]
 fn a_deleted_user_is_not_found() {
     UserTest::with(())
-        .given(vec![
-            created("alice@corp", json!({})),
-            UserEvent::UserDeleted,
-        ])
+        .given(vec![created("alice@corp", json!({})), deleted()])
         .when(update(2, profile("alice@corp", json!({}))))
         .then_expect_error(UserError::NotFound);
 }
@@ -264,13 +275,11 @@ fn a_deleted_user_is_not_found() {
 #[test]
 fn a_deleted_user_cannot_be_deleted_again() {
     UserTest::with(())
-        .given(vec![
-            created("alice@corp", json!({})),
-            UserEvent::UserDeleted,
-        ])
+        .given(vec![created("alice@corp", json!({})), deleted()])
         .when(UserCommand::Delete {
             instance_id: instance(),
             expected_version: None,
+            cause: DELETE.into(),
         })
         .then_expect_error(UserError::NotFound);
 }
@@ -282,6 +291,7 @@ fn a_user_of_another_instance_is_not_found() {
         .when(UserCommand::Delete {
             instance_id: InstanceId::new("instance-b"),
             expected_version: None,
+            cause: DELETE.into(),
         })
         .then_expect_error(UserError::NotFound);
 }
@@ -377,6 +387,7 @@ fn an_update_records_exactly_the_mapped_fields_that_changed() {
             profile: profile("alice@corp", json!({"title": "Lead"})),
             mapped: fields(&[("User Name", "alice@corp"), ("Scim Sync Job Title", "Lead")]),
             manager: None,
+            cause: CAUSE.into(),
         })
         .then_expect_events(vec![
             UserEvent::UserUpdated {
@@ -417,10 +428,7 @@ fn remapping_records_only_real_changes() {
             changes: vec![change("Country", None, Some("NZ"))],
         }]);
     UserTest::with(())
-        .given(vec![
-            created("alice@corp", json!({})),
-            UserEvent::UserDeleted,
-        ])
+        .given(vec![created("alice@corp", json!({})), deleted()])
         .when(UserCommand::Remap {
             instance_id: instance(),
             mapped: MappedFields::new(),
@@ -451,6 +459,7 @@ fn update_manager(expected_version: u64, manager: Option<ManagerRef>) -> UserCom
         profile: profile("alice@corp", json!({})),
         mapped: MappedFields::new(),
         manager,
+        cause: CAUSE.into(),
     }
 }
 
@@ -546,6 +555,7 @@ fn an_imported_account_is_adopted_once_with_the_idps_profile() {
         profile: profile("Old@corp", json!({"title": "Clerk"})),
         mapped: MappedFields::new(),
         manager: None,
+        cause: "POST /Users".into(),
     };
     UserTest::with(())
         .given(vec![imported("old@corp", json!({"title": "Clerk"}))])
