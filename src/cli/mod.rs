@@ -1,6 +1,7 @@
 //! The command line: `serve`, and the administration of instances, keys and instance settings.
 //! Every command takes `--database`; administrative commands print JSON with `--json`.
 
+mod progress;
 mod serve;
 mod settings;
 mod tenancy;

@@ -1,6 +1,7 @@
 //! `scimd roles`, `fields`, `mappings` and `directory`: an instance's settings, each change an
 //! event of the instance, and the application directory they shape.
 
+use super::progress::Progress;
 use super::{print_json, print_table};
 use aggregates::settings::{InstanceSettings, SettingsCommand};
 use anyhow::Context as _;
@@ -197,13 +198,17 @@ fn print_mapping(settings: &InstanceSettings) {
 }
 
 async fn apply(store: &Store, instance: &str, json: bool) -> anyhow::Result<()> {
-    let report = admin::apply_mappings(store, instance, |so_far| {
-        eprintln!(
+    let progress = Progress::new(None);
+    let outcome = admin::apply_mappings(store, instance, |so_far| {
+        let line = format!(
             "mapped {} users so far, {} changed",
             so_far.users, so_far.changed
         );
+        progress.update(so_far.users, &line);
     })
-    .await?;
+    .await;
+    progress.finish();
+    let report = outcome?;
     if json {
         return print_json(&json!({"users": report.users, "changed": report.changed}));
     }
@@ -226,10 +231,14 @@ pub async fn directory(store: &Store, command: DirectoryCommand) -> anyhow::Resu
 pub async fn import(store: &Store, args: ImportArgs, json: bool) -> anyhow::Result<()> {
     let lines = std::fs::read_to_string(&args.file)
         .with_context(|| format!("reading {}", args.file.display()))?;
-    let report = import_users(store, &args.instance, &lines, |so_far| {
-        eprintln!("imported {so_far} accounts so far");
+    let total = lines.lines().filter(|line| !line.trim().is_empty()).count();
+    let progress = Progress::new(u64::try_from(total).ok());
+    let outcome = import_users(store, &args.instance, &lines, |so_far| {
+        progress.update(so_far, &format!("imported {so_far} accounts so far"));
     })
-    .await?;
+    .await;
+    progress.finish();
+    let report = outcome?;
     if json {
         let rejected: Vec<serde_json::Value> = report
             .rejected
