@@ -2,8 +2,10 @@
 //! an older sync tool), loaded from JSON Lines as unmanaged users and groups that an IdP later
 //! adopts.
 //!
-//! Each line is a SCIM User object (`userName` and any other attributes), or a group:
-//! `{"displayName": "...", "members": ["userName", ...]}`, whose members are users of the
+//! Each line is an account: a SCIM User object (`userName` and any other attributes), which may
+//! carry the application's own `fields` (`{"fields": {"Cost Centre": "42"}}`, standard or
+//! custom text fields, over what the mapping fills); or a group: `{"name": "...", "members":
+//! ["userName", ...]}` (`displayName` is read as `name`), whose members are users of the
 //! instance or of the same file. The whole file is checked first: if any line is refused,
 //! nothing is imported and every refusal is reported with its line number. Accounts and groups
 //! already present in the instance are skipped, so running the same import twice imports
@@ -15,6 +17,7 @@ use crate::scim::resource::{decode, user_profile};
 use crate::scim::schema::ResourceType;
 use crate::store::{Claim, NameKind, Store, UniqueName};
 use aggregates::group::{DisplayName, GroupCommand, Member};
+use aggregates::settings::mapping::MappedFields;
 use aggregates::settings::roles::requested_roles;
 use aggregates::settings::InstanceSettings;
 use aggregates::user::{UserCommand, UserProfile};
@@ -55,6 +58,8 @@ pub enum ImportError {
 struct Account {
     line: usize,
     profile: UserProfile,
+    /// Application fields the line states, over what the mapping fills.
+    fields: MappedFields,
 }
 
 struct ImportedGroup {
@@ -65,7 +70,7 @@ struct ImportedGroup {
 }
 
 enum Line {
-    User(UserProfile),
+    User(UserProfile, MappedFields),
     Group(DisplayName, Vec<String>),
 }
 
@@ -167,12 +172,16 @@ fn read_contents(lines: &str, settings: &InstanceSettings) -> Contents {
             continue;
         }
         let refusal = match read_line(text, settings) {
-            Ok(Line::User(profile)) if !contents.user_keys.insert(profile.user_name.key()) => {
+            Ok(Line::User(profile, _)) if !contents.user_keys.insert(profile.user_name.key()) => {
                 let name = profile.user_name.as_str();
                 format!("userName {name:?} appears twice in the file")
             }
-            Ok(Line::User(profile)) => {
-                contents.accounts.push(Account { line, profile });
+            Ok(Line::User(profile, fields)) => {
+                contents.accounts.push(Account {
+                    line,
+                    profile,
+                    fields,
+                });
                 continue;
             }
             Ok(Line::Group(name, _)) if !group_keys.insert(name.key()) => {
@@ -203,16 +212,52 @@ fn read_line(text: &str, settings: &InstanceSettings) -> Result<Line, String> {
     let Some(object) = value.as_object() else {
         return Err("not a JSON object".into());
     };
-    if object.contains_key("displayName") && !object.contains_key("userName") {
+    // A user's SCIM `name` is an object; a group's name is text.
+    let named =
+        object.get("name").is_some_and(Value::is_string) || object.contains_key("displayName");
+    if named && !object.contains_key("userName") {
         return read_group(&value).map(|(name, members)| Line::Group(name, members));
     }
-    read_account(&value, settings).map(Line::User)
+    let mut account = object.clone();
+    let fields = read_fields(account.remove("fields"), settings)?;
+    let profile = read_account(&Value::Object(account), settings)?;
+    Ok(Line::User(profile, fields))
+}
+
+/// The application fields a line states: each a text field of the instance, with a string.
+fn read_fields(fields: Option<Value>, settings: &InstanceSettings) -> Result<MappedFields, String> {
+    let Some(fields) = fields else {
+        return Ok(MappedFields::new());
+    };
+    let Value::Object(fields) = fields else {
+        return Err("fields is an object of field names and text values".into());
+    };
+    let known = settings.fields();
+    let mut read = MappedFields::new();
+    for (name, value) in fields {
+        let field = known
+            .iter()
+            .find(|field| field.eq_ignore_ascii_case(name.trim()))
+            .ok_or_else(|| {
+                format!(
+                    "there is no text field {name:?}; fields are: {}",
+                    known.join(", ")
+                )
+            })?;
+        let Value::String(text) = value else {
+            return Err(format!("field {name:?} takes text"));
+        };
+        read.insert(field.clone(), text);
+    }
+    Ok(read)
 }
 
 fn read_group(value: &Value) -> Result<(DisplayName, Vec<String>), String> {
-    let name = value["displayName"]
-        .as_str()
-        .ok_or("a group's displayName is a string")?;
+    let name = value
+        .get("name")
+        .or_else(|| value.get("displayName"))
+        .and_then(Value::as_str)
+        .ok_or("a group's name is a string")?;
     let display_name = DisplayName::parse(name).map_err(|error| error.to_string())?;
     let members = match value.get("members") {
         None | Some(Value::Null) => Vec::new(),
@@ -348,9 +393,11 @@ async fn import_account(
         instance_id,
         account.profile.user_name.as_str(),
     );
+    let mut mapped = mapped_fields(settings.mapping(), &account.profile);
+    mapped.extend(account.fields);
     let command = UserCommand::Import {
         instance_id: InstanceId::new(instance_id.to_string()),
-        mapped: mapped_fields(settings.mapping(), &account.profile),
+        mapped,
         profile: account.profile,
     };
     let owner = id.as_str();

@@ -13,6 +13,7 @@ on_both_stores!(
     a_file_with_bad_lines_imports_nothing_and_says_which,
     an_idp_adopts_an_imported_account_instead_of_duplicating_it,
     groups_are_imported_with_their_members_and_adopted_by_name,
+    accounts_may_state_the_applications_own_fields,
 );
 
 async fn import(app: &TestApp, lines: &str) -> ImportReport {
@@ -159,7 +160,7 @@ async fn an_idp_adopts_an_imported_account_instead_of_duplicating_it(app: TestAp
 async fn groups_are_imported_with_their_members_and_adopted_by_name(app: TestApp) {
     let existing = app.create_user("kim@corp.example").await;
     let lines = r#"{"userName": "lee@corp.example"}
-{"displayName": "Finance", "members": ["LEE@corp.example", "kim@corp.example"]}
+{"name": "Finance", "members": ["LEE@corp.example", "kim@corp.example"]}
 {"displayName": "Empty"}"#;
     let report = import(&app, lines).await;
     assert_eq!((report.imported, report.skipped), (3, 0), "{report:?}");
@@ -191,4 +192,34 @@ async fn groups_are_imported_with_their_members_and_adopted_by_name(app: TestApp
     assert_eq!(groups.body["totalResults"], 2);
     let again = app.post("/Groups", json!({"displayName": "FINANCE"})).await;
     assert_eq!(again.status, 409, "adopted once, then the name is taken");
+}
+
+async fn accounts_may_state_the_applications_own_fields(app: TestApp) {
+    let add = aggregates::settings::SettingsCommand::AddField {
+        name: "Cost Centre".into(),
+    };
+    admin::change_settings(&app.store, DEFAULT_INSTANCE, add)
+        .await
+        .expect("a custom field is added");
+    let lines = r#"{"userName": "mo@corp.example", "title": "Clerk", "fields": {"cost centre": "42", "Office Phone": "555"}}"#;
+    let report = import(&app, lines).await;
+    assert_eq!(report.imported, 1, "{report:?}");
+    let entry = admin::directory_entry(&app.store, DEFAULT_INSTANCE, "mo@corp.example")
+        .await
+        .expect("the account is in the directory");
+    let fields = entry.fields();
+    assert_eq!(fields.get("Cost Centre").map(String::as_str), Some("42"));
+    assert_eq!(fields.get("Office Phone").map(String::as_str), Some("555"));
+    assert_eq!(
+        fields.get("Scim Sync Job Title").map(String::as_str),
+        Some("Clerk")
+    );
+
+    let unknown = import(
+        &app,
+        r#"{"userName": "no@corp.example", "fields": {"Salary": "1"}}"#,
+    )
+    .await;
+    assert_eq!(unknown.rejected.len(), 1);
+    assert!(unknown.rejected[0].reason.contains("Salary"), "{unknown:?}");
 }
