@@ -8,6 +8,7 @@ pub mod db;
 pub mod directory;
 pub mod error;
 pub mod event_log;
+pub mod history;
 pub mod metadata;
 pub mod runner;
 pub mod scim_groups;
@@ -22,5 +23,6 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(scim_users::ScimUsers),
         Arc::new(scim_groups::ScimGroups),
         Arc::new(directory::Directory),
+        Arc::new(history::History),
     ]
 }

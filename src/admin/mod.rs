@@ -2,12 +2,14 @@
 //! imports, and the admin API's token. The one implementation behind the CLI and the admin HTTP
 //! API, so that both can do exactly the same things.
 
+mod history;
 pub mod import;
 mod settings;
 mod tenancy;
 pub mod token;
 pub mod views;
 
+pub use history::*;
 pub use settings::*;
 pub use tenancy::*;
 
@@ -57,6 +59,10 @@ pub enum AdminError {
     Unreadable(String, String),
     #[error(transparent)]
     Db(#[from] DbError),
+    #[error("{0:?} is not an RFC 3339 date-time (e.g. 2026-01-31T12:00:00Z)")]
+    InvalidTime(String),
+    #[error("cannot write the output: {0}")]
+    Output(String),
 }
 
 impl From<CommandError<SettingsError>> for AdminError {

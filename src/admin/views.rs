@@ -3,6 +3,7 @@
 
 use aggregates::settings::InstanceSettings;
 use projections::directory::AppUserRecord;
+use projections::history::HistoryEntry;
 use serde_json::{json, Value};
 
 /// `allowed` is `"any"` when any role is allowed.
@@ -47,5 +48,24 @@ pub fn directory_entry(entry: &AppUserRecord) -> Value {
         "managedByScim": entry.managed,
         "fields": entry.fields(),
         "manager": manager,
+    })
+}
+
+/// A history entry, its details as JSON.
+pub fn history_entry(entry: &HistoryEntry) -> Value {
+    let details: Value = serde_json::from_str(&entry.details).unwrap_or(Value::Null);
+    json!({
+        "position": entry.position,
+        "occurredAt": entry.occurred_at,
+        "actor": entry.actor,
+        "keyId": entry.key_id,
+        "source": entry.source,
+        "userAgent": entry.user_agent,
+        "correlationId": entry.correlation_id,
+        "entityType": entry.entity_type,
+        "entityId": entry.entity_id,
+        "entityName": entry.entity_name,
+        "action": entry.action,
+        "details": details,
     })
 }

@@ -1,6 +1,7 @@
 //! The command line: `serve`, and the administration of instances, keys and instance settings.
 //! Every command takes `--database`; administrative commands print JSON with `--json`.
 
+mod history;
 mod progress;
 mod serve;
 mod settings;
@@ -60,6 +61,8 @@ pub enum Command {
     Directory(DirectoryCommand),
     /// Import accounts that existed before provisioning from a JSON Lines file of SCIM Users
     Import(settings::ImportArgs),
+    /// An instance's change history, in order (table, JSON Lines or CSV)
+    History(history::HistoryArgs),
 }
 
 /// How long a write waits for the read model to show it before answering 503.
@@ -93,6 +96,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Mappings(command) => settings::mappings(&store, command, json).await,
         Command::Directory(command) => settings::directory(&store, command).await,
         Command::Import(args) => settings::import(&store, args, json).await,
+        Command::History(args) => history::history(&store, args).await,
     };
     store.db.close().await;
     outcome

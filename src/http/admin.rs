@@ -6,7 +6,7 @@ use super::router::AppState;
 use crate::admin::views;
 use crate::admin::{self, AdminError};
 use aggregates::settings::SettingsCommand;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -34,6 +34,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/instances/{instance}/directory/{user_name}",
             get(directory_entry),
         )
+        .route("/instances/{instance}/history", get(history))
         .route_layer(middleware::from_fn_with_state(state, require_admin_token))
 }
 
@@ -201,4 +202,56 @@ async fn directory_entry(
 ) -> Reply {
     let entry = admin::directory_entry(state.provisioning.store(), &instance, &user_name).await?;
     Ok(Json(views::directory_entry(&entry)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HistoryParams {
+    user: Option<String>,
+    id: Option<String>,
+    actor: Option<String>,
+    action: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    /// Entries per page (at most 1000).
+    count: Option<i64>,
+    /// `nextCursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// A page of the change history, in order; `nextCursor` reads on.
+async fn history(
+    State(state): State<AppState>,
+    Path(instance): Path<String>,
+    Query(params): Query<HistoryParams>,
+) -> Reply {
+    let after = params
+        .cursor
+        .as_deref()
+        .map(|cursor| {
+            cursor
+                .split_once('.')
+                .and_then(|(t, p)| Some((t.parse().ok()?, p.parse().ok()?)))
+                .ok_or_else(|| {
+                    AdminFailure(
+                        StatusCode::BAD_REQUEST,
+                        format!("{cursor:?} is not a history cursor"),
+                    )
+                })
+        })
+        .transpose()?;
+    let filter = admin::HistoryFilter {
+        entity_id: params.id,
+        name: params.user,
+        actor: params.actor,
+        action: params.action,
+        since: params.since,
+        until: params.until,
+    };
+    let count = params.count.unwrap_or(admin::HISTORY_PAGE);
+    let store = state.provisioning.store();
+    let (entries, next) = admin::history(store, &instance, &filter, after, count).await?;
+    let entries: Vec<Value> = entries.iter().map(views::history_entry).collect();
+    let next = next.map(|(transaction_id, position)| format!("{transaction_id}.{position}"));
+    Ok(Json(json!({"entries": entries, "nextCursor": next})))
 }

@@ -20,6 +20,7 @@ on_both_stores_with!(with_admin_api;
     only_the_admin_token_opens_the_admin_api,
     roles_fields_and_mappings_are_managed_over_http,
     the_directory_and_re_application_are_served_over_http,
+    the_history_is_served_page_by_page,
 );
 on_both_stores!(without_a_token_the_admin_api_does_not_exist);
 
@@ -203,4 +204,38 @@ async fn without_a_token_the_admin_api_does_not_exist(app: TestApp) {
     )
     .await;
     assert_eq!(status, 404);
+}
+
+async fn the_history_is_served_page_by_page(app: TestApp) {
+    let id = app.create_user("hal").await;
+    app.patch(
+        &format!("/Users/{id}"),
+        json!([{"op": "replace", "path": "active", "value": false}]),
+    )
+    .await;
+    let base = "/instances/default/history";
+    let (status, all) = call(&app, Method::GET, &format!("{base}?user=HAL"), None).await;
+    assert_eq!(status, 200, "{all:?}");
+    let entries = all["entries"].as_array().cloned().unwrap_or_default();
+    assert_eq!(entries.len(), 4, "{all:?}");
+    assert_eq!(all["nextCursor"], Value::Null);
+    let (_, first) = call(&app, Method::GET, &format!("{base}?user=hal&count=3"), None).await;
+    let cursor = first["nextCursor"].as_str().unwrap_or_default().to_string();
+    let (_, rest) = call(
+        &app,
+        Method::GET,
+        &format!("{base}?user=hal&count=3&cursor={cursor}"),
+        None,
+    )
+    .await;
+    let mut paged = first["entries"].as_array().cloned().unwrap_or_default();
+    paged.extend(rest["entries"].as_array().cloned().unwrap_or_default());
+    assert_eq!(paged, entries);
+    let (status, body) = call(&app, Method::GET, &format!("{base}?since=soon"), None).await;
+    assert_eq!(status, 400);
+    assert!(body["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("RFC 3339")));
+    let (status, _) = call(&app, Method::GET, &format!("{base}?cursor=nope"), None).await;
+    assert_eq!(status, 400);
 }

@@ -27,6 +27,7 @@ binary_on_both_stores!(
     the_cli_manages_an_instances_roles_as_events,
     the_cli_manages_fields_and_mappings,
     the_cli_imports_existing_accounts,
+    the_cli_exports_the_history,
 );
 
 /// A running `scimd serve`.
@@ -647,4 +648,85 @@ async fn the_cli_imports_existing_accounts(kind: StoreKind) {
     assert!(ok, "{err}");
     let entry: Value = serde_json::from_str(&out).unwrap_or_default();
     assert_eq!(entry["managedByScim"], false);
+}
+
+async fn the_cli_exports_the_history(kind: StoreKind) {
+    let (url, _dir) = fresh_database(kind).await;
+    let (ok, _, err) = run_cli(&url, &["instances", "create", "acme"]).await;
+    assert!(ok, "{err}");
+    let files = tempfile::tempdir().expect("a temporary directory");
+    let accounts = files.path().join("accounts.jsonl");
+    std::fs::write(
+        &accounts,
+        "{\"userName\": \"ann\", \"title\": \"Clerk, senior\"}\n",
+    )
+    .expect("the file is written");
+    let (ok, _, err) = run_cli(
+        &url,
+        &["import", "--instance", "acme", &accounts.to_string_lossy()],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let history = |format: &'static str| {
+        let url = url.clone();
+        async move {
+            run_cli(
+                &url,
+                &[
+                    "history",
+                    "--instance",
+                    "acme",
+                    "--format",
+                    format,
+                    "--user",
+                    "ANN",
+                ],
+            )
+            .await
+        }
+    };
+    let (ok, out, err) = history("jsonl").await;
+    assert!(ok, "{err}");
+    let entries: Vec<Value> = out
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_default())
+        .collect();
+    let actions: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(actions, ["UserImported", "UserMapped"]);
+    assert_eq!(entries[0]["source"], "import");
+    assert_eq!(
+        entries[0]["details"]["attributes"]["title"],
+        "Clerk, senior"
+    );
+
+    let (ok, out, err) = history("csv").await;
+    assert!(ok, "{err}");
+    let mut reader = csv::Reader::from_reader(out.as_bytes());
+    let headers = reader.headers().cloned().unwrap_or_default();
+    assert_eq!(headers.get(10), Some("action"));
+    let rows: Vec<csv::StringRecord> = reader.records().filter_map(Result::ok).collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].get(10), Some("UserImported"));
+    assert!(rows[0]
+        .get(11)
+        .is_some_and(|details| details.contains("Clerk, senior")));
+
+    let (ok, out, _) = history("table").await;
+    assert!(ok);
+    assert!(
+        out.lines()
+            .next()
+            .is_some_and(|line| line.starts_with("POSITION")),
+        "{out}"
+    );
+    let (ok, _, err) = run_cli(
+        &url,
+        &["history", "--instance", "acme", "--since", "yesterday"],
+    )
+    .await;
+    assert!(!ok);
+    assert!(err.contains("RFC 3339"), "{err}");
 }

@@ -11,6 +11,7 @@ mod directory;
 mod discovery;
 mod entra;
 mod groups;
+mod history;
 mod import;
 mod listing;
 mod okta;

@@ -1,0 +1,98 @@
+//! Reading an instance's change history: filtered, in the event log's order, page by page, so
+//! that an export of any size never holds more than one page in memory.
+
+use super::{catch_up, instance, AdminError};
+use crate::store::Store;
+use projections::history::{history_page, HistoryEntry, HistoryQuery};
+use projections::metadata::timestamp;
+
+/// Entries read per round trip.
+pub const HISTORY_PAGE: i64 = 1000;
+
+/// Which entries to read; every filter is optional.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryFilter {
+    pub entity_id: Option<String>,
+    /// The userName or group displayName the entry is about (any case).
+    pub name: Option<String>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    /// RFC 3339 date-times, inclusive.
+    pub since: Option<String>,
+    pub until: Option<String>,
+}
+
+/// A position in the history, to read on from.
+pub type HistoryCursor = (i64, i64);
+
+fn instant(text: &str) -> Result<String, AdminError> {
+    chrono::DateTime::parse_from_rfc3339(text.trim())
+        .map(|at| timestamp(at.with_timezone(&chrono::Utc)))
+        .map_err(|_| AdminError::InvalidTime(text.to_string()))
+}
+
+async fn query(
+    store: &Store,
+    instance_name: &str,
+    filter: &HistoryFilter,
+) -> Result<HistoryQuery, AdminError> {
+    let instance = instance(store, instance_name).await?;
+    Ok(HistoryQuery {
+        instance_id: instance.id,
+        entity_id: filter.entity_id.clone(),
+        user_name: filter.name.clone(),
+        actor: filter.actor.clone(),
+        action: filter.action.clone(),
+        since: filter.since.as_deref().map(instant).transpose()?,
+        until: filter.until.as_deref().map(instant).transpose()?,
+        after: None,
+        limit: HISTORY_PAGE,
+    })
+}
+
+/// One page of at most `limit` entries after `after`, and where the next page starts (`None`
+/// on the last page).
+pub async fn history(
+    store: &Store,
+    instance_name: &str,
+    filter: &HistoryFilter,
+    after: Option<HistoryCursor>,
+    limit: i64,
+) -> Result<(Vec<HistoryEntry>, Option<HistoryCursor>), AdminError> {
+    let mut query = query(store, instance_name, filter).await?;
+    catch_up(store).await?;
+    query.after = after;
+    query.limit = limit.clamp(1, HISTORY_PAGE) + 1;
+    let mut entries = history_page(&store.db, &query).await?;
+    let more = entries.len() > usize::try_from(limit.clamp(1, HISTORY_PAGE)).unwrap_or(0);
+    entries.truncate(usize::try_from(limit.clamp(1, HISTORY_PAGE)).unwrap_or(0));
+    let next = more
+        .then(|| {
+            entries
+                .last()
+                .map(|entry| (entry.transaction_id, entry.position))
+        })
+        .flatten();
+    Ok((entries, next))
+}
+
+/// Every matching entry, handed to `each` a page at a time; how many there were.
+pub async fn each_history_page(
+    store: &Store,
+    instance_name: &str,
+    filter: &HistoryFilter,
+    mut each: impl FnMut(&[HistoryEntry]) -> Result<(), AdminError>,
+) -> Result<usize, AdminError> {
+    let mut query = query(store, instance_name, filter).await?;
+    catch_up(store).await?;
+    let mut total = 0;
+    loop {
+        let page = history_page(&store.db, &query).await?;
+        let Some(last) = page.last() else {
+            return Ok(total);
+        };
+        query.after = Some((last.transaction_id, last.position));
+        total += page.len();
+        each(&page)?;
+    }
+}
