@@ -4,6 +4,7 @@ use crate::common::TestApp;
 use crate::on_both_stores;
 use projections::db::Sql;
 use projections::directory::{AppUserRecord, APP_USER_COLUMNS};
+use projections::history::{HistoryEntry, HISTORY_COLUMNS};
 use projections::runner::Projector;
 use projections::scim_groups::{GroupRecord, GROUP_COLUMNS};
 use projections::scim_users::{UserRecord, USER_COLUMNS};
@@ -27,6 +28,7 @@ type Snapshot = (
     Vec<GroupRecord>,
     Vec<Membership>,
     Vec<AppUserRecord>,
+    Vec<HistoryEntry>,
 );
 
 async fn snapshot(app: &TestApp) -> Snapshot {
@@ -55,7 +57,13 @@ async fn snapshot(app: &TestApp) -> Snapshot {
         )))
         .await
         .expect("the directory is readable");
-    (users, groups, members, directory)
+    let history = db
+        .fetch_all(&Sql::new(format!(
+            "SELECT {HISTORY_COLUMNS} FROM history_entries ORDER BY transaction_id, position"
+        )))
+        .await
+        .expect("the history is readable");
+    (users, groups, members, directory, history)
 }
 
 async fn a_rebuilt_read_model_equals_the_live_one(app: TestApp) {
