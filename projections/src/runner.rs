@@ -63,6 +63,21 @@ impl Projector {
         }
     }
 
+    /// Empties every projection and starts it again from the first event (`scimd rebuild`).
+    pub async fn reset(&self) -> Result<(), ProjectionError> {
+        let mut tx = self.lock().await?;
+        for projection in &self.projections {
+            for table in projection.tables() {
+                tx.execute(&Sql::new(format!("DELETE FROM {table}")))
+                    .await?;
+            }
+            Self::save_checkpoint(&mut tx, projection.as_ref(), Position::default()).await?;
+        }
+        tx.commit().await?;
+        self.applied.send_replace(Position::default());
+        Ok(())
+    }
+
     /// Empties and restarts every projection whose version differs from the recorded one.
     pub async fn prepare(&self) -> Result<(), ProjectionError> {
         let mut tx = self.lock().await?;
@@ -100,8 +115,17 @@ impl Projector {
 
     /// Applies everything committed so far, batch after batch.
     pub async fn catch_up(&self) -> Result<Position, ProjectionError> {
+        self.catch_up_reporting(|_| {}).await
+    }
+
+    /// As `catch_up`, telling `report` how many events each batch applied.
+    pub async fn catch_up_reporting(
+        &self,
+        report: impl Fn(usize),
+    ) -> Result<Position, ProjectionError> {
         loop {
             let (applied, reached) = self.run_batch().await?;
+            report(applied);
             self.applied.send_if_modified(|position| {
                 let advanced = reached > *position;
                 if advanced {

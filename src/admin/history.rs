@@ -3,8 +3,10 @@
 
 use super::{catch_up, instance, AdminError};
 use crate::store::Store;
+use projections::error::ProjectionError;
 use projections::history::{history_page, HistoryEntry, HistoryQuery};
 use projections::metadata::timestamp;
+use std::cell::Cell;
 
 /// Entries read per round trip.
 pub const HISTORY_PAGE: i64 = 1000;
@@ -95,4 +97,37 @@ pub async fn each_history_page(
         total += page.len();
         each(&page)?;
     }
+}
+
+/// Empties every projection and rebuilds it from the event log; how many events it applied.
+/// `progress` hears the count so far after each batch. Run it with the servers stopped: they
+/// would see the read models empty meanwhile.
+pub async fn rebuild(store: &Store, progress: impl Fn(usize)) -> Result<usize, AdminError> {
+    let failed = |error: ProjectionError| AdminError::Store(error.to_string());
+    store.projector.reset().await.map_err(failed)?;
+    let applied = Cell::new(0usize);
+    store
+        .projector
+        .catch_up_reporting(|batch| {
+            applied.set(applied.get() + batch);
+            progress(applied.get());
+        })
+        .await
+        .map_err(failed)?;
+    Ok(applied.get())
+}
+
+/// How many events the log holds.
+pub async fn event_count(store: &Store) -> Result<i64, AdminError> {
+    #[derive(sqlx::FromRow)]
+    struct Count {
+        total: i64,
+    }
+    let count: Count = store
+        .db
+        .fetch_one(&projections::db::Sql::new(
+            "SELECT count(*) AS total FROM events",
+        ))
+        .await?;
+    Ok(count.total)
 }

@@ -63,6 +63,8 @@ pub enum Command {
     Import(settings::ImportArgs),
     /// An instance's change history, in order (table, JSON Lines or CSV)
     History(history::HistoryArgs),
+    /// Empty every projection and rebuild it from the event log (stop the servers first)
+    Rebuild,
 }
 
 /// How long a write waits for the read model to show it before answering 503.
@@ -97,6 +99,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Directory(command) => settings::directory(&store, command).await,
         Command::Import(args) => settings::import(&store, args, json).await,
         Command::History(args) => history::history(&store, args).await,
+        Command::Rebuild => history::rebuild(&store, json).await,
     };
     store.db.close().await;
     outcome

@@ -714,6 +714,18 @@ async fn the_cli_exports_the_history(kind: StoreKind) {
         .get(11)
         .is_some_and(|details| details.contains("Clerk, senior")));
 
+    // Rebuilt from the event log, the history reads the same.
+    let (ok, rebuilt, err) = run_cli(&url, &["rebuild", "--json"]).await;
+    assert!(ok, "{err}");
+    let rebuilt: Value = serde_json::from_str(&rebuilt).unwrap_or_default();
+    assert_eq!(rebuilt["events"], 2, "{rebuilt}");
+    let (_, again, _) = history("jsonl").await;
+    let again: Vec<Value> = again
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_default())
+        .collect();
+    assert_eq!(again, entries);
+
     let (ok, out, _) = history("table").await;
     assert!(ok);
     assert!(
