@@ -47,22 +47,9 @@ pub async fn find_group(
     db.fetch_optional(&sql).await
 }
 
-/// The live members of a group. Memberships of deleted users or groups linger until their
-/// removal events are applied; the joins hide them meanwhile.
-pub async fn members_of(db: &Db, group_id: &str) -> Result<Vec<MemberRecord>, DbError> {
-    let sql = Sql::new(
-        "SELECT m.member_id, m.member_kind
-           FROM scim_group_members m
-           LEFT JOIN scim_users u ON m.member_kind = 'User' AND u.id = m.member_id
-           LEFT JOIN scim_groups g ON m.member_kind = 'Group' AND g.id = m.member_id
-          WHERE m.group_id = $1 AND (u.id IS NOT NULL OR g.id IS NOT NULL)
-          ORDER BY m.member_id",
-    )
-    .bind(group_id);
-    db.fetch_all(&sql).await
-}
-
-/// The members of each of `group_ids`, for rendering a page of groups in one query.
+/// The live members of each of `group_ids`, in one query for a page of groups (or one group).
+/// Memberships of deleted users or groups linger until their removal events are applied; the
+/// joins hide them meanwhile.
 pub async fn members_of_groups(
     db: &Db,
     group_ids: &[String],

@@ -3,6 +3,7 @@
 //! `excludedAttributes=members`). Each operation is a function of the request's parts, so that
 //! Bulk runs exactly what the single-resource endpoints run.
 
+use super::documents::{self, related};
 use super::extract::{if_match, none_match_hits, BaseUrl, Context, Params, ScimBody};
 use super::listing;
 use super::response::ScimResponse;
@@ -23,7 +24,6 @@ use projections::scim_groups::GroupRecord;
 use serde_json::Value;
 
 const GROUP: ResourceType = ResourceType::Group;
-const MEMBERS: &str = "members";
 
 async fn respond(
     state: &AppState,
@@ -32,12 +32,10 @@ async fn respond(
     base: &str,
     selection: &Selection,
 ) -> Result<ScimResponse, ScimError> {
-    let members = if selection.includes(MEMBERS) {
-        Some(state.provisioning.group_members(&record.id).await?)
-    } else {
-        None
-    };
-    let body = render::group(record, members.as_deref(), base);
+    let with_members = selection.includes(related(GROUP));
+    let rendered =
+        documents::groups(state, std::slice::from_ref(record), base, with_members).await?;
+    let body = rendered.into_iter().next().unwrap_or_default();
     Ok(ScimResponse::resource(status, selection.apply(GROUP, body)))
 }
 

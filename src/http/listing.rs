@@ -2,6 +2,7 @@
 //! scanning the SQL prefilter's candidates in batches and evaluating the rest in Rust. Both
 //! give the same resources, the same exact `totalResults` and the same order.
 
+use super::documents::{self, related};
 use super::router::AppState;
 use crate::scim::error::ScimError;
 use crate::scim::filter::eval::resource_matches;
@@ -11,7 +12,6 @@ use crate::scim::list::cursor;
 use crate::scim::list::sort::{order, Place};
 use crate::scim::list::statements::{by_positions, Order, Statements};
 use crate::scim::list::{list_response, ListQuery, Paging};
-use crate::scim::render;
 use crate::scim::schema::ResourceType;
 use projections::db::Sql;
 use projections::scim_groups::GroupRecord;
@@ -22,15 +22,6 @@ use std::collections::HashMap;
 
 /// Candidates read per round trip when the filter is evaluated in Rust.
 const SCAN_BATCH: i64 = 500;
-
-/// The attribute of a resource that lives in the membership table rather than in its own row:
-/// it is read only when the response shows it or the query needs it.
-fn related(resource_type: ResourceType) -> &'static str {
-    match resource_type {
-        ResourceType::User => "groups",
-        ResourceType::Group => "members",
-    }
-}
 
 /// A rendered resource and where it stands in the listing.
 struct Found {
@@ -253,8 +244,8 @@ fn respond(
     Ok(list_response(total, start_index, next_cursor, resources))
 }
 
-/// The rows `sql` selects, rendered, with their creation positions; with their related
-/// attribute (a user's groups, a group's members) when asked, read in one query for all.
+/// The rows `sql` selects, rendered (with their related attribute when asked), with their
+/// creation positions.
 async fn documents(
     state: &AppState,
     base: &str,
@@ -263,55 +254,26 @@ async fn documents(
     with_related: bool,
 ) -> Result<Vec<(i64, Value)>, ScimError> {
     let provisioning = &state.provisioning;
-    match resource_type {
+    Ok(match resource_type {
         ResourceType::User => {
             let records: Vec<UserRecord> = provisioning.read(sql).await?;
-            let groups = match records.first() {
-                Some(first) if with_related => {
-                    let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
-                    provisioning
-                        .groups_of_users(&first.instance_id, &ids)
-                        .await?
-                }
-                _ => HashMap::new(),
-            };
-            Ok(records
+            let rendered = documents::users(state, &records, base, with_related).await?;
+            records
                 .iter()
-                .map(|record| {
-                    let user_groups = with_related.then(|| {
-                        groups
-                            .get(&record.id)
-                            .map(Vec::as_slice)
-                            .unwrap_or_default()
-                    });
-                    let document = render::user(record, user_groups, base);
-                    (record.created_position, document)
-                })
-                .collect())
+                .map(|r| r.created_position)
+                .zip(rendered)
+                .collect()
         }
         ResourceType::Group => {
             let records: Vec<GroupRecord> = provisioning.read(sql).await?;
-            let members = if with_related && !records.is_empty() {
-                let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
-                provisioning.members_of_groups(&ids).await?
-            } else {
-                HashMap::new()
-            };
-            Ok(records
+            let rendered = documents::groups(state, &records, base, with_related).await?;
+            records
                 .iter()
-                .map(|record| {
-                    let group_members = with_related.then(|| {
-                        members
-                            .get(&record.id)
-                            .map(Vec::as_slice)
-                            .unwrap_or_default()
-                    });
-                    let document = render::group(record, group_members, base);
-                    (record.created_position, document)
-                })
-                .collect())
+                .map(|r| r.created_position)
+                .zip(rendered)
+                .collect()
         }
-    }
+    })
 }
 
 /// Whether the filter names the top-level attribute `name` anywhere.

@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 mod bulk;
 mod discovery;
+mod documents;
 mod extract;
 mod groups;
 mod listing;

@@ -1,6 +1,7 @@
 //! `/Users` (RFC 7644 §3.3–3.6). Each operation is a function of the request's parts, so that
 //! Bulk runs exactly what the single-resource endpoints run.
 
+use super::documents::{self, related};
 use super::extract::{if_match, none_match_hits, BaseUrl, Context, Params, ScimBody};
 use super::listing;
 use super::response::ScimResponse;
@@ -10,20 +11,15 @@ use crate::scim::error::ScimError;
 use crate::scim::list::{parse_list_query, selection};
 use crate::scim::patch::apply::apply_operations;
 use crate::scim::patch::parse_patch_request;
-use crate::scim::render;
 use crate::scim::resource::{decode, user_document, user_profile, Decoded};
 use crate::scim::schema::ResourceType;
 use crate::scim::select::Selection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use projections::scim_groups::MembershipRecord;
 use projections::scim_users::UserRecord;
 use serde_json::Value;
-use std::collections::HashMap;
 
 const USER: ResourceType = ResourceType::User;
-/// Read-only, derived from the groups' members (RFC 7643 §4.1.2).
-const GROUPS: &str = "groups";
 
 fn note_password(decoded: &Decoded) {
     if decoded.password_supplied {
@@ -31,60 +27,17 @@ fn note_password(decoded: &Decoded) {
     }
 }
 
-/// The users' `groups`, read in one query for all of `records`; `None` when the response
-/// leaves them out.
-async fn groups_of(
-    state: &AppState,
-    ctx: &RequestContext,
-    records: &[UserRecord],
-    selection: &Selection,
-) -> Result<Option<HashMap<String, Vec<MembershipRecord>>>, ScimError> {
-    if !selection.includes(GROUPS) || records.is_empty() {
-        return Ok(None);
-    }
-    let ids: Vec<String> = records.iter().map(|record| record.id.clone()).collect();
-    Ok(Some(
-        state
-            .provisioning
-            .groups_of_users(&ctx.principal.instance_id, &ids)
-            .await?,
-    ))
-}
-
-/// Users as the client asked to see them, their groups read in one query.
-async fn render_users(
-    state: &AppState,
-    ctx: &RequestContext,
-    records: &[UserRecord],
-    base: &str,
-    selection: &Selection,
-) -> Result<Vec<Value>, ScimError> {
-    let groups = groups_of(state, ctx, records, selection).await?;
-    Ok(records
-        .iter()
-        .map(|record| {
-            let user_groups = groups.as_ref().map(|groups| {
-                groups
-                    .get(&record.id)
-                    .map(Vec::as_slice)
-                    .unwrap_or_default()
-            });
-            selection.apply(USER, render::user(record, user_groups, base))
-        })
-        .collect())
-}
-
 async fn respond(
     state: &AppState,
-    ctx: &RequestContext,
     status: StatusCode,
     record: &UserRecord,
     base: &str,
     selection: &Selection,
 ) -> Result<ScimResponse, ScimError> {
-    let rendered = render_users(state, ctx, std::slice::from_ref(record), base, selection).await?;
+    let with_groups = selection.includes(related(USER));
+    let rendered = documents::users(state, std::slice::from_ref(record), base, with_groups).await?;
     let body = rendered.into_iter().next().unwrap_or_default();
-    Ok(ScimResponse::resource(status, body))
+    Ok(ScimResponse::resource(status, selection.apply(USER, body)))
 }
 
 pub(super) async fn create_user(
@@ -100,7 +53,7 @@ pub(super) async fn create_user(
         .provisioning
         .create_user(ctx, user_profile(decoded)?)
         .await?;
-    respond(state, ctx, StatusCode::CREATED, &record, base, selection).await
+    respond(state, StatusCode::CREATED, &record, base, selection).await
 }
 
 pub(super) async fn replace_user(
@@ -119,7 +72,7 @@ pub(super) async fn replace_user(
         .provisioning
         .update_user(ctx, id, if_match, |_| Ok::<_, ScimError>(profile.clone()))
         .await?;
-    respond(state, ctx, StatusCode::OK, &record, base, selection).await
+    respond(state, StatusCode::OK, &record, base, selection).await
 }
 
 pub(super) async fn patch_user(
@@ -140,7 +93,7 @@ pub(super) async fn patch_user(
             user_profile(decode(USER, &Value::Object(document))?)
         })
         .await?;
-    respond(state, ctx, StatusCode::OK, &record, base, selection).await
+    respond(state, StatusCode::OK, &record, base, selection).await
 }
 
 pub(super) async fn delete_user(
@@ -173,7 +126,7 @@ pub async fn get(
 ) -> Result<ScimResponse, ScimError> {
     let selection = selection(USER, &params)?;
     let record = state.provisioning.user(&ctx, &id).await?;
-    let response = respond(&state, &ctx, StatusCode::OK, &record, &base, &selection).await?;
+    let response = respond(&state, StatusCode::OK, &record, &base, &selection).await?;
     // The tag covers the groups shown, so it is known only once they are read.
     match response.etag() {
         Some(etag) if none_match_hits(&headers, etag) => {

@@ -13,8 +13,7 @@ use aggregates::group::{
 use aggregates::values::ExternalId;
 use cqrs_es::Aggregate;
 use projections::scim_groups::{
-    find_group, member_kinds, members_of, members_of_groups, unmanaged_group_named, GroupRecord,
-    MemberRecord,
+    find_group, member_kinds, members_of_groups, unmanaged_group_named, GroupRecord, MemberRecord,
 };
 use std::collections::HashMap;
 
@@ -35,10 +34,6 @@ impl Provisioning {
         find_group(&self.store.db, &ctx.principal.instance_id, id)
             .await?
             .ok_or(ProvisioningError::NotFound)
-    }
-
-    pub async fn group_members(&self, id: &str) -> Result<Vec<MemberRecord>, ProvisioningError> {
-        Ok(members_of(&self.store.db, id).await?)
     }
 
     pub async fn members_of_groups(
