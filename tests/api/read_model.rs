@@ -66,6 +66,21 @@ async fn snapshot(app: &TestApp) -> Snapshot {
     (users, groups, members, directory, history)
 }
 
+/// Forgets every checkpoint's version, so that preparing empties every projection for a
+/// rebuild; the projector returned is one of its own, so that the server's does not join in.
+async fn outdated_projections(app: &TestApp) -> Projector {
+    app.store
+        .db
+        .execute(&Sql::new("UPDATE projection_checkpoints SET version = 0"))
+        .await
+        .expect("checkpoints are writable");
+    Projector::new(
+        app.store.db.clone(),
+        projections::all(),
+        Duration::from_secs(10),
+    )
+}
+
 async fn a_rebuilt_read_model_equals_the_live_one(app: TestApp) {
     let a = app
         .post(
@@ -114,18 +129,7 @@ async fn a_rebuilt_read_model_equals_the_live_one(app: TestApp) {
         .count();
     assert_eq!(linked, 1);
 
-    // Forget every checkpoint's version: the projector must empty and rebuild each projection.
-    app.store
-        .db
-        .execute(&Sql::new("UPDATE projection_checkpoints SET version = 0"))
-        .await
-        .expect("checkpoints are writable");
-    // A projector of its own, so that the server's does not join in between.
-    let projector = Projector::new(
-        app.store.db.clone(),
-        projections::all(),
-        Duration::from_secs(10),
-    );
+    let projector = outdated_projections(&app).await;
     projector.prepare().await.expect("projections reset");
     assert!(
         snapshot(&app).await.0.is_empty(),
@@ -213,16 +217,7 @@ async fn lifecycle_events_say_why_and_older_ones_still_read(app: TestApp) {
     assert!(deleted.starts_with("DELETE "), "{deleted}");
 
     // And the projections rebuild through it.
-    app.store
-        .db
-        .execute(&Sql::new("UPDATE projection_checkpoints SET version = 0"))
-        .await
-        .expect("checkpoints are writable");
-    let projector = Projector::new(
-        app.store.db.clone(),
-        projections::all(),
-        Duration::from_secs(10),
-    );
+    let projector = outdated_projections(&app).await;
     projector.prepare().await.expect("projections reset");
     projector
         .catch_up()
