@@ -223,6 +223,17 @@ async fn data_survives_graceful_and_abrupt_restarts(kind: StoreKind) {
     assert_eq!(group_now["displayName"], "Keepers");
 }
 
+/// A fresh database with one instance, made with the CLI.
+async fn database_with_instance(
+    kind: StoreKind,
+    instance: &str,
+) -> (String, Option<tempfile::TempDir>) {
+    let (url, dir) = fresh_database(kind).await;
+    let (ok, _, err) = run_cli(&url, &["instances", "create", instance]).await;
+    assert!(ok, "{err}");
+    (url, dir)
+}
+
 /// A new key of `instance`, made with the CLI: the last line it prints.
 async fn new_key(database_url: &str, instance: &str, integration_user: &str) -> String {
     let args = [
@@ -357,9 +368,7 @@ async fn the_cli_manages_instances_and_keys(kind: StoreKind) {
 }
 
 async fn the_cli_manages_an_instances_roles_as_events(kind: StoreKind) {
-    let (url, _dir) = fresh_database(kind).await;
-    let (ok, _, err) = run_cli(&url, &["instances", "create", "acme"]).await;
-    assert!(ok, "{err}");
+    let (url, _dir) = database_with_instance(kind, "acme").await;
     let show = || run_cli(&url, &["roles", "show", "--instance", "acme", "--json"]);
     let roles = |out: &str| serde_json::from_str::<Value>(out).unwrap_or_default();
     let (ok, out, err) = show().await;
@@ -472,9 +481,7 @@ async fn the_cli_manages_an_instances_roles_as_events(kind: StoreKind) {
 }
 
 async fn the_cli_manages_fields_and_mappings(kind: StoreKind) {
-    let (url, _dir) = fresh_database(kind).await;
-    let (ok, _, err) = run_cli(&url, &["instances", "create", "acme"]).await;
-    assert!(ok, "{err}");
+    let (url, _dir) = database_with_instance(kind, "acme").await;
     let show = || run_cli(&url, &["mappings", "show", "--instance", "acme", "--json"]);
     let mapped = |out: &str| -> Vec<(String, String)> {
         let shown: Value = serde_json::from_str(out).unwrap_or_default();
@@ -600,9 +607,7 @@ async fn the_cli_manages_fields_and_mappings(kind: StoreKind) {
 }
 
 async fn the_cli_imports_existing_accounts(kind: StoreKind) {
-    let (url, _dir) = fresh_database(kind).await;
-    let (ok, _, err) = run_cli(&url, &["instances", "create", "acme"]).await;
-    assert!(ok, "{err}");
+    let (url, _dir) = database_with_instance(kind, "acme").await;
     let files = tempfile::tempdir().expect("a temporary directory");
     let good = files.path().join("accounts.jsonl");
     std::fs::write(
@@ -651,9 +656,7 @@ async fn the_cli_imports_existing_accounts(kind: StoreKind) {
 }
 
 async fn the_cli_exports_the_history(kind: StoreKind) {
-    let (url, _dir) = fresh_database(kind).await;
-    let (ok, _, err) = run_cli(&url, &["instances", "create", "acme"]).await;
-    assert!(ok, "{err}");
+    let (url, _dir) = database_with_instance(kind, "acme").await;
     let files = tempfile::tempdir().expect("a temporary directory");
     let accounts = files.path().join("accounts.jsonl");
     std::fs::write(
