@@ -63,11 +63,14 @@ pub async fn history(
 ) -> Result<(Vec<HistoryEntry>, Option<HistoryCursor>), AdminError> {
     let mut query = query(store, instance_name, filter).await?;
     catch_up(store).await?;
+    let page = limit.clamp(1, HISTORY_PAGE);
     query.after = after;
-    query.limit = limit.clamp(1, HISTORY_PAGE) + 1;
+    // One entry more than the page tells whether another page follows.
+    query.limit = page + 1;
     let mut entries = history_page(&store.db, &query).await?;
-    let more = entries.len() > usize::try_from(limit.clamp(1, HISTORY_PAGE)).unwrap_or(0);
-    entries.truncate(usize::try_from(limit.clamp(1, HISTORY_PAGE)).unwrap_or(0));
+    let page = usize::try_from(page).unwrap_or(0);
+    let more = entries.len() > page;
+    entries.truncate(page);
     let next = more
         .then(|| {
             entries
