@@ -105,7 +105,17 @@ pub async fn import_users(
     };
     let mut fresh_accounts = Vec::new();
     for account in contents.accounts {
-        match holder_of(store, account.profile.user_name.as_str()).await? {
+        let name = UniqueName::new(
+            NameKind::UserName,
+            &instance.id,
+            account.profile.user_name.as_str(),
+        );
+        match store
+            .claims
+            .holder_instance(&name)
+            .await
+            .map_err(AdminError::from)?
+        {
             None => fresh_accounts.push(account),
             Some(holder) if holder == instance.id => report.skipped += 1,
             Some(_) => report.rejected.push(Rejected {
@@ -131,7 +141,17 @@ pub async fn import_users(
                     unknown.join(", ")
                 ),
             });
-        } else if group_exists(store, &instance.id, &group.display_name).await? {
+        } else if store
+            .claims
+            .holder_instance(&UniqueName::new(
+                NameKind::GroupName,
+                &instance.id,
+                group.display_name.as_str(),
+            ))
+            .await
+            .map_err(AdminError::from)?
+            .is_some()
+        {
             report.skipped += 1;
         } else {
             fresh_groups.push(group);
@@ -286,17 +306,6 @@ fn read_account(value: &Value, settings: &InstanceSettings) -> Result<UserProfil
     Ok(profile)
 }
 
-async fn holder_of(store: &Store, user_name: &str) -> Result<Option<String>, AdminError> {
-    #[derive(sqlx::FromRow)]
-    struct Holder {
-        instance_id: String,
-    }
-    let sql = Sql::new("SELECT instance_id FROM user_name_claims WHERE user_name_key = $1")
-        .bind(case_insensitive_key(user_name));
-    let holder: Option<Holder> = store.db.fetch_optional(&sql).await?;
-    Ok(holder.map(|holder| holder.instance_id))
-}
-
 /// The ids of the instance's users, by the case-insensitive key of their userName.
 async fn users_by_key(
     store: &Store,
@@ -314,25 +323,6 @@ async fn users_by_key(
         .into_iter()
         .map(|row| (row.user_name_key, row.id))
         .collect())
-}
-
-async fn group_exists(
-    store: &Store,
-    instance_id: &str,
-    display_name: &DisplayName,
-) -> Result<bool, AdminError> {
-    #[derive(sqlx::FromRow)]
-    struct Claimed {
-        #[allow(dead_code)]
-        group_id: String,
-    }
-    let sql = Sql::new(
-        "SELECT group_id FROM group_name_claims WHERE instance_id = $1 AND display_name_key = $2",
-    )
-    .bind(instance_id)
-    .bind(display_name.key());
-    let found: Option<Claimed> = store.db.fetch_optional(&sql).await?;
-    Ok(found.is_some())
 }
 
 fn metadata(instance_id: &str, now: String) -> EventMetadata {

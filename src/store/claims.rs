@@ -65,12 +65,13 @@ impl UniqueName {
 
     fn owner_statement(&self) -> Sql {
         match self.kind {
-            NameKind::UserName => {
-                Sql::new("SELECT user_id AS owner FROM user_name_claims WHERE user_name_key = $1")
-                    .bind(self.key.as_str())
-            }
+            NameKind::UserName => Sql::new(
+                "SELECT user_id AS owner, instance_id FROM user_name_claims
+                      WHERE user_name_key = $1",
+            )
+            .bind(self.key.as_str()),
             NameKind::GroupName => Sql::new(
-                "SELECT group_id AS owner FROM group_name_claims
+                "SELECT group_id AS owner, instance_id FROM group_name_claims
                   WHERE display_name_key = $1 AND instance_id = $2",
             )
             .bind(self.key.as_str())
@@ -103,6 +104,7 @@ pub struct NameClaims {
 #[derive(sqlx::FromRow)]
 struct Owner {
     owner: String,
+    instance_id: String,
 }
 
 impl NameClaims {
@@ -124,6 +126,12 @@ impl NameClaims {
             None if self.db.execute(&insert).await? == 1 => Claim::Claimed,
             None => Claim::Taken,
         })
+    }
+
+    /// The instance whose user or group holds `name`, if one does.
+    pub async fn holder_instance(&self, name: &UniqueName) -> Result<Option<String>, DbError> {
+        let holder: Option<Owner> = self.db.fetch_optional(&name.owner_statement()).await?;
+        Ok(holder.map(|holder| holder.instance_id))
     }
 
     /// Gives `name` up, if `owner` holds it.
