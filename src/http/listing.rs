@@ -236,11 +236,19 @@ fn respond(
         }
         _ => None,
     };
-    let mut resources = Vec::with_capacity(found.len());
-    for item in found {
-        let selection = query.selection(item.resource_type)?;
-        resources.push(selection.apply(item.resource_type, item.document));
-    }
+    // Parsed once per resource type, not once per resource.
+    let users = query.selection(ResourceType::User)?;
+    let groups = query.selection(ResourceType::Group)?;
+    let resources = found
+        .into_iter()
+        .map(|item| {
+            let selection = match item.resource_type {
+                ResourceType::User => &users,
+                ResourceType::Group => &groups,
+            };
+            selection.apply(item.resource_type, item.document)
+        })
+        .collect();
     Ok(list_response(total, start_index, next_cursor, resources))
 }
 
