@@ -4,6 +4,7 @@
 //! SQLite's `$N` by number); the few statements that differ ask for `Db::dialect`. Values are
 //! always bound, never pasted into SQL text.
 
+use futures_util::TryStreamExt;
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::{Database, Encode, FromRow, Postgres, Sqlite, Transaction, Type};
@@ -232,6 +233,19 @@ impl Db {
         })
     }
 
+    /// A read-only transaction that sees one snapshot of the store throughout, so that several
+    /// reads (a checkpoint and the tables it describes) agree with each other.
+    pub async fn begin_snapshot(&self) -> Result<Tx, DbError> {
+        Ok(match self {
+            // A deferred transaction in WAL mode reads one snapshot from its first read on.
+            Self::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Self::Postgres(pool) => Tx::Postgres(
+                pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await?,
+            ),
+        })
+    }
+
     /// Runs `statements` in one transaction: all or nothing.
     pub async fn execute_all(&self, statements: &[Sql]) -> Result<(), DbError> {
         let mut tx = self.begin_write().await?;
@@ -277,6 +291,21 @@ impl Tx {
 
     pub async fn fetch_optional<T: Record>(&mut self, sql: &Sql) -> Result<Option<T>, DbError> {
         on_either!(self.connections(), conn => Ok(bound_as(sql).fetch_optional(conn).await?))
+    }
+
+    /// Hands each row to `each` as it arrives, never holding the whole result.
+    pub async fn for_each<T: Record>(
+        &mut self,
+        sql: &Sql,
+        mut each: impl FnMut(T),
+    ) -> Result<(), DbError> {
+        on_either!(self.connections(), conn => {
+            let mut rows = bound_as(sql).fetch(conn);
+            while let Some(row) = rows.try_next().await? {
+                each(row);
+            }
+            Ok(())
+        })
     }
 
     pub async fn commit(self) -> Result<(), DbError> {

@@ -188,3 +188,114 @@ pub async fn head(db: &Db) -> Result<Position, ProjectionError> {
         })
         .unwrap_or_default())
 }
+
+/// An event exactly as stored, for copying the log elsewhere.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredEvent {
+    pub position: i64,
+    pub transaction_id: i64,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub sequence: i64,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: String,
+    pub metadata: String,
+}
+
+const SQLITE_STORED_BETWEEN: &str = "
+SELECT position, 0 AS transaction_id, aggregate_type, aggregate_id, sequence, event_type,
+       event_version, payload, metadata
+  FROM events
+ WHERE position > $1 AND position <= $2
+ ORDER BY position
+ LIMIT $3";
+
+const POSTGRES_STORED_BETWEEN: &str = "
+SELECT position, transaction_id::text::bigint AS transaction_id, aggregate_type, aggregate_id,
+       sequence, event_type, event_version, payload::text AS payload, metadata::text AS metadata
+  FROM events
+ WHERE (transaction_id, position) > ($1::text::xid8, $2)
+   AND (transaction_id, position) <= ($3::text::xid8, $4)
+ ORDER BY transaction_id, position
+ LIMIT $5";
+
+/// Up to `limit` stored events after `after` and up to `until`, in global order.
+pub async fn stored_between(
+    tx: &mut Tx,
+    after: Position,
+    until: Position,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, ProjectionError> {
+    let sql = match tx.dialect() {
+        Dialect::Sqlite => Sql::new(SQLITE_STORED_BETWEEN)
+            .bind(after.position)
+            .bind(until.position)
+            .bind(limit),
+        Dialect::Postgres => Sql::new(POSTGRES_STORED_BETWEEN)
+            .bind(after.transaction_id.to_string())
+            .bind(after.position)
+            .bind(until.transaction_id.to_string())
+            .bind(until.position)
+            .bind(limit),
+    };
+    Ok(tx.fetch_all(&sql).await?)
+}
+
+/// Appends `events` to another store's log with their positions (and transaction ids) as they
+/// were, so that a copy orders them as the original does. The copy's log must not number
+/// events itself: see `scimd verify`'s scratch store.
+pub async fn insert_stored(tx: &mut Tx, events: &[StoredEvent]) -> Result<(), ProjectionError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let postgres = tx.dialect() == Dialect::Postgres;
+    let per_row = if postgres { 9 } else { 8 };
+    let rows: Vec<String> = (0..events.len())
+        .map(|row| {
+            let n = |column: usize| row * per_row + column;
+            if postgres {
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}::jsonb, ${}::jsonb, ${}, ${}::text::xid8)",
+                    n(1),
+                    n(2),
+                    n(3),
+                    n(4),
+                    n(5),
+                    n(6),
+                    n(7),
+                    n(8),
+                    n(9)
+                )
+            } else {
+                format!("({})", crate::db::placeholders(n(1), per_row))
+            }
+        })
+        .collect();
+    let (columns, overriding) = if postgres {
+        ("position, transaction_id", "OVERRIDING SYSTEM VALUE")
+    } else {
+        ("position", "")
+    };
+    let mut sql = Sql::new(format!(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
+                             payload, metadata, {columns}) {overriding}
+         VALUES {}",
+        rows.join(", ")
+    ));
+    for event in events {
+        sql.push_arg(event.aggregate_type.as_str());
+        sql.push_arg(event.aggregate_id.as_str());
+        sql.push_arg(event.sequence);
+        sql.push_arg(event.event_type.as_str());
+        sql.push_arg(event.event_version.as_str());
+        sql.push_arg(event.payload.as_str());
+        sql.push_arg(event.metadata.as_str());
+        sql.push_arg(event.position);
+        if postgres {
+            sql.push_arg(event.transaction_id.to_string());
+        }
+    }
+    tx.execute(&sql).await?;
+    Ok(())
+}

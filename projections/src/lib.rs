@@ -5,6 +5,7 @@
 //! transaction as its tables. Nothing here speaks HTTP.
 
 pub mod db;
+pub mod digest;
 pub mod directory;
 pub mod error;
 pub mod event_log;

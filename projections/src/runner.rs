@@ -230,6 +230,21 @@ impl Projector {
             .collect())
     }
 
+    /// Where each projection's checkpoint stands, as seen by `tx`.
+    pub async fn checkpoint_positions(tx: &mut Tx) -> Result<HashMap<String, Position>, DbError> {
+        Ok(Self::checkpoints(tx)
+            .await?
+            .into_iter()
+            .map(|(name, row)| {
+                let at = Position {
+                    transaction_id: row.transaction_id,
+                    position: row.position,
+                };
+                (name, at)
+            })
+            .collect())
+    }
+
     async fn save_checkpoint(
         tx: &mut Tx,
         projection: &dyn Projection,

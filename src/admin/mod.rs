@@ -7,11 +7,13 @@ pub mod import;
 mod settings;
 mod tenancy;
 pub mod token;
+mod verify;
 pub mod views;
 
 pub use history::*;
 pub use settings::*;
 pub use tenancy::*;
+pub use verify::*;
 
 use crate::scim::mapping::MappingSourceError;
 use crate::store::tenancy::{instance_named, InstanceRecord};

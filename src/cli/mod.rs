@@ -6,6 +6,7 @@ mod progress;
 mod serve;
 mod settings;
 mod tenancy;
+mod verify;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -65,6 +66,8 @@ pub enum Command {
     History(history::HistoryArgs),
     /// Empty every projection and rebuild it from the event log (stop the servers first)
     Rebuild,
+    /// Rebuild every projection into a scratch store and compare it with the live read models
+    Verify,
 }
 
 /// How long a write waits for the read model to show it before answering 503.
@@ -100,6 +103,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(args) => settings::import(&store, args, json).await,
         Command::History(args) => history::history(&store, args).await,
         Command::Rebuild => history::rebuild(&store, json).await,
+        Command::Verify => verify::verify(&store, json).await,
     };
     store.db.close().await;
     outcome

@@ -6,6 +6,7 @@ mod claims;
 mod commands;
 mod connect;
 mod membership;
+mod scratch;
 mod snapshots;
 pub mod tenancy;
 mod upcasting;
@@ -13,6 +14,7 @@ mod upcasting;
 pub use claims::{Claim, NameClaims, NameKind, UniqueName};
 pub use commands::{CommandBus, CommandError};
 pub use connect::{redact, StoreError};
+pub use scratch::Scratch;
 
 use aggregates::group::GroupServices;
 use projections::db::Db;

@@ -8,12 +8,14 @@ use projections::history::{HistoryEntry, HISTORY_COLUMNS};
 use projections::runner::Projector;
 use projections::scim_groups::{GroupRecord, GROUP_COLUMNS};
 use projections::scim_users::{UserRecord, USER_COLUMNS};
+use scimd::admin;
 use serde_json::json;
 use std::time::Duration;
 
 on_both_stores!(
     a_rebuilt_read_model_equals_the_live_one,
     lifecycle_events_say_why_and_older_ones_still_read,
+    verify_finds_where_the_read_model_strays_from_the_log,
 );
 
 #[derive(Debug, PartialEq, sqlx::FromRow)]
@@ -81,7 +83,9 @@ async fn outdated_projections(app: &TestApp) -> Projector {
     )
 }
 
-async fn a_rebuilt_read_model_equals_the_live_one(app: TestApp) {
+/// Users with a name, a manager and one waiting for a manager, nested groups, changes and a
+/// deletion: something of every kind each projection keeps.
+async fn provision_a_little(app: &TestApp) {
     let a = app
         .post(
             "/Users",
@@ -117,6 +121,10 @@ async fn a_rebuilt_read_model_equals_the_live_one(app: TestApp) {
     )
     .await;
     assert_eq!(app.delete(&format!("/Users/{b}")).await.status, 204);
+}
+
+async fn a_rebuilt_read_model_equals_the_live_one(app: TestApp) {
+    provision_a_little(&app).await;
     let live = snapshot(&app).await;
     assert_eq!(live.0.len(), 4);
     assert_eq!(live.2.len(), 3);
@@ -223,4 +231,66 @@ async fn lifecycle_events_say_why_and_older_ones_still_read(app: TestApp) {
         .catch_up()
         .await
         .expect("projections rebuilt from older events");
+}
+
+async fn verify_finds_where_the_read_model_strays_from_the_log(app: TestApp) {
+    provision_a_little(&app).await;
+    let report = admin::verify(&app.store, |_| {})
+        .await
+        .expect("verification runs");
+    assert!(report.identical(), "{report:#?}");
+    assert!(report.events > 10, "{report:#?}");
+    for projection in &report.projections {
+        assert!(projection.live_rows() > 0, "{report:#?}");
+    }
+
+    app.store
+        .db
+        .execute(&Sql::new(
+            "UPDATE scim_users SET display_name = 'Mallory' WHERE user_name = 'c'",
+        ))
+        .await
+        .expect("the read model is writable");
+    let report = admin::verify(&app.store, |_| {})
+        .await
+        .expect("verification runs");
+    let differing: Vec<&str> = report
+        .projections
+        .iter()
+        .filter(|projection| !projection.identical())
+        .map(|projection| projection.name)
+        .collect();
+    assert_eq!(differing, ["scim_users"]);
+    let users = &report.projections[0].tables[0];
+    assert_eq!(
+        (users.table, users.live_rows, users.rebuilt_rows),
+        ("scim_users", 4, 4)
+    );
+    assert_eq!(users.only_live.len(), 1);
+    assert!(users.only_live[0].contains("Mallory"), "{users:?}");
+    assert_eq!(users.only_rebuilt.len(), 1);
+    assert!(!users.only_rebuilt[0].contains("Mallory"), "{users:?}");
+    assert!(users.only_rebuilt[0].contains(r#""c""#), "{users:?}");
+    assert_no_scratch_schema_is_left(&app).await;
+}
+
+#[derive(sqlx::FromRow)]
+struct SchemaName {
+    name: String,
+}
+
+async fn assert_no_scratch_schema_is_left(app: &TestApp) {
+    if app.store.db.dialect() != projections::db::Dialect::Postgres {
+        return;
+    }
+    let left: Vec<SchemaName> = app
+        .store
+        .db
+        .fetch_all(&Sql::new(
+            "SELECT nspname::text AS name FROM pg_namespace WHERE nspname LIKE 'scimd_scratch_%'",
+        ))
+        .await
+        .expect("the catalogue reads");
+    let names: Vec<&str> = left.iter().map(|schema| schema.name.as_str()).collect();
+    assert!(names.is_empty(), "{names:?}");
 }
