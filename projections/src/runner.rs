@@ -11,6 +11,7 @@ use crate::error::ProjectionError;
 use crate::event_log::{self, Position, RecordedEvent};
 use async_trait::async_trait;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
@@ -42,6 +43,8 @@ pub struct Projector {
     applied: watch::Sender<Position>,
     wake: Notify,
     wait_timeout: Duration,
+    /// Fault injection for tests of crash recovery: see `abort_before_commit`.
+    abort_before_commit: AtomicBool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -60,7 +63,15 @@ impl Projector {
             applied: watch::Sender::new(Position::default()),
             wake: Notify::new(),
             wait_timeout,
+            abort_before_commit: AtomicBool::new(false),
         }
+    }
+
+    /// Makes the process abort in the first batch that applies events, after applying them and
+    /// before committing: events committed, projections not. Only for testing that a restart
+    /// recovers from a crash at that point.
+    pub fn abort_before_commit(&self) {
+        self.abort_before_commit.store(true, AtomicOrdering::SeqCst);
     }
 
     /// Empties every projection and starts it again from the first event (`scimd rebuild`).
@@ -298,6 +309,10 @@ impl Projector {
         if !events.is_empty() {
             for (projection, at) in self.projections.iter().zip(&reached) {
                 Self::save_checkpoint(&mut tx, projection.as_ref(), *at).await?;
+            }
+            if self.abort_before_commit.load(AtomicOrdering::SeqCst) {
+                tracing::error!("aborting before the projections commit, as asked");
+                std::process::abort();
             }
         }
         tx.commit().await?;

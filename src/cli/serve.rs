@@ -35,10 +35,17 @@ pub struct ServeArgs {
     /// prefer the environment variable, which stays out of the process list
     #[arg(long, env = "SCIMD_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+    /// Testing only: abort the process once events are committed and before the projections
+    /// are, to prove that a restart recovers
+    #[arg(long, env = "SCIMD_ABORT_BEFORE_PROJECTION_COMMIT", hide = true)]
+    pub abort_before_projection_commit: bool,
 }
 
 pub async fn serve(database: &str, args: ServeArgs) -> anyhow::Result<()> {
     let store = open(database, args.pool_size).await?;
+    if args.abort_before_projection_commit {
+        store.projector.abort_before_commit();
+    }
     if let Some(issued) = admin::ensure_default_instance(&store).await? {
         println!(
             "Created instance {:?} with an API key for integration user {:?}.",

@@ -23,6 +23,7 @@ macro_rules! binary_on_both_stores {
 
 binary_on_both_stores!(
     data_survives_graceful_and_abrupt_restarts,
+    a_crash_between_event_commit_and_projection_loses_nothing,
     the_cli_manages_instances_and_keys,
     the_cli_manages_an_instances_roles_as_events,
     the_cli_manages_fields_and_mappings,
@@ -40,6 +41,11 @@ struct Server {
 
 impl Server {
     async fn start(database_url: &str) -> Self {
+        Self::start_with(database_url, &[]).await
+    }
+
+    /// As `start`, with more `serve` arguments.
+    async fn start_with(database_url: &str, extra: &[&str]) -> Self {
         let mut child = Command::new(SCIMD)
             .args([
                 "serve",
@@ -48,6 +54,7 @@ impl Server {
                 "--database",
                 database_url,
             ])
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -221,6 +228,78 @@ async fn data_survives_graceful_and_abrupt_restarts(kind: StoreKind) {
     .await;
     assert_eq!(group_now["members"][0]["value"], user_id.as_str());
     assert_eq!(group_now["displayName"], "Keepers");
+}
+
+#[derive(sqlx::FromRow)]
+struct Count {
+    total: i64,
+}
+
+/// The store behind a database, opened as the CLI opens it: to look at its tables.
+async fn open_store(database_url: &str) -> scimd::store::Store {
+    scimd::store::Store::open(&scimd::store::StoreSettings {
+        database_url: database_url.to_string(),
+        pool_size: 1,
+        projection_wait: Duration::from_secs(10),
+    })
+    .await
+    .expect("the store opens")
+}
+
+async fn count(database_url: &str, sql: &str) -> i64 {
+    let store = open_store(database_url).await;
+    let counted: Count = store
+        .db
+        .fetch_one(&projections::db::Sql::new(sql.to_string()))
+        .await
+        .expect("the store reads");
+    store.db.close().await;
+    counted.total
+}
+
+async fn a_crash_between_event_commit_and_projection_loses_nothing(kind: StoreKind) {
+    let (url, _dir) = fresh_database(kind).await;
+    let mut server = Server::start_with(&url, &["--abort-before-projection-commit"]).await;
+    let token = server
+        .printed_key
+        .clone()
+        .expect("a first start prints a key");
+    let sent = reqwest::Client::new()
+        .post(format!("{}/Users", server.base))
+        .bearer_auth(&token)
+        .header("content-type", "application/scim+json")
+        .body(json!({"userName": "cass@corp.example", "title": "Survivor"}).to_string())
+        .send()
+        .await;
+    assert!(sent.is_err(), "the process died before answering: {sent:?}");
+    let exit = tokio::time::timeout(Duration::from_secs(15), server.child.wait())
+        .await
+        .expect("scimd exits within 15 s")
+        .expect("the exit status is readable");
+    assert!(!exit.success(), "{exit:?}");
+    // It died in the gap: the event is in the log, the read model never saw it.
+    let created = "SELECT count(*) AS total FROM events WHERE event_type = 'UserCreated'";
+    assert_eq!(count(&url, created).await, 1);
+    let projected = "SELECT count(*) AS total FROM scim_users";
+    assert_eq!(count(&url, projected).await, 0);
+
+    let server = Server::start(&url).await;
+    let (status, found) = call(
+        reqwest::Method::GET,
+        &format!(
+            "{}/Users?filter=userName%20eq%20%22cass@corp.example%22",
+            server.base
+        ),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(found["totalResults"], 1, "{found}");
+    assert_eq!(found["Resources"][0]["title"], "Survivor");
+    let (ok, out, err) = run_cli(&url, &["verify"]).await;
+    assert!(ok, "{out}{err}");
+    assert_eq!(out.matches("identical").count(), 4, "{out}");
 }
 
 /// A fresh database with one instance, made with the CLI.
@@ -437,13 +516,7 @@ async fn the_cli_manages_an_instances_roles_as_events(kind: StoreKind) {
 
     // Each change is an event of the instance's settings, for the change history; the server's
     // projections read past them.
-    let store = scimd::store::Store::open(&scimd::store::StoreSettings {
-        database_url: url.clone(),
-        pool_size: 1,
-        projection_wait: std::time::Duration::from_secs(10),
-    })
-    .await
-    .expect("the store opens");
+    let store = open_store(&url).await;
     #[derive(sqlx::FromRow)]
     struct Row {
         event_type: String,
