@@ -204,7 +204,11 @@ impl ChainAudit {
             Dialect::Sqlite => SQLITE_UNSEALED,
             Dialect::Postgres => POSTGRES_UNSEALED,
         };
-        let mut after = Position::default();
+        // Not `Position::default()`: a row slipped in at position 0 or below must be found too.
+        let mut after = Position {
+            transaction_id: 0,
+            position: i64::MIN,
+        };
         loop {
             let sql = Sql::new(text)
                 .bind(after.transaction_id.to_string())
