@@ -14,6 +14,14 @@ pub struct InstanceChain {
     pub check: ChainCheck,
 }
 
+/// Verifies the chain of the instance named `name`.
+pub async fn verify_chain(store: &Store, name: &str) -> Result<InstanceChain, AdminError> {
+    let mut found = verify_chains(store, Some(name)).await?;
+    found
+        .pop()
+        .ok_or_else(|| AdminError::UnknownInstance(name.to_string()))
+}
+
 /// Verifies the chain of the instance named `only`, or of every instance.
 pub async fn verify_chains(
     store: &Store,

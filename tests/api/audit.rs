@@ -21,6 +21,7 @@ on_both_stores!(
     an_event_slipped_in_behind_the_seal_is_reported_as_inserted,
     a_rebuild_or_restart_does_not_seal_a_tampered_event_again,
     each_instance_has_its_own_chain,
+    a_store_without_a_chain_is_sealed_from_its_first_event,
 );
 
 on_both_store_kinds!(the_cli_reports_the_chain_and_fails_when_it_is_broken);
@@ -67,7 +68,7 @@ async fn place(app: &TestApp, aggregate_id: &str, sequence: i64) -> i64 {
 
 /// Moves a user to another mail domain in the payload of one of its events, as someone with
 /// write access to the database could; the event still reads, so a rebuild would take it.
-fn edit_payload(dialect: Dialect, aggregate_id: &str, sequence: i64) -> Sql {
+pub fn edit_payload(dialect: Dialect, aggregate_id: &str, sequence: i64) -> Sql {
     let text = match dialect {
         Dialect::Sqlite => {
             "UPDATE events SET payload = replace(payload, 'corp.example', 'evil.example')
@@ -315,6 +316,37 @@ async fn each_instance_has_its_own_chain(app: TestApp) {
         admin::verify_chains(&app.store, Some("nope")).await,
         Err(admin::AdminError::UnknownInstance(_))
     ));
+}
+
+async fn a_store_without_a_chain_is_sealed_from_its_first_event(app: TestApp) {
+    three_users(&app).await;
+    // Entries gone while the sealer's checkpoint says they were made: every event is missing.
+    execute(&app, Sql::new("DELETE FROM event_chain")).await;
+    let wiped = verify(&app, DEFAULT_INSTANCE).await;
+    assert_eq!(
+        wiped
+            .discrepancy
+            .map(|found| (found.kind, found.chain_position)),
+        Some((Tampering::Inserted, 1))
+    );
+
+    // A store from before the chain existed has neither: the next start seals it all.
+    execute(
+        &app,
+        Sql::new("DELETE FROM projection_checkpoints WHERE name = 'event_chain'"),
+    )
+    .await;
+    app.store
+        .projector
+        .prepare()
+        .await
+        .expect("the projections are prepared");
+    let sealed = verify(&app, DEFAULT_INSTANCE).await;
+    assert!(sealed.intact(), "{sealed:?}");
+    let events = admin::event_count(&app.store)
+        .await
+        .expect("events are counted");
+    assert_eq!(sealed.verified, events);
 }
 
 async fn the_cli_reports_the_chain_and_fails_when_it_is_broken(kind: StoreKind) {
