@@ -41,8 +41,10 @@ fn line(found: &InstanceChain) -> String {
     let check = &found.check;
     let Some(discrepancy) = &check.discrepancy else {
         return format!(
-            "instance {}: {} events, chain intact, head {}",
-            found.instance, check.verified, check.head
+            "instance {}: {}, chain intact, head {}",
+            found.instance,
+            events(check.verified),
+            check.head
         );
     };
     let event = match &discrepancy.event {
@@ -53,10 +55,17 @@ fn line(found: &InstanceChain) -> String {
         None => "its chain entry is gone too".to_string(),
     };
     format!(
-        "instance {}: {} at chain position {} ({event}); {} events intact before it",
+        "instance {}: {} at chain position {} ({event}); {} intact before it",
         found.instance,
         discrepancy.kind.as_str().to_uppercase(),
         discrepancy.chain_position,
-        check.verified
+        events(check.verified)
     )
+}
+
+fn events(count: i64) -> String {
+    match count {
+        1 => "1 event".to_string(),
+        _ => format!("{count} events"),
+    }
 }
