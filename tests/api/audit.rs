@@ -34,6 +34,17 @@ async fn verify(app: &TestApp, instance: &str) -> ChainCheck {
     found.remove(0).check
 }
 
+/// Runs the edits in one transaction (so that the running projector never sees half of them),
+/// then verifies the default instance's chain.
+async fn tamper(app: &TestApp, edits: &[Sql]) -> ChainCheck {
+    app.store
+        .db
+        .execute_all(edits)
+        .await
+        .expect("the database accepts the edits");
+    verify(app, DEFAULT_INSTANCE).await
+}
+
 async fn execute(app: &TestApp, sql: Sql) {
     let changed = app.store.db.execute(&sql).await.expect("the edit runs");
     assert!(changed > 0, "{sql:?} changed nothing");
@@ -95,6 +106,15 @@ fn assert_found(check: &ChainCheck, kind: Tampering, chain_position: i64, aggreg
     assert_eq!(check.verified, chain_position - 1, "{check:?}");
 }
 
+/// The chain is intact and holds every event of the store (all the default instance's).
+async fn assert_covers_every_event(app: &TestApp, check: &ChainCheck) {
+    assert!(check.intact(), "{check:?}");
+    let events = admin::event_count(&app.store)
+        .await
+        .expect("events are counted");
+    assert_eq!(check.verified, events, "{check:?}");
+}
+
 /// Three users; alice also suspended, so that she has two events.
 async fn three_users(app: &TestApp) -> (String, String, String) {
     let alice = app.create_user("alice@corp.example").await;
@@ -113,11 +133,7 @@ async fn three_users(app: &TestApp) -> (String, String, String) {
 async fn an_untouched_log_is_intact_and_its_head_moves_with_each_event(app: TestApp) {
     three_users(&app).await;
     let check = verify(&app, DEFAULT_INSTANCE).await;
-    assert!(check.intact(), "{check:?}");
-    let events = admin::event_count(&app.store)
-        .await
-        .expect("events are counted");
-    assert_eq!(check.verified, events);
+    assert_covers_every_event(&app, &check).await;
     assert_eq!(check.head.len(), 64);
     assert_eq!(
         verify(&app, DEFAULT_INSTANCE).await,
@@ -157,12 +173,11 @@ async fn events_that_swapped_sequences_are_reported_as_reordered(app: TestApp) {
             .bind(from)
             .bind(to)
     };
-    app.store
-        .db
-        .execute_all(&[renumber(1, 1000), renumber(2, 1), renumber(1000, 2)])
-        .await
-        .expect("the sequences are swapped");
-    let check = verify(&app, DEFAULT_INSTANCE).await;
+    let check = tamper(
+        &app,
+        &[renumber(1, 1000), renumber(2, 1), renumber(1000, 2)],
+    )
+    .await;
     assert_found(&check, Tampering::Reordered, alice_created, &alice);
 }
 
@@ -196,12 +211,7 @@ async fn events_that_swapped_places_are_reported_as_reordered(app: TestApp) {
         .bind(&alice)
         .bind(&bob)],
     };
-    app.store
-        .db
-        .execute_all(&statements)
-        .await
-        .expect("the events swap places");
-    let check = verify(&app, DEFAULT_INSTANCE).await;
+    let check = tamper(&app, &statements).await;
     assert_found(&check, Tampering::Reordered, alice_created, &alice);
 }
 
@@ -249,12 +259,7 @@ async fn an_event_slipped_in_behind_the_seal_is_reported_as_inserted(app: TestAp
         )
         .bind(&bob)],
     };
-    app.store
-        .db
-        .execute_all(&statements)
-        .await
-        .expect("the event is inserted");
-    let check = verify(&app, DEFAULT_INSTANCE).await;
+    let check = tamper(&app, &statements).await;
     assert_found(
         &check,
         Tampering::Inserted,
@@ -342,11 +347,7 @@ async fn a_store_without_a_chain_is_sealed_from_its_first_event(app: TestApp) {
         .await
         .expect("the projections are prepared");
     let sealed = verify(&app, DEFAULT_INSTANCE).await;
-    assert!(sealed.intact(), "{sealed:?}");
-    let events = admin::event_count(&app.store)
-        .await
-        .expect("events are counted");
-    assert_eq!(sealed.verified, events);
+    assert_covers_every_event(&app, &sealed).await;
 }
 
 async fn the_cli_reports_the_chain_and_fails_when_it_is_broken(kind: StoreKind) {

@@ -128,13 +128,15 @@ struct Count {
     total: i64,
 }
 
+/// An event and the chain entry naming it, if any.
+const EVENT_AND_ENTRY: &str = "
+    ON c.aggregate_type = e.aggregate_type AND c.aggregate_id = e.aggregate_id
+   AND c.sequence = e.sequence";
+
 const SQLITE_UNSEALED: &str = "
 SELECT e.aggregate_type, e.aggregate_id, e.sequence, 0 AS transaction_id, e.position,
        e.metadata
-  FROM events e
-  LEFT JOIN event_chain c
-    ON c.aggregate_type = e.aggregate_type AND c.aggregate_id = e.aggregate_id
-   AND c.sequence = e.sequence
+  FROM events e LEFT JOIN event_chain c {EVENT_AND_ENTRY}
  WHERE c.chain_position IS NULL AND e.position > $2 AND e.position <= $4
  ORDER BY e.position
  LIMIT $5";
@@ -142,41 +144,34 @@ SELECT e.aggregate_type, e.aggregate_id, e.sequence, 0 AS transaction_id, e.posi
 const POSTGRES_UNSEALED: &str = "
 SELECT e.aggregate_type, e.aggregate_id, e.sequence,
        e.transaction_id::text::bigint AS transaction_id, e.position, e.metadata::text AS metadata
-  FROM events e
-  LEFT JOIN event_chain c
-    ON c.aggregate_type = e.aggregate_type AND c.aggregate_id = e.aggregate_id
-   AND c.sequence = e.sequence
+  FROM events e LEFT JOIN event_chain c {EVENT_AND_ENTRY}
  WHERE c.chain_position IS NULL
    AND (e.transaction_id, e.position) > ($1::text::xid8, $2)
    AND (e.transaction_id, e.position) <= ($3::text::xid8, $4)
  ORDER BY e.transaction_id, e.position
  LIMIT $5";
 
-const SQLITE_LINKS: &str = "
+/// A page of one instance's chain, each entry with the stored event it names (if any).
+const LINKS: &str = "
 SELECT c.chain_position, c.aggregate_type, c.aggregate_id, c.sequence,
        c.transaction_id AS sealed_transaction_id, c.position AS sealed_position, c.hash,
-       e.event_type, e.event_version, e.payload, e.metadata,
-       CASE WHEN e.position IS NULL THEN NULL ELSE 0 END AS transaction_id, e.position
-  FROM event_chain c
-  LEFT JOIN events e
-    ON e.aggregate_type = c.aggregate_type AND e.aggregate_id = c.aggregate_id
-   AND e.sequence = c.sequence
+       e.event_type, e.event_version, {EVENT_COLUMNS}
+  FROM event_chain c LEFT JOIN events e {EVENT_AND_ENTRY}
  WHERE c.instance_id = $1 AND c.chain_position > $2
  ORDER BY c.chain_position
  LIMIT $3";
 
-const POSTGRES_LINKS: &str = "
-SELECT c.chain_position, c.aggregate_type, c.aggregate_id, c.sequence,
-       c.transaction_id AS sealed_transaction_id, c.position AS sealed_position, c.hash,
-       e.event_type, e.event_version, e.payload::text AS payload, e.metadata::text AS metadata,
-       e.transaction_id::text::bigint AS transaction_id, e.position
-  FROM event_chain c
-  LEFT JOIN events e
-    ON e.aggregate_type = c.aggregate_type AND e.aggregate_id = c.aggregate_id
-   AND e.sequence = c.sequence
- WHERE c.instance_id = $1 AND c.chain_position > $2
- ORDER BY c.chain_position
- LIMIT $3";
+const SQLITE_EVENT_COLUMNS: &str = "e.payload, e.metadata,
+       CASE WHEN e.position IS NULL THEN NULL ELSE 0 END AS transaction_id, e.position";
+
+const POSTGRES_EVENT_COLUMNS: &str = "e.payload::text AS payload, e.metadata::text AS metadata,
+       e.transaction_id::text::bigint AS transaction_id, e.position";
+
+/// `text` with the shared pieces filled in.
+fn statement(text: &str, event_columns: &str) -> String {
+    text.replace("{EVENT_AND_ENTRY}", EVENT_AND_ENTRY)
+        .replace("{EVENT_COLUMNS}", event_columns)
+}
 
 impl ChainAudit {
     /// Looks for events the chain should have but does not, up to the sealer's checkpoint:
@@ -201,8 +196,8 @@ impl ChainAudit {
             unattributed: None,
         };
         let text = match db.dialect() {
-            Dialect::Sqlite => SQLITE_UNSEALED,
-            Dialect::Postgres => POSTGRES_UNSEALED,
+            Dialect::Sqlite => statement(SQLITE_UNSEALED, ""),
+            Dialect::Postgres => statement(POSTGRES_UNSEALED, ""),
         };
         // Not `Position::default()`: a row slipped in at position 0 or below must be found too.
         let mut after = Position {
@@ -210,7 +205,7 @@ impl ChainAudit {
             position: i64::MIN,
         };
         loop {
-            let sql = Sql::new(text)
+            let sql = Sql::new(text.clone())
                 .bind(after.transaction_id.to_string())
                 .bind(after.position)
                 .bind(until.transaction_id.to_string())
@@ -297,17 +292,20 @@ impl ChainAudit {
     }
 
     async fn walk_chain(&self, instance_id: &str) -> Result<ChainCheck, ProjectionError> {
-        let text = match self.db.dialect() {
-            Dialect::Sqlite => SQLITE_LINKS,
-            Dialect::Postgres => POSTGRES_LINKS,
-        };
+        let text = statement(
+            LINKS,
+            match self.db.dialect() {
+                Dialect::Sqlite => SQLITE_EVENT_COLUMNS,
+                Dialect::Postgres => POSTGRES_EVENT_COLUMNS,
+            },
+        );
         let mut walk = Walk {
             previous: genesis(instance_id),
             previous_position: None,
             verified: 0,
         };
         let discrepancy = 'pages: loop {
-            let sql = Sql::new(text)
+            let sql = Sql::new(text.clone())
                 .bind(instance_id)
                 .bind(walk.verified)
                 .bind(PAGE);
