@@ -44,7 +44,7 @@ fn line(found: &InstanceChain) -> String {
             "instance {}: {}, chain intact, head {}",
             found.instance,
             events(check.verified),
-            check.head
+            check.head.as_deref().unwrap_or_default()
         );
     };
     let event = match &discrepancy.event {

@@ -68,9 +68,9 @@ pub struct ChainCheck {
     pub instance_id: String,
     /// Events found intact, in chain order, before the first discrepancy (all of them if none).
     pub verified: i64,
-    /// The hash of the last intact entry (the genesis for an empty chain): an auditor records
-    /// it elsewhere to detect a later rewrite of the whole chain.
-    pub head: String,
+    /// The hash of the last entry (the genesis for an empty chain) when the chain is intact:
+    /// an auditor records it elsewhere to detect a later rewrite of the whole chain.
+    pub head: Option<String>,
     pub discrepancy: Option<Discrepancy>,
 }
 
@@ -264,6 +264,7 @@ impl ChainAudit {
                 .is_none_or(|found| chain_position <= found.chain_position);
             if earlier {
                 check.verified = check.verified.min(chain_position - 1);
+                check.head = None;
                 check.discrepancy = Some(Discrepancy {
                     kind: Tampering::Inserted,
                     chain_position,
@@ -322,7 +323,7 @@ impl ChainAudit {
         Ok(ChainCheck {
             instance_id: instance_id.to_string(),
             verified: walk.verified,
-            head: to_hex(&walk.previous),
+            head: discrepancy.is_none().then(|| to_hex(&walk.previous)),
             discrepancy,
         })
     }
