@@ -32,8 +32,9 @@ pub struct EventContent<'a> {
 }
 
 impl EventContent<'_> {
-    /// SHA-256 over the tag and each field, every one preceded by its length (8 bytes, big
-    /// endian) so that no two different events frame to the same bytes.
+    /// SHA-256 over the tag and each field (the sequence as decimal text), every one preceded
+    /// by its length (8 bytes, big endian) so that no two different events frame to the same
+    /// bytes.
     pub fn digest(&self) -> Digest {
         let mut hasher = Sha256::new();
         let mut field = |bytes: &[u8]| {

@@ -72,6 +72,35 @@ mod tests {
         assert_eq!(from_hex(&"g".repeat(64)), None);
     }
 
+    /// Computed outside Rust (Python's hashlib and json) from the definition above: an auditor
+    /// can recompute the chain without scimd, and a change of the definition cannot go unseen.
+    #[test]
+    fn the_hashes_match_an_independent_computation_of_the_definition() {
+        let start = genesis("acme");
+        assert_eq!(
+            to_hex(&start),
+            "fc067c557644dcd42db8fdc2ee794b025c11e841f9db5cdfce99a1de120f8c39"
+        );
+        let content = EventContent {
+            aggregate_type: "User",
+            aggregate_id: "u1",
+            sequence: 1,
+            event_type: "UserCreated",
+            event_version: "1.0",
+            payload: r#"{"UserCreated": {"user_name": "alice@corp.example", "active": true}}"#,
+            metadata: r#"{"instance_id": "acme", "actor": "okta"}"#,
+        }
+        .digest();
+        assert_eq!(
+            to_hex(&content),
+            "1e094bca51c966290241368a69417ea2de83117982eee7be900573202bf2cdf5"
+        );
+        assert_eq!(
+            to_hex(&link(&start, &content)),
+            "37b897f8b1a665f7c1e31df25a1248ad65e9a1ab178acce2050b428452885b79"
+        );
+    }
+
     #[test]
     fn each_instance_starts_from_its_own_genesis() {
         assert_ne!(genesis("acme"), genesis("globex"));
