@@ -4,6 +4,7 @@
 //! (`transaction_id`, `position`) and reading stops below the oldest running transaction: see
 //! migrations/postgres/0001_event_store.sql.
 
+use crate::chain::{Digest, EventContent};
 use crate::db::{Db, Dialect, Sql, Tx};
 use crate::error::ProjectionError;
 use crate::metadata::EventMetadata;
@@ -46,10 +47,13 @@ pub enum DomainEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordedEvent {
     pub position: Position,
+    pub aggregate_type: String,
     pub aggregate_id: String,
     pub sequence: i64,
     pub event: DomainEvent,
     pub metadata: EventMetadata,
+    /// The digest of the row as stored, which the hash chain seals.
+    pub content_digest: Digest,
 }
 
 #[derive(sqlx::FromRow)]
@@ -59,6 +63,7 @@ struct EventRow {
     aggregate_type: String,
     aggregate_id: String,
     sequence: i64,
+    event_type: String,
     event_version: String,
     payload: String,
     metadata: String,
@@ -74,6 +79,16 @@ impl EventRow {
 
     fn decode(self) -> Result<RecordedEvent, ProjectionError> {
         let position = self.position();
+        let content_digest = EventContent {
+            aggregate_type: &self.aggregate_type,
+            aggregate_id: &self.aggregate_id,
+            sequence: self.sequence,
+            event_type: &self.event_type,
+            event_version: &self.event_version,
+            payload: &self.payload,
+            metadata: &self.metadata,
+        }
+        .digest();
         let unreadable = |reason: String| ProjectionError::UnreadableEvent { position, reason };
         if self.event_version != aggregates::EVENT_VERSION {
             return Err(unreadable(format!(
@@ -96,17 +111,19 @@ impl EventRow {
             serde_json::from_str(&self.metadata).map_err(|error| unreadable(error.to_string()))?;
         Ok(RecordedEvent {
             position,
+            aggregate_type: self.aggregate_type,
             aggregate_id: self.aggregate_id,
             sequence: self.sequence,
             event,
             metadata: EventMetadata::from_map(&metadata),
+            content_digest,
         })
     }
 }
 
 const SQLITE_READ_AFTER: &str = "
-SELECT position, 0 AS transaction_id, aggregate_type, aggregate_id, sequence, event_version,
-       payload, metadata
+SELECT position, 0 AS transaction_id, aggregate_type, aggregate_id, sequence, event_type,
+       event_version, payload, metadata
   FROM events
  WHERE position > $1
  ORDER BY position
@@ -114,7 +131,8 @@ SELECT position, 0 AS transaction_id, aggregate_type, aggregate_id, sequence, ev
 
 const POSTGRES_READ_AFTER: &str = "
 SELECT position, transaction_id::text::bigint AS transaction_id, aggregate_type, aggregate_id,
-       sequence, event_version, payload::text AS payload, metadata::text AS metadata
+       sequence, event_type, event_version, payload::text AS payload,
+       metadata::text AS metadata
   FROM events
  WHERE (transaction_id, position) > ($1::text::xid8, $2)
    AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())

@@ -4,6 +4,7 @@
 //! applies events in global order and records each projection's checkpoint in the same
 //! transaction as its tables. Nothing here speaks HTTP.
 
+pub mod chain;
 pub mod db;
 pub mod digest;
 pub mod directory;
@@ -18,9 +19,11 @@ pub mod scim_users;
 use runner::Projection;
 use std::sync::Arc;
 
-/// Every projection scimd maintains, in the order they apply each event.
+/// Every projection scimd maintains, in the order they apply each event, and the sealer of
+/// the hash chain, so that every process that applies events also seals them.
 pub fn all() -> Vec<Arc<dyn Projection>> {
     vec![
+        Arc::new(chain::sealer::Sealer),
         Arc::new(scim_users::ScimUsers),
         Arc::new(scim_groups::ScimGroups),
         Arc::new(directory::Directory),

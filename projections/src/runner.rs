@@ -27,6 +27,11 @@ pub trait Projection: Send + Sync {
     fn version(&self) -> i64;
     /// The tables it owns, emptied before a rebuild.
     fn tables(&self) -> &'static [&'static str];
+    /// False for a record that must survive rebuilds and version changes (the hash chain):
+    /// building it again from the events as they are now would hide changes made to them.
+    fn rebuildable(&self) -> bool {
+        true
+    }
     async fn apply(&self, tx: &mut Tx, event: &RecordedEvent) -> Result<(), ProjectionError>;
 }
 
@@ -74,29 +79,29 @@ impl Projector {
         self.abort_before_commit.store(true, AtomicOrdering::SeqCst);
     }
 
-    /// Empties every projection and starts it again from the first event (`scimd rebuild`).
+    /// Empties every rebuildable projection and starts it again from the first event (`scimd
+    /// rebuild`).
     pub async fn reset(&self) -> Result<(), ProjectionError> {
         let mut tx = self.lock().await?;
-        for projection in &self.projections {
-            for table in projection.tables() {
-                tx.execute(&Sql::new(format!("DELETE FROM {table}")))
-                    .await?;
-            }
-            Self::save_checkpoint(&mut tx, projection.as_ref(), Position::default()).await?;
+        for projection in self.projections.iter().filter(|p| p.rebuildable()) {
+            Self::empty(&mut tx, projection.as_ref()).await?;
         }
         tx.commit().await?;
         self.applied.send_replace(Position::default());
         Ok(())
     }
 
-    /// Empties and restarts every projection whose version differs from the recorded one.
+    /// Empties and restarts every rebuildable projection whose version differs from the
+    /// recorded one; a projection without a checkpoint starts from the first event.
     pub async fn prepare(&self) -> Result<(), ProjectionError> {
         let mut tx = self.lock().await?;
         let recorded = Self::checkpoints(&mut tx).await?;
         let mut reached = Vec::with_capacity(self.projections.len());
         for projection in &self.projections {
             let current = recorded.get(projection.name());
-            if let Some(row) = current.filter(|row| row.version == projection.version()) {
+            let kept = current
+                .filter(|row| row.version == projection.version() || !projection.rebuildable());
+            if let Some(row) = kept {
                 reached.push(Position {
                     transaction_id: row.transaction_id,
                     position: row.position,
@@ -104,6 +109,12 @@ impl Projector {
                 continue;
             }
             reached.push(Position::default());
+            if !projection.rebuildable() {
+                // Its tables may hold entries even without a checkpoint; they stay, and what is
+                // already recorded is skipped when the first events come round again.
+                Self::save_checkpoint(&mut tx, projection.as_ref(), Position::default()).await?;
+                continue;
+            }
             if current.is_some() {
                 tracing::warn!(
                     projection = projection.name(),
@@ -111,11 +122,7 @@ impl Projector {
                     "projection version changed; rebuilding it from the first event"
                 );
             }
-            for table in projection.tables() {
-                tx.execute(&Sql::new(format!("DELETE FROM {table}")))
-                    .await?;
-            }
-            Self::save_checkpoint(&mut tx, projection.as_ref(), Position::default()).await?;
+            Self::empty(&mut tx, projection.as_ref()).await?;
         }
         tx.commit().await?;
         // Waiters must not take a projection that restarted for one that is caught up.
@@ -227,6 +234,15 @@ impl Projector {
                 .await?;
         }
         Ok(tx)
+    }
+
+    /// Empties a projection's tables and moves its checkpoint back to the first event.
+    async fn empty(tx: &mut Tx, projection: &dyn Projection) -> Result<(), DbError> {
+        for table in projection.tables() {
+            tx.execute(&Sql::new(format!("DELETE FROM {table}")))
+                .await?;
+        }
+        Self::save_checkpoint(tx, projection, Position::default()).await
     }
 
     async fn checkpoints(tx: &mut Tx) -> Result<HashMap<String, CheckpointRow>, DbError> {

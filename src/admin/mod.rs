@@ -2,6 +2,7 @@
 //! imports, and the admin API's token. The one implementation behind the CLI and the admin HTTP
 //! API, so that both can do exactly the same things.
 
+mod audit;
 mod history;
 pub mod import;
 mod settings;
@@ -10,6 +11,7 @@ pub mod token;
 mod verify;
 pub mod views;
 
+pub use audit::*;
 pub use history::*;
 pub use settings::*;
 pub use tenancy::*;
@@ -65,6 +67,8 @@ pub enum AdminError {
     InvalidTime(String),
     #[error("cannot write the output: {0}")]
     Output(String),
+    #[error("the event log of {0} instance(s) does not match its hash chain")]
+    ChainBroken(usize),
 }
 
 impl From<CommandError<SettingsError>> for AdminError {

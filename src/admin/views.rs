@@ -1,7 +1,9 @@
-//! The JSON form of instance settings and directory entries, shared by the CLI's `--json`
+//! The JSON form of instance settings, directory entries, history entries and chain audits, shared by the CLI's `--json`
 //! output and the admin HTTP API, so that both show exactly the same thing.
 
+use super::InstanceChain;
 use aggregates::settings::InstanceSettings;
+use projections::chain::audit::Discrepancy;
 use projections::directory::AppUserRecord;
 use projections::history::HistoryEntry;
 use serde_json::{json, Value};
@@ -67,5 +69,34 @@ pub fn history_entry(entry: &HistoryEntry) -> Value {
         "entityName": entry.entity_name,
         "action": entry.action,
         "details": details,
+    })
+}
+
+/// One instance's chain audit; `discrepancy` is null when the chain is intact.
+pub fn instance_chain(found: &InstanceChain) -> Value {
+    json!({
+        "instance": found.instance,
+        "intact": found.check.intact(),
+        "events": found.check.verified,
+        "head": found.check.head,
+        "discrepancy": found.check.discrepancy.as_ref().map(discrepancy),
+    })
+}
+
+/// `event` is null when a chain entry is gone together with its event.
+fn discrepancy(found: &Discrepancy) -> Value {
+    let event = found.event.as_ref().map(|event| {
+        json!({
+            "aggregateType": event.aggregate_type,
+            "aggregateId": event.aggregate_id,
+            "sequence": event.sequence,
+            "globalPosition": event.position.position,
+            "transactionId": event.position.transaction_id,
+        })
+    });
+    json!({
+        "kind": found.kind.as_str(),
+        "chainPosition": found.chain_position,
+        "event": event,
     })
 }

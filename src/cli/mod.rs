@@ -1,6 +1,7 @@
 //! The command line: `serve`, and the administration of instances, keys and instance settings.
 //! Every command takes `--database`; administrative commands print JSON with `--json`.
 
+mod audit;
 mod history;
 mod progress;
 mod serve;
@@ -15,6 +16,7 @@ use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
 
+use audit::AuditCommand;
 pub use serve::ServeArgs;
 use settings::{DirectoryCommand, FieldsCommand, MappingsCommand, RolesCommand};
 use tenancy::{InstancesCommand, KeysCommand};
@@ -68,6 +70,9 @@ pub enum Command {
     Rebuild,
     /// Rebuild every projection into a scratch store and compare it with the live read models
     Verify,
+    /// Tamper evidence: check the event log against its hash chain
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 /// How long a write waits for the read model to show it before answering 503.
@@ -104,6 +109,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::History(args) => history::history(&store, args).await,
         Command::Rebuild => history::rebuild(&store, json).await,
         Command::Verify => verify::verify(&store, json).await,
+        Command::Audit(command) => audit::audit(&store, command, json).await,
     };
     store.db.close().await;
     outcome

@@ -1,6 +1,6 @@
-//! The admin HTTP API under `/admin/v1`: the instance settings and directory operations of the
-//! CLI, over HTTP, behind the admin token (never a SCIM key). Without a configured admin token
-//! the API does not exist (404). Errors are `{"error": "..."}` with a fitting status.
+//! The admin HTTP API under `/admin/v1`: the instance settings, directory, history and audit
+//! operations of the CLI, over HTTP, behind the admin token (never a SCIM key). Without a
+//! configured admin token the API does not exist (404). Errors are `{"error": "..."}` with a fitting status.
 
 use super::router::AppState;
 use crate::admin::views;
@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(directory_entry),
         )
         .route("/instances/{instance}/history", get(history))
+        .route("/instances/{instance}/audit", get(audit))
         .route_layer(middleware::from_fn_with_state(state, require_admin_token))
 }
 
@@ -254,4 +255,11 @@ async fn history(
     let entries: Vec<Value> = entries.iter().map(views::history_entry).collect();
     let next = next.map(|(transaction_id, position)| format!("{transaction_id}.{position}"));
     Ok(Json(json!({"entries": entries, "nextCursor": next})))
+}
+
+/// The instance's hash-chain audit, as `scimd audit verify --instance` reports it. A broken
+/// chain is a finding, not a failed request: 200 either way, `intact` tells.
+async fn audit(State(state): State<AppState>, Path(instance): Path<String>) -> Reply {
+    let found = admin::verify_chain(state.provisioning.store(), &instance).await?;
+    Ok(Json(views::instance_chain(&found)))
 }

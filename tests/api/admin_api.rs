@@ -21,6 +21,7 @@ on_both_stores_with!(with_admin_api;
     roles_fields_and_mappings_are_managed_over_http,
     the_directory_and_re_application_are_served_over_http,
     the_history_is_served_page_by_page,
+    the_chain_audit_is_served_over_http,
 );
 on_both_stores!(without_a_token_the_admin_api_does_not_exist);
 
@@ -238,4 +239,26 @@ async fn the_history_is_served_page_by_page(app: TestApp) {
         .is_some_and(|e| e.contains("RFC 3339")));
     let (status, _) = call(&app, Method::GET, &format!("{base}?cursor=nope"), None).await;
     assert_eq!(status, 400);
+}
+
+async fn the_chain_audit_is_served_over_http(app: TestApp) {
+    let alice = app.create_user("alice@corp.example").await;
+    let (status, intact) = call(&app, Method::GET, "/instances/default/audit", None).await;
+    assert_eq!(status, 200, "{intact}");
+    assert_eq!(intact["intact"], true, "{intact}");
+    assert_eq!(intact["discrepancy"], Value::Null, "{intact}");
+
+    let edit = crate::audit::edit_payload(app.store.db.dialect(), &alice, 1);
+    let edited = app.store.db.execute(&edit).await.expect("the edit runs");
+    assert_eq!(edited, 1);
+    let (status, broken) = call(&app, Method::GET, "/instances/default/audit", None).await;
+    assert_eq!(status, 200, "{broken}");
+    assert_eq!(broken["intact"], false, "{broken}");
+    assert_eq!(broken["discrepancy"]["kind"], "altered", "{broken}");
+    assert_eq!(
+        broken["discrepancy"]["event"]["aggregateId"],
+        alice.as_str()
+    );
+    let (status, _) = call(&app, Method::GET, "/instances/nope/audit", None).await;
+    assert_eq!(status, 404);
 }

@@ -1,27 +1,16 @@
 //! The `scimd` binary as an operator runs it: the CLI, the first start on an empty store, and
 //! restarts (graceful and after SIGKILL) that must keep every acknowledged change.
 
+use crate::common::cli::{database_with_instance, open_store, run_cli, SCIMD};
 use crate::common::{fresh_database, Reply, StoreKind};
+use crate::on_both_store_kinds;
 use serde_json::{json, Value};
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-const SCIMD: &str = env!("CARGO_BIN_EXE_scimd");
-
-macro_rules! binary_on_both_stores {
-    ($($name:ident),+ $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() { super::$name(crate::common::StoreKind::Sqlite).await }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() { super::$name(crate::common::StoreKind::Postgres).await }
-        }
-    )+};
-}
-
-binary_on_both_stores!(
+on_both_store_kinds!(
     data_survives_graceful_and_abrupt_restarts,
     a_crash_between_event_commit_and_projection_loses_nothing,
     the_cli_manages_instances_and_keys,
@@ -235,17 +224,6 @@ struct Count {
     total: i64,
 }
 
-/// The store behind a database, opened as the CLI opens it: to look at its tables.
-async fn open_store(database_url: &str) -> scimd::store::Store {
-    scimd::store::Store::open(&scimd::store::StoreSettings {
-        database_url: database_url.to_string(),
-        pool_size: 1,
-        projection_wait: Duration::from_secs(10),
-    })
-    .await
-    .expect("the store opens")
-}
-
 async fn count(database_url: &str, sql: &str) -> i64 {
     let store = open_store(database_url).await;
     let counted: Count = store
@@ -302,17 +280,6 @@ async fn a_crash_between_event_commit_and_projection_loses_nothing(kind: StoreKi
     assert_eq!(out.matches("identical").count(), 4, "{out}");
 }
 
-/// A fresh database with one instance, made with the CLI.
-async fn database_with_instance(
-    kind: StoreKind,
-    instance: &str,
-) -> (String, Option<tempfile::TempDir>) {
-    let (url, dir) = fresh_database(kind).await;
-    let (ok, _, err) = run_cli(&url, &["instances", "create", instance]).await;
-    assert!(ok, "{err}");
-    (url, dir)
-}
-
 /// A new key of `instance`, made with the CLI: the last line it prints.
 async fn new_key(database_url: &str, instance: &str, integration_user: &str) -> String {
     let args = [
@@ -326,20 +293,6 @@ async fn new_key(database_url: &str, instance: &str, integration_user: &str) -> 
     let (ok, out, err) = run_cli(database_url, &args).await;
     assert!(ok, "{err}");
     out.lines().last().unwrap_or_default().to_string()
-}
-
-async fn run_cli(database_url: &str, args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(SCIMD)
-        .args(args)
-        .env("SCIMD_DATABASE_URL", database_url)
-        .output()
-        .await
-        .expect("scimd runs");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).to_string(),
-        String::from_utf8_lossy(&output.stderr).to_string(),
-    )
 }
 
 async fn the_cli_manages_instances_and_keys(kind: StoreKind) {

@@ -1,6 +1,7 @@
 //! The shared harness: start scimd on a random port over a fresh store, and talk to it as a
 //! SCIM client does. Every test runs on both stores through `on_both_stores!`.
 
+pub mod cli;
 pub mod postgres;
 
 use reqwest::Method;
@@ -34,6 +35,20 @@ macro_rules! on_both_stores {
             async fn postgres() {
                 super::$name($crate::common::TestApp::spawn($crate::common::StoreKind::Postgres).await).await
             }
+        }
+    )+};
+}
+
+/// Generates, for each named `async fn(StoreKind)`, one test per store: for tests that start
+/// the binary, or need no server at all.
+#[macro_export]
+macro_rules! on_both_store_kinds {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() { super::$name($crate::common::StoreKind::Sqlite).await }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() { super::$name($crate::common::StoreKind::Postgres).await }
         }
     )+};
 }

@@ -1,0 +1,71 @@
+//! `scimd audit verify`: checks each instance's event log against its hash chain, one line (or
+//! JSON document) per instance, and fails when any chain is broken.
+
+use super::print_json;
+use clap::Subcommand;
+use scimd::admin::{self, views, AdminError, InstanceChain};
+use scimd::store::Store;
+use serde_json::Value;
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check that no event was altered, removed, inserted or reordered since it was sealed;
+    /// prints each chain's head hash, to record elsewhere and compare later
+    Verify {
+        /// Only this instance (default: every instance)
+        #[arg(long)]
+        instance: Option<String>,
+    },
+}
+
+pub async fn audit(store: &Store, command: AuditCommand, json: bool) -> anyhow::Result<()> {
+    let AuditCommand::Verify { instance } = command;
+    let found = admin::verify_chains(store, instance.as_deref()).await?;
+    if json {
+        print_json(&Value::Array(
+            found.iter().map(views::instance_chain).collect(),
+        ))?;
+    } else {
+        for instance in &found {
+            println!("{}", line(instance));
+        }
+    }
+    let broken = found.iter().filter(|found| !found.check.intact()).count();
+    if broken > 0 {
+        return Err(AdminError::ChainBroken(broken).into());
+    }
+    Ok(())
+}
+
+fn line(found: &InstanceChain) -> String {
+    let check = &found.check;
+    let Some(discrepancy) = &check.discrepancy else {
+        return format!(
+            "instance {}: {}, chain intact, head {}",
+            found.instance,
+            events(check.verified),
+            check.head.as_deref().unwrap_or_default()
+        );
+    };
+    let event = match &discrepancy.event {
+        Some(event) => format!(
+            "global position {}, {} {}/{}",
+            event.position.position, event.aggregate_type, event.aggregate_id, event.sequence
+        ),
+        None => "its chain entry is gone too".to_string(),
+    };
+    format!(
+        "instance {}: {} at chain position {} ({event}); {} intact before it",
+        found.instance,
+        discrepancy.kind.as_str().to_uppercase(),
+        discrepancy.chain_position,
+        events(check.verified)
+    )
+}
+
+fn events(count: i64) -> String {
+    match count {
+        1 => "1 event".to_string(),
+        _ => format!("{count} events"),
+    }
+}
