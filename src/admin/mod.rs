@@ -6,12 +6,14 @@ mod history;
 pub mod import;
 mod settings;
 mod tenancy;
+mod time_travel;
 pub mod token;
 pub mod views;
 
 pub use history::*;
 pub use settings::*;
 pub use tenancy::*;
+pub use time_travel::*;
 
 use crate::scim::mapping::MappingSourceError;
 use crate::store::tenancy::{instance_named, InstanceRecord};
@@ -55,6 +57,24 @@ pub enum AdminError {
     Store(String),
     #[error("instance has no user named {0:?}")]
     UnknownUser(String),
+    #[error("instance has no group named {0:?}")]
+    UnknownGroup(String),
+    #[error("instance has no user or group with id {0:?}")]
+    UnknownId(String),
+    #[error("{entity} did not exist yet at {at}")]
+    NotYetCreated { entity: String, at: String },
+    #[error("{entity} was deleted at {deleted_at}, before {at}")]
+    DeletedBy {
+        entity: String,
+        deleted_at: String,
+        at: String,
+    },
+    #[error("{name:?} was the name of several entities over time ({candidates}), and not of exactly one at {at}: choose one by id")]
+    AmbiguousName {
+        name: String,
+        at: String,
+        candidates: String,
+    },
     #[error("user {0} cannot be read back as a SCIM user: {1}")]
     Unreadable(String, String),
     #[error(transparent)]

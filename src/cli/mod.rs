@@ -1,10 +1,12 @@
 //! The command line: `serve`, and the administration of instances, keys and instance settings.
-//! Every command takes `--database`; administrative commands print JSON with `--json`.
+//! Every command takes `--database`; administrative commands print JSON with `--json` (`show`
+//! always prints JSON: it shows a SCIM document).
 
 mod history;
 mod progress;
 mod serve;
 mod settings;
+mod show;
 mod tenancy;
 
 use anyhow::Context as _;
@@ -65,6 +67,8 @@ pub enum Command {
     History(history::HistoryArgs),
     /// Empty every projection and rebuild it from the event log (stop the servers first)
     Rebuild,
+    /// A user or group as the SCIM API showed it at a past time (--at) or now, from the event log
+    Show(show::ShowArgs),
 }
 
 /// How long a write waits for the read model to show it before answering 503.
@@ -100,6 +104,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(args) => settings::import(&store, args, json).await,
         Command::History(args) => history::history(&store, args).await,
         Command::Rebuild => history::rebuild(&store, json).await,
+        Command::Show(args) => show::show(&store, args).await,
     };
     store.db.close().await;
     outcome

@@ -2,6 +2,7 @@
 //! CLI, over HTTP, behind the admin token (never a SCIM key). Without a configured admin token
 //! the API does not exist (404). Errors are `{"error": "..."}` with a fitting status.
 
+use super::extract::BaseUrl;
 use super::router::AppState;
 use crate::admin::views;
 use crate::admin::{self, AdminError};
@@ -35,6 +36,8 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(directory_entry),
         )
         .route("/instances/{instance}/history", get(history))
+        .route("/instances/{instance}/users/{id}", get(user_at))
+        .route("/instances/{instance}/groups/{id}", get(group_at))
         .route_layer(middleware::from_fn_with_state(state, require_admin_token))
 }
 
@@ -72,6 +75,10 @@ impl From<AdminError> for AdminFailure {
         let status = match &error {
             AdminError::UnknownInstance(_)
             | AdminError::UnknownUser(_)
+            | AdminError::UnknownGroup(_)
+            | AdminError::UnknownId(_)
+            | AdminError::NotYetCreated { .. }
+            | AdminError::DeletedBy { .. }
             | AdminError::UnknownKey(_) => StatusCode::NOT_FOUND,
             AdminError::Store(_)
             | AdminError::Db(_)
@@ -254,4 +261,39 @@ async fn history(
     let entries: Vec<Value> = entries.iter().map(views::history_entry).collect();
     let next = next.map(|(transaction_id, position)| format!("{transaction_id}.{position}"));
     Ok(Json(json!({"entries": entries, "nextCursor": next})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AtParams {
+    /// RFC 3339; now without it.
+    at: Option<String>,
+}
+
+/// A user as GET /Users/{id} served it at `at`, derived from the event log.
+async fn user_at(
+    State(state): State<AppState>,
+    BaseUrl(base): BaseUrl,
+    Path((instance, id)): Path<(String, String)>,
+    Query(params): Query<AtParams>,
+) -> Reply {
+    let store = state.provisioning.store();
+    let at = params.at.as_deref();
+    Ok(Json(
+        admin::user_at(store, &instance, &id, at, &base).await?,
+    ))
+}
+
+/// A group as GET /Groups/{id} served it at `at`, derived from the event log.
+async fn group_at(
+    State(state): State<AppState>,
+    BaseUrl(base): BaseUrl,
+    Path((instance, id)): Path<(String, String)>,
+    Query(params): Query<AtParams>,
+) -> Reply {
+    let store = state.provisioning.store();
+    let at = params.at.as_deref();
+    Ok(Json(
+        admin::group_at(store, &instance, &id, at, &base).await?,
+    ))
 }

@@ -1,14 +1,13 @@
 //! The `scimd` binary as an operator runs it: the CLI, the first start on an empty store, and
 //! restarts (graceful and after SIGKILL) that must keep every acknowledged change.
 
+use crate::common::cli::{run_cli, SCIMD};
 use crate::common::{fresh_database, Reply, StoreKind};
 use serde_json::{json, Value};
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
-
-const SCIMD: &str = env!("CARGO_BIN_EXE_scimd");
 
 macro_rules! binary_on_both_stores {
     ($($name:ident),+ $(,)?) => {$(
@@ -247,20 +246,6 @@ async fn new_key(database_url: &str, instance: &str, integration_user: &str) -> 
     let (ok, out, err) = run_cli(database_url, &args).await;
     assert!(ok, "{err}");
     out.lines().last().unwrap_or_default().to_string()
-}
-
-async fn run_cli(database_url: &str, args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(SCIMD)
-        .args(args)
-        .env("SCIMD_DATABASE_URL", database_url)
-        .output()
-        .await
-        .expect("scimd runs");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).to_string(),
-        String::from_utf8_lossy(&output.stderr).to_string(),
-    )
 }
 
 async fn the_cli_manages_instances_and_keys(kind: StoreKind) {
