@@ -13,11 +13,10 @@ use projections::history::entities_once_named;
 use projections::time_travel::{self, AsOf};
 use serde_json::Value;
 
-/// What to show: a user by userName, a group by displayName, or either by id.
+/// What to show: a user by userName or a group by displayName, or either by id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Subject {
-    User(String),
-    Group(String),
+    Named(ResourceType, String),
     Id(String),
 }
 
@@ -55,79 +54,67 @@ pub async fn show(
 ) -> Result<Value, AdminError> {
     let moment = Moment::parse(at)?;
     let instance_id = instance(store, instance_name).await?.id;
-    match subject {
-        Subject::User(name) => {
-            let id = resolve(store, &instance_id, ResourceType::User, name, &moment).await?;
-            user(store, &instance_id, &id, &moment, base_url).await
+    let (kind, id) = match subject {
+        Subject::Named(kind, name) => {
+            let id = resolve(store, &instance_id, *kind, name, &moment).await?;
+            (*kind, id)
         }
-        Subject::Group(name) => {
-            let id = resolve(store, &instance_id, ResourceType::Group, name, &moment).await?;
-            group(store, &instance_id, &id, &moment, base_url).await
-        }
-        Subject::Id(id) => match user(store, &instance_id, id, &moment, base_url).await {
-            Err(AdminError::UnknownId(_)) => {
-                group(store, &instance_id, id, &moment, base_url).await
+        // Ids are unique across users and groups: whichever has it.
+        Subject::Id(id) => {
+            let user = resource(
+                store,
+                &instance_id,
+                ResourceType::User,
+                id,
+                &moment,
+                base_url,
+            );
+            match user.await {
+                Err(AdminError::UnknownId(_)) => (ResourceType::Group, id.clone()),
+                shown => return shown,
             }
-            shown => shown,
-        },
-    }
+        }
+    };
+    resource(store, &instance_id, kind, &id, &moment, base_url).await
 }
 
-/// User `id` as of `at`, as `show` renders it.
-pub async fn user_at(
+/// User or group (`kind`) `id` as of `at`, as `show` renders it.
+pub async fn resource_at(
     store: &Store,
     instance_name: &str,
+    kind: ResourceType,
     id: &str,
     at: Option<&str>,
     base_url: &str,
 ) -> Result<Value, AdminError> {
     let moment = Moment::parse(at)?;
     let instance_id = instance(store, instance_name).await?.id;
-    user(store, &instance_id, id, &moment, base_url).await
+    resource(store, &instance_id, kind, id, &moment, base_url).await
 }
 
-/// Group `id` as of `at`, as `show` renders it.
-pub async fn group_at(
-    store: &Store,
-    instance_name: &str,
-    id: &str,
-    at: Option<&str>,
-    base_url: &str,
-) -> Result<Value, AdminError> {
-    let moment = Moment::parse(at)?;
-    let instance_id = instance(store, instance_name).await?.id;
-    group(store, &instance_id, id, &moment, base_url).await
-}
-
-async fn user(
+async fn resource(
     store: &Store,
     instance_id: &str,
+    kind: ResourceType,
     id: &str,
     moment: &Moment,
     base_url: &str,
 ) -> Result<Value, AdminError> {
-    let found = time_travel::user_as_of(&store.db, instance_id, id, moment.until())
-        .await
-        .map_err(unreadable)?;
-    let user = live(found, "user", id, moment)?;
-    let resource = render::user(&user.record, Some(&user.groups), base_url);
-    // What GET /Users/{id} applies to every response (the schemas list, never a password).
-    Ok(Selection::all().apply(ResourceType::User, resource))
-}
-
-async fn group(
-    store: &Store,
-    instance_id: &str,
-    id: &str,
-    moment: &Moment,
-    base_url: &str,
-) -> Result<Value, AdminError> {
-    let found = time_travel::group_as_of(&store.db, instance_id, id, moment.until())
-        .await
-        .map_err(unreadable)?;
-    let group = live(found, "group", id, moment)?;
-    let resource = render::group(&group.record, Some(&group.members), base_url);
-    Ok(Selection::all().apply(ResourceType::Group, resource))
+    let (db, until) = (&store.db, moment.until());
+    let resource = match kind {
+        ResourceType::User => {
+            let found = time_travel::user_as_of(db, instance_id, id, until).await;
+            let user = live(found.map_err(unreadable)?, "user", id, moment)?;
+            render::user(&user.record, Some(&user.groups), base_url)
+        }
+        ResourceType::Group => {
+            let found = time_travel::group_as_of(db, instance_id, id, until).await;
+            let group = live(found.map_err(unreadable)?, "group", id, moment)?;
+            render::group(&group.record, Some(&group.members), base_url)
+        }
+    };
+    // What GET applies to every response it serves (the schemas list, never a password).
+    Ok(Selection::all().apply(kind, resource))
 }
 
 /// The entity if it was live at the moment; otherwise an error naming the moment.

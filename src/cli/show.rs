@@ -3,6 +3,7 @@
 
 use clap::{ArgGroup, Args};
 use scimd::admin::{self, Subject};
+use scimd::scim::schema::ResourceType;
 use scimd::store::Store;
 
 /// The default of `serve --listen`, where the API is unless `--public-url` says otherwise.
@@ -32,8 +33,8 @@ pub struct ShowArgs {
 
 pub async fn show(store: &Store, args: ShowArgs) -> anyhow::Result<()> {
     let subject = match (args.user, args.group, args.id) {
-        (Some(user_name), _, _) => Subject::User(user_name),
-        (_, Some(display_name), _) => Subject::Group(display_name),
+        (Some(user_name), _, _) => Subject::Named(ResourceType::User, user_name),
+        (_, Some(display_name), _) => Subject::Named(ResourceType::Group, display_name),
         (_, _, Some(id)) => Subject::Id(id),
         // clap requires exactly one of them.
         (None, None, None) => anyhow::bail!("name a --user, a --group or an --id"),

@@ -6,6 +6,7 @@ use super::extract::BaseUrl;
 use super::router::AppState;
 use crate::admin::views;
 use crate::admin::{self, AdminError};
+use crate::scim::schema::ResourceType;
 use aggregates::settings::SettingsCommand;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, StatusCode};
@@ -272,20 +273,26 @@ struct AtParams {
 
 /// A user as GET /Users/{id} served it at `at`, derived from the event log.
 async fn user_at(
-    State(state): State<AppState>,
-    BaseUrl(base): BaseUrl,
-    Path((instance, id)): Path<(String, String)>,
-    Query(params): Query<AtParams>,
+    state: State<AppState>,
+    base: BaseUrl,
+    path: Path<(String, String)>,
+    params: Query<AtParams>,
 ) -> Reply {
-    let store = state.provisioning.store();
-    let at = params.at.as_deref();
-    Ok(Json(
-        admin::user_at(store, &instance, &id, at, &base).await?,
-    ))
+    resource_at(ResourceType::User, state, base, path, params).await
 }
 
 /// A group as GET /Groups/{id} served it at `at`, derived from the event log.
 async fn group_at(
+    state: State<AppState>,
+    base: BaseUrl,
+    path: Path<(String, String)>,
+    params: Query<AtParams>,
+) -> Reply {
+    resource_at(ResourceType::Group, state, base, path, params).await
+}
+
+async fn resource_at(
+    kind: ResourceType,
     State(state): State<AppState>,
     BaseUrl(base): BaseUrl,
     Path((instance, id)): Path<(String, String)>,
@@ -293,7 +300,6 @@ async fn group_at(
 ) -> Reply {
     let store = state.provisioning.store();
     let at = params.at.as_deref();
-    Ok(Json(
-        admin::group_at(store, &instance, &id, at, &base).await?,
-    ))
+    let resource = admin::resource_at(store, &instance, kind, &id, at, &base).await?;
+    Ok(Json(resource))
 }

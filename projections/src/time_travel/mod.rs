@@ -9,6 +9,7 @@ pub use fold::{created_in, fold_group, fold_user, happened_by, listed_members, m
 
 use crate::db::Db;
 use crate::error::ProjectionError;
+use crate::event_log::RecordedEvent;
 use crate::scim_groups::{GroupRecord, GroupState, MemberRecord, MembershipRecord};
 use crate::scim_users::UserRecord;
 use aggregates::group::Group;
@@ -67,10 +68,12 @@ pub async fn user_row_as_of(
     id: &str,
     until: Option<&str>,
 ) -> Result<Option<AsOf<UserRecord>>, ProjectionError> {
-    let events = read::aggregate_events(db, User::TYPE, id).await?;
-    if created_in(&events) != Some(instance_id) {
+    let Some(events) = of_instance(
+        read::aggregate_events(db, User::TYPE, id).await?,
+        instance_id,
+    ) else {
         return Ok(None);
-    }
+    };
     fold_user(&events, until).map(Some)
 }
 
@@ -83,10 +86,12 @@ pub async fn group_as_of(
     id: &str,
     until: Option<&str>,
 ) -> Result<Option<AsOf<GroupAsOf>>, ProjectionError> {
-    let events = read::aggregate_events(db, Group::TYPE, id).await?;
-    if created_in(&events) != Some(instance_id) {
+    let Some(events) = of_instance(
+        read::aggregate_events(db, Group::TYPE, id).await?,
+        instance_id,
+    ) else {
         return Ok(None);
-    }
+    };
     let group = match fold_group(&events, until)?.into_live() {
         Ok(group) => group,
         Err(absent) => return Ok(Some(absent)),
@@ -108,11 +113,19 @@ pub async fn group_name_as_of(
     id: &str,
     until: Option<&str>,
 ) -> Result<Option<AsOf<String>>, ProjectionError> {
-    let events = read::group_own_events(db, &[id.to_string()]).await?;
-    if created_in(&events) != Some(instance_id) {
+    let Some(events) = of_instance(
+        read::group_own_events(db, &[id.to_string()]).await?,
+        instance_id,
+    ) else {
         return Ok(None);
-    }
+    };
     Ok(Some(
         fold_group(&events, until)?.map(|group: GroupState| group.row.display_name),
     ))
+}
+
+/// The events, if they are those of an aggregate created in `instance_id`: another instance's
+/// ids name nothing there.
+fn of_instance(events: Vec<RecordedEvent>, instance_id: &str) -> Option<Vec<RecordedEvent>> {
+    (created_in(&events) == Some(instance_id)).then_some(events)
 }
