@@ -13,6 +13,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use scimd::store::{redact, Store, StoreSettings};
 use serde_json::Value;
+use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -112,7 +113,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Prints a command's result as one JSON document.
 fn print_json(value: &Value) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    // Written, not printed: a reader that went away (`| head`) is an error, not a panic.
+    writeln!(
+        std::io::stdout().lock(),
+        "{}",
+        serde_json::to_string_pretty(value)?
+    )?;
     Ok(())
 }
 
