@@ -1,7 +1,7 @@
 //! The SCIM read model of groups: one row per live group and one row per membership, so that
 //! a member change touches one row whatever the size of the group.
 
-use crate::db::{placeholders, Db, DbError, Sql, Tx};
+use crate::db::{placeholders, Db, DbError, Dialect, Sql, Tx};
 use crate::error::ProjectionError;
 use crate::event_log::{DomainEvent, RecordedEvent};
 use crate::runner::Projection;
@@ -100,7 +100,8 @@ pub struct MembershipRecord {
 /// The live groups of `instance_id` each of `member_ids` directly belongs to, by member id,
 /// in one query, so that a page of users costs one query whatever its size (a page is at
 /// most 1000 ids, well inside both stores' parameter limits). Each member's groups come in
-/// displayName order.
+/// displayName order, compared byte by byte on both stores (PostgreSQL would otherwise use the
+/// database's locale), as time travel, which sorts in memory, lists them too.
 pub async fn groups_of_members(
     db: &Db,
     instance_id: &str,
@@ -116,12 +117,16 @@ pub async fn groups_of_members(
     if member_ids.is_empty() {
         return Ok(groups);
     }
+    let bytewise = match db.dialect() {
+        Dialect::Sqlite => "",
+        Dialect::Postgres => " COLLATE \"C\"",
+    };
     let mut sql = Sql::new(format!(
         "SELECT m.member_id, g.id AS group_id, g.display_name
            FROM scim_group_members m
            JOIN scim_groups g ON g.id = m.group_id
           WHERE g.instance_id = $1 AND m.member_id IN ({})
-          ORDER BY m.member_id, g.display_name_key, g.id",
+          ORDER BY m.member_id, g.display_name_key{bytewise}, g.id",
         placeholders(2, member_ids.len())
     ))
     .bind(instance_id);
