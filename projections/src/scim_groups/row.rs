@@ -90,37 +90,35 @@ impl GroupRowChange<'_> {
         state: Option<GroupState>,
         recorded: &RecordedEvent,
     ) -> Option<GroupState> {
-        if let Self::Insert { row, managed } = self {
-            return Some(GroupState {
+        let edited = |edit: &dyn Fn(&mut GroupState)| {
+            let mut state = state?;
+            edit(&mut state);
+            state.row.version = recorded.sequence;
+            state.row.last_modified = recorded.metadata.occurred_at.clone();
+            Some(state)
+        };
+        match self {
+            Self::Insert { row, managed } => Some(GroupState {
                 row,
                 managed,
                 members: BTreeMap::new(),
-            });
-        }
-        let mut state = state?;
-        match self {
-            Self::Insert { .. } => {}
-            Self::Delete => return None,
-            Self::Adopt => state.managed = true,
-            Self::Rename(name) => state.row.display_name = name.as_str().to_string(),
-            Self::ChangeExternalId(id) => {
+            }),
+            Self::Delete => None,
+            Self::Adopt => edited(&|state| state.managed = true),
+            Self::Rename(name) => edited(&|state| state.row.display_name = name.to_string()),
+            Self::ChangeExternalId(id) => edited(&|state| {
                 state.row.external_id = id.map(|id| id.as_str().to_string());
-            }
-            Self::AddMember(member) => {
-                state
-                    .members
-                    .entry(member.id.as_str().to_string())
-                    .or_insert_with(|| MemberRecord {
-                        member_id: member.id.as_str().to_string(),
-                        member_kind: member.kind.as_str().to_string(),
-                    });
-            }
-            Self::RemoveMember(member) => {
+            }),
+            Self::AddMember(member) => edited(&|state| {
+                let id = member.id.as_str().to_string();
+                state.members.entry(id.clone()).or_insert(MemberRecord {
+                    member_id: id,
+                    member_kind: member.kind.as_str().to_string(),
+                });
+            }),
+            Self::RemoveMember(member) => edited(&|state| {
                 state.members.remove(member.id.as_str());
-            }
+            }),
         }
-        state.row.version = recorded.sequence;
-        state.row.last_modified = recorded.metadata.occurred_at.clone();
-        Some(state)
     }
 }
