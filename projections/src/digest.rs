@@ -37,10 +37,6 @@ pub fn combined(tables: &[TableDigest]) -> RowHash {
     hasher.finalize().into()
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
 #[derive(sqlx::FromRow)]
 struct ColumnName {
     name: String,

@@ -5,7 +5,7 @@
 //! migrations/postgres/0001_event_store.sql.
 
 use crate::chain::{Digest, EventContent};
-use crate::db::{Db, Dialect, Sql, Tx};
+use crate::db::{Db, Dialect, Sql, SqlArg, Tx};
 use crate::error::ProjectionError;
 use crate::metadata::EventMetadata;
 use aggregates::group::{Group, GroupEvent};
@@ -121,23 +121,20 @@ impl EventRow {
     }
 }
 
-const SQLITE_READ_AFTER: &str = "
-SELECT position, 0 AS transaction_id, aggregate_type, aggregate_id, sequence, event_type,
-       event_version, payload, metadata
-  FROM events
- WHERE position > $1
- ORDER BY position
- LIMIT $2";
-
-const POSTGRES_READ_AFTER: &str = "
-SELECT position, transaction_id::text::bigint AS transaction_id, aggregate_type, aggregate_id,
-       sequence, event_type, event_version, payload::text AS payload,
-       metadata::text AS metadata
-  FROM events
- WHERE (transaction_id, position) > ($1::text::xid8, $2)
-   AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
- ORDER BY transaction_id, position
- LIMIT $3";
+/// The columns of an `EventRow`, as each store reads them.
+fn event_columns(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => {
+            "position, 0 AS transaction_id, aggregate_type, aggregate_id, sequence, \
+             event_type, event_version, payload, metadata"
+        }
+        Dialect::Postgres => {
+            "position, transaction_id::text::bigint AS transaction_id, aggregate_type, \
+             aggregate_id, sequence, event_type, event_version, payload::text AS payload, \
+             metadata::text AS metadata"
+        }
+    }
+}
 
 /// Up to `limit` events after `after`, in global order.
 pub async fn read_after(
@@ -145,14 +142,42 @@ pub async fn read_after(
     after: Position,
     limit: i64,
 ) -> Result<Vec<RecordedEvent>, ProjectionError> {
+    let columns = event_columns(tx.dialect());
     let sql = match tx.dialect() {
-        Dialect::Sqlite => Sql::new(SQLITE_READ_AFTER).bind(after.position).bind(limit),
-        Dialect::Postgres => Sql::new(POSTGRES_READ_AFTER)
-            .bind(after.transaction_id.to_string())
-            .bind(after.position)
-            .bind(limit),
+        Dialect::Sqlite => Sql::new(format!(
+            "SELECT {columns} FROM events WHERE position > $1 ORDER BY position LIMIT $2"
+        ))
+        .bind(after.position)
+        .bind(limit),
+        Dialect::Postgres => Sql::new(format!(
+            "SELECT {columns} FROM events
+              WHERE (transaction_id, position) > ($1::text::xid8, $2)
+                AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+              ORDER BY transaction_id, position
+              LIMIT $3"
+        ))
+        .bind(after.transaction_id.to_string())
+        .bind(after.position)
+        .bind(limit),
     };
     let rows: Vec<EventRow> = tx.fetch_all(&sql).await?;
+    rows.into_iter().map(EventRow::decode).collect()
+}
+
+/// The events `condition` (SQL over `events`, its arguments `$1`… bound in `args`) selects,
+/// each aggregate's in sequence order.
+pub async fn events_where(
+    db: &Db,
+    condition: &str,
+    args: Vec<SqlArg>,
+) -> Result<Vec<RecordedEvent>, ProjectionError> {
+    let text = format!(
+        "SELECT {} FROM events WHERE {condition}
+          ORDER BY aggregate_type, aggregate_id, sequence",
+        event_columns(db.dialect())
+    );
+    let sql = args.into_iter().fold(Sql::new(text), Sql::bind);
+    let rows: Vec<EventRow> = db.fetch_all(&sql).await?;
     rows.into_iter().map(EventRow::decode).collect()
 }
 

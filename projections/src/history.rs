@@ -233,3 +233,28 @@ pub async fn history_page(
         .fold(Sql::new(text), |sql, arg| sql.bind(arg));
     db.fetch_all(&sql).await
 }
+
+/// The users (or groups: `entity_type`) of `instance_id` that ever bore `name` (any case),
+/// deleted ones included, in the order they first did.
+pub async fn entities_once_named(
+    db: &crate::db::Db,
+    instance_id: &str,
+    entity_type: &str,
+    name: &str,
+) -> Result<Vec<String>, DbError> {
+    #[derive(sqlx::FromRow)]
+    struct Entity {
+        entity_id: String,
+    }
+    let sql = Sql::new(
+        "SELECT entity_id FROM history_entries
+          WHERE instance_id = $1 AND entity_name_key = $2 AND entity_type = $3
+          GROUP BY entity_id
+          ORDER BY min(position)",
+    )
+    .bind(instance_id)
+    .bind(case_insensitive_key(name))
+    .bind(entity_type);
+    let found: Vec<Entity> = db.fetch_all(&sql).await?;
+    Ok(found.into_iter().map(|entity| entity.entity_id).collect())
+}

@@ -15,6 +15,7 @@ pub mod metadata;
 pub mod runner;
 pub mod scim_groups;
 pub mod scim_users;
+pub mod time_travel;
 
 use runner::Projection;
 use std::sync::Arc;

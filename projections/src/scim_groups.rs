@@ -1,13 +1,17 @@
 //! The SCIM read model of groups: one row per live group and one row per membership, so that
 //! a member change touches one row whatever the size of the group.
 
-use crate::db::{placeholders, Db, DbError, Sql, Tx};
+use crate::db::{placeholders, Db, DbError, Dialect, Sql, Tx};
 use crate::error::ProjectionError;
 use crate::event_log::{DomainEvent, RecordedEvent};
 use crate::runner::Projection;
-use aggregates::group::{DisplayName, GroupEvent};
+use aggregates::group::DisplayName;
+use aggregates::values::case_insensitive_key;
 use async_trait::async_trait;
 use std::collections::HashMap;
+
+mod row;
+pub use row::{group_row_change, GroupRowChange, GroupState};
 
 pub struct ScimGroups;
 
@@ -96,7 +100,8 @@ pub struct MembershipRecord {
 /// The live groups of `instance_id` each of `member_ids` directly belongs to, by member id,
 /// in one query, so that a page of users costs one query whatever its size (a page is at
 /// most 1000 ids, well inside both stores' parameter limits). Each member's groups come in
-/// displayName order.
+/// displayName order, compared byte by byte on both stores (PostgreSQL would otherwise use the
+/// database's locale), as time travel, which sorts in memory, lists them too.
 pub async fn groups_of_members(
     db: &Db,
     instance_id: &str,
@@ -112,12 +117,16 @@ pub async fn groups_of_members(
     if member_ids.is_empty() {
         return Ok(groups);
     }
+    let bytewise = match db.dialect() {
+        Dialect::Sqlite => "",
+        Dialect::Postgres => " COLLATE \"C\"",
+    };
     let mut sql = Sql::new(format!(
         "SELECT m.member_id, g.id AS group_id, g.display_name
            FROM scim_group_members m
            JOIN scim_groups g ON g.id = m.group_id
           WHERE g.instance_id = $1 AND m.member_id IN ({})
-          ORDER BY m.member_id, g.display_name_key, g.id",
+          ORDER BY m.member_id, g.display_name_key{bytewise}, g.id",
         placeholders(2, member_ids.len())
     ))
     .bind(instance_id);
@@ -252,39 +261,15 @@ impl Projection for ScimGroups {
                 .bind(id)
                 .bind(recorded.sequence)
                 .bind(at);
-        let statements = match event {
-            GroupEvent::GroupCreated {
-                instance_id,
-                display_name,
-                external_id,
-            } => vec![insert_group(
-                id,
-                instance_id.as_str(),
-                display_name,
-                external_id.as_ref().map(|id| id.as_str()),
-                true,
-                recorded,
-            )],
-            GroupEvent::GroupImported {
-                instance_id,
-                display_name,
-            } => vec![insert_group(
-                id,
-                instance_id.as_str(),
-                display_name,
-                None,
-                false,
-                recorded,
-            )],
-            GroupEvent::GroupAdopted => vec![
+        let statements = match group_row_change(recorded, event) {
+            GroupRowChange::Insert { row, managed } => vec![insert_group(row, managed)],
+            GroupRowChange::Adopt => vec![
                 Sql::new("UPDATE scim_groups SET managed = $2 WHERE id = $1")
                     .bind(id)
                     .bind(true),
                 touch,
             ],
-            GroupEvent::GroupRenamed {
-                new_display_name, ..
-            } => vec![
+            GroupRowChange::Rename(new_display_name) => vec![
                 Sql::new(
                     "UPDATE scim_groups SET display_name = $2, display_name_key = $3 WHERE id = $1",
                 )
@@ -293,15 +278,13 @@ impl Projection for ScimGroups {
                 .bind(new_display_name.key()),
                 touch,
             ],
-            GroupEvent::GroupExternalIdChanged {
-                new_external_id, ..
-            } => vec![
+            GroupRowChange::ChangeExternalId(new_external_id) => vec![
                 Sql::new("UPDATE scim_groups SET external_id = $2 WHERE id = $1")
                     .bind(id)
-                    .bind(new_external_id.as_ref().map(|id| id.as_str())),
+                    .bind(new_external_id.map(|id| id.as_str())),
                 touch,
             ],
-            GroupEvent::GroupMemberAdded { member } => vec![
+            GroupRowChange::AddMember(member) => vec![
                 Sql::new(
                     "INSERT INTO scim_group_members (group_id, member_id, member_kind)
                      VALUES ($1, $2, $3) ON CONFLICT (group_id, member_id) DO NOTHING",
@@ -311,13 +294,13 @@ impl Projection for ScimGroups {
                 .bind(member.kind.as_str()),
                 touch,
             ],
-            GroupEvent::GroupMemberRemoved { member } => vec![
+            GroupRowChange::RemoveMember(member) => vec![
                 Sql::new("DELETE FROM scim_group_members WHERE group_id = $1 AND member_id = $2")
                     .bind(id)
                     .bind(member.id.as_str()),
                 touch,
             ],
-            GroupEvent::GroupDeleted => vec![
+            GroupRowChange::Delete => vec![
                 Sql::new("DELETE FROM scim_group_members WHERE group_id = $1").bind(id),
                 Sql::new("DELETE FROM scim_groups WHERE id = $1").bind(id),
             ],
@@ -329,27 +312,22 @@ impl Projection for ScimGroups {
     }
 }
 
-fn insert_group(
-    id: &str,
-    instance_id: &str,
-    display_name: &DisplayName,
-    external_id: Option<&str>,
-    managed: bool,
-    recorded: &RecordedEvent,
-) -> Sql {
+fn insert_group(row: GroupRecord, managed: bool) -> Sql {
+    let display_name_key = case_insensitive_key(&row.display_name);
     Sql::new(
         "INSERT INTO scim_groups (id, instance_id, display_name, display_name_key,
              external_id, version, created_position, created_at, last_modified, managed)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
-    .bind(id)
-    .bind(instance_id)
-    .bind(display_name.as_str())
-    .bind(display_name.key())
-    .bind(external_id)
-    .bind(recorded.sequence)
-    .bind(recorded.position.position)
-    .bind(recorded.metadata.occurred_at.as_str())
+    .bind(row.id)
+    .bind(row.instance_id)
+    .bind(row.display_name)
+    .bind(display_name_key)
+    .bind(row.external_id)
+    .bind(row.version)
+    .bind(row.created_position)
+    .bind(row.created_at)
+    .bind(row.last_modified)
     .bind(managed)
 }
 

@@ -5,11 +5,12 @@ use crate::db::{Db, DbError, Sql, Tx};
 use crate::error::ProjectionError;
 use crate::event_log::{DomainEvent, RecordedEvent};
 use crate::runner::Projection;
-use aggregates::attributes::Attributes;
-use aggregates::user::{UserEvent, ACTIVE};
 use aggregates::values::case_insensitive_key;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
+
+mod row;
+pub use row::{user_row_change, MissingUserRow, Profile, UserRowChange};
 
 pub struct ScimUsers;
 
@@ -78,21 +79,6 @@ pub async fn find_manager(
     Ok(found.map(|found| found.id))
 }
 
-fn display_name(attributes: &Attributes) -> Option<String> {
-    attributes
-        .get("displayName")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-}
-
-fn active(attributes: &Attributes) -> Option<bool> {
-    attributes.get(ACTIVE).and_then(Value::as_bool)
-}
-
-fn json_text(attributes: &Attributes) -> String {
-    Value::Object(attributes.as_map().clone()).to_string()
-}
-
 #[derive(sqlx::FromRow)]
 struct StoredProfile {
     user_name: String,
@@ -120,42 +106,31 @@ impl Projection for ScimUsers {
         };
         let id = recorded.aggregate_id.as_str();
         let at = recorded.metadata.occurred_at.as_str();
-        let sql = match event {
-            UserEvent::UserCreated {
-                instance_id,
-                user_name,
-                external_id,
-                attributes,
-                invitation_sent: _,
+        let sql = match user_row_change(recorded, event) {
+            UserRowChange::Insert { row, display_name } => {
+                let user_name_key = case_insensitive_key(&row.user_name);
+                let display_name_key = display_name.as_deref().map(case_insensitive_key);
+                Sql::new(
+                    "INSERT INTO scim_users (id, instance_id, user_name, user_name_key, external_id,
+                         display_name, display_name_key, active, attributes, version,
+                         created_position, created_at, last_modified)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                )
+                .bind(row.id)
+                .bind(row.instance_id)
+                .bind(row.user_name)
+                .bind(user_name_key)
+                .bind(row.external_id)
+                .bind(display_name)
+                .bind(display_name_key)
+                .bind(row.active)
+                .bind(row.attributes)
+                .bind(row.version)
+                .bind(row.created_position)
+                .bind(row.created_at)
+                .bind(row.last_modified)
             }
-            | UserEvent::UserImported {
-                instance_id,
-                user_name,
-                external_id,
-                attributes,
-            } => Sql::new(
-                "INSERT INTO scim_users (id, instance_id, user_name, user_name_key, external_id,
-                     display_name, display_name_key, active, attributes, version,
-                     created_position, created_at, last_modified)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
-            )
-            .bind(id)
-            .bind(instance_id.as_str())
-            .bind(user_name.as_str())
-            .bind(user_name.key())
-            .bind(external_id.as_ref().map(|id| id.as_str()))
-            .bind(display_name(attributes))
-            .bind(
-                display_name(attributes)
-                    .as_deref()
-                    .map(case_insensitive_key),
-            )
-            .bind(active(attributes))
-            .bind(json_text(attributes))
-            .bind(recorded.sequence)
-            .bind(recorded.position.position)
-            .bind(at),
-            UserEvent::UserUpdated { changes } => {
+            UserRowChange::Edit(changes) => {
                 let stored: Option<StoredProfile> = tx
                     .fetch_optional(
                         &Sql::new(
@@ -164,7 +139,7 @@ impl Projection for ScimUsers {
                         .bind(id),
                     )
                     .await?;
-                let Some(mut profile) = stored else {
+                let Some(stored) = stored else {
                     return Err(ProjectionError::MissingRow {
                         projection: self.name(),
                         aggregate: "user",
@@ -172,21 +147,10 @@ impl Projection for ScimUsers {
                         position: recorded.position,
                     });
                 };
-                let mut attributes =
-                    Attributes::new(serde_json::from_str(&profile.attributes).unwrap_or_default());
-                for change in changes {
-                    let text = change
-                        .new
-                        .as_ref()
-                        .and_then(Value::as_str)
-                        .map(str::to_string);
-                    match change.attribute.as_str() {
-                        "userName" => profile.user_name = text.unwrap_or(profile.user_name),
-                        "externalId" => profile.external_id = text,
-                        _ => attributes.apply(change),
-                    }
-                }
-                let display = display_name(&attributes);
+                let mut profile =
+                    Profile::from_row(stored.user_name, stored.external_id, &stored.attributes);
+                profile.edit(changes);
+                let display = profile.display_name();
                 Sql::new(
                     "UPDATE scim_users
                         SET user_name = $2, user_name_key = $3, external_id = $4,
@@ -197,31 +161,21 @@ impl Projection for ScimUsers {
                 .bind(id)
                 .bind(profile.user_name.as_str())
                 .bind(case_insensitive_key(&profile.user_name))
-                .bind(profile.external_id)
+                .bind(profile.external_id.as_deref())
                 .bind(display.clone())
                 .bind(display.as_deref().map(case_insensitive_key))
-                .bind(active(&attributes))
-                .bind(json_text(&attributes))
+                .bind(profile.active())
+                .bind(profile.attributes_text())
                 .bind(recorded.sequence)
                 .bind(at)
             }
-            // The `active` attribute changed in the update these follow; mapped fields belong
-            // to the application's directory, not to the SCIM resource. Each is still a version.
-            UserEvent::UserSuspended { .. }
-            | UserEvent::UserReactivated { .. }
-            | UserEvent::UserMapped { .. }
-            | UserEvent::ManagerPending { .. }
-            | UserEvent::ManagerLinked { .. }
-            | UserEvent::ManagerUnlinked { .. }
-            | UserEvent::UserAdopted => {
+            UserRowChange::Touch => {
                 Sql::new("UPDATE scim_users SET version = $2, last_modified = $3 WHERE id = $1")
                     .bind(id)
                     .bind(recorded.sequence)
                     .bind(at)
             }
-            UserEvent::UserDeleted { .. } => {
-                Sql::new("DELETE FROM scim_users WHERE id = $1").bind(id)
-            }
+            UserRowChange::Delete => Sql::new("DELETE FROM scim_users WHERE id = $1").bind(id),
         };
         tx.execute(&sql).await?;
         Ok(())

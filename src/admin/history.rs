@@ -27,7 +27,8 @@ pub struct HistoryFilter {
 /// A position in the history, to read on from.
 pub type HistoryCursor = (i64, i64);
 
-fn instant(text: &str) -> Result<String, AdminError> {
+/// An RFC 3339 date-time as the event log writes times, so that the two compare as text.
+pub(super) fn instant(text: &str) -> Result<String, AdminError> {
     chrono::DateTime::parse_from_rfc3339(text.trim())
         .map(|at| timestamp(at.with_timezone(&chrono::Utc)))
         .map_err(|_| AdminError::InvalidTime(text.to_string()))

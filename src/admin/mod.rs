@@ -7,6 +7,7 @@ mod history;
 pub mod import;
 mod settings;
 mod tenancy;
+mod time_travel;
 pub mod token;
 mod verify;
 pub mod views;
@@ -15,6 +16,7 @@ pub use audit::*;
 pub use history::*;
 pub use settings::*;
 pub use tenancy::*;
+pub use time_travel::*;
 pub use verify::*;
 
 use crate::scim::mapping::MappingSourceError;
@@ -59,6 +61,24 @@ pub enum AdminError {
     Store(String),
     #[error("instance has no user named {0:?}")]
     UnknownUser(String),
+    #[error("instance has no group named {0:?}")]
+    UnknownGroup(String),
+    #[error("instance has no user or group with id {0:?}")]
+    UnknownId(String),
+    #[error("{entity} did not exist yet at {at}")]
+    NotYetCreated { entity: String, at: String },
+    #[error("{entity} was deleted at {deleted_at}, before {at}")]
+    DeletedBy {
+        entity: String,
+        deleted_at: String,
+        at: String,
+    },
+    #[error("{name:?} was the name of several entities over time ({candidates}), and not of exactly one at {at}: choose one by id")]
+    AmbiguousName {
+        name: String,
+        at: String,
+        candidates: String,
+    },
     #[error("user {0} cannot be read back as a SCIM user: {1}")]
     Unreadable(String, String),
     #[error(transparent)]

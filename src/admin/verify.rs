@@ -208,8 +208,8 @@ async fn compare(
         }
         comparisons.push(ProjectionComparison {
             name: projection.name(),
-            live_digest: digest::hex(&digest::combined(&live_tables)),
-            rebuilt_digest: digest::hex(&digest::combined(&rebuilt_tables)),
+            live_digest: projections::chain::to_hex(&digest::combined(&live_tables)),
+            rebuilt_digest: projections::chain::to_hex(&digest::combined(&rebuilt_tables)),
             tables,
         });
     }

@@ -1,11 +1,13 @@
 //! The command line: `serve`, and the administration of instances, keys and instance settings.
-//! Every command takes `--database`; administrative commands print JSON with `--json`.
+//! Every command takes `--database`; administrative commands print JSON with `--json` (`show`
+//! always prints JSON: it shows a SCIM document).
 
 mod audit;
 mod history;
 mod progress;
 mod serve;
 mod settings;
+mod show;
 mod tenancy;
 mod verify;
 
@@ -13,6 +15,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use scimd::store::{redact, Store, StoreSettings};
 use serde_json::Value;
+use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -73,6 +76,8 @@ pub enum Command {
     /// Tamper evidence: check the event log against its hash chain
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// A user or group as the SCIM API showed it at a past time (--at) or now, from the event log
+    Show(show::ShowArgs),
 }
 
 /// How long a write waits for the read model to show it before answering 503.
@@ -110,6 +115,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rebuild => history::rebuild(&store, json).await,
         Command::Verify => verify::verify(&store, json).await,
         Command::Audit(command) => audit::audit(&store, command, json).await,
+        Command::Show(args) => show::show(&store, args).await,
     };
     store.db.close().await;
     outcome
@@ -117,7 +123,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Prints a command's result as one JSON document.
 fn print_json(value: &Value) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    // Written, not printed: a reader that went away (`| head`) is an error, not a panic.
+    writeln!(
+        std::io::stdout().lock(),
+        "{}",
+        serde_json::to_string_pretty(value)?
+    )?;
     Ok(())
 }
 

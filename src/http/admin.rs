@@ -2,9 +2,11 @@
 //! operations of the CLI, over HTTP, behind the admin token (never a SCIM key). Without a
 //! configured admin token the API does not exist (404). Errors are `{"error": "..."}` with a fitting status.
 
+use super::extract::BaseUrl;
 use super::router::AppState;
 use crate::admin::views;
 use crate::admin::{self, AdminError};
+use crate::scim::schema::ResourceType;
 use aggregates::settings::SettingsCommand;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, StatusCode};
@@ -36,6 +38,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/instances/{instance}/history", get(history))
         .route("/instances/{instance}/audit", get(audit))
+        .route("/instances/{instance}/users/{id}", get(user_at))
+        .route("/instances/{instance}/groups/{id}", get(group_at))
         .route_layer(middleware::from_fn_with_state(state, require_admin_token))
 }
 
@@ -73,6 +77,10 @@ impl From<AdminError> for AdminFailure {
         let status = match &error {
             AdminError::UnknownInstance(_)
             | AdminError::UnknownUser(_)
+            | AdminError::UnknownGroup(_)
+            | AdminError::UnknownId(_)
+            | AdminError::NotYetCreated { .. }
+            | AdminError::DeletedBy { .. }
             | AdminError::UnknownKey(_) => StatusCode::NOT_FOUND,
             AdminError::Store(_)
             | AdminError::Db(_)
@@ -262,4 +270,44 @@ async fn history(
 async fn audit(State(state): State<AppState>, Path(instance): Path<String>) -> Reply {
     let found = admin::verify_chain(state.provisioning.store(), &instance).await?;
     Ok(Json(views::instance_chain(&found)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AtParams {
+    /// RFC 3339; now without it.
+    at: Option<String>,
+}
+
+/// A user as GET /Users/{id} served it at `at`, derived from the event log.
+async fn user_at(
+    state: State<AppState>,
+    base: BaseUrl,
+    path: Path<(String, String)>,
+    params: Query<AtParams>,
+) -> Reply {
+    resource_at(ResourceType::User, state, base, path, params).await
+}
+
+/// A group as GET /Groups/{id} served it at `at`, derived from the event log.
+async fn group_at(
+    state: State<AppState>,
+    base: BaseUrl,
+    path: Path<(String, String)>,
+    params: Query<AtParams>,
+) -> Reply {
+    resource_at(ResourceType::Group, state, base, path, params).await
+}
+
+async fn resource_at(
+    kind: ResourceType,
+    State(state): State<AppState>,
+    BaseUrl(base): BaseUrl,
+    Path((instance, id)): Path<(String, String)>,
+    Query(params): Query<AtParams>,
+) -> Reply {
+    let store = state.provisioning.store();
+    let at = params.at.as_deref();
+    let resource = admin::resource_at(store, &instance, kind, &id, at, &base).await?;
+    Ok(Json(resource))
 }

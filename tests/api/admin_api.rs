@@ -1,20 +1,10 @@
 //! The admin HTTP API: instance settings and the directory over HTTP, behind the admin token.
 
+use crate::common::admin_api::{admin, call, with_admin_api, ADMIN_TOKEN};
 use crate::common::{user, TestApp};
 use crate::{on_both_stores, on_both_stores_with};
 use reqwest::Method;
-use scimd::admin::token::AdminToken;
-use scimd::startup::ServerSettings;
 use serde_json::{json, Value};
-
-const ADMIN_TOKEN: &str = "admin-token-for-tests-0123456789abcdef";
-
-fn with_admin_api() -> ServerSettings {
-    ServerSettings {
-        admin_token: AdminToken::new(ADMIN_TOKEN).ok(),
-        ..ServerSettings::default()
-    }
-}
 
 on_both_stores_with!(with_admin_api;
     only_the_admin_token_opens_the_admin_api,
@@ -24,32 +14,6 @@ on_both_stores_with!(with_admin_api;
     the_chain_audit_is_served_over_http,
 );
 on_both_stores!(without_a_token_the_admin_api_does_not_exist);
-
-/// A call to the admin API with `token`, and its JSON answer.
-async fn admin(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let url = format!("http://{}/admin/v1{path}", app.address);
-    let mut request = app.client.request(method, url);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("scimd answers");
-    let status = response.status().as_u16();
-    let body = response.json().await.unwrap_or(Value::Null);
-    (status, body)
-}
-
-async fn call(app: &TestApp, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    admin(app, method, path, Some(ADMIN_TOKEN), body).await
-}
 
 async fn only_the_admin_token_opens_the_admin_api(app: TestApp) {
     let path = "/instances/default/roles";

@@ -19,6 +19,7 @@ mod okta;
 mod onelogin;
 mod read_model;
 mod roles;
+mod time_travel;
 mod uniqueness;
 mod user_groups;
 mod users;

@@ -1,6 +1,7 @@
 //! The shared harness: start scimd on a random port over a fresh store, and talk to it as a
 //! SCIM client does. Every test runs on both stores through `on_both_stores!`.
 
+pub mod admin_api;
 pub mod cli;
 pub mod postgres;
 
@@ -91,6 +92,8 @@ pub async fn fresh_database(kind: StoreKind) -> (String, Option<TempDir>) {
 
 pub struct TestApp {
     pub base: String,
+    /// The store the server runs on, for the CLI to share.
+    pub database_url: String,
     pub address: SocketAddr,
     /// A key of instance `default`.
     pub token: String,
@@ -175,6 +178,7 @@ impl TestApp {
         });
         let app = Self {
             base: format!("http://{address}/scim/v2"),
+            database_url,
             address,
             token,
             store,
