@@ -32,6 +32,15 @@ impl VerifyReport {
     pub fn identical(&self) -> bool {
         self.projections.iter().all(ProjectionComparison::identical)
     }
+
+    /// The names of the projections whose rebuild differs from the live copy.
+    pub fn differing(&self) -> Vec<&'static str> {
+        self.projections
+            .iter()
+            .filter(|projection| !projection.identical())
+            .map(|projection| projection.name)
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -34,12 +34,7 @@ pub async fn verify(store: &Store, json: bool) -> anyhow::Result<()> {
     } else {
         print_report(&report, seconds);
     }
-    let differing: Vec<&str> = report
-        .projections
-        .iter()
-        .filter(|projection| !projection.identical())
-        .map(|projection| projection.name)
-        .collect();
+    let differing = report.differing();
     if differing.is_empty() {
         Ok(())
     } else {

@@ -254,13 +254,7 @@ async fn verify_finds_where_the_read_model_strays_from_the_log(app: TestApp) {
     let report = admin::verify(&app.store, |_| {})
         .await
         .expect("verification runs");
-    let differing: Vec<&str> = report
-        .projections
-        .iter()
-        .filter(|projection| !projection.identical())
-        .map(|projection| projection.name)
-        .collect();
-    assert_eq!(differing, ["scim_users"]);
+    assert_eq!(report.differing(), ["scim_users"]);
     let users = &report.projections[0].tables[0];
     assert_eq!(
         (users.table, users.live_rows, users.rebuilt_rows),
