@@ -68,18 +68,24 @@ pub async fn history(
     query.after = after;
     // One entry more than the page tells whether another page follows.
     query.limit = page + 1;
-    let mut entries = history_page(&store.db, &query).await?;
+    let entries = history_page(&store.db, &query).await?;
+    Ok(split_page(entries, page, |entry| {
+        (entry.transaction_id, entry.position)
+    }))
+}
+
+/// The first `page` of `entries` (read one longer than a page) and, when there were more, the
+/// cursor of the last one kept, where the next page starts.
+pub(super) fn split_page<T, C>(
+    mut entries: Vec<T>,
+    page: i64,
+    cursor: impl Fn(&T) -> C,
+) -> (Vec<T>, Option<C>) {
     let page = usize::try_from(page).unwrap_or(0);
     let more = entries.len() > page;
     entries.truncate(page);
-    let next = more
-        .then(|| {
-            entries
-                .last()
-                .map(|entry| (entry.transaction_id, entry.position))
-        })
-        .flatten();
-    Ok((entries, next))
+    let next = more.then(|| entries.last().map(cursor)).flatten();
+    (entries, next)
 }
 
 /// Every matching entry, handed to `each` a page at a time; how many there were.

@@ -1,7 +1,9 @@
-//! Bearer-key authentication of SCIM requests. The key alone determines the instance.
+//! Bearer-key authentication of SCIM requests. The key alone determines the instance. The
+//! response carries the key's holder (also of a refused but existing key) for the
+//! provisioning log.
 
 use super::router::AppState;
-use crate::admin;
+use crate::admin::{self, Authentication, KeyHolder};
 use crate::scim::error::ScimError;
 use axum::extract::{Request, State};
 use axum::http::header;
@@ -28,15 +30,27 @@ pub async fn require_key(
             .into_response();
     };
     match admin::authenticate(state.provisioning.store(), &token).await {
-        Ok(Some(principal)) => {
+        Ok(Authentication::Admitted(principal)) => {
             let span = tracing::Span::current();
             span.record("instance", principal.instance_name.as_str());
             span.record("key_id", principal.key_id.as_str());
+            let holder = KeyHolder {
+                instance_id: principal.instance_id.clone(),
+                key_id: principal.key_id.clone(),
+            };
             request.extensions_mut().insert(principal);
-            next.run(request).await
+            let mut response = next.run(request).await;
+            response.extensions_mut().insert(holder);
+            response
         }
-        Ok(None) => {
-            ScimError::unauthorized("the API key is not valid or has been revoked").into_response()
+        Ok(Authentication::Refused { holder }) => {
+            let mut response =
+                ScimError::unauthorized("the API key is not valid or has been revoked")
+                    .into_response();
+            if let Some(holder) = holder {
+                response.extensions_mut().insert(holder);
+            }
+            response
         }
         Err(error) => ScimError::unavailable(&error).into_response(),
     }

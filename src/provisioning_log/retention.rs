@@ -1,0 +1,34 @@
+//! Forgetting entries older than the retention period: at start-up, then periodically, in
+//! bounded chunks so that pruning a long backlog never holds the store for long.
+
+use crate::store::provisioning_log;
+use chrono::Utc;
+use projections::db::{Db, DbError};
+use projections::metadata::timestamp;
+use std::time::Duration;
+
+/// Entries deleted per statement.
+const CHUNK: i64 = 1000;
+
+/// Deletes the entries older than `retention`; how many.
+pub async fn prune(db: &Db, retention: Duration) -> Result<u64, DbError> {
+    let retention = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
+    let Some(cutoff) = Utc::now().checked_sub_signed(retention) else {
+        return Ok(0);
+    };
+    let pruned = provisioning_log::prune(db, &timestamp(cutoff), CHUNK).await?;
+    if pruned > 0 {
+        tracing::info!(pruned, "pruned provisioning log entries past retention");
+    }
+    Ok(pruned)
+}
+
+/// Prunes every `every`, forever.
+pub async fn keep_pruning(db: Db, retention: Duration, every: Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        if let Err(error) = prune(&db, retention).await {
+            tracing::warn!(%error, "cannot prune the provisioning log");
+        }
+    }
+}
