@@ -107,16 +107,16 @@ pub fn describe(exchange: &Exchange<'_>) -> LogEntry {
         }
     }
     if let Some(filter) = exchange.filter {
-        subjects.from_filter(filter);
+        subjects.add_filter(filter);
     }
     if let Some(body) = &request {
         match kind {
-            Some(Kind::Bulk) => subjects.from_bulk(body, response.as_ref()),
-            Some(kind) => subjects.from_body(kind, exchange.method, body),
+            Some(Kind::Bulk) => subjects.add_bulk(body, response.as_ref()),
+            Some(kind) => subjects.add_resource(kind, exchange.method, body),
             None => {}
         }
         if let Some(filter) = body.get("filter").and_then(Value::as_str) {
-            subjects.from_filter(filter);
+            subjects.add_filter(filter);
         }
     }
 
@@ -190,9 +190,9 @@ impl Subjects {
     }
 
     /// The resource of a POST or PUT, or the operations of a PATCH.
-    fn from_body(&mut self, kind: Kind, method: &str, body: &Value) {
+    fn add_resource(&mut self, kind: Kind, method: &str, body: &Value) {
         if method.eq_ignore_ascii_case("PATCH") {
-            self.from_patch(kind, body);
+            self.add_patch(kind, body);
             return;
         }
         if kind == Kind::User {
@@ -202,7 +202,7 @@ impl Subjects {
     }
 
     /// A PATCH that sets userName or externalId, with a path or (Entra ID) without.
-    fn from_patch(&mut self, kind: Kind, body: &Value) {
+    fn add_patch(&mut self, kind: Kind, body: &Value) {
         let operations = field(body, "Operations").and_then(Value::as_array);
         for operation in operations.into_iter().flatten() {
             let value = field(operation, "value");
@@ -217,7 +217,7 @@ impl Subjects {
                 }
                 None => {
                     if let Some(value) = value.filter(|value| value.is_object()) {
-                        self.from_body(kind, "PUT", value);
+                        self.add_resource(kind, "PUT", value);
                     }
                 }
             }
@@ -225,7 +225,7 @@ impl Subjects {
     }
 
     /// Every operation of a Bulk request, and the ids its response says were created.
-    fn from_bulk(&mut self, body: &Value, response: Option<&Value>) {
+    fn add_bulk(&mut self, body: &Value, response: Option<&Value>) {
         let operations = field(body, "Operations").and_then(Value::as_array);
         for operation in operations.into_iter().flatten() {
             let path = field(operation, "path").and_then(Value::as_str);
@@ -236,7 +236,7 @@ impl Subjects {
             let method = field(operation, "method").and_then(Value::as_str);
             if let (Some(kind), Some(method), Some(data)) = (kind, method, field(operation, "data"))
             {
-                self.from_body(kind, method, data);
+                self.add_resource(kind, method, data);
             }
         }
         let reported = response
@@ -252,7 +252,7 @@ impl Subjects {
 
     /// `userName eq "x"` and `externalId eq "x"` anywhere but under `not`: Okta and Entra ID
     /// look a user up this way before creating it.
-    fn from_filter(&mut self, text: &str) {
+    fn add_filter(&mut self, text: &str) {
         let Ok(filter) = parse_filter(text) else {
             return;
         };
@@ -401,7 +401,7 @@ fn bulk_failures(
 fn stored_body(body: RequestBody<'_>, parsed: Option<Value>) -> Option<String> {
     let note = |text: String| Value::String(text).to_string();
     match (body, parsed) {
-        (RequestBody::Read(bytes), _) if bytes.is_empty() => None,
+        (RequestBody::Read([]), _) => None,
         (RequestBody::TooLong { read }, _) => {
             Some(note(format!("body withheld: more than {read} bytes")))
         }
