@@ -1,6 +1,7 @@
 //! Reading an instance's change history: filtered, in the event log's order, page by page, so
 //! that an export of any size never holds more than one page in memory.
 
+use super::paging::{each_page, split_page};
 use super::{catch_up, instance, AdminError};
 use crate::store::Store;
 use projections::error::ProjectionError;
@@ -74,39 +75,20 @@ pub async fn history(
     }))
 }
 
-/// The first `page` of `entries` (read one longer than a page) and, when there were more, the
-/// cursor of the last one kept, where the next page starts.
-pub(super) fn split_page<T, C>(
-    mut entries: Vec<T>,
-    page: i64,
-    cursor: impl Fn(&T) -> C,
-) -> (Vec<T>, Option<C>) {
-    let page = usize::try_from(page).unwrap_or(0);
-    let more = entries.len() > page;
-    entries.truncate(page);
-    let next = more.then(|| entries.last().map(cursor)).flatten();
-    (entries, next)
-}
-
 /// Every matching entry, handed to `each` a page at a time; how many there were.
 pub async fn each_history_page(
     store: &Store,
     instance_name: &str,
     filter: &HistoryFilter,
-    mut each: impl FnMut(&[HistoryEntry]) -> Result<(), AdminError>,
+    each: impl FnMut(&[HistoryEntry]) -> Result<(), AdminError>,
 ) -> Result<usize, AdminError> {
     let mut query = query(store, instance_name, filter).await?;
     catch_up(store).await?;
-    let mut total = 0;
-    loop {
-        let page = history_page(&store.db, &query).await?;
-        let Some(last) = page.last() else {
-            return Ok(total);
-        };
-        query.after = Some((last.transaction_id, last.position));
-        total += page.len();
-        each(&page)?;
-    }
+    let read = async |after| {
+        query.after = after;
+        Ok(history_page(&store.db, &query).await?)
+    };
+    each_page(read, |entry| (entry.transaction_id, entry.position), each).await
 }
 
 /// Empties every projection and rebuilds it from the event log; how many events it applied.

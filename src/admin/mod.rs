@@ -5,6 +5,7 @@
 mod audit;
 mod history;
 pub mod import;
+mod paging;
 mod provisioning_log;
 mod settings;
 mod tenancy;

@@ -1,7 +1,8 @@
 //! Reading an instance's provisioning log: filtered, in the order entries were stored, page by
 //! page, so that a listing of any length never holds more than one page in memory.
 
-use super::history::{instant, split_page};
+use super::history::instant;
+use super::paging::{each_page, split_page};
 use super::{instance, AdminError};
 use crate::store::provisioning_log::{page, LogEntry, LogQuery};
 use crate::store::Store;
@@ -62,17 +63,12 @@ pub async fn each_provisioning_log_page(
     store: &Store,
     instance_name: &str,
     filter: &LogFilter,
-    mut each: impl FnMut(&[LogEntry]) -> Result<(), AdminError>,
+    each: impl FnMut(&[LogEntry]) -> Result<(), AdminError>,
 ) -> Result<usize, AdminError> {
     let mut query = query(store, instance_name, filter).await?;
-    let mut total = 0;
-    loop {
-        let entries = page(&store.db, &query).await?;
-        let Some(last) = entries.last() else {
-            return Ok(total);
-        };
-        query.after = Some(last.sequence);
-        total += entries.len();
-        each(&entries)?;
-    }
+    let read = async |after| {
+        query.after = after;
+        Ok(page(&store.db, &query).await?)
+    };
+    each_page(read, |entry| entry.sequence, each).await
 }

@@ -1,6 +1,7 @@
 //! `scimd provisioning-log`: an instance's SCIM requests and their outcomes, streamed page by
 //! page as a table or JSON Lines.
 
+use super::history::TimeRange;
 use clap::{Args, ValueEnum};
 use scimd::admin::{self, views, AdminError, LogFilter};
 use scimd::store::provisioning_log::LogEntry;
@@ -27,12 +28,8 @@ pub struct ProvisioningLogArgs {
     /// Only requests naming this externalId
     #[arg(long)]
     external_id: Option<String>,
-    /// From this RFC 3339 date-time on
-    #[arg(long)]
-    since: Option<String>,
-    /// Up to this RFC 3339 date-time
-    #[arg(long)]
-    until: Option<String>,
+    #[command(flatten)]
+    range: TimeRange,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
 }
@@ -79,8 +76,8 @@ pub async fn provisioning_log(store: &Store, args: ProvisioningLogArgs) -> anyho
         failed_only: args.failed,
         user_name: args.user,
         external_id: args.external_id,
-        since: args.since,
-        until: args.until,
+        since: args.range.since,
+        until: args.range.until,
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

@@ -238,21 +238,10 @@ async fn history(
     Path(instance): Path<String>,
     Query(params): Query<HistoryParams>,
 ) -> Reply {
-    let after = params
-        .cursor
-        .as_deref()
-        .map(|cursor| {
-            cursor
-                .split_once('.')
-                .and_then(|(t, p)| Some((t.parse().ok()?, p.parse().ok()?)))
-                .ok_or_else(|| {
-                    AdminFailure(
-                        StatusCode::BAD_REQUEST,
-                        format!("{cursor:?} is not a history cursor"),
-                    )
-                })
-        })
-        .transpose()?;
+    let after = cursor(params.cursor.as_deref(), "history", |cursor| {
+        let (transaction_id, position) = cursor.split_once('.')?;
+        Some((transaction_id.parse().ok()?, position.parse().ok()?))
+    })?;
     let filter = admin::HistoryFilter {
         entity_id: params.id,
         name: params.user,
@@ -264,8 +253,30 @@ async fn history(
     let count = params.count.unwrap_or(admin::HISTORY_PAGE);
     let store = state.provisioning.store();
     let (entries, next) = admin::history(store, &instance, &filter, after, count).await?;
-    let entries: Vec<Value> = entries.iter().map(views::history_entry).collect();
     let next = next.map(|(transaction_id, position)| format!("{transaction_id}.{position}"));
+    page_of(&entries, views::history_entry, next)
+}
+
+/// The `cursor` parameter of a listing, read by `parse`; a 400 when it is not one.
+fn cursor<C>(
+    cursor: Option<&str>,
+    listing: &str,
+    parse: impl Fn(&str) -> Option<C>,
+) -> Result<Option<C>, AdminFailure> {
+    let Some(cursor) = cursor else {
+        return Ok(None);
+    };
+    parse(cursor).map(Some).ok_or_else(|| {
+        AdminFailure(
+            StatusCode::BAD_REQUEST,
+            format!("{cursor:?} is not a {listing} cursor"),
+        )
+    })
+}
+
+/// A page of a listing: its entries and the `nextCursor` to read on from.
+fn page_of<T>(entries: &[T], view: impl Fn(&T) -> Value, next: Option<String>) -> Reply {
+    let entries: Vec<Value> = entries.iter().map(view).collect();
     Ok(Json(json!({"entries": entries, "nextCursor": next})))
 }
 
@@ -339,18 +350,9 @@ async fn provisioning_log(
     Path(instance): Path<String>,
     Query(params): Query<ProvisioningLogParams>,
 ) -> Reply {
-    let after = params
-        .cursor
-        .as_deref()
-        .map(|cursor| {
-            cursor.parse::<i64>().map_err(|_| {
-                AdminFailure(
-                    StatusCode::BAD_REQUEST,
-                    format!("{cursor:?} is not a provisioning log cursor"),
-                )
-            })
-        })
-        .transpose()?;
+    let after = cursor(params.cursor.as_deref(), "provisioning log", |cursor| {
+        cursor.parse::<i64>().ok()
+    })?;
     if let Err(error) = state.provisioning_log.flush().await {
         tracing::warn!(%error, "reading the provisioning log without the latest entries");
     }
@@ -364,7 +366,6 @@ async fn provisioning_log(
     let count = params.count.unwrap_or(admin::PROVISIONING_LOG_PAGE);
     let store = state.provisioning.store();
     let (entries, next) = admin::provisioning_log(store, &instance, &filter, after, count).await?;
-    let entries: Vec<Value> = entries.iter().map(views::provisioning_log_entry).collect();
     let next = next.map(|sequence| sequence.to_string());
-    Ok(Json(json!({"entries": entries, "nextCursor": next})))
+    page_of(&entries, views::provisioning_log_entry, next)
 }

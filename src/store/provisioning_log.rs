@@ -3,7 +3,7 @@
 //! that changed nothing (refusals, lookups), and `scimd rebuild` never touches it.
 
 use aggregates::values::case_insensitive_key;
-use projections::db::{Db, DbError, Sql, SqlArg, Tx};
+use projections::db::{Conditions, Db, DbError, Sql, Tx};
 
 /// What a log entry can be found by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -140,20 +140,18 @@ pub struct LogQuery {
 
 /// One page of the log, in the order the entries were stored.
 pub async fn page(db: &Db, query: &LogQuery) -> Result<Vec<LogEntry>, DbError> {
-    let mut conditions = vec!["instance_id = $1".to_string()];
+    let mut conditions = Conditions::default();
+    conditions.bind("instance_id = ?", [query.instance_id.as_str().into()]);
     if query.failed_only {
         // Spelled as the partial index's condition, so that the index serves it.
-        conditions.push("failed".to_string());
+        conditions.bind("failed", []);
     }
-    let mut args: Vec<SqlArg> = vec![query.instance_id.as_str().into()];
-    let mut push = |condition: &str, value: SqlArg| {
-        args.push(value);
-        conditions.push(condition.replace('?', &format!("${}", args.len())));
-    };
     if let Some(user_name) = &query.user_name {
         // A request by id (PATCH /Users/{id}) does not name the user: the change history
-        // knows which ids have had this name, including users deleted since.
-        push(
+        // knows which ids have had this name, including users deleted since. ($1 is the
+        // instance.)
+        let key = case_insensitive_key(user_name);
+        conditions.bind(
             "sequence IN (
                 SELECT entry FROM provisioning_log_subjects
                  WHERE instance_id = $1 AND kind = 'userName' AND value = ?
@@ -163,34 +161,30 @@ pub async fn page(db: &Db, query: &LogQuery) -> Result<Vec<LogEntry>, DbError> {
                     SELECT h.entity_id FROM history_entries h
                      WHERE h.instance_id = $1 AND h.entity_type = 'User'
                        AND h.entity_name_key = ?))",
-            case_insensitive_key(user_name).into(),
+            [key.as_str().into(), key.into()],
         );
     }
     if let Some(external_id) = &query.external_id {
-        push(
+        conditions.bind(
             "sequence IN (SELECT entry FROM provisioning_log_subjects
                  WHERE instance_id = $1 AND kind = 'externalId' AND value = ?)",
-            external_id.as_str().into(),
+            [external_id.as_str().into()],
         );
     }
     if let Some(since) = &query.since {
-        push("at >= ?", since.as_str().into());
+        conditions.bind("at >= ?", [since.as_str().into()]);
     }
     if let Some(until) = &query.until {
-        push("at <= ?", until.as_str().into());
+        conditions.bind("at <= ?", [until.as_str().into()]);
     }
     if let Some(after) = query.after {
-        push("sequence > ?", after.into());
+        conditions.bind("sequence > ?", [after.into()]);
     }
-    args.push(query.limit.into());
-    let text = format!(
-        "SELECT {COLUMNS} FROM provisioning_log WHERE {} ORDER BY sequence LIMIT ${}",
-        conditions.join(" AND "),
-        args.len()
+    let sql = conditions.select(
+        &format!("SELECT {COLUMNS} FROM provisioning_log"),
+        "ORDER BY sequence",
+        query.limit,
     );
-    let sql = args
-        .into_iter()
-        .fold(Sql::new(text), |sql, arg| sql.bind(arg));
     db.fetch_all(&sql).await
 }
 
