@@ -36,6 +36,19 @@ pub enum Authentication {
     Refused { holder: Option<KeyHolder> },
 }
 
+impl Authentication {
+    /// Whose key the token is, admitted or not.
+    pub fn holder(&self) -> Option<KeyHolder> {
+        match self {
+            Self::Admitted(principal) => Some(KeyHolder {
+                instance_id: principal.instance_id.clone(),
+                key_id: principal.key_id.clone(),
+            }),
+            Self::Refused { holder } => holder.clone(),
+        }
+    }
+}
+
 /// A key just made: its record, and the token to show once.
 pub struct IssuedKey {
     pub record: KeyRecord,

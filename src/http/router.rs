@@ -73,7 +73,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
             state.clone(),
             auth::require_key,
         ))
-        .fallback(not_found)
+        .fallback(auth::no_such_endpoint)
         .layer(middleware::from_fn_with_state(
             capture,
             provisioning_log::capture,
