@@ -154,7 +154,7 @@ pub async fn capture(State(capture): State<Capture>, request: Request, next: Nex
         location,
         request_body: match &seen {
             Some(SeenBody(Ok(bytes))) => RequestBody::Read(bytes),
-            Some(SeenBody(Err(read))) => RequestBody::TooLong { read: *read },
+            Some(SeenBody(Err(read))) => RequestBody::Unread { read: *read },
             None => RequestBody::Read(&[]),
         },
         response_body: response_body.as_deref(),

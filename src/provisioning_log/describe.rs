@@ -18,8 +18,9 @@ const DETAIL_CHARS: usize = 500;
 #[derive(Debug, Clone, Copy)]
 pub enum RequestBody<'a> {
     Read(&'a [u8]),
-    /// Longer than the capture reads; the handler refused it or read it on its own.
-    TooLong {
+    /// Not read whole: longer than the capture reads (the endpoint refuses it with 413), or
+    /// the client stopped sending.
+    Unread {
         read: usize,
     },
 }
@@ -402,9 +403,9 @@ fn stored_body(body: RequestBody<'_>, parsed: Option<Value>) -> Option<String> {
     let note = |text: String| Value::String(text).to_string();
     match (body, parsed) {
         (RequestBody::Read([]), _) => None,
-        (RequestBody::TooLong { read }, _) => {
-            Some(note(format!("body withheld: more than {read} bytes")))
-        }
+        (RequestBody::Unread { read }, _) => Some(note(format!(
+            "body withheld: not read whole (stopped after {read} bytes)"
+        ))),
         (RequestBody::Read(bytes), _) if bytes.len() > STORED_BODY_LIMIT => Some(note(format!(
             "body withheld: {} bytes, more than the {STORED_BODY_LIMIT} kept",
             bytes.len()
@@ -570,10 +571,10 @@ mod tests {
             Some("\"body withheld: not valid JSON (12 bytes)\"")
         );
         let mut huge = exchange(&caller, "POST", "/Users", 413, b"", None);
-        huge.request_body = RequestBody::TooLong { read: 2048 };
+        huge.request_body = RequestBody::Unread { read: 2048 };
         assert_eq!(
             describe(&huge).body.as_deref(),
-            Some("\"body withheld: more than 2048 bytes\"")
+            Some("\"body withheld: not read whole (stopped after 2048 bytes)\"")
         );
     }
 }

@@ -349,7 +349,7 @@ async fn a_bulk_request_with_a_failed_operation_is_a_failure(app: TestApp) {
     assert!(log(&app, "user=ann").await.contains(entry));
     assert!(failures[1]["body"]
         .as_str()
-        .is_some_and(|note| note.starts_with("body withheld: more than")));
+        .is_some_and(|note| note.starts_with("body withheld: not read whole")));
 }
 
 async fn the_cli_prints_the_log_as_a_table_and_as_json_lines(kind: StoreKind) {
