@@ -82,15 +82,8 @@ pub async fn serve(
     reconcile_claims(&store, settings.claim_grace).await;
     let pruner = match settings.provisioning_log_retention {
         Some(retention) => {
-            if let Err(error) = provisioning_log::prune(&store.db, retention).await {
-                tracing::warn!(%error, "cannot prune the provisioning log");
-            }
             let every = settings.provisioning_log_prune_every;
-            Some(tokio::spawn(provisioning_log::keep_pruning(
-                store.db.clone(),
-                retention,
-                every,
-            )))
+            Some(provisioning_log::start_pruning(store.db.clone(), retention, every).await)
         }
         None => None,
     };

@@ -14,5 +14,5 @@ mod retention;
 mod writer;
 
 pub use capture::{capture, read_body, Capture};
-pub use retention::{keep_pruning, prune};
+pub use retention::{prune, start_pruning};
 pub use writer::{LogError, ProvisioningLog, QUEUE_CAPACITY};

@@ -6,6 +6,7 @@ use chrono::Utc;
 use projections::db::{Db, DbError};
 use projections::metadata::timestamp;
 use std::time::Duration;
+use tokio::task::JoinHandle;
 
 /// Entries deleted per statement.
 const CHUNK: i64 = 1000;
@@ -23,12 +24,20 @@ pub async fn prune(db: &Db, retention: Duration) -> Result<u64, DbError> {
     Ok(pruned)
 }
 
-/// Prunes every `every`, forever.
-pub async fn keep_pruning(db: Db, retention: Duration, every: Duration) {
-    loop {
-        tokio::time::sleep(every).await;
-        if let Err(error) = prune(&db, retention).await {
-            tracing::warn!(%error, "cannot prune the provisioning log");
+/// Prunes now, then every `every` in a background task, which it returns (to abort at
+/// shutdown). A failed pruning is a warning: the next one catches up.
+pub async fn start_pruning(db: Db, retention: Duration, every: Duration) -> JoinHandle<()> {
+    prune_or_warn(&db, retention).await;
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            prune_or_warn(&db, retention).await;
         }
+    })
+}
+
+async fn prune_or_warn(db: &Db, retention: Duration) {
+    if let Err(error) = prune(db, retention).await {
+        tracing::warn!(%error, "cannot prune the provisioning log");
     }
 }

@@ -9,8 +9,10 @@ use crate::common::{encode, user, Reply, StoreKind, TestApp};
 use crate::{on_both_store_kinds, on_both_stores_with};
 use reqwest::Method;
 use scimd::admin;
+use scimd::startup::ServerSettings;
 use scimd::store::provisioning_log::{insert, LogEntry, SubjectKind};
 use serde_json::{json, Value};
+use std::time::Duration;
 
 on_both_stores_with!(with_admin_api;
     creates_and_conflicts_are_logged_with_the_ids_the_idp_saw,
@@ -18,10 +20,20 @@ on_both_stores_with!(with_admin_api;
     the_log_is_found_by_failure_user_and_time_and_read_page_by_page,
     a_bulk_request_with_a_failed_operation_is_a_failure,
 );
+on_both_stores_with!(pruning_often;
+    entries_past_retention_are_pruned_while_the_server_runs,
+);
 on_both_store_kinds!(
     the_cli_prints_the_log_as_a_table_and_as_json_lines,
     entries_past_retention_are_pruned_when_the_server_starts,
 );
+
+fn pruning_often() -> ServerSettings {
+    ServerSettings {
+        provisioning_log_prune_every: Duration::from_millis(50),
+        ..with_admin_api()
+    }
+}
 
 const USER_AGENT: &str = "Okta SCIM Client 1.0.0";
 
@@ -460,20 +472,7 @@ async fn entries_past_retention_are_pruned_when_the_server_starts(kind: StoreKin
     let (url, _dir) = database_with_instance(kind, "acme").await;
     let store = open_store(&url).await;
     let instance = admin::instance(&store, "acme").await.expect("acme exists");
-    let days_ago = |days: i64| {
-        let at = chrono::Utc::now() - chrono::Duration::days(days);
-        projections::metadata::timestamp(at)
-    };
-    let entry = |days: i64| LogEntry {
-        instance_id: instance.id.clone(),
-        at: days_ago(days),
-        method: "GET".into(),
-        path: format!("/scim/v2/Users?days={days}"),
-        status: 200,
-        correlation_id: uuid::Uuid::new_v4().to_string(),
-        subjects: vec![(SubjectKind::UserName, format!("user-{days}"))],
-        ..LogEntry::default()
-    };
+    let entry = |days| entry_of_days_ago(&instance.id, days);
     insert(&store.db, &[entry(120), entry(91), entry(89), entry(1)])
         .await
         .expect("old entries are written");
@@ -498,4 +497,48 @@ async fn entries_past_retention_are_pruned_when_the_server_starts(kind: StoreKin
     serving(&server).await;
     assert_eq!(kept_entries(&url).await.0, ["/scim/v2/Users?days=1"]);
     stop(server).await;
+}
+
+/// An entry of `instance_id` in the log, made `days` ago.
+fn entry_of_days_ago(instance_id: &str, days: i64) -> LogEntry {
+    let at = chrono::Utc::now() - chrono::Duration::days(days);
+    LogEntry {
+        instance_id: instance_id.to_string(),
+        at: projections::metadata::timestamp(at),
+        method: "GET".into(),
+        path: format!("/scim/v2/Users?days={days}"),
+        status: 200,
+        correlation_id: uuid::Uuid::new_v4().to_string(),
+        subjects: vec![(SubjectKind::UserName, format!("user-{days}"))],
+        ..LogEntry::default()
+    }
+}
+
+async fn entries_past_retention_are_pruned_while_the_server_runs(app: TestApp) {
+    let instance = admin::instance(&app.store, admin::DEFAULT_INSTANCE)
+        .await
+        .expect("the default instance exists");
+    let entries = [
+        entry_of_days_ago(&instance.id, 91),
+        entry_of_days_ago(&instance.id, 2),
+    ];
+    insert(&app.store.db, &entries)
+        .await
+        .expect("entries are written");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let paths: Vec<Value> = log(&app, "")
+            .await
+            .iter()
+            .map(|e| e["path"].clone())
+            .collect();
+        if paths == [json!("/scim/v2/Users?days=2")] {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not pruned: {paths:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
