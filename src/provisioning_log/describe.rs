@@ -3,7 +3,7 @@
 //! Bulk the failed operations), and for a failure its body without credentials. Pure: the
 //! capture middleware hands it what it saw.
 
-use super::redact::{redact, redact_query};
+use super::redact::{redact, redact_query, scrub};
 use crate::admin::KeyHolder;
 use crate::scim::filter::{parse_filter, CompValue, CompareOp, Filter};
 use crate::store::provisioning_log::{LogEntry, SubjectKind};
@@ -134,6 +134,15 @@ pub fn describe(exchange: &Exchange<'_>) -> LogEntry {
     };
     let failed = outcome.is_some();
     let (scim_type, detail) = outcome.unwrap_or_default();
+    // Only a failure keeps its body; its detail must not quote a credential either.
+    let (request, removed) = match request.filter(|_| failed) {
+        Some(mut request) => {
+            let removed = redact(&mut request);
+            (Some(request), removed)
+        }
+        None => (None, Vec::new()),
+    };
+    let detail = detail.map(|detail| scrub(&detail, &removed));
     let first = |wanted: SubjectKind| {
         subjects
             .0
@@ -398,10 +407,10 @@ fn bulk_failures(
     Some((scim_type, Some(summary)))
 }
 
-/// The body a failure is stored with: redacted JSON text, or a JSON string saying why not.
-fn stored_body(body: RequestBody<'_>, parsed: Option<Value>) -> Option<String> {
+/// The body a failure is stored with: its redacted JSON text, or a JSON string saying why not.
+fn stored_body(body: RequestBody<'_>, redacted: Option<Value>) -> Option<String> {
     let note = |text: String| Value::String(text).to_string();
-    match (body, parsed) {
+    match (body, redacted) {
         (RequestBody::Read([]), _) => None,
         (RequestBody::Unread { read }, _) => Some(note(format!(
             "body withheld: not read whole (stopped after {read} bytes)"
@@ -414,10 +423,7 @@ fn stored_body(body: RequestBody<'_>, parsed: Option<Value>) -> Option<String> {
             "body withheld: not valid JSON ({} bytes)",
             bytes.len()
         ))),
-        (RequestBody::Read(_), Some(mut value)) => {
-            redact(&mut value);
-            Some(value.to_string())
-        }
+        (RequestBody::Read(_), Some(redacted)) => Some(redacted.to_string()),
     }
 }
 
@@ -473,6 +479,18 @@ mod tests {
         let stored = entry.body.unwrap_or_default();
         assert!(!stored.contains("hunter2"), "{stored}");
         assert!(stored.contains("[redacted]"), "{stored}");
+    }
+
+    #[test]
+    fn a_detail_quoting_a_credential_is_scrubbed() {
+        let caller = holder();
+        let body = br#"{"userName":"ann","password":12345678}"#;
+        let error = br#"{"status":"400","scimType":"invalidValue","detail":"password 12345678 is not a string"}"#;
+        let entry = describe(&exchange(&caller, "POST", "/Users", 400, body, Some(error)));
+        assert_eq!(
+            entry.detail.as_deref(),
+            Some("password [redacted] is not a string")
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! the value of every credential-like object key, at any depth; the `value` of any object whose
 //! `path` is credential-like (a PATCH operation such as `{"op": "replace", "path": "password",
 //! "value": "..."}`); a `filter` that mentions a credential-like attribute; and likewise a
-//! query string.
+//! query string. Whatever was removed is also scrubbed from the error detail (`scrub`).
 
 use serde_json::Value;
 
@@ -55,10 +55,17 @@ fn mentions_credential(text: &str) -> bool {
             .any(|word| CREDENTIAL_NAMES.contains(&word.to_lowercase().as_str()))
 }
 
-/// Replaces every credential in `value`, in place.
-pub fn redact(value: &mut Value) {
+/// Replaces every credential in `value`, in place; returns the text of what it removed, so
+/// that an error message quoting it can be cleaned too (`scrub`).
+pub fn redact(value: &mut Value) -> Vec<String> {
+    let mut removed = Vec::new();
+    redact_into(value, &mut removed);
+    removed
+}
+
+fn redact_into(value: &mut Value, removed: &mut Vec<String>) {
     match value {
-        Value::Array(items) => items.iter_mut().for_each(redact),
+        Value::Array(items) => items.iter_mut().for_each(|item| redact_into(item, removed)),
         Value::Object(object) => {
             let credential_path = object
                 .iter()
@@ -69,14 +76,40 @@ pub fn redact(value: &mut Value) {
                     || (key.eq_ignore_ascii_case("filter")
                         && field.as_str().is_some_and(mentions_credential));
                 if hidden {
-                    *field = Value::String(REDACTED.to_string());
+                    let secret = std::mem::replace(field, Value::String(REDACTED.to_string()));
+                    leaves(&secret, removed);
                 } else {
-                    redact(field);
+                    redact_into(field, removed);
                 }
             }
         }
         _ => {}
     }
+}
+
+/// The text of every string and number in `value`.
+fn leaves(value: &Value, into: &mut Vec<String>) {
+    match value {
+        Value::String(text) => into.push(text.clone()),
+        Value::Number(number) => into.push(number.to_string()),
+        Value::Array(items) => items.iter().for_each(|item| leaves(item, into)),
+        Value::Object(members) => members.values().for_each(|member| leaves(member, into)),
+        Value::Null | Value::Bool(_) => {}
+    }
+}
+
+/// Shortest removed value `scrub` hides: shorter ones would match inside ordinary words.
+pub const SCRUBBED_CHARS: usize = 4;
+
+/// `text` without any of the `removed` values (of at least `SCRUBBED_CHARS` characters): an
+/// error detail may quote what it refused.
+pub fn scrub(text: &str, removed: &[String]) -> String {
+    removed
+        .iter()
+        .filter(|secret| secret.chars().count() >= SCRUBBED_CHARS)
+        .fold(text.to_string(), |text, secret| {
+            text.replace(secret.as_str(), REDACTED)
+        })
 }
 
 fn is_credential_path(path: &Value) -> bool {
@@ -211,6 +244,21 @@ mod tests {
         assert_eq!(
             redact_query("/scim/v2/Users?filter=userName%20eq%20%22ann%22"),
             "/scim/v2/Users?filter=userName%20eq%20%22ann%22"
+        );
+    }
+
+    #[test]
+    fn what_was_redacted_is_scrubbed_from_messages() {
+        let mut body =
+            json!({"userName": "ann", "password": "hunter2", "pin": 1234, "x": {"secret": ["ab"]}});
+        let removed = redact(&mut body);
+        assert_eq!(removed, ["hunter2", "1234", "ab"]);
+        assert_eq!(
+            scrub(
+                "password \"hunter2\" rejected; pin 1234; about ab",
+                &removed
+            ),
+            "password \"[redacted]\" rejected; pin [redacted]; about ab"
         );
     }
 
