@@ -3,16 +3,18 @@
 //! Bulk the failed operations), and for a failure its body without credentials. Pure: the
 //! capture middleware hands it what it saw.
 
+mod outcome;
+mod subjects;
+
 use super::redact::{redact, redact_query, scrub};
 use crate::admin::KeyHolder;
-use crate::scim::filter::{parse_filter, CompValue, CompareOp, Filter};
 use crate::store::provisioning_log::{LogEntry, SubjectKind};
+use outcome::{bulk_failures, error_of};
 use serde_json::Value;
+use subjects::Subjects;
 
 /// Largest request body kept in an entry; a larger one is described, not stored.
 pub const STORED_BODY_LIMIT: usize = 64 * 1024;
-/// Longest error detail kept from a response that is not a SCIM error document.
-const DETAIL_CHARS: usize = 500;
 
 /// The request body as the capture saw it.
 #[derive(Debug, Clone, Copy)]
@@ -183,114 +185,6 @@ fn last_segment(location: &str) -> Option<&str> {
         .filter(|segment| !segment.is_empty())
 }
 
-#[derive(Default)]
-struct Subjects(Vec<(SubjectKind, String)>);
-
-impl Subjects {
-    fn push(&mut self, kind: SubjectKind, value: &str) {
-        if !value.is_empty() {
-            self.0.push((kind, value.to_string()));
-        }
-    }
-
-    fn push_attribute(&mut self, kind: SubjectKind, value: Option<&Value>) {
-        if let Some(value) = value.and_then(Value::as_str) {
-            self.push(kind, value);
-        }
-    }
-
-    /// The resource of a POST or PUT, or the operations of a PATCH.
-    fn add_resource(&mut self, kind: Kind, method: &str, body: &Value) {
-        if method.eq_ignore_ascii_case("PATCH") {
-            self.add_patch(kind, body);
-            return;
-        }
-        if kind == Kind::User {
-            self.push_attribute(SubjectKind::UserName, field(body, "userName"));
-        }
-        self.push_attribute(SubjectKind::ExternalId, field(body, "externalId"));
-    }
-
-    /// A PATCH that sets userName or externalId, with a path or (Entra ID) without.
-    fn add_patch(&mut self, kind: Kind, body: &Value) {
-        let operations = field(body, "Operations").and_then(Value::as_array);
-        for operation in operations.into_iter().flatten() {
-            let value = field(operation, "value");
-            match field(operation, "path").and_then(Value::as_str) {
-                Some(path) => {
-                    let attribute = path.rsplit(':').next().unwrap_or(path);
-                    if kind == Kind::User && attribute.eq_ignore_ascii_case("userName") {
-                        self.push_attribute(SubjectKind::UserName, value);
-                    } else if attribute.eq_ignore_ascii_case("externalId") {
-                        self.push_attribute(SubjectKind::ExternalId, value);
-                    }
-                }
-                None => {
-                    if let Some(value) = value.filter(|value| value.is_object()) {
-                        self.add_resource(kind, "PUT", value);
-                    }
-                }
-            }
-        }
-    }
-
-    /// Every operation of a Bulk request, and the ids its response says were created.
-    fn add_bulk(&mut self, body: &Value, response: Option<&Value>) {
-        let operations = field(body, "Operations").and_then(Value::as_array);
-        for operation in operations.into_iter().flatten() {
-            let path = field(operation, "path").and_then(Value::as_str);
-            let (kind, id) = path.map(endpoint).unwrap_or((None, None));
-            if let Some(id) = id.filter(|id| !id.starts_with("bulkId:")) {
-                self.push(SubjectKind::ResourceId, id);
-            }
-            let method = field(operation, "method").and_then(Value::as_str);
-            if let (Some(kind), Some(method), Some(data)) = (kind, method, field(operation, "data"))
-            {
-                self.add_resource(kind, method, data);
-            }
-        }
-        let reported = response
-            .and_then(|response| field(response, "Operations"))
-            .and_then(Value::as_array);
-        for operation in reported.into_iter().flatten() {
-            let location = field(operation, "location").and_then(Value::as_str);
-            if let Some(id) = location.and_then(last_segment) {
-                self.push(SubjectKind::ResourceId, id);
-            }
-        }
-    }
-
-    /// `userName eq "x"` and `externalId eq "x"` anywhere but under `not`: Okta and Entra ID
-    /// look a user up this way before creating it.
-    fn add_filter(&mut self, text: &str) {
-        let Ok(filter) = parse_filter(text) else {
-            return;
-        };
-        // A chain of `or`s nests as deep as it is long: walk it without recursion.
-        let mut pending = vec![&filter];
-        while let Some(filter) = pending.pop() {
-            match filter {
-                Filter::And(left, right) | Filter::Or(left, right) => {
-                    pending.push(right);
-                    pending.push(left);
-                }
-                Filter::Compare {
-                    path,
-                    op: CompareOp::Eq,
-                    value: CompValue::String(value),
-                } if path.sub_attr.is_none() => {
-                    if path.name.eq_ignore_ascii_case("userName") {
-                        self.push(SubjectKind::UserName, value);
-                    } else if path.name.eq_ignore_ascii_case("externalId") {
-                        self.push(SubjectKind::ExternalId, value);
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-}
-
 /// A member of a JSON object, its name in any case (SCIM attribute names are
 /// case-insensitive, RFC 7643 §2.1).
 fn field<'v>(object: &'v Value, name: &str) -> Option<&'v Value> {
@@ -302,109 +196,6 @@ fn field<'v>(object: &'v Value, name: &str) -> Option<&'v Value> {
                 .map(|(_, value)| value)
         })
     })
-}
-
-/// The `scimType` and `detail` of an error response, the correlation id that the detail
-/// quotes left out (the entry has its own column for it).
-fn error_of(
-    document: Option<&Value>,
-    raw: Option<&[u8]>,
-    correlation_id: &str,
-) -> (Option<String>, Option<String>) {
-    let text = |name: &str| {
-        document
-            .and_then(|document| field(document, name))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
-    let detail = text("detail")
-        .map(|detail| without_correlation(&detail, correlation_id))
-        .or_else(|| {
-            raw.map(|raw| {
-                String::from_utf8_lossy(raw)
-                    .chars()
-                    .take(DETAIL_CHARS)
-                    .collect()
-            })
-            .filter(|detail: &String| !detail.trim().is_empty())
-        });
-    (text("scimType"), detail)
-}
-
-fn without_correlation(detail: &str, correlation_id: &str) -> String {
-    let suffix = format!(" (correlation id {correlation_id})");
-    detail.strip_suffix(&suffix).unwrap_or(detail).to_string()
-}
-
-/// For a Bulk response with failed operations: the first failure's `scimType`, and a summary
-/// naming the first failure.
-fn bulk_failures(
-    request: Option<&Value>,
-    response: Option<&Value>,
-    correlation_id: &str,
-) -> Option<(Option<String>, Option<String>)> {
-    let asked = request
-        .and_then(|request| field(request, "Operations"))
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    let reported = response
-        .and_then(|response| field(response, "Operations"))
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    let status = |operation: &Value| {
-        field(operation, "status")
-            .and_then(|status| {
-                status
-                    .as_str()
-                    .and_then(|text| text.parse().ok())
-                    .or_else(|| status.as_u64())
-            })
-            .unwrap_or(0)
-    };
-    let failures: Vec<(usize, &Value)> = reported
-        .iter()
-        .enumerate()
-        .filter(|(_, operation)| status(operation) >= 400)
-        .collect();
-    let (index, first) = *failures.first()?;
-    // Reported operations keep the request's order but leave out those not run, so an
-    // operation's path is found by its bulkId, or by position when all were run.
-    let bulk_id = field(first, "bulkId");
-    let asked_for = asked
-        .iter()
-        .find(|operation| bulk_id.is_some() && field(operation, "bulkId") == bulk_id)
-        .or_else(|| {
-            (asked.len() == reported.len())
-                .then(|| asked.get(index))
-                .flatten()
-        });
-    let method = field(first, "method")
-        .and_then(Value::as_str)
-        .unwrap_or("?");
-    let path = asked_for
-        .and_then(|operation| field(operation, "path"))
-        .and_then(Value::as_str)
-        .unwrap_or("?");
-    let error = field(first, "response");
-    let (scim_type, detail) = error_of(error, None, correlation_id);
-    let reason = match (&scim_type, &detail) {
-        (Some(scim_type), Some(detail)) => format!(" {scim_type}: {detail}"),
-        (Some(only), None) | (None, Some(only)) => format!(" {only}"),
-        (None, None) => String::new(),
-    };
-    let mut summary = format!(
-        "{} of {} operations failed; first: {method} {path} {}{reason}",
-        failures.len(),
-        asked.len().max(reported.len()),
-        status(first),
-    );
-    let not_run = asked.len().saturating_sub(reported.len());
-    if not_run > 0 {
-        summary.push_str(&format!("; {not_run} not run"));
-    }
-    Some((scim_type, Some(summary)))
 }
 
 /// The body a failure is stored with: its redacted JSON text, or a JSON string saying why not.
