@@ -4,6 +4,7 @@
 use crate::admin::token::AdminToken;
 use crate::http::{router, AppState};
 use crate::provisioning::Provisioning;
+use crate::provisioning_log::{self, ProvisioningLog};
 use crate::scim::bulk::BulkLimits;
 use crate::store::Store;
 use chrono::Utc;
@@ -28,6 +29,18 @@ pub struct ServerSettings {
     pub claim_grace: Duration,
     /// Enables the admin HTTP API under `/admin/v1`.
     pub admin_token: Option<AdminToken>,
+    /// How long provisioning log entries are kept; `None` keeps them forever.
+    pub provisioning_log_retention: Option<Duration>,
+    /// How often entries past retention are pruned (they are also pruned at start-up).
+    pub provisioning_log_prune_every: Duration,
+}
+
+/// Days the provisioning log keeps entries unless told otherwise.
+pub const PROVISIONING_LOG_RETENTION_DAYS: u32 = 90;
+
+/// The retention of `days` days, where 0 means forever (`None`).
+pub fn retention_of_days(days: u32) -> Option<Duration> {
+    (days > 0).then(|| Duration::from_secs(u64::from(days) * 24 * 60 * 60))
 }
 
 impl Default for ServerSettings {
@@ -39,6 +52,8 @@ impl Default for ServerSettings {
             projector_poll: Duration::from_millis(500),
             claim_grace: Duration::from_secs(600),
             admin_token: None,
+            provisioning_log_retention: retention_of_days(PROVISIONING_LOG_RETENTION_DAYS),
+            provisioning_log_prune_every: Duration::from_secs(60 * 60),
         }
     }
 }
@@ -65,6 +80,14 @@ pub async fn serve(
     let reached = store.projector.catch_up().await?;
     tracing::info!(%reached, "read model is up to date");
     reconcile_claims(&store, settings.claim_grace).await;
+    let pruner = match settings.provisioning_log_retention {
+        Some(retention) => {
+            let every = settings.provisioning_log_prune_every;
+            Some(provisioning_log::start_pruning(store.db.clone(), retention, every).await)
+        }
+        None => None,
+    };
+    let (log, log_writer) = ProvisioningLog::start(store.db.clone());
 
     let projector = tokio::spawn(Arc::clone(&store.projector).run(settings.projector_poll));
     let reconciler = tokio::spawn({
@@ -82,6 +105,7 @@ pub async fn serve(
         public_url: settings.public_url,
         bulk: settings.bulk,
         admin_token: settings.admin_token.map(Arc::new),
+        provisioning_log: log.clone(),
     };
     let app = router(state, settings.max_body_bytes);
     let served = axum::serve(listener, app)
@@ -89,6 +113,14 @@ pub async fn serve(
         .await;
     projector.abort();
     reconciler.abort();
+    if let Some(pruner) = pruner {
+        pruner.abort();
+    }
+    // Requests have finished: store what they logged before the process goes.
+    if let Err(error) = log.flush().await {
+        tracing::warn!(%error, "provisioning log entries may be lost");
+    }
+    log_writer.abort();
     Ok(served?)
 }
 

@@ -133,6 +133,45 @@ impl Sql {
     }
 }
 
+/// The conditions of a `WHERE` clause, each with the values it binds, numbered as they come:
+/// a query with optional filters is built without counting placeholders by hand.
+#[derive(Debug, Clone, Default)]
+pub struct Conditions {
+    conditions: Vec<String>,
+    args: Vec<SqlArg>,
+}
+
+impl Conditions {
+    /// Adds `condition`, each `?` in it standing for the next of `values`.
+    pub fn bind(&mut self, condition: &str, values: impl IntoIterator<Item = SqlArg>) {
+        let mut values = values.into_iter();
+        let mut numbered = String::with_capacity(condition.len());
+        for c in condition.chars() {
+            let value = if c == '?' { values.next() } else { None };
+            match value {
+                Some(value) => {
+                    self.args.push(value);
+                    numbered.push_str(&format!("${}", self.args.len()));
+                }
+                None => numbered.push(c),
+            }
+        }
+        self.conditions.push(numbered);
+    }
+
+    /// `{select} WHERE {conditions} {order} LIMIT {limit}`, with every value bound.
+    pub fn select(self, select: &str, order: &str, limit: i64) -> Sql {
+        let mut args = self.args;
+        args.push(limit.into());
+        let text = format!(
+            "{select} WHERE {} {order} LIMIT ${}",
+            self.conditions.join(" AND "),
+            args.len()
+        );
+        args.into_iter().fold(Sql::new(text), Sql::bind)
+    }
+}
+
 /// A row type decodable from both stores (`#[derive(sqlx::FromRow)]` gives both).
 pub trait Record:
     for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
@@ -328,6 +367,28 @@ pub fn placeholders(from: usize, count: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn conditions_number_their_values_in_order() {
+        let mut conditions = Conditions::default();
+        conditions.bind("instance_id = ?", ["i1".into()]);
+        conditions.bind("failed", []);
+        conditions.bind("(a, b) > (?, ?)", [1i64.into(), 2i64.into()]);
+        let sql = conditions.select("SELECT a FROM t", "ORDER BY a", 10);
+        assert_eq!(
+            sql.text(),
+            "SELECT a FROM t WHERE instance_id = $1 AND failed AND (a, b) > ($2, $3) ORDER BY a LIMIT $4"
+        );
+        assert_eq!(
+            sql.args(),
+            [
+                SqlArg::from("i1"),
+                SqlArg::from(1i64),
+                SqlArg::from(2i64),
+                SqlArg::from(10i64)
+            ]
+        );
+    }
 
     #[test]
     fn placeholders_are_numbered_from_the_given_index() {

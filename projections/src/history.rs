@@ -3,7 +3,7 @@
 //! agent, correlation id), to which user, group or instance settings, what happened (the event
 //! type), and the event's own account of it, old and new values included.
 
-use crate::db::{DbError, Sql, Tx};
+use crate::db::{Conditions, DbError, Sql, Tx};
 use crate::error::ProjectionError;
 use crate::event_log::{DomainEvent, RecordedEvent};
 use crate::runner::Projection;
@@ -187,50 +187,36 @@ pub async fn history_page(
     db: &crate::db::Db,
     query: &HistoryQuery,
 ) -> Result<Vec<HistoryEntry>, DbError> {
-    let mut conditions = vec!["instance_id = $1".to_string()];
-    let mut args: Vec<crate::db::SqlArg> = vec![query.instance_id.as_str().into()];
-    let mut push = |condition: &str, value: crate::db::SqlArg| {
-        args.push(value);
-        conditions.push(condition.replace('?', &format!("${}", args.len())));
-    };
+    let mut conditions = Conditions::default();
+    conditions.bind("instance_id = ?", [query.instance_id.as_str().into()]);
     if let Some(id) = &query.entity_id {
-        push("entity_id = ?", id.as_str().into());
+        conditions.bind("entity_id = ?", [id.as_str().into()]);
     }
     if let Some(user_name) = &query.user_name {
-        push(
-            "entity_name_key = ?",
-            case_insensitive_key(user_name).into(),
-        );
+        let key = case_insensitive_key(user_name);
+        conditions.bind("entity_name_key = ?", [key.into()]);
     }
     if let Some(actor) = &query.actor {
-        push("actor = ?", actor.as_str().into());
+        conditions.bind("actor = ?", [actor.as_str().into()]);
     }
     if let Some(action) = &query.action {
-        push("action = ?", action.as_str().into());
+        conditions.bind("action = ?", [action.as_str().into()]);
     }
     if let Some(since) = &query.since {
-        push("occurred_at >= ?", since.as_str().into());
+        conditions.bind("occurred_at >= ?", [since.as_str().into()]);
     }
     if let Some(until) = &query.until {
-        push("occurred_at <= ?", until.as_str().into());
+        conditions.bind("occurred_at <= ?", [until.as_str().into()]);
     }
     if let Some((transaction_id, position)) = query.after {
-        args.push(transaction_id.into());
-        let t = args.len();
-        args.push(position.into());
-        let p = args.len();
-        conditions.push(format!("(transaction_id, position) > (${t}, ${p})"));
+        let after = [transaction_id.into(), position.into()];
+        conditions.bind("(transaction_id, position) > (?, ?)", after);
     }
-    args.push(query.limit.into());
-    let limit = args.len();
-    let text = format!(
-        "SELECT {HISTORY_COLUMNS} FROM history_entries WHERE {}
-          ORDER BY transaction_id, position LIMIT ${limit}",
-        conditions.join(" AND ")
+    let sql = conditions.select(
+        &format!("SELECT {HISTORY_COLUMNS} FROM history_entries"),
+        "ORDER BY transaction_id, position",
+        query.limit,
     );
-    let sql = args
-        .into_iter()
-        .fold(Sql::new(text), |sql, arg| sql.bind(arg));
     db.fetch_all(&sql).await
 }
 

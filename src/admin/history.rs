@@ -1,6 +1,7 @@
 //! Reading an instance's change history: filtered, in the event log's order, page by page, so
 //! that an export of any size never holds more than one page in memory.
 
+use super::paging::{each_page, split_page};
 use super::{catch_up, instance, AdminError};
 use crate::store::Store;
 use projections::error::ProjectionError;
@@ -68,18 +69,10 @@ pub async fn history(
     query.after = after;
     // One entry more than the page tells whether another page follows.
     query.limit = page + 1;
-    let mut entries = history_page(&store.db, &query).await?;
-    let page = usize::try_from(page).unwrap_or(0);
-    let more = entries.len() > page;
-    entries.truncate(page);
-    let next = more
-        .then(|| {
-            entries
-                .last()
-                .map(|entry| (entry.transaction_id, entry.position))
-        })
-        .flatten();
-    Ok((entries, next))
+    let entries = history_page(&store.db, &query).await?;
+    Ok(split_page(entries, page, |entry| {
+        (entry.transaction_id, entry.position)
+    }))
 }
 
 /// Every matching entry, handed to `each` a page at a time; how many there were.
@@ -87,20 +80,15 @@ pub async fn each_history_page(
     store: &Store,
     instance_name: &str,
     filter: &HistoryFilter,
-    mut each: impl FnMut(&[HistoryEntry]) -> Result<(), AdminError>,
+    each: impl FnMut(&[HistoryEntry]) -> Result<(), AdminError>,
 ) -> Result<usize, AdminError> {
     let mut query = query(store, instance_name, filter).await?;
     catch_up(store).await?;
-    let mut total = 0;
-    loop {
-        let page = history_page(&store.db, &query).await?;
-        let Some(last) = page.last() else {
-            return Ok(total);
-        };
-        query.after = Some((last.transaction_id, last.position));
-        total += page.len();
-        each(&page)?;
-    }
+    let read = async |after| {
+        query.after = after;
+        Ok(history_page(&store.db, &query).await?)
+    };
+    each_page(read, |entry| (entry.transaction_id, entry.position), each).await
 }
 
 /// Empties every projection and rebuilds it from the event log; how many events it applied.

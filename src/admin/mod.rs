@@ -5,6 +5,8 @@
 mod audit;
 mod history;
 pub mod import;
+mod paging;
+mod provisioning_log;
 mod settings;
 mod tenancy;
 mod time_travel;
@@ -14,6 +16,7 @@ pub mod views;
 
 pub use audit::*;
 pub use history::*;
+pub use provisioning_log::*;
 pub use settings::*;
 pub use tenancy::*;
 pub use time_travel::*;

@@ -18,6 +18,37 @@ pub struct Principal {
     pub key_id: String,
 }
 
+/// The instance and key a request came with, whether or not the key admitted it: whose
+/// provisioning log a request goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyHolder {
+    pub instance_id: String,
+    pub key_id: String,
+}
+
+/// What a bearer token is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Authentication {
+    /// A live key with the right secret.
+    Admitted(Principal),
+    /// Refused; `holder` is set when the token names an existing key (revoked, or presented
+    /// with a wrong secret), so that the refusal is logged for that key's instance.
+    Refused { holder: Option<KeyHolder> },
+}
+
+impl Authentication {
+    /// Whose key the token is, admitted or not.
+    pub fn holder(&self) -> Option<KeyHolder> {
+        match self {
+            Self::Admitted(principal) => Some(KeyHolder {
+                instance_id: principal.instance_id.clone(),
+                key_id: principal.key_id.clone(),
+            }),
+            Self::Refused { holder } => holder.clone(),
+        }
+    }
+}
+
 /// A key just made: its record, and the token to show once.
 pub struct IssuedKey {
     pub record: KeyRecord,
@@ -119,17 +150,23 @@ pub async fn ensure_default_instance(store: &Store) -> Result<Option<IssuedKey>,
 
 /// The principal a bearer token acts for, if the token is a live key. Every request looks the
 /// key up afresh, so a revocation takes effect on the next request.
-pub async fn authenticate(store: &Store, token: &str) -> Result<Option<Principal>, DbError> {
+pub async fn authenticate(store: &Store, token: &str) -> Result<Authentication, DbError> {
     let Some(presented) = PresentedKey::parse(token) else {
-        return Ok(None);
+        return Ok(Authentication::Refused { holder: None });
     };
     let Some(credential) = tenancy::credential(&store.db, presented.key_id).await? else {
-        return Ok(None);
+        return Ok(Authentication::Refused { holder: None });
     };
     if credential.revoked_at.is_some() || !presented.matches(&credential.secret_sha256) {
-        return Ok(None);
+        let holder = KeyHolder {
+            instance_id: credential.instance_id,
+            key_id: credential.id,
+        };
+        return Ok(Authentication::Refused {
+            holder: Some(holder),
+        });
     }
-    Ok(Some(Principal {
+    Ok(Authentication::Admitted(Principal {
         instance_id: credential.instance_id,
         instance_name: credential.instance_name,
         integration_user: credential.integration_user,

@@ -1,7 +1,9 @@
-//! The JSON form of instance settings, directory entries, history entries and chain audits, shared by the CLI's `--json`
-//! output and the admin HTTP API, so that both show exactly the same thing.
+//! The JSON form of instance settings, directory entries, history and provisioning log entries
+//! and chain audits, shared by the CLI's `--json` output and the admin HTTP API, so that both
+//! show exactly the same thing.
 
 use super::InstanceChain;
+use crate::store::provisioning_log::LogEntry;
 use aggregates::settings::InstanceSettings;
 use projections::chain::audit::Discrepancy;
 use projections::directory::AppUserRecord;
@@ -99,4 +101,39 @@ fn discrepancy(found: &Discrepancy) -> Value {
         "chainPosition": found.chain_position,
         "event": event,
     })
+}
+
+/// A provisioning log entry; `body` is the redacted request body as JSON (or a string saying
+/// why it was withheld), null unless the request failed.
+pub fn provisioning_log_entry(entry: &LogEntry) -> Value {
+    let body: Value = entry
+        .body
+        .as_deref()
+        .and_then(|body| serde_json::from_str(body).ok())
+        .unwrap_or(Value::Null);
+    json!({
+        "sequence": entry.sequence,
+        "at": entry.at,
+        "method": entry.method,
+        "path": entry.path,
+        "status": entry.status,
+        "latencyMs": latency_ms(entry.latency_us),
+        "correlationId": entry.correlation_id,
+        "keyId": entry.key_id,
+        "userAgent": entry.user_agent,
+        "resourceType": entry.resource_type,
+        "resourceId": entry.resource_id,
+        "userName": entry.user_name,
+        "externalId": entry.external_id,
+        "failed": entry.failed,
+        "scimType": entry.scim_type,
+        "detail": entry.detail,
+        "body": body,
+    })
+}
+
+/// Microseconds as milliseconds with three decimals.
+pub fn latency_ms(micros: i64) -> f64 {
+    // Latencies are far below 2^53 µs, so the conversion is exact.
+    micros as f64 / 1000.0
 }

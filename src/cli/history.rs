@@ -31,14 +31,21 @@ pub struct HistoryArgs {
     /// Only this kind of change, e.g. UserSuspended
     #[arg(long)]
     action: Option<String>,
-    /// From this RFC 3339 date-time on
-    #[arg(long)]
-    since: Option<String>,
-    /// Up to this RFC 3339 date-time
-    #[arg(long)]
-    until: Option<String>,
+    #[command(flatten)]
+    range: TimeRange,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
+}
+
+/// Which stretch of time a listing covers.
+#[derive(Debug, Args)]
+pub struct TimeRange {
+    /// From this RFC 3339 date-time on
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Up to this RFC 3339 date-time
+    #[arg(long)]
+    pub until: Option<String>,
 }
 
 const CSV_HEADER: [&str; 12] = [
@@ -62,8 +69,8 @@ pub async fn history(store: &Store, args: HistoryArgs) -> anyhow::Result<()> {
         name: args.user,
         actor: args.actor,
         action: args.action,
-        since: args.since,
-        until: args.until,
+        since: args.range.since,
+        until: args.range.until,
     };
     let stdout = std::io::stdout();
     let output = |error: &dyn std::fmt::Display| AdminError::Output(error.to_string());

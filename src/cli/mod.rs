@@ -5,6 +5,7 @@
 mod audit;
 mod history;
 mod progress;
+mod provisioning_log;
 mod serve;
 mod settings;
 mod show;
@@ -78,6 +79,8 @@ pub enum Command {
     Audit(AuditCommand),
     /// A user or group as the SCIM API showed it at a past time (--at) or now, from the event log
     Show(show::ShowArgs),
+    /// An instance's SCIM requests and their outcomes, in order (table or JSON Lines)
+    ProvisioningLog(provisioning_log::ProvisioningLogArgs),
 }
 
 /// How long a write waits for the read model to show it before answering 503.
@@ -116,6 +119,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Verify => verify::verify(&store, json).await,
         Command::Audit(command) => audit::audit(&store, command, json).await,
         Command::Show(args) => show::show(&store, args).await,
+        Command::ProvisioningLog(args) => provisioning_log::provisioning_log(&store, args).await,
     };
     store.db.close().await;
     outcome

@@ -39,6 +39,9 @@ pub struct ServeArgs {
     /// are, to prove that a restart recovers
     #[arg(long, env = "SCIMD_ABORT_BEFORE_PROJECTION_COMMIT", hide = true)]
     pub abort_before_projection_commit: bool,
+    /// Days provisioning log entries are kept before they are pruned; 0 keeps them forever
+    #[arg(long, env = "SCIMD_PROVISIONING_LOG_RETENTION_DAYS", default_value_t = startup::PROVISIONING_LOG_RETENTION_DAYS)]
+    pub provisioning_log_retention_days: u32,
 }
 
 pub async fn serve(database: &str, args: ServeArgs) -> anyhow::Result<()> {
@@ -76,6 +79,9 @@ pub async fn serve(database: &str, args: ServeArgs) -> anyhow::Result<()> {
             max_operations: args.bulk_max_operations,
             max_payload_bytes: args.bulk_max_payload_bytes,
         },
+        provisioning_log_retention: startup::retention_of_days(
+            args.provisioning_log_retention_days,
+        ),
         ..ServerSettings::default()
     };
     startup::serve(Arc::clone(&store), settings, listener, shutdown_signal()).await?;

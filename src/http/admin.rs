@@ -40,6 +40,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/instances/{instance}/audit", get(audit))
         .route("/instances/{instance}/users/{id}", get(user_at))
         .route("/instances/{instance}/groups/{id}", get(group_at))
+        .route(
+            "/instances/{instance}/provisioning-log",
+            get(provisioning_log),
+        )
         .route_layer(middleware::from_fn_with_state(state, require_admin_token))
 }
 
@@ -234,21 +238,10 @@ async fn history(
     Path(instance): Path<String>,
     Query(params): Query<HistoryParams>,
 ) -> Reply {
-    let after = params
-        .cursor
-        .as_deref()
-        .map(|cursor| {
-            cursor
-                .split_once('.')
-                .and_then(|(t, p)| Some((t.parse().ok()?, p.parse().ok()?)))
-                .ok_or_else(|| {
-                    AdminFailure(
-                        StatusCode::BAD_REQUEST,
-                        format!("{cursor:?} is not a history cursor"),
-                    )
-                })
-        })
-        .transpose()?;
+    let after = cursor(params.cursor.as_deref(), "history", |cursor| {
+        let (transaction_id, position) = cursor.split_once('.')?;
+        Some((transaction_id.parse().ok()?, position.parse().ok()?))
+    })?;
     let filter = admin::HistoryFilter {
         entity_id: params.id,
         name: params.user,
@@ -260,8 +253,30 @@ async fn history(
     let count = params.count.unwrap_or(admin::HISTORY_PAGE);
     let store = state.provisioning.store();
     let (entries, next) = admin::history(store, &instance, &filter, after, count).await?;
-    let entries: Vec<Value> = entries.iter().map(views::history_entry).collect();
     let next = next.map(|(transaction_id, position)| format!("{transaction_id}.{position}"));
+    page_of(&entries, views::history_entry, next)
+}
+
+/// The `cursor` parameter of a listing, read by `parse`; a 400 when it is not one.
+fn cursor<C>(
+    cursor: Option<&str>,
+    listing: &str,
+    parse: impl Fn(&str) -> Option<C>,
+) -> Result<Option<C>, AdminFailure> {
+    let Some(cursor) = cursor else {
+        return Ok(None);
+    };
+    parse(cursor).map(Some).ok_or_else(|| {
+        AdminFailure(
+            StatusCode::BAD_REQUEST,
+            format!("{cursor:?} is not a {listing} cursor"),
+        )
+    })
+}
+
+/// A page of a listing: its entries and the `nextCursor` to read on from.
+fn page_of<T>(entries: &[T], view: impl Fn(&T) -> Value, next: Option<String>) -> Reply {
+    let entries: Vec<Value> = entries.iter().map(view).collect();
     Ok(Json(json!({"entries": entries, "nextCursor": next})))
 }
 
@@ -310,4 +325,47 @@ async fn resource_at(
     let at = params.at.as_deref();
     let resource = admin::resource_at(store, &instance, kind, &id, at, &base).await?;
     Ok(Json(resource))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ProvisioningLogParams {
+    /// `true`: only failed requests (Bulk requests with a failed operation included).
+    #[serde(default)]
+    failed: bool,
+    user: Option<String>,
+    external_id: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    /// Entries per page (at most 1000).
+    count: Option<i64>,
+    /// `nextCursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// A page of the provisioning log, in order; `nextCursor` reads on. Entries this process has
+/// queued are written first, so that a client sees the requests it has just made.
+async fn provisioning_log(
+    State(state): State<AppState>,
+    Path(instance): Path<String>,
+    Query(params): Query<ProvisioningLogParams>,
+) -> Reply {
+    let after = cursor(params.cursor.as_deref(), "provisioning log", |cursor| {
+        cursor.parse::<i64>().ok()
+    })?;
+    if let Err(error) = state.provisioning_log.flush().await {
+        tracing::warn!(%error, "reading the provisioning log without the latest entries");
+    }
+    let filter = admin::LogFilter {
+        failed_only: params.failed,
+        user_name: params.user,
+        external_id: params.external_id,
+        since: params.since,
+        until: params.until,
+    };
+    let count = params.count.unwrap_or(admin::PROVISIONING_LOG_PAGE);
+    let store = state.provisioning.store();
+    let (entries, next) = admin::provisioning_log(store, &instance, &filter, after, count).await?;
+    let next = next.map(|sequence| sequence.to_string());
+    page_of(&entries, views::provisioning_log_entry, next)
 }

@@ -1,9 +1,11 @@
-//! The routes: SCIM under `/scim/v2` behind API-key authentication, and `/healthz`.
+//! The routes: SCIM under `/scim/v2` behind API-key authentication and recorded in the
+//! provisioning log, the admin API under `/admin/v1`, and `/healthz`.
 
 use super::{admin, auth, bulk, discovery, groups, search, users};
 use crate::admin::token::AdminToken;
 use crate::correlation;
 use crate::provisioning::Provisioning;
+use crate::provisioning_log::{self, Capture, ProvisioningLog};
 use crate::scim::bulk::BulkLimits;
 use crate::scim::error::ScimError;
 use axum::extract::DefaultBodyLimit;
@@ -21,9 +23,14 @@ pub struct AppState {
     pub bulk: BulkLimits,
     /// The admin API's token; `None` leaves the admin API disabled.
     pub admin_token: Option<Arc<AdminToken>>,
+    pub provisioning_log: ProvisioningLog,
 }
 
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+    let capture = Capture {
+        log: state.provisioning_log.clone(),
+        read_limit: max_body_bytes.max(state.bulk.max_payload_bytes),
+    };
     let scim = Router::new()
         .route("/Users", get(users::list).post(users::create))
         .route("/Users/.search", post(search::users))
@@ -59,10 +66,18 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/Schemas/{id}", get(discovery::schema))
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(middleware::from_fn_with_state(
+            capture.clone(),
+            provisioning_log::read_body,
+        ))
+        .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_key,
         ))
-        .fallback(not_found);
+        .fallback(auth::no_such_endpoint)
+        .layer(middleware::from_fn_with_state(
+            capture,
+            provisioning_log::capture,
+        ));
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/scim/v2", scim)

@@ -6,6 +6,7 @@ mod claims;
 mod commands;
 mod connect;
 mod membership;
+pub mod provisioning_log;
 mod scratch;
 mod snapshots;
 pub mod tenancy;

@@ -21,20 +21,20 @@ on_both_store_kinds!(
 );
 
 /// A running `scimd serve`.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    base: String,
+    pub(crate) base: String,
     /// The key printed on a first start, if this start printed one.
     printed_key: Option<String>,
 }
 
 impl Server {
-    async fn start(database_url: &str) -> Self {
+    pub(crate) async fn start(database_url: &str) -> Self {
         Self::start_with(database_url, &[]).await
     }
 
     /// As `start`, with more `serve` arguments.
-    async fn start_with(database_url: &str, extra: &[&str]) -> Self {
+    pub(crate) async fn start_with(database_url: &str, extra: &[&str]) -> Self {
         let mut child = Command::new(SCIMD)
             .args([
                 "serve",
@@ -82,7 +82,7 @@ impl Server {
         self.child.id().map(|id| id.to_string()).unwrap_or_default()
     }
 
-    async fn signal(&mut self, signal: &str) -> std::process::ExitStatus {
+    pub(crate) async fn signal(&mut self, signal: &str) -> std::process::ExitStatus {
         let sent = Command::new("kill")
             .args([format!("-{signal}"), self.pid()])
             .status()
@@ -110,7 +110,7 @@ fn without_location(mut resource: Value) -> Value {
     resource
 }
 
-async fn call(
+pub(crate) async fn call(
     method: reqwest::Method,
     url: &str,
     token: &str,
@@ -281,7 +281,7 @@ async fn a_crash_between_event_commit_and_projection_loses_nothing(kind: StoreKi
 }
 
 /// A new key of `instance`, made with the CLI: the last line it prints.
-async fn new_key(database_url: &str, instance: &str, integration_user: &str) -> String {
+pub(crate) async fn new_key(database_url: &str, instance: &str, integration_user: &str) -> String {
     let args = [
         "keys",
         "create",

@@ -17,6 +17,7 @@ mod import;
 mod listing;
 mod okta;
 mod onelogin;
+mod provisioning_log;
 mod read_model;
 mod roles;
 mod time_travel;

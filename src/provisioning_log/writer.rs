@@ -1,0 +1,121 @@
+//! Writing the log without slowing provisioning down: requests hand their entries to a bounded
+//! queue and never wait; one background task stores whatever has queued up, in one transaction
+//! per batch. When the store falls so far behind that the queue is full, entries are dropped
+//! and counted rather than making IdPs wait.
+
+use crate::store::provisioning_log::{self, LogEntry};
+use projections::db::Db;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+/// Entries waiting to be written, at most: bounds the memory a stalled store can take
+/// (an entry keeps at most `STORED_BODY_LIMIT` of body).
+pub const QUEUE_CAPACITY: usize = 4096;
+/// Entries written in one transaction, at most.
+const BATCH: usize = 256;
+/// A failed batch is tried once more after this pause, then given up.
+const RETRY_AFTER: Duration = Duration::from_millis(500);
+
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("the provisioning log writer has stopped")]
+    Stopped,
+}
+
+enum Message {
+    Entry(Box<LogEntry>),
+    /// Answered once every entry queued before it is stored (or given up).
+    Flush(oneshot::Sender<()>),
+}
+
+/// The sending side of the log, cheap to clone into every request.
+#[derive(Clone)]
+pub struct ProvisioningLog {
+    queue: mpsc::Sender<Message>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl ProvisioningLog {
+    /// The log and the task that writes it to `db`; the task ends when every clone of the
+    /// log is gone and the queue is drained.
+    pub fn start(db: Db) -> (Self, JoinHandle<()>) {
+        let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
+        let writer = tokio::spawn(write(db, receiver));
+        let log = Self {
+            queue,
+            dropped: Arc::new(AtomicU64::new(0)),
+        };
+        (log, writer)
+    }
+
+    /// Queues `entry` without waiting; drops it, counted, when the queue is full.
+    pub fn record(&self, entry: LogEntry) {
+        match self.queue.try_send(Message::Entry(Box::new(entry))) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                // One warning per power of two keeps a flood of drops from flooding the log.
+                if dropped.is_power_of_two() {
+                    tracing::warn!(dropped, "provisioning log queue is full: entries dropped");
+                }
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                tracing::warn!("provisioning log writer has stopped: entry dropped");
+            }
+        }
+    }
+
+    /// How many entries were dropped because the queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Waits until every entry recorded so far is stored, so that a reader sees its own
+    /// requests.
+    pub async fn flush(&self) -> Result<(), LogError> {
+        let (done, flushed) = oneshot::channel();
+        self.queue
+            .send(Message::Flush(done))
+            .await
+            .map_err(|_| LogError::Stopped)?;
+        flushed.await.map_err(|_| LogError::Stopped)
+    }
+}
+
+async fn write(db: Db, mut queue: mpsc::Receiver<Message>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut flushes = Vec::new();
+    while let Some(first) = queue.recv().await {
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            match message {
+                Message::Entry(entry) => batch.push(*entry),
+                Message::Flush(done) => flushes.push(done),
+            }
+            if batch.len() < BATCH {
+                next = queue.try_recv().ok();
+            }
+        }
+        if !batch.is_empty() {
+            store(&db, &batch).await;
+            batch.clear();
+        }
+        for done in flushes.drain(..) {
+            let _ = done.send(());
+        }
+    }
+}
+
+async fn store(db: &Db, batch: &[LogEntry]) {
+    let Err(error) = provisioning_log::insert(db, batch).await else {
+        return;
+    };
+    tracing::warn!(%error, entries = batch.len(), "cannot write the provisioning log; retrying");
+    tokio::time::sleep(RETRY_AFTER).await;
+    if let Err(error) = provisioning_log::insert(db, batch).await {
+        tracing::error!(%error, lost = batch.len(), "provisioning log entries lost");
+    }
+}

@@ -1,0 +1,208 @@
+//! The provisioning log as stored: a plain table written by the server as it answers, with a
+//! side table of whom each entry is about. Not events and not a projection: it records requests
+//! that changed nothing (refusals, lookups), and `scimd rebuild` never touches it.
+
+use aggregates::values::case_insensitive_key;
+use projections::db::{Conditions, Db, DbError, Sql, Tx};
+
+/// What a log entry can be found by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SubjectKind {
+    /// A userName, stored as its case-insensitive key.
+    UserName,
+    ExternalId,
+    /// The id of the User or Group the request addressed or created.
+    ResourceId,
+}
+
+impl SubjectKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::UserName => "userName",
+            Self::ExternalId => "externalId",
+            Self::ResourceId => "id",
+        }
+    }
+}
+
+/// One SCIM request and its outcome. `sequence` orders the entries; it is 0 until stored.
+#[derive(Debug, Clone, Default, PartialEq, sqlx::FromRow)]
+pub struct LogEntry {
+    pub sequence: i64,
+    pub instance_id: String,
+    pub at: String,
+    pub method: String,
+    /// The path with its query string.
+    pub path: String,
+    pub status: i64,
+    pub latency_us: i64,
+    pub correlation_id: String,
+    pub key_id: Option<String>,
+    pub user_agent: Option<String>,
+    pub resource_type: Option<String>,
+    pub resource_id: Option<String>,
+    pub user_name: Option<String>,
+    pub external_id: Option<String>,
+    /// The request failed, or (Bulk) at least one of its operations did.
+    pub failed: bool,
+    pub scim_type: Option<String>,
+    pub detail: Option<String>,
+    /// JSON text: the request body with credentials redacted, or a string saying why not.
+    pub body: Option<String>,
+    /// Every userName, externalId and resource id the request named.
+    #[sqlx(skip)]
+    pub subjects: Vec<(SubjectKind, String)>,
+}
+
+const COLUMNS: &str = "sequence, instance_id, at, method, path, status, latency_us, \
+     correlation_id, key_id, user_agent, resource_type, resource_id, user_name, external_id, \
+     failed, scim_type, detail, body";
+
+#[derive(sqlx::FromRow)]
+struct Inserted {
+    sequence: i64,
+}
+
+/// Stores `entries` in one transaction.
+pub async fn insert(db: &Db, entries: &[LogEntry]) -> Result<(), DbError> {
+    let mut tx = db.begin_write().await?;
+    for entry in entries {
+        insert_one(&mut tx, entry).await?;
+    }
+    tx.commit().await
+}
+
+async fn insert_one(tx: &mut Tx, entry: &LogEntry) -> Result<(), DbError> {
+    let sql = Sql::new(
+        "INSERT INTO provisioning_log (instance_id, at, method, path, status, latency_us,
+             correlation_id, key_id, user_agent, resource_type, resource_id, user_name,
+             external_id, failed, scim_type, detail, body)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+         RETURNING sequence",
+    )
+    .bind(entry.instance_id.as_str())
+    .bind(entry.at.as_str())
+    .bind(entry.method.as_str())
+    .bind(entry.path.as_str())
+    .bind(entry.status)
+    .bind(entry.latency_us)
+    .bind(entry.correlation_id.as_str())
+    .bind(entry.key_id.as_deref())
+    .bind(entry.user_agent.as_deref())
+    .bind(entry.resource_type.as_deref())
+    .bind(entry.resource_id.as_deref())
+    .bind(entry.user_name.as_deref())
+    .bind(entry.external_id.as_deref())
+    .bind(entry.failed)
+    .bind(entry.scim_type.as_deref())
+    .bind(entry.detail.as_deref())
+    .bind(entry.body.as_deref());
+    let Some(inserted) = tx.fetch_optional::<Inserted>(&sql).await? else {
+        return Ok(());
+    };
+    let mut seen = std::collections::HashSet::new();
+    for (kind, value) in &entry.subjects {
+        let value = match kind {
+            SubjectKind::UserName => case_insensitive_key(value),
+            _ => value.clone(),
+        };
+        if !seen.insert((*kind, value.clone())) {
+            continue;
+        }
+        let subject = Sql::new(
+            "INSERT INTO provisioning_log_subjects (entry, instance_id, kind, value)
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(inserted.sequence)
+        .bind(entry.instance_id.as_str())
+        .bind(kind.as_str())
+        .bind(value);
+        tx.execute(&subject).await?;
+    }
+    Ok(())
+}
+
+/// What a log query asks for; every filter is optional.
+#[derive(Debug, Clone, Default)]
+pub struct LogQuery {
+    pub instance_id: String,
+    pub failed_only: bool,
+    /// Entries naming this userName (any case), or addressing a user that had it.
+    pub user_name: Option<String>,
+    pub external_id: Option<String>,
+    /// RFC 3339 bounds, inclusive, in scimd's fixed-width form.
+    pub since: Option<String>,
+    pub until: Option<String>,
+    /// Entries after this sequence, for paging in order.
+    pub after: Option<i64>,
+    pub limit: i64,
+}
+
+/// One page of the log, in the order the entries were stored.
+pub async fn page(db: &Db, query: &LogQuery) -> Result<Vec<LogEntry>, DbError> {
+    let mut conditions = Conditions::default();
+    conditions.bind("instance_id = ?", [query.instance_id.as_str().into()]);
+    if query.failed_only {
+        // Spelled as the partial index's condition, so that the index serves it.
+        conditions.bind("failed", []);
+    }
+    if let Some(user_name) = &query.user_name {
+        // A request by id (PATCH /Users/{id}) does not name the user: the change history
+        // knows which ids have had this name, including users deleted since. ($1 is the
+        // instance.)
+        let key = case_insensitive_key(user_name);
+        conditions.bind(
+            "sequence IN (
+                SELECT entry FROM provisioning_log_subjects
+                 WHERE instance_id = $1 AND kind = 'userName' AND value = ?
+                UNION
+                SELECT s.entry FROM provisioning_log_subjects s
+                 WHERE s.instance_id = $1 AND s.kind = 'id' AND s.value IN (
+                    SELECT h.entity_id FROM history_entries h
+                     WHERE h.instance_id = $1 AND h.entity_type = 'User'
+                       AND h.entity_name_key = ?))",
+            [key.as_str().into(), key.into()],
+        );
+    }
+    if let Some(external_id) = &query.external_id {
+        conditions.bind(
+            "sequence IN (SELECT entry FROM provisioning_log_subjects
+                 WHERE instance_id = $1 AND kind = 'externalId' AND value = ?)",
+            [external_id.as_str().into()],
+        );
+    }
+    if let Some(since) = &query.since {
+        conditions.bind("at >= ?", [since.as_str().into()]);
+    }
+    if let Some(until) = &query.until {
+        conditions.bind("at <= ?", [until.as_str().into()]);
+    }
+    if let Some(after) = query.after {
+        conditions.bind("sequence > ?", [after.into()]);
+    }
+    let sql = conditions.select(
+        &format!("SELECT {COLUMNS} FROM provisioning_log"),
+        "ORDER BY sequence",
+        query.limit,
+    );
+    db.fetch_all(&sql).await
+}
+
+/// Deletes entries older than `before`, `chunk` at a time so that no statement holds the
+/// store for long; how many it deleted.
+pub async fn prune(db: &Db, before: &str, chunk: i64) -> Result<u64, DbError> {
+    let sql = Sql::new(
+        "DELETE FROM provisioning_log WHERE sequence IN (
+             SELECT sequence FROM provisioning_log WHERE at < $1 ORDER BY at LIMIT $2)",
+    )
+    .bind(before)
+    .bind(chunk);
+    let mut total = 0;
+    loop {
+        let deleted = db.execute(&sql).await?;
+        total += deleted;
+        if deleted < u64::try_from(chunk).unwrap_or(u64::MAX) {
+            return Ok(total);
+        }
+    }
+}
