@@ -45,6 +45,7 @@ pub struct ServeArgs {
 }
 
 pub async fn serve(database: &str, args: ServeArgs) -> anyhow::Result<()> {
+    let shutdown = shutdown_signal()?;
     let store = open(database, args.pool_size).await?;
     if args.abort_before_projection_commit {
         store.projector.abort_before_commit();
@@ -84,34 +85,24 @@ pub async fn serve(database: &str, args: ServeArgs) -> anyhow::Result<()> {
         ),
         ..ServerSettings::default()
     };
-    startup::serve(Arc::clone(&store), settings, listener, shutdown_signal()).await?;
+    startup::serve(Arc::clone(&store), settings, listener, shutdown).await?;
     store.db.close().await;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Resolves on Ctrl-C or SIGTERM; in-flight requests then finish before the process exits.
-async fn shutdown_signal() {
-    let interrupt = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
+/// Listens for Ctrl-C (SIGINT) and SIGTERM from the moment it is called, so that a signal sent
+/// while the store opens or the projections catch up still stops scimd gracefully; the future
+/// resolves on the first, and in-flight requests then finish before the process exits.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt()).context("listening for Ctrl-C")?;
+    let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
         }
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    tokio::select! {
-        _ = interrupt => {}
-        _ = terminate => {}
-    }
-    tracing::info!("shutting down: finishing requests in flight");
+        tracing::info!("shutting down: finishing requests in flight");
+    })
 }
