@@ -1,6 +1,6 @@
 //! How long the auditor's commands take on a log of 100,000 events: `scimd rebuild`,
 //! `scimd history` exported as JSON Lines and CSV (with the exporter's peak memory, which
-//! must not grow with the log), and `scimd verify`.
+//! must not grow with the log), `scimd verify`, `scimd show` and `scimd audit verify`.
 //!
 //! The log is written the way IdPs write it: a real `scimd serve` over a fresh store, fed
 //! over HTTP by concurrent clients creating users, changing them and grouping them.
@@ -244,6 +244,27 @@ fn measure(url: &str, store: &str) -> Result<(), Failure> {
     println!(
         "{store}: verify: identical = {}, {:.2} s",
         verified["identical"],
+        started.elapsed().as_secs_f64()
+    );
+    let started = Instant::now();
+    let user = [
+        "show",
+        "--instance",
+        INSTANCE,
+        "--user",
+        "user0-0@corp.example",
+    ];
+    let shown: Value = serde_json::from_str(&scimd(url, &user)?)?;
+    println!(
+        "{store}: show (time travel) of a user in {} group(s): {:.2} s",
+        shown["groups"].as_array().map_or(0, Vec::len),
+        started.elapsed().as_secs_f64()
+    );
+    let started = Instant::now();
+    let audited: Value = serde_json::from_str(&scimd(url, &["--json", "audit", "verify"])?)?;
+    println!(
+        "{store}: audit verify: intact = {}, {:.2} s",
+        audited[0]["intact"],
         started.elapsed().as_secs_f64()
     );
     Ok(())
