@@ -18,7 +18,6 @@ use scimd::store::{redact, Store, StoreSettings};
 use serde_json::Value;
 use std::io::Write as _;
 use std::sync::Arc;
-use std::time::Duration;
 
 use audit::AuditCommand;
 pub use serve::ServeArgs;
@@ -83,17 +82,11 @@ pub enum Command {
     ProvisioningLog(provisioning_log::ProvisioningLogArgs),
 }
 
-/// How long a write waits for the read model to show it before answering 503.
-const PROJECTION_WAIT: Duration = Duration::from_secs(10);
 const ADMIN_POOL_SIZE: u32 = 2;
 
-async fn open(database: &str, pool_size: u32) -> anyhow::Result<Arc<Store>> {
-    let settings = StoreSettings {
-        database_url: database.to_string(),
-        pool_size,
-        projection_wait: PROJECTION_WAIT,
-    };
-    let store = Store::open(&settings)
+async fn open(settings: &StoreSettings) -> anyhow::Result<Arc<Store>> {
+    let database = &settings.database_url;
+    let store = Store::open(settings)
         .await
         .with_context(|| format!("opening the store at {}", redact(database)))?;
     Ok(Arc::new(store))
@@ -103,7 +96,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Serve(args) = cli.command {
         return serve::serve(&cli.database, args).await;
     }
-    let store = open(&cli.database, ADMIN_POOL_SIZE).await?;
+    let store = open(&StoreSettings::new(&cli.database, ADMIN_POOL_SIZE)).await?;
     let json = cli.json;
     let outcome = match cli.command {
         Command::Serve(_) => Ok(()),

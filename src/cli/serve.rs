@@ -7,8 +7,9 @@ use scimd::admin;
 use scimd::admin::token::AdminToken;
 use scimd::scim::bulk::BulkLimits;
 use scimd::startup::{self, ServerSettings};
-use scimd::store::redact;
+use scimd::store::{redact, StoreSettings};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 
 #[derive(Debug, Args)]
@@ -22,6 +23,10 @@ pub struct ServeArgs {
     /// Database connections in the pool
     #[arg(long, env = "SCIMD_POOL_SIZE", default_value_t = 16)]
     pub pool_size: u32,
+    /// Milliseconds a database statement may run (PostgreSQL) or wait for the write lock
+    /// (SQLite) before the request fails; 0: no limit
+    #[arg(long, env = "SCIMD_STATEMENT_TIMEOUT_MS", default_value_t = 30_000)]
+    pub statement_timeout_ms: u64,
     /// Largest request body accepted, in bytes (larger bodies get 413)
     #[arg(long, env = "SCIMD_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
@@ -46,7 +51,12 @@ pub struct ServeArgs {
 
 pub async fn serve(database: &str, args: ServeArgs) -> anyhow::Result<()> {
     let shutdown = shutdown_signal()?;
-    let store = open(database, args.pool_size).await?;
+    let store = open(&StoreSettings {
+        statement_timeout: Some(Duration::from_millis(args.statement_timeout_ms))
+            .filter(|timeout| !timeout.is_zero()),
+        ..StoreSettings::new(database, args.pool_size)
+    })
+    .await?;
     if args.abort_before_projection_commit {
         store.projector.abort_before_commit();
     }

@@ -1,7 +1,8 @@
 //! Opening a store by URL and bringing its schema up to date.
 
+use super::StoreSettings;
 use projections::db::Db;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::str::FromStr;
 use std::time::Duration;
@@ -38,7 +39,12 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-pub async fn connect(url: &str, pool_size: u32) -> Result<Db, StoreError> {
+/// How long a SQLite statement waits for the write lock when no timeout is set.
+const SQLITE_LOCK_WAIT: Duration = Duration::from_secs(10);
+
+pub async fn connect(settings: &StoreSettings) -> Result<Db, StoreError> {
+    let url = settings.database_url.as_str();
+    let pool_size = settings.pool_size;
     let connect_error = |source| StoreError::Connect {
         url: redact(url),
         source,
@@ -55,7 +61,7 @@ pub async fn connect(url: &str, pool_size: u32) -> Result<Db, StoreError> {
             // FULL: a transaction acknowledged to an IdP survives a power cut, not just a crash.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(settings.statement_timeout.unwrap_or(SQLITE_LOCK_WAIT));
         let pool = SqlitePoolOptions::new()
             .max_connections(pool_size)
             .connect_with(options)
@@ -67,9 +73,14 @@ pub async fn connect(url: &str, pool_size: u32) -> Result<Db, StoreError> {
             .map_err(migrate_error)?;
         Ok(Db::Sqlite(pool))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let mut options = PgConnectOptions::from_str(url).map_err(connect_error)?;
+        if let Some(timeout) = settings.statement_timeout {
+            let millis = timeout.as_millis().to_string();
+            options = options.options([("statement_timeout", millis.as_str())]);
+        }
         let pool = PgPoolOptions::new()
             .max_connections(pool_size)
-            .connect(url)
+            .connect_with(options)
             .await
             .map_err(connect_error)?;
         sqlx::migrate!("./migrations/postgres")

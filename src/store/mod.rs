@@ -29,6 +29,23 @@ pub struct StoreSettings {
     pub pool_size: u32,
     /// How long a request waits for the read model to show its own write.
     pub projection_wait: Duration,
+    /// The longest a statement may run on PostgreSQL, or wait for the write lock on SQLite,
+    /// before it fails; `None`: no limit (administrative commands that scan everything).
+    pub statement_timeout: Option<Duration>,
+}
+
+impl StoreSettings {
+    pub const DEFAULT_PROJECTION_WAIT: Duration = Duration::from_secs(10);
+
+    /// Settings with the defaults: a 10 s projection wait and no statement timeout.
+    pub fn new(database_url: &str, pool_size: u32) -> Self {
+        Self {
+            database_url: database_url.to_string(),
+            pool_size,
+            projection_wait: Self::DEFAULT_PROJECTION_WAIT,
+            statement_timeout: None,
+        }
+    }
 }
 
 pub struct Store {
@@ -40,7 +57,7 @@ pub struct Store {
 
 impl Store {
     pub async fn open(settings: &StoreSettings) -> Result<Self, StoreError> {
-        let db = connect::connect(&settings.database_url, settings.pool_size).await?;
+        let db = connect::connect(settings).await?;
         let projector = Arc::new(Projector::new(
             db.clone(),
             projections::all(),

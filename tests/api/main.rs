@@ -20,6 +20,7 @@ mod onelogin;
 mod provisioning_log;
 mod read_model;
 mod roles;
+mod statement_timeout;
 mod time_travel;
 mod uniqueness;
 mod user_groups;

@@ -34,11 +34,7 @@ pub async fn database_with_instance(
 
 /// The store behind a database, opened as the CLI opens it: to look at or edit its tables.
 pub async fn open_store(database_url: &str) -> scimd::store::Store {
-    scimd::store::Store::open(&scimd::store::StoreSettings {
-        database_url: database_url.to_string(),
-        pool_size: 1,
-        projection_wait: std::time::Duration::from_secs(10),
-    })
-    .await
-    .expect("the store opens")
+    scimd::store::Store::open(&scimd::store::StoreSettings::new(database_url, 1))
+        .await
+        .expect("the store opens")
 }

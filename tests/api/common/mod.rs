@@ -153,11 +153,7 @@ impl TestApp {
     /// A server with other settings than the defaults (limits, public URL).
     pub async fn spawn_with(kind: StoreKind, settings: ServerSettings) -> Self {
         let (database_url, dir) = fresh_database(kind).await;
-        let store_settings = StoreSettings {
-            database_url: database_url.clone(),
-            pool_size: 8,
-            projection_wait: Duration::from_secs(10),
-        };
+        let store_settings = StoreSettings::new(&database_url, 8);
         let store = Arc::new(Store::open(&store_settings).await.expect("the store opens"));
         let token = admin::ensure_default_instance(&store)
             .await
