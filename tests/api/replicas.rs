@@ -1,0 +1,469 @@
+//! Several `scimd serve` processes on one PostgreSQL database, the scale-out deployment: any
+//! request may go to any replica, a write acknowledged by one is read at once through the
+//! other, and racing writers through different replicas lose and duplicate nothing. After the
+//! races, the read models equal a rebuild from the event log, every instance's hash chain is
+//! intact, and the change history holds every event exactly once, in the log's order.
+//!
+//! PostgreSQL only: replicas sharing a SQLite file are not a supported deployment (SQLite is the
+//! embedded store of one process), so these tests have no SQLite variant.
+//!
+//! Each test starts two real `scimd serve` binaries on a fresh database of the test process's
+//! throwaway PostgreSQL server, fires requests at both at once, and asserts exact final states
+//! and counts: they fail on one lost or duplicated change.
+
+use crate::common::cli::{database_with_instance, open_store, run_cli};
+use crate::common::server::{new_key, Server};
+use crate::common::{encode, member_ids, Reply, StoreKind};
+use futures::future::join_all;
+use projections::db::Sql;
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+
+/// Two replicas of scimd on one database, and a key of instance `acme` that both accept.
+struct Replicas {
+    database_url: String,
+    token: String,
+    servers: [Server; 2],
+    client: reqwest::Client,
+}
+
+/// Which replica a request goes to.
+#[derive(Debug, Clone, Copy)]
+enum Replica {
+    A,
+    B,
+}
+
+use Replica::{A, B};
+
+impl Replica {
+    /// Alternates between the replicas: even numbers go to A, odd ones to B.
+    fn alternating(n: usize) -> Self {
+        if n % 2 == 0 {
+            A
+        } else {
+            B
+        }
+    }
+}
+
+impl Replicas {
+    async fn start() -> Self {
+        let (database_url, _) = database_with_instance(StoreKind::Postgres, "acme").await;
+        let token = new_key(&database_url, "acme", "okta").await;
+        // Small pools: the replicas share the test process's PostgreSQL server with every
+        // other test running at the same time.
+        let serve = || Server::start_with(&database_url, &["--pool-size", "6"]);
+        let (a, b) = tokio::join!(serve(), serve());
+        Self {
+            database_url,
+            token,
+            servers: [a, b],
+            client: reqwest::Client::new(),
+        }
+    }
+
+    async fn send(
+        &self,
+        replica: Replica,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Reply {
+        let base = &self.servers[replica as usize].base;
+        let mut request = self
+            .client
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/scim+json")
+                .body(body.to_string());
+        }
+        Reply::read(request.send().await.expect("scimd answers")).await
+    }
+
+    async fn get(&self, replica: Replica, path: &str) -> Reply {
+        self.send(replica, Method::GET, path, None).await
+    }
+
+    async fn post(&self, replica: Replica, path: &str, body: Value) -> Reply {
+        self.send(replica, Method::POST, path, Some(body)).await
+    }
+
+    async fn patch(&self, replica: Replica, path: &str, operations: Value) -> Reply {
+        let body = json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": operations,
+        });
+        self.send(replica, Method::PATCH, path, Some(body)).await
+    }
+
+    /// Creates a user through `replica` and returns its id.
+    async fn create_user(&self, replica: Replica, user_name: &str) -> String {
+        let reply = self
+            .post(replica, "/Users", json!({"userName": user_name}))
+            .await;
+        assert_eq!(reply.status, 201, "creating {user_name}: {:?}", reply.body);
+        reply.id()
+    }
+
+    /// The users whose userName equals `user_name`, as `replica` lists them.
+    async fn users_named(&self, replica: Replica, user_name: &str) -> Reply {
+        let filter = encode(&format!("userName eq \"{user_name}\""));
+        let reply = self.get(replica, &format!("/Users?filter={filter}")).await;
+        assert_eq!(reply.status, 200, "{:?}", reply.body);
+        reply
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct Count {
+    total: i64,
+}
+
+/// One number the database computes.
+async fn count(database_url: &str, sql: Sql) -> i64 {
+    let store = open_store(database_url).await;
+    let counted: Count = store.db.fetch_one(&sql).await.expect("the store reads");
+    store.db.close().await;
+    counted.total
+}
+
+#[derive(Debug, PartialEq, Eq, sqlx::FromRow)]
+struct LoggedEvent {
+    position: i64,
+    event_type: String,
+    aggregate_id: String,
+    payload: String,
+}
+
+/// Every event in the global order the projections apply them in (see
+/// migrations/postgres/0001_event_store.sql).
+async fn event_log(database_url: &str) -> Vec<LoggedEvent> {
+    let store = open_store(database_url).await;
+    let events = store
+        .db
+        .fetch_all(&Sql::new(
+            "SELECT position, event_type, aggregate_id, payload::text AS payload FROM events
+              ORDER BY transaction_id, position",
+        ))
+        .await
+        .expect("the event log reads");
+    store.db.close().await;
+    events
+}
+
+/// The member a GroupMemberAdded or GroupMemberRemoved event names.
+fn member_of(event: &LoggedEvent) -> String {
+    let payload: Value = serde_json::from_str(&event.payload).unwrap_or_default();
+    payload[event.event_type.as_str()]["member"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// What the auditor relies on after replicas raced: the read models equal a rebuild from the
+/// log, the chain of instance `acme` is intact and seals every event, and its change history
+/// has every event exactly once, in the log's order, whichever replica wrote it.
+async fn assert_audit_trail_is_complete_and_ordered(database_url: &str) {
+    let events = event_log(database_url).await;
+    // The fresh database has one instance, so all of its events are acme's.
+    let total = i64::try_from(events.len()).unwrap_or(i64::MAX);
+
+    let (ok, out, err) = run_cli(database_url, &["--json", "verify"]).await;
+    assert!(ok, "scimd verify: {out}{err}");
+    let report: Value = serde_json::from_str(&out).unwrap_or_default();
+    assert_eq!(report["identical"], true, "{out}");
+    assert_eq!(report["events"], total, "{out}");
+    let projections = report["projections"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(projections.len(), 4, "{out}");
+    assert!(projections.iter().all(|p| p["identical"] == true), "{out}");
+
+    let (ok, out, err) = run_cli(database_url, &["--json", "audit", "verify"]).await;
+    assert!(ok, "scimd audit verify: {out}{err}");
+    let chains: Value = serde_json::from_str(&out).unwrap_or_default();
+    assert_eq!(chains.as_array().map(Vec::len), Some(1), "{out}");
+    assert_eq!(chains[0]["instance"], "acme", "{out}");
+    assert_eq!(chains[0]["intact"], true, "{out}");
+    assert_eq!(chains[0]["events"], total, "{out}");
+
+    let (ok, out, err) = run_cli(
+        database_url,
+        &["history", "--instance", "acme", "--format", "jsonl"],
+    )
+    .await;
+    assert!(ok, "scimd history: {err}");
+    let history: Vec<(i64, String, String)> = out
+        .lines()
+        .map(|line| {
+            let entry: Value = serde_json::from_str(line).unwrap_or_default();
+            let text = |key: &str| entry[key].as_str().unwrap_or_default().to_string();
+            (
+                entry["position"].as_i64().unwrap_or_default(),
+                text("action"),
+                text("entityId"),
+            )
+        })
+        .collect();
+    let logged: Vec<(i64, String, String)> = events
+        .iter()
+        .map(|event| {
+            (
+                event.position,
+                event.event_type.clone(),
+                event.aggregate_id.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(history.len(), logged.len(), "one history entry per event");
+    assert_eq!(history, logged, "the history follows the log's order");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_creates_of_one_user_name_through_both_replicas_give_exactly_one_201() {
+    let replicas = Replicas::start().await;
+    const ROUNDS: usize = 5;
+    const RACERS: usize = 20;
+    for round in 0..ROUNDS {
+        let name = format!("racer{round}@corp.example");
+        // Every racer spells the name in its own case: userNames are unique without regard
+        // to case, so they all compete for one name.
+        let spellings: Vec<String> = (0..RACERS)
+            .map(|n| match n % 3 {
+                0 => name.clone(),
+                1 => name.to_uppercase(),
+                _ => format!("Racer{round}@Corp.Example"),
+            })
+            .collect();
+        let replies = join_all(spellings.iter().enumerate().map(|(n, spelling)| {
+            replicas.post(
+                Replica::alternating(n),
+                "/Users",
+                json!({"userName": spelling, "title": format!("racer {n}")}),
+            )
+        }))
+        .await;
+        let created: Vec<&Reply> = replies.iter().filter(|reply| reply.status == 201).collect();
+        let refused: Vec<&Reply> = replies
+            .iter()
+            .filter(|reply| reply.status == 409 && reply.body["scimType"] == "uniqueness")
+            .collect();
+        let statuses: Vec<u16> = replies.iter().map(|reply| reply.status).collect();
+        assert_eq!(created.len(), 1, "round {round}: {statuses:?}");
+        assert_eq!(refused.len(), RACERS - 1, "round {round}: {statuses:?}");
+        let id = created[0].id();
+
+        // Both replicas find exactly the one that was created, by any spelling.
+        for replica in [A, B] {
+            let found = replicas.users_named(replica, &name.to_uppercase()).await;
+            assert_eq!(found.body["totalResults"], 1, "{:?}", found.body);
+            assert_eq!(found.resources()[0]["id"], id.as_str());
+            let read = replicas.get(replica, &format!("/Users/{id}")).await;
+            assert_eq!(read.status, 200);
+            assert_eq!(read.body["title"], created[0].body["title"]);
+        }
+    }
+
+    let url = &replicas.database_url;
+    let created = Sql::new("SELECT count(*) AS total FROM events WHERE event_type = 'UserCreated'");
+    assert_eq!(count(url, created).await, ROUNDS as i64);
+    let users = Sql::new("SELECT count(*) AS total FROM scim_users");
+    assert_eq!(count(url, users).await, ROUNDS as i64);
+    let claims = Sql::new(
+        "SELECT count(*) AS total FROM user_name_claims c
+           JOIN scim_users u ON u.id = c.user_id AND u.user_name_key = c.user_name_key",
+    );
+    assert_eq!(
+        count(url, claims).await,
+        ROUNDS as i64,
+        "each name is claimed once, by the user that holds it"
+    );
+    let all_claims = Sql::new("SELECT count(*) AS total FROM user_name_claims");
+    assert_eq!(count(url, all_claims).await, ROUNDS as i64);
+    assert_audit_trail_is_complete_and_ordered(url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_member_patches_from_both_replicas_lose_and_duplicate_nothing() {
+    let replicas = Replicas::start().await;
+    // Each replica adds its own 50 users; both add the same 10 shared ones; 10 initial members
+    // leave, half through each replica.
+    let create = |replica: Replica, prefix: &'static str, n: usize| {
+        let replicas = &replicas;
+        async move {
+            replicas
+                .create_user(replica, &format!("{prefix}{n}@corp.example"))
+                .await
+        }
+    };
+    let own_a = join_all((0..50).map(|n| create(A, "a", n))).await;
+    let own_b = join_all((0..50).map(|n| create(B, "b", n))).await;
+    let shared = join_all((0..10).map(|n| create(Replica::alternating(n), "shared", n))).await;
+    let leavers = join_all((0..10).map(|n| create(Replica::alternating(n), "leaver", n))).await;
+
+    let members: Vec<Value> = leavers.iter().map(|id| json!({"value": id})).collect();
+    let group = replicas
+        .post(
+            A,
+            "/Groups",
+            json!({"displayName": "Racers", "members": members}),
+        )
+        .await;
+    assert_eq!(group.status, 201, "{:?}", group.body);
+    let group_id = group.id();
+    let path = format!("/Groups/{group_id}");
+
+    let add = |ids: &[String]| {
+        let value: Vec<Value> = ids.iter().map(|id| json!({"value": id})).collect();
+        json!([{"op": "add", "path": "members", "value": value}])
+    };
+    let remove =
+        |id: &String| json!([{"op": "remove", "path": format!("members[value eq \"{id}\"]")}]);
+    let mut patches: Vec<(Replica, Value)> = Vec::new();
+    patches.extend(own_a.chunks(5).map(|chunk| (A, add(chunk))));
+    patches.extend(own_b.chunks(5).map(|chunk| (B, add(chunk))));
+    for chunk in shared.chunks(2) {
+        patches.extend([(A, add(chunk)), (B, add(chunk))]);
+    }
+    patches.extend(
+        leavers
+            .iter()
+            .enumerate()
+            .map(|(n, id)| (Replica::alternating(n), remove(id))),
+    );
+    let patches = patches
+        .into_iter()
+        .map(|(replica, operations)| replicas.patch(replica, &path, operations));
+    let replies = join_all(patches).await;
+    let failed: Vec<(u16, &Value)> = replies
+        .iter()
+        .filter(|reply| reply.status != 200)
+        .map(|reply| (reply.status, &reply.body))
+        .collect();
+    assert!(failed.is_empty(), "every PATCH succeeds: {failed:?}");
+
+    let expected: BTreeSet<String> = own_a.iter().chain(&own_b).chain(&shared).cloned().collect();
+    let expected: Vec<String> = expected.into_iter().collect();
+    assert_eq!(expected.len(), 110);
+    for replica in [A, B] {
+        let read = replicas.get(replica, &path).await;
+        assert_eq!(read.status, 200);
+        assert_eq!(
+            member_ids(&read.body),
+            expected,
+            "members read through {replica:?}"
+        );
+        // Each member's own `groups` shows the group, through either replica.
+        let filter = encode(&format!("groups.value eq \"{group_id}\""));
+        let listed = replicas
+            .get(replica, &format!("/Users?filter={filter}&count=1000"))
+            .await;
+        assert_eq!(listed.status, 200, "{:?}", listed.body);
+        assert_eq!(listed.body["totalResults"], 110, "{:?}", listed.body);
+    }
+
+    // One event per member change: the shared members were added once, though both replicas
+    // asked for them.
+    let events: Vec<LoggedEvent> = event_log(&replicas.database_url)
+        .await
+        .into_iter()
+        .filter(|event| event.aggregate_id == group_id)
+        .collect();
+    let added: Vec<String> = events
+        .iter()
+        .filter(|event| event.event_type == "GroupMemberAdded")
+        .map(member_of)
+        .collect();
+    let removed: Vec<String> = events
+        .iter()
+        .filter(|event| event.event_type == "GroupMemberRemoved")
+        .map(member_of)
+        .collect();
+    let mut expected_added: Vec<String> = expected.iter().chain(&leavers).cloned().collect();
+    expected_added.sort();
+    let mut added_sorted = added.clone();
+    added_sorted.sort();
+    assert_eq!(
+        added_sorted, expected_added,
+        "each member added exactly once"
+    );
+    let mut removed_sorted = removed.clone();
+    removed_sorted.sort();
+    let mut expected_removed = leavers.clone();
+    expected_removed.sort();
+    assert_eq!(
+        removed_sorted, expected_removed,
+        "each leaver removed exactly once"
+    );
+    assert_eq!(events.len(), 1 + 120 + 10, "{events:?}");
+    assert_audit_trail_is_complete_and_ordered(&replicas.database_url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_through_one_replica_is_read_at_once_through_the_other() {
+    let replicas = Replicas::start().await;
+    for n in 0..10 {
+        let (writer, reader) = if n % 2 == 0 { (A, B) } else { (B, A) };
+        let user_name = format!("ryw{n}@corp.example");
+        let created = replicas
+            .post(
+                writer,
+                "/Users",
+                json!({"userName": user_name, "title": "Before"}),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{:?}", created.body);
+        let id = created.id();
+        let path = format!("/Users/{id}");
+
+        let read = replicas.get(reader, &path).await;
+        assert_eq!(
+            read.status, 200,
+            "created through {writer:?}, read through {reader:?}"
+        );
+        assert_eq!(read.body["userName"], user_name.as_str());
+        let found = replicas.users_named(reader, &user_name).await;
+        assert_eq!(found.body["totalResults"], 1, "{:?}", found.body);
+
+        let patched = replicas
+            .patch(
+                reader,
+                &path,
+                json!([{"op": "replace", "path": "title", "value": "After"}]),
+            )
+            .await;
+        assert_eq!(patched.status, 200, "{:?}", patched.body);
+        let read = replicas.get(writer, &path).await;
+        assert_eq!(read.body["title"], "After");
+        assert_eq!(
+            read.body["meta"]["version"],
+            patched.body["meta"]["version"]
+        );
+
+        // A group made through one replica shows in the user's `groups` through the other.
+        let group = replicas
+            .post(
+                reader,
+                "/Groups",
+                json!({"displayName": format!("Team {n}"), "members": [{"value": id}]}),
+            )
+            .await;
+        assert_eq!(group.status, 201, "{:?}", group.body);
+        let read = replicas.get(writer, &path).await;
+        assert_eq!(read.body["groups"][0]["value"], group.id().as_str());
+
+        let deleted = replicas.send(writer, Method::DELETE, &path, None).await;
+        assert_eq!(deleted.status, 204);
+        assert_eq!(replicas.get(reader, &path).await.status, 404);
+        let group_read = replicas
+            .get(reader, &format!("/Groups/{}", group.id()))
+            .await;
+        assert_eq!(member_ids(&group_read.body), Vec::<String>::new());
+    }
+    assert_audit_trail_is_complete_and_ordered(&replicas.database_url).await;
+}
