@@ -467,3 +467,149 @@ async fn a_write_through_one_replica_is_read_at_once_through_the_other() {
     }
     assert_audit_trail_is_complete_and_ordered(&replicas.database_url).await;
 }
+
+/// What one simulated IdP flow did to its user, for the final state to be checked against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Outcome {
+    user_name: String,
+    id: String,
+    title: String,
+    active: bool,
+    deleted: bool,
+}
+
+/// One user's life through both replicas: created through `home`, retitled through the other,
+/// added to the group through `home`, then perhaps suspended through the other and deleted
+/// through `home`. Every step must succeed.
+async fn idp_flow(replicas: &Replicas, home: Replica, n: usize, group_path: &str) -> Outcome {
+    let away = match home {
+        A => B,
+        B => A,
+    };
+    let user_name = format!("{home:?}-{n}@corp.example").to_lowercase();
+    let id = replicas.create_user(home, &user_name).await;
+    let path = format!("/Users/{id}");
+    let title = format!("Title {n}");
+    let retitled = replicas
+        .patch(
+            away,
+            &path,
+            json!([{"op": "replace", "path": "title", "value": title}]),
+        )
+        .await;
+    assert_eq!(retitled.status, 200, "{:?}", retitled.body);
+    let joined = replicas
+        .patch(
+            home,
+            group_path,
+            json!([{"op": "add", "path": "members", "value": [{"value": id}]}]),
+        )
+        .await;
+    assert_eq!(joined.status, 200, "{:?}", joined.body);
+    let active = n % 4 != 0;
+    if !active {
+        let suspended = replicas
+            .patch(
+                away,
+                &path,
+                json!([{"op": "replace", "path": "active", "value": false}]),
+            )
+            .await;
+        assert_eq!(suspended.status, 200, "{:?}", suspended.body);
+    }
+    let deleted = n % 5 == 0;
+    if deleted {
+        let reply = replicas.send(home, Method::DELETE, &path, None).await;
+        assert_eq!(reply.status, 204, "{:?}", reply.body);
+    }
+    Outcome {
+        user_name,
+        id,
+        title,
+        active,
+        deleted,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writers_on_both_replicas_leave_the_read_models_and_the_audit_trail_complete() {
+    let replicas = Replicas::start().await;
+    const FLOWS: usize = 40;
+    let group = replicas
+        .post(A, "/Groups", json!({"displayName": "Everyone"}))
+        .await;
+    assert_eq!(group.status, 201, "{:?}", group.body);
+    let group_id = group.id();
+    let group_path = format!("/Groups/{group_id}");
+    let flows = (0..FLOWS).flat_map(|n| [(A, n), (B, n)]);
+    let outcomes = join_all(flows.map(|(home, n)| idp_flow(&replicas, home, n, &group_path))).await;
+
+    let survivors: Vec<&Outcome> = outcomes.iter().filter(|o| !o.deleted).collect();
+    let mut expected_members: Vec<String> = survivors.iter().map(|o| o.id.clone()).collect();
+    expected_members.sort();
+    let mut expected_users: Vec<(String, String, String, bool)> = survivors
+        .iter()
+        .map(|o| (o.id.clone(), o.user_name.clone(), o.title.clone(), o.active))
+        .collect();
+    expected_users.sort();
+    for replica in [A, B] {
+        let read = replicas.get(replica, &group_path).await;
+        assert_same(&member_ids(&read.body), &expected_members, "group members");
+        let listed = replicas.get(replica, "/Users?count=1000").await;
+        assert_eq!(listed.status, 200, "{:?}", listed.body);
+        let mut users: Vec<(String, String, String, bool)> = listed
+            .resources()
+            .iter()
+            .map(|user| {
+                let text = |key: &str| user[key].as_str().unwrap_or_default().to_string();
+                (
+                    text("id"),
+                    text("userName"),
+                    text("title"),
+                    // A user created without `active` shows none, and is active.
+                    user["active"].as_bool().unwrap_or(true),
+                )
+            })
+            .collect();
+        users.sort();
+        assert_eq!(
+            users.len(),
+            expected_users.len(),
+            "users through {replica:?}"
+        );
+        assert_eq!(users, expected_users, "users through {replica:?}");
+    }
+
+    let events = event_log(&replicas.database_url).await;
+    let of_type = |event_type: &str| {
+        events
+            .iter()
+            .filter(|event| event.event_type == event_type)
+            .count()
+    };
+    let flows = 2 * FLOWS;
+    let deleted = outcomes.iter().filter(|o| o.deleted).count();
+    let suspended = outcomes.iter().filter(|o| !o.active).count();
+    assert_eq!(of_type("UserCreated"), flows);
+    assert_eq!(of_type("UserSuspended"), suspended);
+    assert_eq!(of_type("UserDeleted"), deleted);
+    assert_eq!(of_type("GroupMemberAdded"), flows);
+    // A deleted user leaves the groups it was in.
+    assert_eq!(of_type("GroupMemberRemoved"), deleted);
+    assert_audit_trail_is_complete_and_ordered(&replicas.database_url).await;
+}
+
+/// Two sets of ids are equal; on failure, says which are missing and which are extra rather
+/// than printing both whole.
+fn assert_same(actual: &[String], expected: &[String], what: &str) {
+    let actual: BTreeSet<&String> = actual.iter().collect();
+    let expected: BTreeSet<&String> = expected.iter().collect();
+    let missing: Vec<&&String> = expected.difference(&actual).collect();
+    let extra: Vec<&&String> = actual.difference(&expected).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "{what}: {} missing {missing:?}, {} unexpected {extra:?}",
+        missing.len(),
+        extra.len()
+    );
+}
