@@ -212,6 +212,40 @@ pub async fn last_position_of(
     }))
 }
 
+/// Those of `ids` (aggregates of `aggregate_type`) that have an event of `event_type` in the
+/// log: read from the log itself, which shows every committed event at once, whereas the read
+/// models may still be catching up.
+pub async fn having_event(
+    db: &Db,
+    aggregate_type: &str,
+    event_type: &str,
+    ids: &[String],
+) -> Result<Vec<String>, ProjectionError> {
+    #[derive(sqlx::FromRow)]
+    struct Found {
+        aggregate_id: String,
+    }
+    /// Keeps each statement's parameter count well inside both stores' limits.
+    const CHUNK: usize = 500;
+    let mut found = Vec::new();
+    for chunk in ids.chunks(CHUNK) {
+        // The primary key (aggregate_type, aggregate_id, sequence) finds each aggregate's rows.
+        let mut sql = Sql::new(format!(
+            "SELECT DISTINCT aggregate_id FROM events
+              WHERE aggregate_type = $1 AND event_type = $2 AND aggregate_id IN ({})",
+            crate::db::placeholders(3, chunk.len())
+        ))
+        .bind(aggregate_type)
+        .bind(event_type);
+        for id in chunk {
+            sql.push_arg(id.as_str());
+        }
+        let rows: Vec<Found> = db.fetch_all(&sql).await?;
+        found.extend(rows.into_iter().map(|row| row.aggregate_id));
+    }
+    Ok(found)
+}
+
 /// The position of the newest event committed so far.
 pub async fn head(db: &Db) -> Result<Position, ProjectionError> {
     let sql = match db.dialect() {

@@ -613,3 +613,77 @@ fn assert_same(actual: &[String], expected: &[String], what: &str) {
         extra.len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_deleted_through_one_replica_while_joining_a_group_through_the_other_is_no_member() {
+    let replicas = Replicas::start().await;
+    const USERS: usize = 40;
+    let users = join_all((0..USERS).map(|n| {
+        let replicas = &replicas;
+        async move {
+            replicas
+                .create_user(Replica::alternating(n), &format!("goner{n}@corp.example"))
+                .await
+        }
+    }))
+    .await;
+    let group = replicas
+        .post(B, "/Groups", json!({"displayName": "Departed"}))
+        .await;
+    assert_eq!(group.status, 201, "{:?}", group.body);
+    let group_id = group.id();
+    let group_path = format!("/Groups/{group_id}");
+
+    // Each user is deleted through A while B adds it to the group: whichever comes first, the
+    // group must not end up naming a user that no longer exists.
+    let races = users.iter().map(|id| {
+        let (replicas, group_path) = (&replicas, &group_path);
+        async move {
+            let user_path = format!("/Users/{id}");
+            let delete = replicas.send(A, Method::DELETE, &user_path, None);
+            let add = replicas.patch(
+                B,
+                group_path,
+                json!([{"op": "add", "path": "members", "value": [{"value": id}]}]),
+            );
+            let (deleted, added) = tokio::join!(delete, add);
+            assert_eq!(deleted.status, 204, "{:?}", deleted.body);
+            // Too late to join: the user was already gone.
+            let refused = added.status == 400 && added.body["scimType"] == "invalidValue";
+            assert!(added.status == 200 || refused, "{:?}", added.body);
+        }
+    });
+    join_all(races).await;
+
+    for replica in [A, B] {
+        let read = replicas.get(replica, &group_path).await;
+        assert_same(
+            &member_ids(&read.body),
+            &[],
+            "members of a group of deleted users",
+        );
+    }
+    let rows = Sql::new("SELECT count(*) AS total FROM scim_group_members WHERE group_id = $1")
+        .bind(group_id.as_str());
+    assert_eq!(count(&replicas.database_url, rows).await, 0);
+    // Every member that was added was removed again, by an event of its own.
+    let events: Vec<LoggedEvent> = event_log(&replicas.database_url)
+        .await
+        .into_iter()
+        .filter(|event| event.aggregate_id == group_id)
+        .collect();
+    let mut added: Vec<String> = events
+        .iter()
+        .filter(|event| event.event_type == "GroupMemberAdded")
+        .map(member_of)
+        .collect();
+    let mut removed: Vec<String> = events
+        .iter()
+        .filter(|event| event.event_type == "GroupMemberRemoved")
+        .map(member_of)
+        .collect();
+    added.sort();
+    removed.sort();
+    assert_eq!(added, removed);
+    assert_audit_trail_is_complete_and_ordered(&replicas.database_url).await;
+}
