@@ -687,3 +687,99 @@ async fn a_user_deleted_through_one_replica_while_joining_a_group_through_the_ot
     assert_eq!(added, removed);
     assert_audit_trail_is_complete_and_ordered(&replicas.database_url).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_creates_of_one_group_name_through_both_replicas_give_exactly_one_201() {
+    let replicas = Replicas::start().await;
+    const RACERS: usize = 20;
+    let replies = join_all((0..RACERS).map(|n| {
+        let display_name = if n % 2 == 0 {
+            "Night Shift"
+        } else {
+            "NIGHT SHIFT"
+        };
+        replicas.post(
+            Replica::alternating(n / 2),
+            "/Groups",
+            json!({"displayName": display_name}),
+        )
+    }))
+    .await;
+    let statuses: Vec<u16> = replies.iter().map(|reply| reply.status).collect();
+    let created: Vec<&Reply> = replies.iter().filter(|reply| reply.status == 201).collect();
+    let refused = replies
+        .iter()
+        .filter(|reply| reply.status == 409 && reply.body["scimType"] == "uniqueness")
+        .count();
+    assert_eq!(created.len(), 1, "{statuses:?}");
+    assert_eq!(refused, RACERS - 1, "{statuses:?}");
+    for replica in [A, B] {
+        let filter = encode("displayName eq \"night shift\"");
+        let found = replicas
+            .get(replica, &format!("/Groups?filter={filter}"))
+            .await;
+        assert_eq!(found.body["totalResults"], 1, "{:?}", found.body);
+        assert_eq!(found.resources()[0]["id"], created[0].id().as_str());
+    }
+    let url = &replicas.database_url;
+    let events = Sql::new("SELECT count(*) AS total FROM events WHERE event_type = 'GroupCreated'");
+    assert_eq!(count(url, events).await, 1);
+    let claims = Sql::new("SELECT count(*) AS total FROM group_name_claims");
+    assert_eq!(count(url, claims).await, 1);
+    assert_audit_trail_is_complete_and_ordered(url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_patches_of_one_user_from_both_replicas_keep_every_change() {
+    let replicas = Replicas::start().await;
+    const PATCHES: usize = 30;
+    let id = replicas.create_user(A, "busy@corp.example").await;
+    let path = format!("/Users/{id}");
+    // Each PATCH adds an address of its own: a lost update would lose one.
+    let replies = join_all((0..PATCHES).map(|n| {
+        let address = json!({"type": "other", "locality": format!("Town {n}")});
+        replicas.patch(
+            Replica::alternating(n),
+            &path,
+            json!([{"op": "add", "path": "addresses", "value": [address]}]),
+        )
+    }))
+    .await;
+    let failed: Vec<(u16, &Value)> = replies
+        .iter()
+        .filter(|reply| reply.status != 200)
+        .map(|reply| (reply.status, &reply.body))
+        .collect();
+    assert!(failed.is_empty(), "every PATCH succeeds: {failed:?}");
+
+    let expected: Vec<String> = (0..PATCHES).map(|n| format!("Town {n}")).collect();
+    for replica in [A, B] {
+        let read = replicas.get(replica, &path).await;
+        assert_eq!(read.status, 200);
+        let towns: Vec<String> = read.body["addresses"]
+            .as_array()
+            .map(|addresses| {
+                addresses
+                    .iter()
+                    .filter_map(|address| address["locality"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(
+            towns.len(),
+            PATCHES,
+            "one address per PATCH, none lost or doubled: {towns:?}"
+        );
+        assert_same(
+            &towns,
+            &expected,
+            &format!("addresses read through {replica:?}"),
+        );
+    }
+    let updates = Sql::new(
+        "SELECT count(*) AS total FROM events WHERE aggregate_id = $1 AND event_type = 'UserUpdated'",
+    )
+    .bind(id.as_str());
+    assert_eq!(count(&replicas.database_url, updates).await, PATCHES as i64);
+    assert_audit_trail_is_complete_and_ordered(&replicas.database_url).await;
+}
