@@ -212,10 +212,12 @@ pub async fn last_position_of(
     }))
 }
 
-/// Those of `ids` (aggregates of `aggregate_type`) that have an event of `event_type` in the
-/// log: read from the log itself, which shows every committed event at once, whereas the read
-/// models may still be catching up.
-pub async fn having_event(
+/// Those of `ids` (aggregates of `aggregate_type`) whose last event so far is of
+/// `event_type`: for a final event such as a deletion, those that ended so. Read from the log
+/// itself, which shows every committed event at once, whereas the read models may still be
+/// catching up. Only each aggregate's last row is read (the primary key, backwards), so the
+/// cost does not grow with its history: a group member may be a group with 100,000 events.
+pub async fn ended_by(
     db: &Db,
     aggregate_type: &str,
     event_type: &str,
@@ -225,18 +227,26 @@ pub async fn having_event(
     struct Found {
         aggregate_id: String,
     }
-    /// Keeps each statement's parameter count well inside both stores' limits.
-    const CHUNK: usize = 500;
+    /// Well inside SQLite's limit of 500 terms in one compound SELECT.
+    const CHUNK: usize = 100;
     let mut found = Vec::new();
     for chunk in ids.chunks(CHUNK) {
-        // The primary key (aggregate_type, aggregate_id, sequence) finds each aggregate's rows.
-        let mut sql = Sql::new(format!(
-            "SELECT DISTINCT aggregate_id FROM events
-              WHERE aggregate_type = $1 AND event_type = $2 AND aggregate_id IN ({})",
-            crate::db::placeholders(3, chunk.len())
-        ))
-        .bind(aggregate_type)
-        .bind(event_type);
+        // One LIMIT 1 subquery per aggregate; both stores need it wrapped to take ORDER BY.
+        let selects: Vec<String> = (0..chunk.len())
+            .map(|n| {
+                format!(
+                    "SELECT aggregate_id FROM (
+                         SELECT aggregate_id, event_type FROM events
+                          WHERE aggregate_type = $1 AND aggregate_id = ${}
+                          ORDER BY sequence DESC LIMIT 1) AS last_{n}
+                      WHERE event_type = $2",
+                    n + 3
+                )
+            })
+            .collect();
+        let mut sql = Sql::new(selects.join(" UNION ALL "))
+            .bind(aggregate_type)
+            .bind(event_type);
         for id in chunk {
             sql.push_arg(id.as_str());
         }

@@ -13,7 +13,7 @@ use aggregates::group::{
 use aggregates::user::User;
 use aggregates::values::ExternalId;
 use cqrs_es::Aggregate;
-use projections::event_log::having_event;
+use projections::event_log::ended_by;
 use projections::scim_groups::{
     find_group, member_kinds, members_of_groups, unmanaged_group_named, GroupRecord, MemberRecord,
 };
@@ -264,11 +264,12 @@ impl Provisioning {
                 .collect()
         };
         let db = &self.store.db;
-        // Event types never change once written (see aggregates' events).
+        // A deletion is final: neither aggregate takes a command after it. Event types never
+        // change once written (see aggregates' events).
         let users = ids_of(MemberKind::User);
-        let mut deleted = having_event(db, User::TYPE, "UserDeleted", &users).await?;
+        let mut deleted = ended_by(db, User::TYPE, "UserDeleted", &users).await?;
         let groups = ids_of(MemberKind::Group);
-        deleted.extend(having_event(db, Group::TYPE, "GroupDeleted", &groups).await?);
+        deleted.extend(ended_by(db, Group::TYPE, "GroupDeleted", &groups).await?);
         for member in deleted {
             tracing::info!(
                 group_id,
