@@ -2,10 +2,12 @@
 //! and flows through both at once leave exactly the users, members and events they made.
 
 use super::{
-    assert_audit_trail_is_complete_and_ordered, assert_same, event_log, Replica, Replicas, A, B,
+    assert_audit_trail_is_complete_and_ordered, assert_same, count, event_log, Replica, Replicas,
+    A, B,
 };
 use crate::common::member_ids;
 use futures::future::join_all;
+use projections::db::Sql;
 use reqwest::Method;
 use serde_json::json;
 
@@ -201,5 +203,51 @@ async fn writers_on_both_replicas_leave_the_read_models_and_the_audit_trail_comp
     assert_eq!(of_type("GroupMemberAdded"), flows);
     // A deleted user leaves the groups it was in.
     assert_eq!(of_type("GroupMemberRemoved"), deleted);
+    assert_audit_trail_is_complete_and_ordered(&replicas.database_url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_and_its_manager_created_at_once_through_both_replicas_are_linked() {
+    let replicas = Replicas::start().await;
+    const PAIRS: usize = 20;
+    let enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    // Each report names its manager by userName while the manager is being created through
+    // the other replica: whichever comes first, the report must end up linked to it.
+    let pairs = (0..PAIRS).map(|n| {
+        let replicas = &replicas;
+        async move {
+            let boss = format!("boss{n}@corp.example");
+            let report = json!({
+                "userName": format!("report{n}@corp.example"),
+                enterprise: {"manager": {"value": boss}},
+            });
+            let (report, manager) = tokio::join!(
+                replicas.post(A, "/Users", report),
+                replicas.post(B, "/Users", json!({"userName": boss})),
+            );
+            assert_eq!(report.status, 201, "{:?}", report.body);
+            assert_eq!(manager.status, 201, "{:?}", manager.body);
+            (report.id(), manager.id())
+        }
+    });
+    let pairs = join_all(pairs).await;
+    let events = event_log(&replicas.database_url).await;
+    for (report, manager) in &pairs {
+        let linked = events.iter().any(|event| {
+            event.aggregate_id == *report
+                && event.event_type == "ManagerLinked"
+                && event.payload_names(manager)
+        });
+        assert!(
+            linked,
+            "report {report} was never linked to manager {manager}"
+        );
+    }
+    let unlinked = Sql::new(
+        "SELECT count(*) AS total FROM app_users
+          WHERE manager_reference IS NOT NULL AND manager_id IS NULL",
+    );
+    // Shown as soon as the requests are answered, not only once a projector gets round to it.
+    assert_eq!(count(&replicas.database_url, unlinked).await, 0);
     assert_audit_trail_is_complete_and_ordered(&replicas.database_url).await;
 }

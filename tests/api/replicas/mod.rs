@@ -160,6 +160,13 @@ pub(super) async fn event_log(database_url: &str) -> Vec<LoggedEvent> {
     events
 }
 
+impl LoggedEvent {
+    /// Whether the event's payload mentions `id` anywhere.
+    pub(super) fn payload_names(&self, id: &str) -> bool {
+        self.payload.contains(id)
+    }
+}
+
 /// The member a GroupMemberAdded or GroupMemberRemoved event names.
 pub(super) fn member_of(event: &LoggedEvent) -> String {
     let payload: Value = serde_json::from_str(&event.payload).unwrap_or_default();
