@@ -1,5 +1,6 @@
 //! Reads and whole IdP flows across replicas: what one acknowledged, the other serves at once,
-//! and flows through both at once leave exactly the users, members and events they made.
+//! flows through both at once leave exactly the users, members and events they made, and a
+//! report created while its manager is created elsewhere ends up linked to it.
 
 use super::{
     assert_audit_trail_is_complete_and_ordered, assert_same, count, event_log, Replica, Replicas,

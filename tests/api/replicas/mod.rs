@@ -11,7 +11,8 @@
 //! throwaway PostgreSQL server, fires requests at both at once, and asserts exact final states
 //! and counts: they fail on one lost or duplicated change. `names`: racing creates of one
 //! name; `edits`: racing edits of one group or user, and deletions racing adds; `flows`:
-//! read-your-writes across replicas, and whole IdP flows through both at once.
+//! read-your-writes across replicas, whole IdP flows through both at once, and reports
+//! created at the same time as their managers.
 
 mod edits;
 mod flows;
