@@ -212,6 +212,50 @@ pub async fn last_position_of(
     }))
 }
 
+/// Those of `ids` (aggregates of `aggregate_type`) whose last event so far is of
+/// `event_type`: for a final event such as a deletion, those that ended so. Read from the log
+/// itself, which shows every committed event at once, whereas the read models may still be
+/// catching up. Only each aggregate's last row is read (the primary key, backwards), so the
+/// cost does not grow with its history: a group member may be a group with 100,000 events.
+pub async fn ended_by(
+    db: &Db,
+    aggregate_type: &str,
+    event_type: &str,
+    ids: &[String],
+) -> Result<Vec<String>, ProjectionError> {
+    #[derive(sqlx::FromRow)]
+    struct Found {
+        aggregate_id: String,
+    }
+    /// Well inside SQLite's limit of 500 terms in one compound SELECT.
+    const CHUNK: usize = 100;
+    let mut found = Vec::new();
+    for chunk in ids.chunks(CHUNK) {
+        // One LIMIT 1 subquery per aggregate; both stores need it wrapped to take ORDER BY.
+        let selects: Vec<String> = (0..chunk.len())
+            .map(|n| {
+                format!(
+                    "SELECT aggregate_id FROM (
+                         SELECT aggregate_id, event_type FROM events
+                          WHERE aggregate_type = $1 AND aggregate_id = ${}
+                          ORDER BY sequence DESC LIMIT 1) AS last_{n}
+                      WHERE event_type = $2",
+                    n + 3
+                )
+            })
+            .collect();
+        let mut sql = Sql::new(selects.join(" UNION ALL "))
+            .bind(aggregate_type)
+            .bind(event_type);
+        for id in chunk {
+            sql.push_arg(id.as_str());
+        }
+        let rows: Vec<Found> = db.fetch_all(&sql).await?;
+        found.extend(rows.into_iter().map(|row| row.aggregate_id));
+    }
+    Ok(found)
+}
+
 /// The position of the newest event committed so far.
 pub async fn head(db: &Db) -> Result<Position, ProjectionError> {
     let sql = match db.dialect() {

@@ -214,6 +214,13 @@ impl Projector {
         }
     }
 
+    /// Waits until the read model reflects every event committed, by any process, before this
+    /// call: what a reader needs in order to see other aggregates' changes, not only its own.
+    pub async fn wait_for_committed(&self) -> Result<(), ProjectionError> {
+        let target = event_log::head(&self.db).await?;
+        self.wait_for(target).await
+    }
+
     /// Whether the event log has anything this process has not seen applied.
     async fn behind(&self) -> bool {
         match event_log::head(&self.db).await {

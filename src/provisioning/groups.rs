@@ -10,8 +10,10 @@ use crate::store::{CommandError, NameKind, UniqueName};
 use aggregates::group::{
     DisplayName, Group, GroupCommand, GroupError, Member, MemberId, MemberKind, MembershipChange,
 };
+use aggregates::user::User;
 use aggregates::values::ExternalId;
 use cqrs_es::Aggregate;
+use projections::event_log::ended_by;
 use projections::scim_groups::{
     find_group, member_kinds, members_of_groups, unmanaged_group_named, GroupRecord, MemberRecord,
 };
@@ -74,6 +76,7 @@ impl Provisioning {
                 None => Err(taken),
             };
         }
+        let added = members.clone();
         let command = GroupCommand::Create {
             instance_id: ctx.instance_id(),
             display_name: fields.display_name,
@@ -90,6 +93,7 @@ impl Provisioning {
             return Err(group_error(error));
         }
         tracing::info!(group_id = %id, "group created");
+        self.forget_deleted_members(ctx, &id, &added).await?;
         self.group_after_write(ctx, &id).await
     }
 
@@ -154,6 +158,16 @@ impl Provisioning {
             check_if_match(if_match, current.version)?;
             let change = change(&current)?;
             let membership = self.membership_changes(ctx, change.members).await?;
+            let added: Vec<Member> = membership
+                .iter()
+                .flat_map(|change| match change {
+                    MembershipChange::Add(members) | MembershipChange::ReplaceAll(members) => {
+                        members.as_slice()
+                    }
+                    MembershipChange::Remove(_) | MembershipChange::RemoveAll => &[],
+                })
+                .cloned()
+                .collect();
             let display_name = (change.display_name.as_str() != current.display_name)
                 .then_some(change.display_name);
             let external_id = (change.external_id.as_ref().map(ExternalId::as_str)
@@ -185,7 +199,10 @@ impl Provisioning {
                 .await;
             self.end_rename(rename, id, outcome.is_ok()).await;
             match outcome {
-                Ok(()) => return Ok(self.group_after_write(ctx, id).await?),
+                Ok(()) => {
+                    self.forget_deleted_members(ctx, id, &added).await?;
+                    return Ok(self.group_after_write(ctx, id).await?);
+                }
                 Err(CommandError::Rejected(GroupError::VersionMismatch { .. })) => {
                     self.await_fresh_state(Group::TYPE, id, if_match).await?
                 }
@@ -222,6 +239,46 @@ impl Provisioning {
         }
         drop(turn);
         self.after_deletion(ctx, Group::TYPE, id).await
+    }
+
+    /// Takes out again those of the members a committed write added that were deleted
+    /// meanwhile. A deletion takes its user or group out of the groups the read model shows it
+    /// in, once that read model has caught up (see `after_deletion`); an add that committed
+    /// after that scan would stay behind, naming a member that no longer exists. So the adder
+    /// looks too, in the log, which shows a deletion as soon as it commits: of a deletion and
+    /// an add racing (in one process or through two replicas), one always sees the other.
+    async fn forget_deleted_members(
+        &self,
+        ctx: &RequestContext,
+        group_id: &str,
+        added: &[Member],
+    ) -> Result<(), ProvisioningError> {
+        if added.is_empty() {
+            return Ok(());
+        }
+        let ids_of = |kind: MemberKind| -> Vec<String> {
+            added
+                .iter()
+                .filter(|member| member.kind == kind)
+                .map(|member| member.id.as_str().to_string())
+                .collect()
+        };
+        let db = &self.store.db;
+        // A deletion is final: neither aggregate takes a command after it. Event types never
+        // change once written (see aggregates' events).
+        let users = ids_of(MemberKind::User);
+        let mut deleted = ended_by(db, User::TYPE, "UserDeleted", &users).await?;
+        let groups = ids_of(MemberKind::Group);
+        deleted.extend(ended_by(db, Group::TYPE, "GroupDeleted", &groups).await?);
+        for member in deleted {
+            tracing::info!(
+                group_id,
+                member,
+                "member deleted as it was added; taken out again"
+            );
+            self.forget_member(ctx, group_id, &member).await?;
+        }
+        Ok(())
     }
 
     fn group_name(&self, ctx: &RequestContext, display_name: &str) -> UniqueName {

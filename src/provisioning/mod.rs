@@ -145,31 +145,48 @@ impl Provisioning {
     ) -> Result<(), ProvisioningError> {
         tracing::info!(aggregate = aggregate_type, id, "deleted");
         self.store.claims.release_all_of(id).await?;
+        // An add of this member to a group, by another request or replica, may have committed
+        // without the read model showing it yet. Once the read model has applied everything
+        // committed so far, the scan below finds every add that committed before this point;
+        // an add that commits later finds this deletion in the log (`forget_deleted_members`).
+        self.store.projector.wait_for_committed().await?;
         for group_id in groups_with_member(&self.store.db, id).await? {
             let _turn = self.locks.lock(&group_id).await;
-            let command = GroupCommand::ForgetMember {
-                instance_id: ctx.instance_id(),
-                group_id: group_id.clone(),
-                member: MemberId::new(id),
-            };
-            match self
-                .store
-                .commands
-                .execute_group(&group_id, command, &ctx.metadata())
-                .await
-            {
-                Ok(()) | Err(crate::store::CommandError::Rejected(GroupError::NotFound)) => {}
-                Err(error) => return Err(error.into()),
-            }
-            self.store
-                .projector
-                .wait_for_aggregate("Group", &group_id)
-                .await?;
+            self.forget_member(ctx, &group_id, id).await?;
         }
         Ok(self
             .store
             .projector
             .wait_for_aggregate(aggregate_type, id)
+            .await?)
+    }
+
+    /// Takes `member` out of a group (nothing happens if it is no member, or the group is
+    /// gone) and waits until the read model shows it. The caller holds the group's turn.
+    async fn forget_member(
+        &self,
+        ctx: &RequestContext,
+        group_id: &str,
+        member: &str,
+    ) -> Result<(), ProvisioningError> {
+        let command = GroupCommand::ForgetMember {
+            instance_id: ctx.instance_id(),
+            group_id: group_id.to_string(),
+            member: MemberId::new(member),
+        };
+        match self
+            .store
+            .commands
+            .execute_group(group_id, command, &ctx.metadata())
+            .await
+        {
+            Ok(()) | Err(crate::store::CommandError::Rejected(GroupError::NotFound)) => {}
+            Err(error) => return Err(error.into()),
+        }
+        Ok(self
+            .store
+            .projector
+            .wait_for_aggregate("Group", group_id)
             .await?)
     }
 }

@@ -101,10 +101,67 @@ impl Provisioning {
                     tracing::info!(user_id = %report.id, manager = %manager.id, "manager linked")
                 }
                 Err(error) => {
-                    tracing::error!(%error, user_id = %report.id, "cannot link the manager")
+                    tracing::error!(%error, user_id = %report.id, "cannot link the manager");
+                    continue;
                 }
             }
+            // The link is part of what this request did: once it is answered, the next read
+            // of the report (its directory entry, its version) must show it.
+            let shown = self
+                .store
+                .projector
+                .wait_for_aggregate(User::TYPE, &report.id)
+                .await;
+            if let Err(error) = shown {
+                tracing::error!(%error, user_id = %report.id, "the manager link is not shown yet");
+            }
         }
+    }
+
+    /// Links a user whose command left its manager pending, if that manager was provisioned
+    /// meanwhile. The manager's own request links the reports it finds waiting in the read
+    /// model; a report whose pending reference committed too late for that look would wait
+    /// forever. So the report looks again after its commit, once the read model has applied
+    /// everything committed so far. Of a report and its manager created at once (in one
+    /// process or through two replicas), one always finds the other: if the manager committed
+    /// before this look, the look finds it; if after, the report committed before the manager
+    /// and the manager's look finds it (see `await_earlier_reports`).
+    async fn link_late_manager(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        pending: Option<String>,
+    ) -> Result<(), ProvisioningError> {
+        let Some(reference) = pending else {
+            return Ok(());
+        };
+        self.store.projector.wait_for_committed().await?;
+        let instance_id = &ctx.principal.instance_id;
+        let Some(manager_id) = find_manager(&self.store.db, instance_id, &reference).await? else {
+            return Ok(());
+        };
+        let command = UserCommand::LinkManager {
+            instance_id: ctx.instance_id(),
+            reference,
+            manager_id: manager_id.clone(),
+        };
+        // Not linked if the manager's request linked it first: the command then does nothing.
+        self.store
+            .commands
+            .execute_user(id, command, &ctx.metadata())
+            .await
+            .map_err(user_error)?;
+        tracing::info!(user_id = %id, manager = %manager_id, "manager provisioned meanwhile linked");
+        Ok(())
+    }
+
+    /// Called by a new (or adopted) user right after its commit, before it looks for reports
+    /// waiting for it: every report whose pending reference committed before this one will
+    /// be in the read model then. On PostgreSQL the user's own position is not enough, since
+    /// the order is by transaction id, not by commit. Reading the head right after the commit
+    /// keeps the wait to about what waiting for the user's own events costs.
+    async fn await_earlier_reports(&self) -> Result<(), ProvisioningError> {
+        Ok(self.store.projector.wait_for_committed().await?)
     }
 
     pub async fn create_user(
@@ -124,10 +181,12 @@ impl Provisioning {
                 None => Err(taken),
             };
         }
+        let manager = self.manager_of(ctx, &profile).await?;
+        let pending = pending_reference(manager.as_ref());
         let command = UserCommand::Create {
             instance_id: ctx.instance_id(),
             mapped: mapped_fields(settings.mapping(), &profile),
-            manager: self.manager_of(ctx, &profile).await?,
+            manager,
             profile,
         };
         if let Err(error) = self
@@ -140,6 +199,8 @@ impl Provisioning {
             return Err(user_error(error));
         }
         tracing::info!(user_id = %id, "user created");
+        self.link_late_manager(ctx, &id, pending).await?;
+        self.await_earlier_reports().await?;
         let created = self.user_after_write(ctx, &id).await?;
         self.link_waiting_reports(ctx, &created).await;
         Ok(created)
@@ -155,10 +216,12 @@ impl Provisioning {
         settings: &InstanceSettings,
     ) -> Result<UserRecord, ProvisioningError> {
         let _turn = self.locks.lock(id).await;
+        let manager = self.manager_of(ctx, &profile).await?;
+        let pending = pending_reference(manager.as_ref());
         let command = UserCommand::Adopt {
             instance_id: ctx.instance_id(),
             mapped: mapped_fields(settings.mapping(), &profile),
-            manager: self.manager_of(ctx, &profile).await?,
+            manager,
             profile,
             cause: ctx.request.clone(),
         };
@@ -176,6 +239,8 @@ impl Provisioning {
             Err(error) => return Err(user_error(error)),
         }
         tracing::info!(user_id = %id, "imported user adopted");
+        self.link_late_manager(ctx, id, pending).await?;
+        self.await_earlier_reports().await?;
         let adopted = self.user_after_write(ctx, id).await?;
         self.link_waiting_reports(ctx, &adopted).await;
         Ok(adopted)
@@ -208,11 +273,13 @@ impl Provisioning {
                     id,
                 )
                 .await?;
+            let manager = self.manager_of(ctx, &profile).await?;
+            let pending = pending_reference(manager.as_ref());
             let command = UserCommand::Update {
                 instance_id: ctx.instance_id(),
                 expected_version: command_version(current.version),
                 mapped: mapped_fields(settings.mapping(), &profile),
-                manager: self.manager_of(ctx, &profile).await?,
+                manager,
                 profile,
                 cause: ctx.request.clone(),
             };
@@ -223,7 +290,10 @@ impl Provisioning {
                 .await;
             self.end_rename(rename, id, outcome.is_ok()).await;
             match outcome {
-                Ok(()) => return Ok(self.user_after_write(ctx, id).await?),
+                Ok(()) => {
+                    self.link_late_manager(ctx, id, pending).await?;
+                    return Ok(self.user_after_write(ctx, id).await?);
+                }
                 Err(CommandError::Rejected(UserError::VersionMismatch { .. })) => {
                     self.await_fresh_state(User::TYPE, id, if_match).await?
                 }
@@ -300,4 +370,11 @@ fn with_role_rules(
         attributes: with_roles(profile.attributes, &roles),
         ..profile
     })
+}
+
+/// The reference of a manager that is named but not provisioned (yet).
+fn pending_reference(manager: Option<&ManagerRef>) -> Option<String> {
+    manager
+        .filter(|manager| manager.manager_id.is_none())
+        .map(|manager| manager.reference.clone())
 }

@@ -1,14 +1,13 @@
 //! The `scimd` binary as an operator runs it: the CLI, the first start on an empty store, and
 //! restarts (graceful and after SIGKILL) that must keep every acknowledged change.
 
-use crate::common::cli::{database_with_instance, open_store, run_cli, SCIMD};
-use crate::common::{fresh_database, Reply, StoreKind};
+use crate::common::cli::{database_with_instance, open_store, run_cli};
+use crate::common::fresh_database;
+use crate::common::server::{call, new_key, Server};
+use crate::common::StoreKind;
 use crate::on_both_store_kinds;
 use serde_json::{json, Value};
-use std::process::Stdio;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
 on_both_store_kinds!(
     data_survives_graceful_and_abrupt_restarts,
@@ -19,82 +18,6 @@ on_both_store_kinds!(
     the_cli_imports_existing_accounts,
     the_cli_exports_the_history,
 );
-
-/// A running `scimd serve`.
-pub(crate) struct Server {
-    child: Child,
-    pub(crate) base: String,
-    /// The key printed on a first start, if this start printed one.
-    printed_key: Option<String>,
-}
-
-impl Server {
-    pub(crate) async fn start(database_url: &str) -> Self {
-        Self::start_with(database_url, &[]).await
-    }
-
-    /// As `start`, with more `serve` arguments.
-    pub(crate) async fn start_with(database_url: &str, extra: &[&str]) -> Self {
-        let mut child = Command::new(SCIMD)
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--database",
-                database_url,
-            ])
-            .args(extra)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("scimd starts");
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let mut lines = BufReader::new(stdout).lines();
-        let mut printed_key = None;
-        let base = loop {
-            let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-                .await
-                .expect("scimd says where it listens within 30 s")
-                .expect("stdout is readable")
-                .expect("scimd prints a listening line before exiting");
-            if line.starts_with("scimd_") {
-                printed_key = Some(line);
-            } else if let Some(rest) = line.strip_prefix("scimd listening on ") {
-                break rest
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or_default()
-                    .to_string();
-            }
-        };
-        // Keep draining stdout so that the server never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Self {
-            child,
-            base,
-            printed_key,
-        }
-    }
-
-    fn pid(&self) -> String {
-        self.child.id().map(|id| id.to_string()).unwrap_or_default()
-    }
-
-    pub(crate) async fn signal(&mut self, signal: &str) -> std::process::ExitStatus {
-        let sent = Command::new("kill")
-            .args([format!("-{signal}"), self.pid()])
-            .status()
-            .await
-            .expect("kill runs");
-        assert!(sent.success(), "kill -{signal} failed");
-        tokio::time::timeout(Duration::from_secs(15), self.child.wait())
-            .await
-            .expect("scimd exits within 15 s")
-            .expect("the exit status is readable")
-    }
-}
 
 /// A resource without `meta.location`, which names the port of the process that served it.
 /// The resource without what depends on the port the server listened on.
@@ -108,24 +31,6 @@ fn without_location(mut resource: Value) -> Value {
         }
     }
     resource
-}
-
-pub(crate) async fn call(
-    method: reqwest::Method,
-    url: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = reqwest::Client::new()
-        .request(method, url)
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request
-            .header("content-type", "application/scim+json")
-            .body(body.to_string());
-    }
-    let reply = Reply::read(request.send().await.expect("scimd answers")).await;
-    (reply.status, reply.body)
 }
 
 async fn data_survives_graceful_and_abrupt_restarts(kind: StoreKind) {
@@ -278,21 +183,6 @@ async fn a_crash_between_event_commit_and_projection_loses_nothing(kind: StoreKi
     let (ok, out, err) = run_cli(&url, &["verify"]).await;
     assert!(ok, "{out}{err}");
     assert_eq!(out.matches("identical").count(), 4, "{out}");
-}
-
-/// A new key of `instance`, made with the CLI: the last line it prints.
-pub(crate) async fn new_key(database_url: &str, instance: &str, integration_user: &str) -> String {
-    let args = [
-        "keys",
-        "create",
-        "--instance",
-        instance,
-        "--integration-user",
-        integration_user,
-    ];
-    let (ok, out, err) = run_cli(database_url, &args).await;
-    assert!(ok, "{err}");
-    out.lines().last().unwrap_or_default().to_string()
 }
 
 async fn the_cli_manages_instances_and_keys(kind: StoreKind) {

@@ -13,6 +13,7 @@ on_both_stores!(
     an_update_records_exactly_the_mapped_fields_that_changed,
     a_changed_mapping_takes_effect_when_re_applied,
     a_manager_outside_the_sync_group_waits_and_is_linked_when_provisioned,
+    a_report_and_its_manager_created_at_once_are_linked,
 );
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -230,6 +231,33 @@ async fn a_changed_mapping_takes_effect_when_re_applied(app: TestApp) {
         .await
         .expect("the mapping applies again");
     assert_eq!((again.users, again.changed), (2, 0));
+}
+
+/// Whichever of a report and its manager commits first, the report ends up linked, and the
+/// link shows as soon as both requests are answered.
+async fn a_report_and_its_manager_created_at_once_are_linked(app: TestApp) {
+    let pairs = (0..20).map(|n| {
+        let app = &app;
+        async move {
+            let boss = format!("chief-{n}");
+            let report = json!({
+                "userName": format!("aide-{n}"),
+                ENTERPRISE: {"manager": {"value": boss}},
+            });
+            let (report, manager) = tokio::join!(
+                app.post("/Users", report),
+                app.post("/Users", json!({"userName": boss}))
+            );
+            assert_eq!(report.status, 201, "{:?}", report.body);
+            assert_eq!(manager.status, 201, "{:?}", manager.body);
+            manager.id()
+        }
+    });
+    let managers = futures::future::join_all(pairs).await;
+    for (n, manager) in managers.iter().enumerate() {
+        let linked = manager_of(&app, &format!("aide-{n}")).await;
+        assert_eq!(linked["id"], manager.as_str(), "aide-{n}: {linked}");
+    }
 }
 
 async fn a_manager_outside_the_sync_group_waits_and_is_linked_when_provisioned(app: TestApp) {

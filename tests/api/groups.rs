@@ -15,6 +15,7 @@ on_both_stores!(
     a_put_without_members_keeps_them,
     deleting_a_user_removes_it_from_its_groups,
     deleting_a_group_removes_it_from_groups_it_belonged_to,
+    a_user_deleted_while_joining_a_group_is_no_member,
     unknown_members_are_refused,
     a_group_cannot_contain_itself,
     members_can_be_left_out_of_reads,
@@ -184,6 +185,50 @@ async fn deleting_a_user_removes_it_from_its_groups(app: TestApp) {
     assert_eq!(member_ids(&second_group.body), Vec::<String>::new());
     // The removal is a change of the group: its version moved on.
     assert_eq!(second_group.body["meta"]["version"], "W/\"3\"");
+}
+
+/// A deletion and an add of the same user that race: whichever commits first, the group ends
+/// without the deleted user, in its members and in its membership rows.
+async fn a_user_deleted_while_joining_a_group_is_no_member(app: TestApp) {
+    let mut users = Vec::new();
+    for n in 0..30 {
+        users.push(app.create_user(&format!("goner{n}")).await);
+    }
+    let group = app.create_group("Departed", &[]).await;
+    let group_path = format!("/Groups/{group}");
+    let races = users.iter().map(|id| {
+        let (app, group_path) = (&app, &group_path);
+        async move {
+            let user_path = format!("/Users/{id}");
+            let add = json!([{"op": "add", "path": "members", "value": [{"value": id}]}]);
+            let (deleted, added) = tokio::join!(app.delete(&user_path), app.patch(group_path, add));
+            assert_eq!(deleted.status, 204, "{:?}", deleted.body);
+            // Refused when the deletion came first.
+            let refused = added.status == 400 && added.body["scimType"] == "invalidValue";
+            assert!(added.status == 200 || refused, "{:?}", added.body);
+        }
+    });
+    futures::future::join_all(races).await;
+    assert_eq!(
+        member_ids(&app.get(&group_path).await.body),
+        Vec::<String>::new()
+    );
+    #[derive(sqlx::FromRow)]
+    struct Count {
+        total: i64,
+    }
+    let rows: Count = app
+        .store
+        .db
+        .fetch_one(
+            &projections::db::Sql::new(
+                "SELECT count(*) AS total FROM scim_group_members WHERE group_id = $1",
+            )
+            .bind(group.as_str()),
+        )
+        .await
+        .expect("the read model reads");
+    assert_eq!(rows.total, 0, "no membership of a deleted user is left");
 }
 
 async fn deleting_a_group_removes_it_from_groups_it_belonged_to(app: TestApp) {

@@ -19,6 +19,7 @@ mod okta;
 mod onelogin;
 mod provisioning_log;
 mod read_model;
+mod replicas;
 mod roles;
 mod statement_timeout;
 mod time_travel;

@@ -2,9 +2,9 @@
 //! correlation id the IdP saw, by userName or externalId, by failure and by time; failures
 //! keep their SCIM error and their body without credentials; old entries are pruned.
 
-use crate::binary::{call, new_key, Server};
 use crate::common::admin_api::{call as admin_call, with_admin_api};
 use crate::common::cli::{database_with_instance, open_store, run_cli};
+use crate::common::server::{call, new_key, Server};
 use crate::common::{encode, user, Reply, StoreKind, TestApp};
 use crate::{on_both_store_kinds, on_both_stores_with};
 use reqwest::Method;

@@ -4,6 +4,7 @@
 pub mod admin_api;
 pub mod cli;
 pub mod postgres;
+pub mod server;
 
 use reqwest::Method;
 use scimd::admin;
