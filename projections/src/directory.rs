@@ -103,10 +103,16 @@ pub async fn waiting_for_manager(
     external_id: Option<&str>,
     user_name: &str,
 ) -> Result<Vec<PendingManager>, DbError> {
+    // Two lookups, not one OR: across two columns SQLite would use neither index beyond the
+    // instance and read every user without a manager, on every create.
     let sql = Sql::new(format!(
         "SELECT id, manager_reference FROM app_users
           WHERE instance_id = $1 AND manager_id IS NULL AND state <> '{DELETED}'
-            AND (manager_reference = $2 OR manager_reference = $3 OR manager_reference_key = $4)"
+            AND manager_reference IN ($2, $3)
+         UNION
+         SELECT id, manager_reference FROM app_users
+          WHERE instance_id = $1 AND manager_id IS NULL AND state <> '{DELETED}'
+            AND manager_reference_key = $4"
     ))
     .bind(instance_id)
     .bind(id)

@@ -66,11 +66,16 @@ pub async fn find_manager(
     instance_id: &str,
     reference: &str,
 ) -> Result<Option<String>, DbError> {
+    // Three indexed lookups, not one OR: across columns SQLite would read every user of the
+    // instance, on every write that names a manager.
     let sql = Sql::new(
-        "SELECT id FROM scim_users
-          WHERE instance_id = $1 AND (id = $2 OR external_id = $2 OR user_name_key = $3)
-          ORDER BY CASE WHEN id = $2 THEN 0 WHEN external_id = $2 THEN 1 ELSE 2 END
-          LIMIT 1",
+        "SELECT id, 0 AS preference FROM scim_users WHERE instance_id = $1 AND id = $2
+         UNION ALL
+         SELECT id, 1 AS preference FROM scim_users WHERE instance_id = $1 AND external_id = $2
+         UNION ALL
+         SELECT id, 2 AS preference FROM scim_users WHERE instance_id = $1 AND user_name_key = $3
+         ORDER BY preference
+         LIMIT 1",
     )
     .bind(instance_id)
     .bind(reference)
