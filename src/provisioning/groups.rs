@@ -153,7 +153,7 @@ impl Provisioning {
         E: From<ProvisioningError>,
     {
         let _turn = self.locks.lock(id).await;
-        for _ in 0..EDIT_ATTEMPTS {
+        for attempt in 0..EDIT_ATTEMPTS {
             let current = self.group(ctx, id).await?;
             check_if_match(if_match, current.version)?;
             let change = change(&current)?;
@@ -204,7 +204,8 @@ impl Provisioning {
                     return Ok(self.group_after_write(ctx, id).await?);
                 }
                 Err(CommandError::Rejected(GroupError::VersionMismatch { .. })) => {
-                    self.await_fresh_state(Group::TYPE, id, if_match).await?
+                    self.await_fresh_state(Group::TYPE, id, if_match, attempt)
+                        .await?
                 }
                 Err(error) => return Err(group_error(error).into()),
             }

@@ -27,8 +27,9 @@ struct Count {
 }
 
 /// Edits based on a version that another process changed meanwhile are re-derived from the
-/// fresh version this many times before giving up.
-const EDIT_ATTEMPTS: usize = 8;
+/// fresh version this many times before giving up (replicas editing one user at once each
+/// lose about half their races).
+const EDIT_ATTEMPTS: u32 = 16;
 
 #[derive(Clone)]
 pub struct Provisioning {
@@ -124,15 +125,18 @@ impl Provisioning {
         aggregate_type: &str,
         id: &str,
         if_match: Option<i64>,
+        attempt: u32,
     ) -> Result<(), ProvisioningError> {
         if if_match.is_some() {
             return Err(ProvisioningError::PreconditionFailed);
         }
-        Ok(self
-            .store
+        self.store
             .projector
             .wait_for_aggregate(aggregate_type, id)
-            .await?)
+            .await?;
+        // Another replica's writer is not queued behind ours: give it room to finish.
+        tokio::time::sleep(crate::store::backoff(attempt)).await;
+        Ok(())
     }
 
     /// What follows the deletion of a user or group: its names are free, it leaves every group

@@ -262,7 +262,7 @@ impl Provisioning {
     {
         let _turn = self.locks.lock(id).await;
         let settings = self.settings(ctx).await?;
-        for _ in 0..EDIT_ATTEMPTS {
+        for attempt in 0..EDIT_ATTEMPTS {
             let current = self.user(ctx, id).await?;
             check_if_match(if_match, current.version)?;
             let profile = with_role_rules(&settings, change(&current)?, false)?;
@@ -295,7 +295,8 @@ impl Provisioning {
                     return Ok(self.user_after_write(ctx, id).await?);
                 }
                 Err(CommandError::Rejected(UserError::VersionMismatch { .. })) => {
-                    self.await_fresh_state(User::TYPE, id, if_match).await?
+                    self.await_fresh_state(User::TYPE, id, if_match, attempt)
+                        .await?
                 }
                 Err(error) => return Err(user_error(error).into()),
             }

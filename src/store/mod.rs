@@ -13,7 +13,7 @@ pub mod tenancy;
 mod upcasting;
 
 pub use claims::{Claim, NameClaims, NameKind, UniqueName};
-pub use commands::{CommandBus, CommandError};
+pub use commands::{backoff, CommandBus, CommandError};
 pub use connect::{redact, StoreError};
 pub use scratch::Scratch;
 
