@@ -6,6 +6,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use projections::hex::to_hex;
 use sha2::{Digest, Sha256};
 use std::fmt;
 use subtle::ConstantTimeEq;
@@ -27,7 +28,7 @@ impl NewApiKey {
         getrandom::fill(&mut id)?;
         getrandom::fill(&mut secret)?;
         Ok(Self {
-            key_id: id.iter().map(|byte| format!("{byte:02x}")).collect(),
+            key_id: to_hex(&id),
             secret: URL_SAFE_NO_PAD.encode(secret),
         })
     }
@@ -80,10 +81,7 @@ impl<'t> PresentedKey<'t> {
 }
 
 fn digest(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    to_hex(&Sha256::digest(secret.as_bytes()))
 }
 
 #[cfg(test)]

@@ -217,8 +217,8 @@ async fn compare(
         }
         comparisons.push(ProjectionComparison {
             name: projection.name(),
-            live_digest: projections::chain::to_hex(&digest::combined(&live_tables)),
-            rebuilt_digest: projections::chain::to_hex(&digest::combined(&rebuilt_tables)),
+            live_digest: projections::hex::to_hex(&digest::combined(&live_tables)),
+            rebuilt_digest: projections::hex::to_hex(&digest::combined(&rebuilt_tables)),
             tables,
         });
     }

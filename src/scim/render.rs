@@ -2,6 +2,7 @@
 //! that `meta.version` and the `ETag` header share.
 
 use crate::scim::schema::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
+use projections::hex::to_hex;
 use projections::scim_groups::{GroupRecord, MemberRecord, MembershipRecord};
 use projections::scim_users::UserRecord;
 use serde_json::{json, Map, Value};
@@ -23,12 +24,7 @@ fn user_etag(version: i64, groups: &[MembershipRecord]) -> String {
         digest.update(group.display_name.as_bytes());
         digest.update([0]);
     }
-    let short: String = digest
-        .finalize()
-        .iter()
-        .take(6)
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
+    let short = to_hex(&digest.finalize()[..6]);
     format!("W/\"{version}.{short}\"")
 }
 

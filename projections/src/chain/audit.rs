@@ -10,10 +10,11 @@
 //!
 //! The first discrepancy in chain order is the instance's finding; nothing after it is trusted.
 
-use super::{genesis, link, to_hex, Digest, EventContent};
+use super::{genesis, link, Digest, EventContent};
 use crate::db::{Db, Dialect, Sql};
 use crate::error::ProjectionError;
 use crate::event_log::Position;
+use crate::hex::to_hex;
 use std::collections::HashMap;
 
 /// The sealer's checkpoint name: how far the chain is meant to cover.

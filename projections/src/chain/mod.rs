@@ -43,10 +43,6 @@ pub fn link(previous: &Digest, content: &Digest) -> Digest {
     hasher.finalize().into()
 }
 
-pub fn to_hex(digest: &Digest) -> String {
-    digest.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
 /// A stored hash read back; `None` if it is not 64 hex digits (someone wrote it there).
 pub fn from_hex(text: &str) -> Option<Digest> {
     if text.len() != 64 || !text.is_ascii() {
@@ -63,6 +59,7 @@ pub fn from_hex(text: &str) -> Option<Digest> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hex::to_hex;
 
     #[test]
     fn hex_reads_back_what_it_wrote() {

@@ -6,10 +6,11 @@
 //! since they were first sealed. A store that has events but no chain is sealed from its first
 //! event on the next start.
 
-use super::{genesis, link, to_hex};
+use super::{genesis, link};
 use crate::db::{Sql, Tx};
 use crate::error::ProjectionError;
 use crate::event_log::RecordedEvent;
+use crate::hex::to_hex;
 use crate::runner::Projection;
 use async_trait::async_trait;
 

@@ -11,6 +11,7 @@ use crate::scim::filter::Filter;
 use axum::http::StatusCode;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use projections::hex::to_hex;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -29,11 +30,7 @@ pub fn fingerprint(scope: &str, filter: Option<&Filter>, sort: Option<&SortSpec>
         .map(|spec| format!("{} {}", spec.path, spec.descending))
         .unwrap_or_default();
     let digest = Sha256::digest(format!("{scope}\n{filter}\n{order}").as_bytes());
-    digest
-        .iter()
-        .take(8)
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    to_hex(&digest[..8])
 }
 
 pub fn encode(fingerprint: &str, after: &Place) -> String {
