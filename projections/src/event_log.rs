@@ -56,20 +56,22 @@ pub struct RecordedEvent {
     pub content_digest: Digest,
 }
 
-#[derive(sqlx::FromRow)]
-struct EventRow {
-    position: i64,
-    transaction_id: i64,
-    aggregate_type: String,
-    aggregate_id: String,
-    sequence: i64,
-    event_type: String,
-    event_version: String,
-    payload: String,
-    metadata: String,
+/// An event exactly as stored: what the projector decodes, the chain seals, and `scimd verify`
+/// copies elsewhere.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredEvent {
+    pub position: i64,
+    pub transaction_id: i64,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub sequence: i64,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: String,
+    pub metadata: String,
 }
 
-impl EventRow {
+impl StoredEvent {
     fn position(&self) -> Position {
         Position {
             transaction_id: self.transaction_id,
@@ -121,7 +123,7 @@ impl EventRow {
     }
 }
 
-/// The columns of an `EventRow`, as each store reads them.
+/// The columns of a `StoredEvent`, as each store reads them.
 fn event_columns(dialect: Dialect) -> &'static str {
     match dialect {
         Dialect::Sqlite => {
@@ -160,8 +162,8 @@ pub async fn read_after(
         .bind(after.position)
         .bind(limit),
     };
-    let rows: Vec<EventRow> = tx.fetch_all(&sql).await?;
-    rows.into_iter().map(EventRow::decode).collect()
+    let rows: Vec<StoredEvent> = tx.fetch_all(&sql).await?;
+    rows.into_iter().map(StoredEvent::decode).collect()
 }
 
 /// The events `condition` (SQL over `events`, its arguments `$1`… bound in `args`) selects,
@@ -177,8 +179,8 @@ pub async fn events_where(
         event_columns(db.dialect())
     );
     let sql = args.into_iter().fold(Sql::new(text), Sql::bind);
-    let rows: Vec<EventRow> = db.fetch_all(&sql).await?;
-    rows.into_iter().map(EventRow::decode).collect()
+    let rows: Vec<StoredEvent> = db.fetch_all(&sql).await?;
+    rows.into_iter().map(StoredEvent::decode).collect()
 }
 
 #[derive(sqlx::FromRow)]
@@ -276,37 +278,6 @@ pub async fn head(db: &Db) -> Result<Position, ProjectionError> {
         .unwrap_or_default())
 }
 
-/// An event exactly as stored, for copying the log elsewhere.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct StoredEvent {
-    pub position: i64,
-    pub transaction_id: i64,
-    pub aggregate_type: String,
-    pub aggregate_id: String,
-    pub sequence: i64,
-    pub event_type: String,
-    pub event_version: String,
-    pub payload: String,
-    pub metadata: String,
-}
-
-const SQLITE_STORED_BETWEEN: &str = "
-SELECT position, 0 AS transaction_id, aggregate_type, aggregate_id, sequence, event_type,
-       event_version, payload, metadata
-  FROM events
- WHERE position > $1 AND position <= $2
- ORDER BY position
- LIMIT $3";
-
-const POSTGRES_STORED_BETWEEN: &str = "
-SELECT position, transaction_id::text::bigint AS transaction_id, aggregate_type, aggregate_id,
-       sequence, event_type, event_version, payload::text AS payload, metadata::text AS metadata
-  FROM events
- WHERE (transaction_id, position) > ($1::text::xid8, $2)
-   AND (transaction_id, position) <= ($3::text::xid8, $4)
- ORDER BY transaction_id, position
- LIMIT $5";
-
 /// Up to `limit` stored events after `after` and up to `until`, in global order.
 pub async fn stored_between(
     tx: &mut Tx,
@@ -314,17 +285,27 @@ pub async fn stored_between(
     until: Position,
     limit: i64,
 ) -> Result<Vec<StoredEvent>, ProjectionError> {
+    let columns = event_columns(tx.dialect());
     let sql = match tx.dialect() {
-        Dialect::Sqlite => Sql::new(SQLITE_STORED_BETWEEN)
-            .bind(after.position)
-            .bind(until.position)
-            .bind(limit),
-        Dialect::Postgres => Sql::new(POSTGRES_STORED_BETWEEN)
-            .bind(after.transaction_id.to_string())
-            .bind(after.position)
-            .bind(until.transaction_id.to_string())
-            .bind(until.position)
-            .bind(limit),
+        Dialect::Sqlite => Sql::new(format!(
+            "SELECT {columns} FROM events WHERE position > $1 AND position <= $2
+              ORDER BY position LIMIT $3"
+        ))
+        .bind(after.position)
+        .bind(until.position)
+        .bind(limit),
+        Dialect::Postgres => Sql::new(format!(
+            "SELECT {columns} FROM events
+              WHERE (transaction_id, position) > ($1::text::xid8, $2)
+                AND (transaction_id, position) <= ($3::text::xid8, $4)
+              ORDER BY transaction_id, position
+              LIMIT $5"
+        ))
+        .bind(after.transaction_id.to_string())
+        .bind(after.position)
+        .bind(until.transaction_id.to_string())
+        .bind(until.position)
+        .bind(limit),
     };
     Ok(tx.fetch_all(&sql).await?)
 }

@@ -15,6 +15,7 @@ use crate::db::{Db, Dialect, Sql};
 use crate::error::ProjectionError;
 use crate::event_log::Position;
 use crate::hex::to_hex;
+use crate::runner::Projector;
 use std::collections::HashMap;
 
 /// The sealer's checkpoint name: how far the chain is meant to cover.
@@ -89,12 +90,6 @@ pub struct ChainAudit {
     /// Events whose metadata cannot be read cannot say whose they are: they count against
     /// every instance.
     unattributed: Option<EventRef>,
-}
-
-#[derive(sqlx::FromRow)]
-struct CheckpointRow {
-    transaction_id: i64,
-    position: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -178,19 +173,14 @@ impl ChainAudit {
     /// Looks for events the chain should have but does not, up to the sealer's checkpoint:
     /// events after it are simply not sealed yet. Catch up first to cover everything committed.
     pub async fn start(db: &Db) -> Result<Self, ProjectionError> {
-        let checkpoint: Option<CheckpointRow> = db
-            .fetch_optional(
-                &Sql::new(
-                    "SELECT transaction_id, position FROM projection_checkpoints
-                      WHERE name = $1",
-                )
-                .bind(SEALER),
-            )
-            .await?;
-        let until = checkpoint.map_or(Position::default(), |row| Position {
-            transaction_id: row.transaction_id,
-            position: row.position,
-        });
+        let until = {
+            let mut read = db.begin_snapshot().await?;
+            Projector::checkpoint_positions(&mut read)
+                .await?
+                .get(SEALER)
+                .copied()
+                .unwrap_or_default()
+        };
         let mut audit = Self {
             db: db.clone(),
             inserted: HashMap::new(),
