@@ -264,7 +264,7 @@ impl Projection for Directory {
             UserEvent::UserReactivated { .. } => set_state(ACTIVE),
             UserEvent::UserDeleted { .. } => set_state(DELETED),
         };
-        tx.execute(&sql).await?;
+        tx.defer(sql).await?;
         Ok(())
     }
 }

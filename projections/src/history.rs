@@ -14,8 +14,15 @@ use async_trait::async_trait;
 use cqrs_es::DomainEvent as _;
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Mutex;
 
-pub struct History;
+/// Within one batch the names of the entities it touched are held here: each event would
+/// otherwise read its entity's name back, a round trip each.
+#[derive(Default)]
+pub struct History {
+    names: Mutex<HashMap<String, Option<String>>>,
+}
 
 /// The columns of a `HistoryEntry`, in a form queries can select.
 pub const HISTORY_COLUMNS: &str = "transaction_id, position, instance_id, occurred_at, actor, \
@@ -119,6 +126,10 @@ impl Projection for History {
         &["history_entries", "history_names"]
     }
 
+    fn start_batch(&self) {
+        self.names_held().clear();
+    }
+
     async fn apply(&self, tx: &mut Tx, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
         let (action, entity_type, new_name, details) = describe(&recorded.event);
         let id = recorded.aggregate_id.as_str();
@@ -130,13 +141,23 @@ impl Projection for History {
                 )
                 .bind(id)
                 .bind(name.as_str());
-                tx.execute(&upsert).await?;
+                tx.defer(upsert).await?;
+                self.names_held().insert(id.to_string(), Some(name.clone()));
                 Some(name)
             }
             None => {
-                let sql = Sql::new("SELECT name FROM history_names WHERE entity_id = $1").bind(id);
-                let found: Option<Name> = tx.fetch_optional(&sql).await?;
-                found.map(|found| found.name)
+                let held = self.names_held().get(id).cloned();
+                match held {
+                    Some(name) => name,
+                    None => {
+                        let sql = Sql::new("SELECT name FROM history_names WHERE entity_id = $1")
+                            .bind(id);
+                        let found: Option<Name> = tx.fetch_optional(&sql).await?;
+                        let name = found.map(|found| found.name);
+                        self.names_held().insert(id.to_string(), name.clone());
+                        name
+                    }
+                }
             }
         };
         let metadata = &recorded.metadata;
@@ -161,8 +182,17 @@ impl Projection for History {
         .bind(name.as_deref().map(case_insensitive_key))
         .bind(action)
         .bind(details.to_string());
-        tx.execute(&insert).await?;
+        tx.defer(insert).await?;
         Ok(())
+    }
+}
+
+impl History {
+    fn names_held(&self) -> std::sync::MutexGuard<'_, HashMap<String, Option<String>>> {
+        // Only a cache: one left half-updated by a panic is still usable.
+        self.names
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

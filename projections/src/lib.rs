@@ -25,10 +25,10 @@ use std::sync::Arc;
 /// the hash chain, so that every process that applies events also seals them.
 pub fn all() -> Vec<Arc<dyn Projection>> {
     vec![
-        Arc::new(chain::sealer::Sealer),
+        Arc::new(chain::sealer::Sealer::default()),
         Arc::new(scim_users::ScimUsers),
         Arc::new(scim_groups::ScimGroups),
         Arc::new(directory::Directory),
-        Arc::new(history::History),
+        Arc::new(history::History::default()),
     ]
 }

@@ -32,6 +32,9 @@ pub trait Projection: Send + Sync {
     fn rebuildable(&self) -> bool {
         true
     }
+    /// Called as each batch begins, before any event of it is applied: what a projection
+    /// kept from an earlier batch may be stale (another process may have applied events since).
+    fn start_batch(&self) {}
     async fn apply(&self, tx: &mut Tx, event: &RecordedEvent) -> Result<(), ProjectionError>;
 }
 
@@ -296,8 +299,7 @@ impl Projector {
         .bind(projection.version())
         .bind(at.transaction_id)
         .bind(at.position);
-        tx.execute(&sql).await?;
-        Ok(())
+        tx.defer(sql).await
     }
 
     /// One transaction: the next events after the slowest checkpoint, applied to each
@@ -305,6 +307,9 @@ impl Projector {
     /// all projections have reached.
     async fn run_batch(&self) -> Result<(usize, Position), ProjectionError> {
         let mut tx = self.lock().await?;
+        for projection in &self.projections {
+            projection.start_batch();
+        }
         let recorded = Self::checkpoints(&mut tx).await?;
         let mut reached: Vec<Position> = self
             .projections

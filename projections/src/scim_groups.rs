@@ -305,8 +305,8 @@ impl Projection for ScimGroups {
                 Sql::new("DELETE FROM scim_groups WHERE id = $1").bind(id),
             ],
         };
-        for statement in &statements {
-            tx.execute(statement).await?;
+        for statement in statements {
+            tx.defer(statement).await?;
         }
         Ok(())
     }

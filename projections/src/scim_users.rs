@@ -182,7 +182,7 @@ impl Projection for ScimUsers {
             }
             UserRowChange::Delete => Sql::new("DELETE FROM scim_users WHERE id = $1").bind(id),
         };
-        tx.execute(&sql).await?;
+        tx.defer(sql).await?;
         Ok(())
     }
 }

@@ -5,6 +5,7 @@
 //! its merits), so that clients never see a conflict as a failure of scimd.
 
 use super::snapshots::SnapshotStore;
+use super::split_repository::SplitRepository;
 use super::upcasting::user_upcasters;
 use aggregates::group::{Group, GroupCommand, GroupError, GroupServices};
 use aggregates::settings::{InstanceSettings, SettingsCommand, SettingsError};
@@ -24,6 +25,7 @@ const GROUP_SNAPSHOT_EVERY: usize = 100;
 /// half the time, and sixteen losses in a row (some 1.2 s of backoff) are vanishingly rare.
 const ATTEMPTS: u32 = 16;
 
+type SqliteRepository = SplitRepository<SqliteEventRepository>;
 type Users<R> = CqrsFramework<User, PersistedEventStore<R, User>>;
 type Groups<R> = CqrsFramework<Group, SnapshotStore<R, Group>>;
 type Settings<R> = (
@@ -32,16 +34,14 @@ type Settings<R> = (
 );
 
 pub enum CommandBus {
-    Sqlite {
-        users: Users<SqliteEventRepository>,
-        groups: Groups<SqliteEventRepository>,
-        settings: Settings<SqliteEventRepository>,
-    },
-    Postgres {
-        users: Users<PostgresEventRepository>,
-        groups: Groups<PostgresEventRepository>,
-        settings: Settings<PostgresEventRepository>,
-    },
+    Sqlite(Box<Frameworks<SqliteRepository>>),
+    Postgres(Box<Frameworks<PostgresEventRepository>>),
+}
+
+pub struct Frameworks<R: cqrs_es::persist::PersistedEventRepository> {
+    users: Users<R>,
+    groups: Groups<R>,
+    settings: Settings<R>,
 }
 
 /// An instance's settings: the framework that changes them and the store they are read from.
@@ -63,27 +63,29 @@ pub enum CommandError<E: std::error::Error> {
 impl CommandBus {
     pub fn new(db: &Db, group_services: GroupServices) -> Self {
         match db {
-            Db::Sqlite(pool) => Self::Sqlite {
-                users: CqrsFramework::new(
-                    PersistedEventStore::new_event_store(SqliteEventRepository::new(pool.clone()))
-                        .with_upcasters(user_upcasters()),
-                    vec![],
-                    (),
-                ),
-                groups: CqrsFramework::new(
-                    SnapshotStore::new(
-                        SqliteEventRepository::new(pool.clone()),
-                        GROUP_SNAPSHOT_EVERY,
+            Db::Sqlite(pools) => {
+                let repository = || {
+                    SplitRepository::new(
+                        SqliteEventRepository::new(pools.reads.clone()),
+                        SqliteEventRepository::new(pools.writes.clone()),
+                    )
+                };
+                Self::Sqlite(Box::new(Frameworks {
+                    users: CqrsFramework::new(
+                        PersistedEventStore::new_event_store(repository())
+                            .with_upcasters(user_upcasters()),
+                        vec![],
+                        (),
                     ),
-                    vec![],
-                    group_services,
-                ),
-                settings: settings(
-                    SqliteEventRepository::new(pool.clone()),
-                    SqliteEventRepository::new(pool.clone()),
-                ),
-            },
-            Db::Postgres(pool) => Self::Postgres {
+                    groups: CqrsFramework::new(
+                        SnapshotStore::new(repository(), GROUP_SNAPSHOT_EVERY),
+                        vec![],
+                        group_services,
+                    ),
+                    settings: settings(repository(), repository()),
+                }))
+            }
+            Db::Postgres(pool) => Self::Postgres(Box::new(Frameworks {
                 users: CqrsFramework::new(
                     PersistedEventStore::new_event_store(PostgresEventRepository::new(
                         pool.clone(),
@@ -104,7 +106,7 @@ impl CommandBus {
                     PostgresEventRepository::new(pool.clone()),
                     PostgresEventRepository::new(pool.clone()),
                 ),
-            },
+            })),
         }
     }
 
@@ -115,11 +117,25 @@ impl CommandBus {
         metadata: &EventMetadata,
     ) -> Result<(), CommandError<SettingsError>> {
         match self {
-            Self::Sqlite { settings, .. } => {
-                execute(&settings.0, instance_id, command, metadata, |_| false).await
+            Self::Sqlite(frameworks) => {
+                execute(
+                    &frameworks.settings.0,
+                    instance_id,
+                    command,
+                    metadata,
+                    |_| false,
+                )
+                .await
             }
-            Self::Postgres { settings, .. } => {
-                execute(&settings.0, instance_id, command, metadata, |_| false).await
+            Self::Postgres(frameworks) => {
+                execute(
+                    &frameworks.settings.0,
+                    instance_id,
+                    command,
+                    metadata,
+                    |_| false,
+                )
+                .await
             }
         }
     }
@@ -131,12 +147,14 @@ impl CommandBus {
         instance_id: &str,
     ) -> Result<InstanceSettings, CommandError<SettingsError>> {
         let loaded = match self {
-            Self::Sqlite { settings, .. } => settings
+            Self::Sqlite(frameworks) => frameworks
+                .settings
                 .1
                 .load_aggregate(instance_id)
                 .await
                 .map(|context| context.aggregate),
-            Self::Postgres { settings, .. } => settings
+            Self::Postgres(frameworks) => frameworks
+                .settings
                 .1
                 .load_aggregate(instance_id)
                 .await
@@ -152,8 +170,12 @@ impl CommandBus {
         metadata: &EventMetadata,
     ) -> Result<(), CommandError<UserError>> {
         match self {
-            Self::Sqlite { users, .. } => execute(users, id, command, metadata, |_| false).await,
-            Self::Postgres { users, .. } => execute(users, id, command, metadata, |_| false).await,
+            Self::Sqlite(frameworks) => {
+                execute(&frameworks.users, id, command, metadata, |_| false).await
+            }
+            Self::Postgres(frameworks) => {
+                execute(&frameworks.users, id, command, metadata, |_| false).await
+            }
         }
     }
 
@@ -166,8 +188,12 @@ impl CommandBus {
         // The membership view moved on while the group was being loaded: load it again.
         let stale = |error: &GroupError| *error == GroupError::StaleMembership;
         match self {
-            Self::Sqlite { groups, .. } => execute(groups, id, command, metadata, stale).await,
-            Self::Postgres { groups, .. } => execute(groups, id, command, metadata, stale).await,
+            Self::Sqlite(frameworks) => {
+                execute(&frameworks.groups, id, command, metadata, stale).await
+            }
+            Self::Postgres(frameworks) => {
+                execute(&frameworks.groups, id, command, metadata, stale).await
+            }
         }
     }
 }

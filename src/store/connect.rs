@@ -1,7 +1,7 @@
 //! Opening a store by URL and bringing its schema up to date.
 
 use super::StoreSettings;
-use projections::db::Db;
+use projections::db::{Db, SqlitePools};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::str::FromStr;
@@ -39,6 +39,23 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// One connection that writes (see `SqlitePools`) and `readers` that only read: a write
+/// through a reader fails instead of contending for the lock.
+pub async fn sqlite_pools(
+    options: SqliteConnectOptions,
+    readers: u32,
+) -> Result<SqlitePools, sqlx::Error> {
+    let writes = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options.clone())
+        .await?;
+    let reads = SqlitePoolOptions::new()
+        .max_connections(readers)
+        .connect_with(options.read_only(true))
+        .await?;
+    Ok(SqlitePools { reads, writes })
+}
+
 /// How long a SQLite statement waits for the write lock when no timeout is set.
 const SQLITE_LOCK_WAIT: Duration = Duration::from_secs(10);
 
@@ -62,16 +79,14 @@ pub async fn connect(settings: &StoreSettings) -> Result<Db, StoreError> {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(settings.statement_timeout.unwrap_or(SQLITE_LOCK_WAIT));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(pool_size)
-            .connect_with(options)
+        let pools = sqlite_pools(options, pool_size)
             .await
             .map_err(connect_error)?;
         sqlx::migrate!("./migrations/sqlite")
-            .run(&pool)
+            .run(&pools.writes)
             .await
             .map_err(migrate_error)?;
-        Ok(Db::Sqlite(pool))
+        Ok(Db::Sqlite(pools))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let mut options = PgConnectOptions::from_str(url).map_err(connect_error)?;
         if let Some(timeout) = settings.statement_timeout {

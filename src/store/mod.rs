@@ -9,6 +9,7 @@ mod membership;
 pub mod provisioning_log;
 mod scratch;
 mod snapshots;
+mod split_repository;
 pub mod tenancy;
 mod upcasting;
 

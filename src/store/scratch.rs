@@ -5,10 +5,10 @@
 //! so that no right to create databases is needed. Either way its event log keeps the
 //! positions it is given instead of numbering events itself.
 
-use super::connect::{redact, StoreError};
+use super::connect::{redact, sqlite_pools, StoreError};
 use projections::db::{Db, Sql};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use std::path::PathBuf;
 
 const SCRATCH_POOL_SIZE: u32 = 2;
@@ -97,16 +97,14 @@ impl Scratch {
             .journal_mode(SqliteJournalMode::Wal)
             // A scratch copy that a crash loses is simply made again.
             .synchronous(SqliteSynchronous::Off);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(SCRATCH_POOL_SIZE)
-            .connect_with(options)
+        let pools = sqlite_pools(options, SCRATCH_POOL_SIZE)
             .await
             .map_err(|error| Self::failed(&url, error))?;
         sqlx::migrate!("./migrations/sqlite")
-            .run(&pool)
+            .run(&pools.writes)
             .await
             .map_err(|source| StoreError::Migrate { url, source })?;
-        Ok(Db::Sqlite(pool))
+        Ok(Db::Sqlite(pools))
     }
 
     async fn open_schema(live: PgConnectOptions, schema: &str) -> Result<Db, StoreError> {

@@ -6,15 +6,28 @@
 //! since they were first sealed. A store that has events but no chain is sealed from its first
 //! event on the next start.
 
-use super::{genesis, link};
+use super::{genesis, link, Digest};
 use crate::db::{Sql, Tx};
 use crate::error::ProjectionError;
 use crate::event_log::RecordedEvent;
 use crate::hex::to_hex;
 use crate::runner::Projection;
 use async_trait::async_trait;
+use std::collections::HashMap;
+use std::sync::Mutex;
 
-pub struct Sealer;
+/// Within one batch the sealer holds each instance's head itself: the batch holds the write
+/// lock, so no one else moves it, and reading it back per event would cost a round trip each.
+#[derive(Default)]
+pub struct Sealer {
+    heads: Mutex<HashMap<String, Link>>,
+}
+
+#[derive(Clone)]
+struct Link {
+    position: i64,
+    hash: Digest,
+}
 
 #[derive(sqlx::FromRow)]
 struct Head {
@@ -40,8 +53,52 @@ impl Projection for Sealer {
         false
     }
 
+    fn start_batch(&self) {
+        self.heads_held().clear();
+    }
+
     async fn apply(&self, tx: &mut Tx, event: &RecordedEvent) -> Result<(), ProjectionError> {
         let instance_id = &event.metadata.instance_id;
+        let held = self.heads_held().get(instance_id).cloned();
+        let previous = match held {
+            Some(link) => link,
+            None => Self::stored_head(tx, instance_id).await?,
+        };
+        // An event sealed already (its checkpoint was moved back by hand) keeps its first seal.
+        let hash = link(&previous.hash, &event.content_digest);
+        let sql = Sql::new(
+            "INSERT INTO event_chain (instance_id, chain_position, aggregate_type, aggregate_id,
+                                      sequence, transaction_id, position, hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (aggregate_type, aggregate_id, sequence) DO NOTHING",
+        )
+        .bind(instance_id)
+        .bind(previous.position + 1)
+        .bind(&event.aggregate_type)
+        .bind(&event.aggregate_id)
+        .bind(event.sequence)
+        .bind(event.position.transaction_id)
+        .bind(event.position.position)
+        .bind(to_hex(&hash));
+        tx.defer(sql).await?;
+        let head = Link {
+            position: previous.position + 1,
+            hash,
+        };
+        self.heads_held().insert(instance_id.clone(), head);
+        Ok(())
+    }
+}
+
+impl Sealer {
+    fn heads_held(&self) -> std::sync::MutexGuard<'_, HashMap<String, Link>> {
+        // The map is only a cache: one left half-updated by a panic is still usable.
+        self.heads
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    async fn stored_head(tx: &mut Tx, instance_id: &str) -> Result<Link, ProjectionError> {
         let head: Option<Head> = tx
             .fetch_optional(
                 &Sql::new(
@@ -51,32 +108,17 @@ impl Projection for Sealer {
                 .bind(instance_id),
             )
             .await?;
-        let (previous_position, previous) = match head {
+        Ok(match head {
             // A stored hash that is not hex was written by someone else; the audit reports that
             // entry, so any value will do to go on sealing.
-            Some(head) => (
-                head.chain_position,
-                super::from_hex(&head.hash).unwrap_or_default(),
-            ),
-            None => (0, genesis(instance_id)),
-        };
-        // An event sealed already (its checkpoint was moved back by hand) keeps its first seal.
-        let hash = link(&previous, &event.content_digest);
-        let sql = Sql::new(
-            "INSERT INTO event_chain (instance_id, chain_position, aggregate_type, aggregate_id,
-                                      sequence, transaction_id, position, hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (aggregate_type, aggregate_id, sequence) DO NOTHING",
-        )
-        .bind(instance_id)
-        .bind(previous_position + 1)
-        .bind(&event.aggregate_type)
-        .bind(&event.aggregate_id)
-        .bind(event.sequence)
-        .bind(event.position.transaction_id)
-        .bind(event.position.position)
-        .bind(to_hex(&hash));
-        tx.execute(&sql).await?;
-        Ok(())
+            Some(head) => Link {
+                position: head.chain_position,
+                hash: super::from_hex(&head.hash).unwrap_or_default(),
+            },
+            None => Link {
+                position: 0,
+                hash: genesis(instance_id),
+            },
+        })
     }
 }

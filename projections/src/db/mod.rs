@@ -4,6 +4,9 @@
 //! SQLite's `$N` by number); the few statements that differ ask for `Db::dialect`. Values are
 //! always bound, never pasted into SQL text.
 
+mod deferred;
+
+use deferred::{joined, Deferred};
 use futures_util::TryStreamExt;
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::sqlite::{SqlitePool, SqliteRow};
@@ -18,8 +21,18 @@ pub enum Dialect {
 
 #[derive(Debug, Clone)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    Sqlite(SqlitePools),
     Postgres(PgPool),
+}
+
+/// SQLite lets one connection write at a time; the others wait in its busy handler, which
+/// polls with sleeps of up to 100 ms and turns contention into long stalls. So every write
+/// goes through one connection, and writers queue for it in the pool instead, in order. Reads
+/// (WAL: they never wait for the writer) use as many connections as the pool size allows.
+#[derive(Debug, Clone)]
+pub struct SqlitePools {
+    pub reads: SqlitePool,
+    pub writes: SqlitePool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -239,27 +252,35 @@ impl Db {
         }
     }
 
-    fn pools(&self) -> Either<&SqlitePool, &PgPool> {
+    fn read_pools(&self) -> Either<&SqlitePool, &PgPool> {
         match self {
-            Self::Sqlite(pool) => Either::Sqlite(pool),
+            Self::Sqlite(pools) => Either::Sqlite(&pools.reads),
             Self::Postgres(pool) => Either::Postgres(pool),
         }
     }
 
+    fn write_pools(&self) -> Either<&SqlitePool, &PgPool> {
+        match self {
+            Self::Sqlite(pools) => Either::Sqlite(&pools.writes),
+            Self::Postgres(pool) => Either::Postgres(pool),
+        }
+    }
+
+    /// Runs a statement that writes (its own transaction).
     pub async fn execute(&self, sql: &Sql) -> Result<u64, DbError> {
-        on_either!(self.pools(), pool => Ok(bound(sql).execute(pool).await?.rows_affected()))
+        on_either!(self.write_pools(), pool => Ok(bound(sql).execute(pool).await?.rows_affected()))
     }
 
     pub async fn fetch_all<T: Record>(&self, sql: &Sql) -> Result<Vec<T>, DbError> {
-        on_either!(self.pools(), pool => Ok(bound_as(sql).fetch_all(pool).await?))
+        on_either!(self.read_pools(), pool => Ok(bound_as(sql).fetch_all(pool).await?))
     }
 
     pub async fn fetch_optional<T: Record>(&self, sql: &Sql) -> Result<Option<T>, DbError> {
-        on_either!(self.pools(), pool => Ok(bound_as(sql).fetch_optional(pool).await?))
+        on_either!(self.read_pools(), pool => Ok(bound_as(sql).fetch_optional(pool).await?))
     }
 
     pub async fn fetch_one<T: Record>(&self, sql: &Sql) -> Result<T, DbError> {
-        on_either!(self.pools(), pool => Ok(bound_as(sql).fetch_one(pool).await?))
+        on_either!(self.read_pools(), pool => Ok(bound_as(sql).fetch_one(pool).await?))
     }
 
     /// A transaction that will write. On SQLite it takes the write lock up front (`BEGIN
@@ -267,8 +288,8 @@ impl Db {
     /// later writes, and fails with SQLITE_BUSY instead.
     pub async fn begin_write(&self) -> Result<Tx, DbError> {
         Ok(match self {
-            Self::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
-            Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Self::Sqlite(pools) => Tx::sqlite(pools.writes.begin_with("BEGIN IMMEDIATE").await?),
+            Self::Postgres(pool) => Tx::postgres(pool.begin().await?),
         })
     }
 
@@ -277,8 +298,8 @@ impl Db {
     pub async fn begin_snapshot(&self) -> Result<Tx, DbError> {
         Ok(match self {
             // A deferred transaction in WAL mode reads one snapshot from its first read on.
-            Self::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
-            Self::Postgres(pool) => Tx::Postgres(
+            Self::Sqlite(pools) => Tx::sqlite(pools.reads.begin().await?),
+            Self::Postgres(pool) => Tx::postgres(
                 pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
                     .await?,
             ),
@@ -295,40 +316,99 @@ impl Db {
     }
 
     pub async fn close(&self) {
-        on_either!(self.pools(), pool => pool.close().await)
+        match self {
+            Self::Sqlite(pools) => {
+                pools.reads.close().await;
+                pools.writes.close().await;
+            }
+            Self::Postgres(pool) => pool.close().await,
+        }
     }
 }
 
 /// An open transaction on either store; rolled back if dropped without `commit`.
-pub enum Tx {
+pub struct Tx {
+    conn: TxConn,
+    deferred: Deferred,
+}
+
+enum TxConn {
     Sqlite(Transaction<'static, Sqlite>),
     Postgres(Transaction<'static, Postgres>),
 }
 
 impl Tx {
+    fn sqlite(tx: Transaction<'static, Sqlite>) -> Self {
+        Self {
+            conn: TxConn::Sqlite(tx),
+            deferred: Deferred::default(),
+        }
+    }
+
+    fn postgres(tx: Transaction<'static, Postgres>) -> Self {
+        Self {
+            conn: TxConn::Postgres(tx),
+            deferred: Deferred::default(),
+        }
+    }
+
     pub fn dialect(&self) -> Dialect {
-        match self {
-            Self::Sqlite(_) => Dialect::Sqlite,
-            Self::Postgres(_) => Dialect::Postgres,
+        match self.conn {
+            TxConn::Sqlite(_) => Dialect::Sqlite,
+            TxConn::Postgres(_) => Dialect::Postgres,
         }
     }
 
     fn connections(&mut self) -> Either<&mut sqlx::SqliteConnection, &mut sqlx::PgConnection> {
-        match self {
-            Self::Sqlite(tx) => Either::Sqlite(&mut **tx),
-            Self::Postgres(tx) => Either::Postgres(&mut **tx),
+        match &mut self.conn {
+            TxConn::Sqlite(tx) => Either::Sqlite(&mut **tx),
+            TxConn::Postgres(tx) => Either::Postgres(&mut **tx),
         }
     }
 
+    /// Holds a write back until the transaction next reads, writes otherwise or commits: for
+    /// statements whose outcome the caller does not need (a failure still fails the
+    /// transaction, only later).
+    pub async fn defer(&mut self, sql: Sql) -> Result<(), DbError> {
+        self.deferred.push(sql);
+        if self.deferred.is_full() {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Sends the deferred writes: as one statement list on SQLite, one by one on PostgreSQL
+    /// (whose protocol takes a single statement with bound values).
+    async fn flush(&mut self) -> Result<(), DbError> {
+        if self.deferred.is_empty() {
+            return Ok(());
+        }
+        let statements = self.deferred.take();
+        match &mut self.conn {
+            TxConn::Sqlite(tx) => {
+                bound(&joined(statements)).execute(&mut **tx).await?;
+            }
+            TxConn::Postgres(tx) => {
+                for sql in &statements {
+                    bound(sql).execute(&mut **tx).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub async fn execute(&mut self, sql: &Sql) -> Result<u64, DbError> {
+        self.flush().await?;
         on_either!(self.connections(), conn => Ok(bound(sql).execute(conn).await?.rows_affected()))
     }
 
     pub async fn fetch_all<T: Record>(&mut self, sql: &Sql) -> Result<Vec<T>, DbError> {
+        self.flush().await?;
         on_either!(self.connections(), conn => Ok(bound_as(sql).fetch_all(conn).await?))
     }
 
     pub async fn fetch_optional<T: Record>(&mut self, sql: &Sql) -> Result<Option<T>, DbError> {
+        self.flush().await?;
         on_either!(self.connections(), conn => Ok(bound_as(sql).fetch_optional(conn).await?))
     }
 
@@ -338,6 +418,7 @@ impl Tx {
         sql: &Sql,
         mut each: impl FnMut(T),
     ) -> Result<(), DbError> {
+        self.flush().await?;
         on_either!(self.connections(), conn => {
             let mut rows = bound_as(sql).fetch(conn);
             while let Some(row) = rows.try_next().await? {
@@ -347,10 +428,11 @@ impl Tx {
         })
     }
 
-    pub async fn commit(self) -> Result<(), DbError> {
-        match self {
-            Self::Sqlite(tx) => tx.commit().await?,
-            Self::Postgres(tx) => tx.commit().await?,
+    pub async fn commit(mut self) -> Result<(), DbError> {
+        self.flush().await?;
+        match self.conn {
+            TxConn::Sqlite(tx) => tx.commit().await?,
+            TxConn::Postgres(tx) => tx.commit().await?,
         }
         Ok(())
     }
