@@ -17,6 +17,7 @@ pub mod runner;
 pub mod scim_groups;
 pub mod scim_users;
 pub mod time_travel;
+pub mod totals;
 
 use runner::Projection;
 use std::sync::Arc;

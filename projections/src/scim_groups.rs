@@ -5,6 +5,7 @@ use crate::db::{placeholders, Db, DbError, Dialect, Sql, Tx};
 use crate::error::ProjectionError;
 use crate::event_log::{DomainEvent, RecordedEvent};
 use crate::runner::Projection;
+use crate::totals;
 use aggregates::group::DisplayName;
 use aggregates::values::case_insensitive_key;
 use async_trait::async_trait;
@@ -243,11 +244,12 @@ impl Projection for ScimGroups {
     }
 
     fn version(&self) -> i64 {
-        1
+        // 2: with the groups' totals.
+        2
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["scim_group_members", "scim_groups"]
+        &["scim_group_members", "scim_groups", totals::GROUP_TOTALS]
     }
 
     async fn apply(&self, tx: &mut Tx, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
@@ -256,13 +258,17 @@ impl Projection for ScimGroups {
         };
         let id = recorded.aggregate_id.as_str();
         let at = recorded.metadata.occurred_at.as_str();
+        let instance_id = recorded.metadata.instance_id.as_str();
         let touch =
             Sql::new("UPDATE scim_groups SET version = $2, last_modified = $3 WHERE id = $1")
                 .bind(id)
                 .bind(recorded.sequence)
                 .bind(at);
         let statements = match group_row_change(recorded, event) {
-            GroupRowChange::Insert { row, managed } => vec![insert_group(row, managed)],
+            GroupRowChange::Insert { row, managed } => vec![
+                totals::change(totals::GROUP_TOTALS, instance_id, 1),
+                insert_group(row, managed),
+            ],
             GroupRowChange::Adopt => vec![
                 Sql::new("UPDATE scim_groups SET managed = $2 WHERE id = $1")
                     .bind(id)
@@ -301,6 +307,7 @@ impl Projection for ScimGroups {
                 touch,
             ],
             GroupRowChange::Delete => vec![
+                totals::change(totals::GROUP_TOTALS, instance_id, -1),
                 Sql::new("DELETE FROM scim_group_members WHERE group_id = $1").bind(id),
                 Sql::new("DELETE FROM scim_groups WHERE id = $1").bind(id),
             ],

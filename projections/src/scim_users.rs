@@ -5,6 +5,7 @@ use crate::db::{Db, DbError, Sql, Tx};
 use crate::error::ProjectionError;
 use crate::event_log::{DomainEvent, RecordedEvent};
 use crate::runner::Projection;
+use crate::totals;
 use aggregates::values::case_insensitive_key;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
@@ -98,11 +99,12 @@ impl Projection for ScimUsers {
     }
 
     fn version(&self) -> i64 {
-        1
+        // 2: with the users' totals.
+        2
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["scim_users"]
+        &["scim_users", totals::USER_TOTALS]
     }
 
     async fn apply(&self, tx: &mut Tx, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
@@ -111,8 +113,11 @@ impl Projection for ScimUsers {
         };
         let id = recorded.aggregate_id.as_str();
         let at = recorded.metadata.occurred_at.as_str();
+        let instance_id = recorded.metadata.instance_id.as_str();
         let sql = match user_row_change(recorded, event) {
             UserRowChange::Insert { row, display_name } => {
+                tx.defer(totals::change(totals::USER_TOTALS, instance_id, 1))
+                    .await?;
                 let user_name_key = case_insensitive_key(&row.user_name);
                 let display_name_key = display_name.as_deref().map(case_insensitive_key);
                 Sql::new(
@@ -180,7 +185,11 @@ impl Projection for ScimUsers {
                     .bind(recorded.sequence)
                     .bind(at)
             }
-            UserRowChange::Delete => Sql::new("DELETE FROM scim_users WHERE id = $1").bind(id),
+            UserRowChange::Delete => {
+                tx.defer(totals::change(totals::USER_TOTALS, instance_id, -1))
+                    .await?;
+                Sql::new("DELETE FROM scim_users WHERE id = $1").bind(id)
+            }
         };
         tx.defer(sql).await?;
         Ok(())

@@ -84,7 +84,6 @@ async fn in_sql(
     statements: &Statements,
     order: Order,
 ) -> Result<Value, ScimError> {
-    let total = state.provisioning.read_total(&statements.count()).await?;
     let with_related = query
         .selection(resource_type)?
         .includes(related(resource_type));
@@ -106,8 +105,25 @@ async fn in_sql(
             place: place_of(resource_type, query, position, &document),
             document,
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let total = match known_total(&query.paging, query.count, found.len()) {
+        Some(total) => total,
+        None => state.provisioning.read_total(&statements.count()).await?,
+    };
     respond(query, total, start_index, found)
+}
+
+/// The total of a listing whose first page holds every match (an IdP's `userName eq`
+/// lookup), which then needs no count of its own.
+fn known_total(paging: &Paging, count: i64, found: usize) -> Option<i64> {
+    let page = usize::try_from(count).ok()?;
+    let all_found = match paging {
+        // A full page may have more behind it.
+        Paging::Index { start_index } => *start_index == 1 && found < page,
+        // The page was read with one row more than it shows.
+        Paging::Cursor { after } => after.is_none() && found <= page,
+    };
+    all_found.then(|| i64::try_from(found).unwrap_or(i64::MAX))
 }
 
 async fn in_rust(
@@ -295,5 +311,24 @@ fn mentions(filter: &Filter, name: &str) -> bool {
             path.name.eq_ignore_ascii_case(name)
         }
         Filter::ValuePath { attr, .. } => attr.name.eq_ignore_ascii_case(name),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_first_page_that_is_not_full_gives_the_total() {
+        let first = Paging::Index { start_index: 1 };
+        assert_eq!(known_total(&first, 100, 1), Some(1));
+        assert_eq!(known_total(&first, 100, 0), Some(0));
+        assert_eq!(known_total(&first, 100, 100), None);
+        assert_eq!(known_total(&first, 0, 0), None);
+        assert_eq!(known_total(&Paging::Index { start_index: 2 }, 100, 0), None);
+        let cursor = Paging::Cursor { after: None };
+        assert_eq!(known_total(&cursor, 100, 100), Some(100));
+        assert_eq!(known_total(&cursor, 100, 101), None);
+        assert_eq!(known_total(&cursor, 0, 0), Some(0));
     }
 }

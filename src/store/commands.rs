@@ -10,7 +10,7 @@ use super::upcasting::user_upcasters;
 use aggregates::group::{Group, GroupCommand, GroupError, GroupServices};
 use aggregates::settings::{InstanceSettings, SettingsCommand, SettingsError};
 use aggregates::user::{User, UserCommand, UserError};
-use cqrs_es::persist::PersistedEventStore;
+use cqrs_es::persist::{PersistedEventRepository, PersistedEventStore};
 use cqrs_es::{Aggregate, AggregateError, CqrsFramework, EventStore};
 use postgres_es::PostgresEventRepository;
 use projections::db::Db;
@@ -25,7 +25,6 @@ const GROUP_SNAPSHOT_EVERY: usize = 100;
 /// half the time, and sixteen losses in a row (some 1.2 s of backoff) are vanishingly rare.
 const ATTEMPTS: u32 = 16;
 
-type SqliteRepository = SplitRepository<SqliteEventRepository>;
 type Users<R> = CqrsFramework<User, PersistedEventStore<R, User>>;
 type Groups<R> = CqrsFramework<Group, SnapshotStore<R, Group>>;
 type Settings<R> = (
@@ -34,18 +33,36 @@ type Settings<R> = (
 );
 
 pub enum CommandBus {
-    Sqlite(Box<Frameworks<SqliteRepository>>),
-    Postgres(Box<Frameworks<PostgresEventRepository>>),
+    Sqlite(Box<Frameworks<SplitRepository<SqliteEventRepository>>>),
+    Postgres(Box<Frameworks<SplitRepository<PostgresEventRepository>>>),
 }
 
-pub struct Frameworks<R: cqrs_es::persist::PersistedEventRepository> {
+pub struct Frameworks<R: PersistedEventRepository> {
     users: Users<R>,
     groups: Groups<R>,
     settings: Settings<R>,
 }
 
+impl<R: PersistedEventRepository> Frameworks<R> {
+    fn new(repository: impl Fn() -> R, group_services: GroupServices) -> Self {
+        Self {
+            users: CqrsFramework::new(
+                PersistedEventStore::new_event_store(repository()).with_upcasters(user_upcasters()),
+                vec![],
+                (),
+            ),
+            groups: CqrsFramework::new(
+                SnapshotStore::new(repository(), GROUP_SNAPSHOT_EVERY),
+                vec![],
+                group_services,
+            ),
+            settings: settings(repository(), repository()),
+        }
+    }
+}
+
 /// An instance's settings: the framework that changes them and the store they are read from.
-fn settings<R: cqrs_es::persist::PersistedEventRepository>(writes: R, reads: R) -> Settings<R> {
+fn settings<R: PersistedEventRepository>(writes: R, reads: R) -> Settings<R> {
     let framework = CqrsFramework::new(PersistedEventStore::new_event_store(writes), vec![], ());
     (framework, PersistedEventStore::new_event_store(reads))
 }
@@ -63,50 +80,24 @@ pub enum CommandError<E: std::error::Error> {
 impl CommandBus {
     pub fn new(db: &Db, group_services: GroupServices) -> Self {
         match db {
-            Db::Sqlite(pools) => {
-                let repository = || {
+            Db::Sqlite(pools) => Self::Sqlite(Box::new(Frameworks::new(
+                || {
                     SplitRepository::new(
                         SqliteEventRepository::new(pools.reads.clone()),
                         SqliteEventRepository::new(pools.writes.clone()),
                     )
-                };
-                Self::Sqlite(Box::new(Frameworks {
-                    users: CqrsFramework::new(
-                        PersistedEventStore::new_event_store(repository())
-                            .with_upcasters(user_upcasters()),
-                        vec![],
-                        (),
-                    ),
-                    groups: CqrsFramework::new(
-                        SnapshotStore::new(repository(), GROUP_SNAPSHOT_EVERY),
-                        vec![],
-                        group_services,
-                    ),
-                    settings: settings(repository(), repository()),
-                }))
-            }
-            Db::Postgres(pool) => Self::Postgres(Box::new(Frameworks {
-                users: CqrsFramework::new(
-                    PersistedEventStore::new_event_store(PostgresEventRepository::new(
-                        pool.clone(),
-                    ))
-                    .with_upcasters(user_upcasters()),
-                    vec![],
-                    (),
-                ),
-                groups: CqrsFramework::new(
-                    SnapshotStore::new(
+                },
+                group_services,
+            ))),
+            Db::Postgres(pool) => Self::Postgres(Box::new(Frameworks::new(
+                || {
+                    SplitRepository::new(
                         PostgresEventRepository::new(pool.clone()),
-                        GROUP_SNAPSHOT_EVERY,
-                    ),
-                    vec![],
-                    group_services,
-                ),
-                settings: settings(
-                    PostgresEventRepository::new(pool.clone()),
-                    PostgresEventRepository::new(pool.clone()),
-                ),
-            })),
+                        PostgresEventRepository::new(pool.clone()),
+                    )
+                },
+                group_services,
+            ))),
         }
     }
 

@@ -3,7 +3,7 @@
 //! that changed nothing (refusals, lookups), and `scimd rebuild` never touches it.
 
 use aggregates::values::case_insensitive_key;
-use projections::db::{Conditions, Db, DbError, Sql, Tx};
+use projections::db::{Conditions, Db, DbError, Dialect, Sql, Tx};
 
 /// What a log entry can be found by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -58,11 +58,6 @@ const COLUMNS: &str = "sequence, instance_id, at, method, path, status, latency_
      correlation_id, key_id, user_agent, resource_type, resource_id, user_name, external_id, \
      failed, scim_type, detail, body";
 
-#[derive(sqlx::FromRow)]
-struct Inserted {
-    sequence: i64,
-}
-
 /// Stores `entries` in one transaction.
 pub async fn insert(db: &Db, entries: &[LogEntry]) -> Result<(), DbError> {
     let mut tx = db.begin_write().await?;
@@ -77,8 +72,7 @@ async fn insert_one(tx: &mut Tx, entry: &LogEntry) -> Result<(), DbError> {
         "INSERT INTO provisioning_log (instance_id, at, method, path, status, latency_us,
              correlation_id, key_id, user_agent, resource_type, resource_id, user_name,
              external_id, failed, scim_type, detail, body)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-         RETURNING sequence",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
     )
     .bind(entry.instance_id.as_str())
     .bind(entry.at.as_str())
@@ -97,8 +91,13 @@ async fn insert_one(tx: &mut Tx, entry: &LogEntry) -> Result<(), DbError> {
     .bind(entry.scim_type.as_deref())
     .bind(entry.detail.as_deref())
     .bind(entry.body.as_deref());
-    let Some(inserted) = tx.fetch_optional::<Inserted>(&sql).await? else {
-        return Ok(());
+    tx.defer(sql).await?;
+    // The entry just inserted, named without reading its number back, so that a whole batch
+    // is sent at once: the writer holds SQLite's write lock, so the newest entry is its own;
+    // on PostgreSQL `currval` is this session's, whatever other replicas insert meanwhile.
+    let entry_just_inserted = match tx.dialect() {
+        Dialect::Sqlite => "(SELECT max(sequence) FROM provisioning_log)",
+        Dialect::Postgres => "currval(pg_get_serial_sequence('provisioning_log', 'sequence'))",
     };
     let mut seen = std::collections::HashSet::new();
     for (kind, value) in &entry.subjects {
@@ -109,15 +108,14 @@ async fn insert_one(tx: &mut Tx, entry: &LogEntry) -> Result<(), DbError> {
         if !seen.insert((*kind, value.clone())) {
             continue;
         }
-        let subject = Sql::new(
+        let subject = Sql::new(format!(
             "INSERT INTO provisioning_log_subjects (entry, instance_id, kind, value)
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(inserted.sequence)
+             VALUES ({entry_just_inserted}, $1, $2, $3)"
+        ))
         .bind(entry.instance_id.as_str())
         .bind(kind.as_str())
         .bind(value);
-        tx.execute(&subject).await?;
+        tx.defer(subject).await?;
     }
     Ok(())
 }

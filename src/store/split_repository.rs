@@ -1,6 +1,7 @@
 //! An event repository that reads through one pool and writes through another: on SQLite,
 //! loading an aggregate must not queue behind the single writing connection (see
-//! `projections::db::SqlitePools`).
+//! `projections::db::SqlitePools`; on PostgreSQL both are the same pool), and a command
+//! without events does not write at all.
 
 use cqrs_es::persist::{
     PersistedEventRepository, PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot,
@@ -49,6 +50,11 @@ impl<R: PersistedEventRepository> PersistedEventRepository for SplitRepository<R
         events: &[SerializedEvent],
         snapshot_update: Option<(String, Value, usize)>,
     ) -> Result<(), PersistenceError> {
+        // A command that changed nothing (a manager linked already) would still open and
+        // commit a transaction on the one writing connection.
+        if events.is_empty() && snapshot_update.is_none() {
+            return Ok(());
+        }
         self.writes.persist::<A>(events, snapshot_update).await
     }
 

@@ -16,6 +16,7 @@ on_both_stores!(
     foreign_or_forged_cursors_are_invalid,
     search_endpoints_take_the_query_in_the_body,
     sql_and_rust_evaluation_agree,
+    unfiltered_totals_follow_creates_and_deletes_per_instance,
 );
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -518,4 +519,46 @@ async fn sql_and_rust_evaluation_agree(app: TestApp) {
         .await;
         assert_eq!(sorted_sql, sorted_rust, "{filter} sorted");
     }
+}
+
+/// Unfiltered listings take their total from the count the projections keep, not from counting
+/// rows: it must follow every create and delete, and each instance has its own.
+async fn unfiltered_totals_follow_creates_and_deletes_per_instance(app: TestApp) {
+    let users: Vec<String> = futures::future::join_all((0..4).map(|n| {
+        let app = &app;
+        async move { app.create_user(&format!("total{n}")).await }
+    }))
+    .await;
+    let group = app.create_group("Counted", &[]).await;
+    app.create_group("Kept", &[]).await;
+    assert_eq!(
+        app.delete(&format!("/Users/{}", users[1])).await.status,
+        204
+    );
+    assert_eq!(app.delete(&format!("/Groups/{group}")).await.status, 204);
+    let other = app.key_for("elsewhere", "okta").await;
+    let elsewhere = app
+        .send(
+            reqwest::Method::POST,
+            "/Users",
+            Some(&other),
+            Some(&json!({"userName": "elsewhere0"})),
+        )
+        .await;
+    assert_eq!(elsewhere.status, 201);
+
+    for path in [
+        "/Users?startIndex=3&count=1",
+        "/Users?count=0",
+        "/Users?count=1&cursor",
+    ] {
+        assert_eq!(app.get(path).await.body["totalResults"], 3, "{path}");
+    }
+    // A first page that holds everything is its own total.
+    assert_eq!(app.get("/Users").await.body["totalResults"], 3);
+    assert_eq!(app.get("/Groups?count=0").await.body["totalResults"], 1);
+    let seen_elsewhere = app
+        .send(reqwest::Method::GET, "/Users?count=0", Some(&other), None)
+        .await;
+    assert_eq!(seen_elsewhere.body["totalResults"], 1);
 }

@@ -10,6 +10,7 @@ use crate::scim::schema::ResourceType;
 use projections::db::{Dialect, Sql, SqlArg};
 use projections::scim_groups::GROUP_COLUMNS;
 use projections::scim_users::USER_COLUMNS;
+use projections::totals;
 
 /// How the rows are ordered: by a column then creation, or by creation alone.
 #[derive(Debug, Clone, Copy)]
@@ -20,6 +21,7 @@ pub struct Order {
 
 pub struct Statements {
     dialect: Dialect,
+    resource_type: ResourceType,
     table: &'static str,
     columns: &'static str,
     /// The instance, then the filter's values.
@@ -55,6 +57,7 @@ impl Statements {
         };
         Self {
             dialect,
+            resource_type,
             table,
             columns,
             args,
@@ -80,6 +83,15 @@ impl Statements {
 
     pub fn count(&self) -> Sql {
         let (table, condition) = (self.table, &self.condition);
+        // Unfiltered: the total the projection keeps, not a count of every row (on
+        // PostgreSQL that alone took 20 ms a page at 100,000 users).
+        if condition.is_empty() {
+            let totals = match self.resource_type {
+                ResourceType::User => totals::USER_TOTALS,
+                ResourceType::Group => totals::GROUP_TOTALS,
+            };
+            return self.statement(totals::read(totals), vec![]);
+        }
         self.statement(
             format!("SELECT count(*) AS total FROM {table} WHERE instance_id = $1{condition}"),
             vec![],
