@@ -11,8 +11,44 @@ use aggregates::user::{is_active, UserEvent};
 use aggregates::values::case_insensitive_key;
 use async_trait::async_trait;
 use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Mutex;
 
-pub struct Directory;
+/// Within one batch the mapped fields of the users it touched are held here: each mapping
+/// change would otherwise read them back, a round trip each.
+#[derive(Default)]
+pub struct Directory {
+    fields: Mutex<HashMap<String, MappedFields>>,
+}
+
+impl Directory {
+    fn fields_held(&self) -> std::sync::MutexGuard<'_, HashMap<String, MappedFields>> {
+        // Only a cache: one left half-updated by a panic is still usable.
+        self.fields
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    async fn stored_fields(
+        &self,
+        tx: &mut Tx,
+        recorded: &RecordedEvent,
+    ) -> Result<MappedFields, ProjectionError> {
+        let id = recorded.aggregate_id.as_str();
+        let stored: Option<StoredFields> = tx
+            .fetch_optional(&Sql::new("SELECT fields FROM app_users WHERE id = $1").bind(id))
+            .await?;
+        let Some(stored) = stored else {
+            return Err(ProjectionError::MissingRow {
+                projection: self.name(),
+                aggregate: "user",
+                id: id.to_string(),
+                position: recorded.position,
+            });
+        };
+        Ok(serde_json::from_str(&stored.fields).unwrap_or_default())
+    }
+}
 
 pub const ACTIVE: &str = "active";
 pub const SUSPENDED: &str = "suspended";
@@ -140,6 +176,10 @@ impl Projection for Directory {
         &["app_users"]
     }
 
+    fn start_batch(&self) {
+        self.fields_held().clear();
+    }
+
     async fn apply(&self, tx: &mut Tx, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
         let DomainEvent::User(event) = &recorded.event else {
             return Ok(());
@@ -164,22 +204,26 @@ impl Projection for Directory {
                 user_name,
                 attributes,
                 ..
-            } => Sql::new(
-                "INSERT INTO app_users (id, instance_id, user_name, user_name_key, fields, state,
-                     managed, updated_at)
-                 VALUES ($1, $2, $3, $4, '{}', $5, $6, $7)",
-            )
-            .bind(id)
-            .bind(instance_id.as_str())
-            .bind(user_name.as_str())
-            .bind(user_name.key())
-            .bind(if is_active(attributes) {
-                ACTIVE
-            } else {
-                SUSPENDED
-            })
-            .bind(matches!(event, UserEvent::UserCreated { .. }))
-            .bind(at),
+            } => {
+                self.fields_held()
+                    .insert(id.to_string(), MappedFields::default());
+                Sql::new(
+                    "INSERT INTO app_users (id, instance_id, user_name, user_name_key, fields,
+                         state, managed, updated_at)
+                     VALUES ($1, $2, $3, $4, '{}', $5, $6, $7)",
+                )
+                .bind(id)
+                .bind(instance_id.as_str())
+                .bind(user_name.as_str())
+                .bind(user_name.key())
+                .bind(if is_active(attributes) {
+                    ACTIVE
+                } else {
+                    SUSPENDED
+                })
+                .bind(matches!(event, UserEvent::UserCreated { .. }))
+                .bind(at)
+            }
             UserEvent::UserAdopted => {
                 Sql::new("UPDATE app_users SET managed = $2, updated_at = $3 WHERE id = $1")
                     .bind(id)
@@ -204,21 +248,11 @@ impl Projection for Directory {
                 .bind(at)
             }
             UserEvent::UserMapped { changes } => {
-                let stored: Option<StoredFields> = tx
-                    .fetch_optional(
-                        &Sql::new("SELECT fields FROM app_users WHERE id = $1").bind(id),
-                    )
-                    .await?;
-                let Some(stored) = stored else {
-                    return Err(ProjectionError::MissingRow {
-                        projection: self.name(),
-                        aggregate: "user",
-                        id: id.to_string(),
-                        position: recorded.position,
-                    });
+                let held = self.fields_held().get(id).cloned();
+                let mut fields = match held {
+                    Some(fields) => fields,
+                    None => self.stored_fields(tx, recorded).await?,
                 };
-                let mut fields: MappedFields =
-                    serde_json::from_str(&stored.fields).unwrap_or_default();
                 for change in changes {
                     match &change.new {
                         Some(value) => fields.insert(change.field.clone(), value.clone()),
@@ -226,6 +260,7 @@ impl Projection for Directory {
                     };
                 }
                 let text = serde_json::to_string(&fields).unwrap_or_else(|_| "{}".into());
+                self.fields_held().insert(id.to_string(), fields);
                 Sql::new("UPDATE app_users SET fields = $2, updated_at = $3 WHERE id = $1")
                     .bind(id)
                     .bind(text)

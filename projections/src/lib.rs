@@ -29,7 +29,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(chain::sealer::Sealer::default()),
         Arc::new(scim_users::ScimUsers),
         Arc::new(scim_groups::ScimGroups),
-        Arc::new(directory::Directory),
+        Arc::new(directory::Directory::default()),
         Arc::new(history::History::default()),
     ]
 }

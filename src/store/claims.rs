@@ -145,11 +145,12 @@ impl NameClaims {
     /// Gives up every name a deleted user or group held.
     pub async fn release_all_of(&self, owner: &str) -> Result<(), DbError> {
         self.db
-            .execute_all(&[
+            .execute_all(vec![
                 Sql::new("DELETE FROM user_name_claims WHERE user_id = $1").bind(owner),
                 Sql::new("DELETE FROM group_name_claims WHERE group_id = $1").bind(owner),
             ])
             .await
+            .map(drop)
     }
 
     /// Removes claims made before `claimed_before` whose owner does not hold the name in the

@@ -86,6 +86,7 @@ impl CommandBus {
                         SqliteEventRepository::new(pools.reads.clone()),
                         SqliteEventRepository::new(pools.writes.clone()),
                     )
+                    .appending_through(db.clone())
                 },
                 group_services,
             ))),

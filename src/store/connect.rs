@@ -53,7 +53,7 @@ pub async fn sqlite_pools(
         .max_connections(readers)
         .connect_with(options.read_only(true))
         .await?;
-    Ok(SqlitePools { reads, writes })
+    Ok(SqlitePools::new(reads, writes))
 }
 
 /// How long a SQLite statement waits for the write lock when no timeout is set.

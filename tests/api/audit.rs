@@ -37,7 +37,7 @@ async fn verify(app: &TestApp, instance: &str) -> ChainCheck {
 async fn tamper(app: &TestApp, edits: &[Sql]) -> ChainCheck {
     app.store
         .db
-        .execute_all(edits)
+        .execute_all(edits.to_vec())
         .await
         .expect("the database accepts the edits");
     verify(app, DEFAULT_INSTANCE).await

@@ -5,9 +5,11 @@
 //! always bound, never pasted into SQL text.
 
 mod deferred;
+mod group_commit;
 
 use deferred::{joined, Deferred};
 use futures_util::TryStreamExt;
+use group_commit::GroupCommit;
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::{Database, Encode, FromRow, Postgres, Sqlite, Transaction, Type};
@@ -27,12 +29,25 @@ pub enum Db {
 
 /// SQLite lets one connection write at a time; the others wait in its busy handler, which
 /// polls with sleeps of up to 100 ms and turns contention into long stalls. So every write
-/// goes through one connection, and writers queue for it in the pool instead, in order. Reads
-/// (WAL: they never wait for the writer) use as many connections as the pool size allows.
+/// goes through one connection, and writers queue for it in the pool instead, in order; small
+/// writes share its transactions (`GroupCommit`). Reads (WAL: they never wait for the writer)
+/// use as many connections as the pool size allows.
 #[derive(Debug, Clone)]
 pub struct SqlitePools {
     pub reads: SqlitePool,
     pub writes: SqlitePool,
+    grouped: GroupCommit,
+}
+
+impl SqlitePools {
+    /// Starts the group committer on `writes`, which must hold one connection.
+    pub fn new(reads: SqlitePool, writes: SqlitePool) -> Self {
+        Self {
+            grouped: GroupCommit::start(writes.clone()),
+            reads,
+            writes,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -259,16 +274,13 @@ impl Db {
         }
     }
 
-    fn write_pools(&self) -> Either<&SqlitePool, &PgPool> {
-        match self {
-            Self::Sqlite(pools) => Either::Sqlite(&pools.writes),
-            Self::Postgres(pool) => Either::Postgres(pool),
-        }
-    }
-
-    /// Runs a statement that writes (its own transaction).
+    /// Runs a statement that writes, committed on its own or, on SQLite, together with
+    /// others' (see `GroupCommit`): committed when this returns.
     pub async fn execute(&self, sql: &Sql) -> Result<u64, DbError> {
-        on_either!(self.write_pools(), pool => Ok(bound(sql).execute(pool).await?.rows_affected()))
+        match self {
+            Self::Sqlite(pools) => pools.grouped.write(vec![sql.clone()]).await,
+            Self::Postgres(pool) => Ok(bound(sql).execute(pool).await?.rows_affected()),
+        }
     }
 
     pub async fn fetch_all<T: Record>(&self, sql: &Sql) -> Result<Vec<T>, DbError> {
@@ -306,13 +318,20 @@ impl Db {
         })
     }
 
-    /// Runs `statements` in one transaction: all or nothing.
-    pub async fn execute_all(&self, statements: &[Sql]) -> Result<(), DbError> {
-        let mut tx = self.begin_write().await?;
-        for statement in statements {
-            tx.execute(statement).await?;
+    /// Runs `statements` all or nothing, and returns the rows they changed once committed.
+    pub async fn execute_all(&self, statements: Vec<Sql>) -> Result<u64, DbError> {
+        match self {
+            Self::Sqlite(pools) => pools.grouped.write(statements).await,
+            Self::Postgres(_) => {
+                let mut tx = self.begin_write().await?;
+                let mut changed = 0;
+                for statement in &statements {
+                    changed += tx.execute(statement).await?;
+                }
+                tx.commit().await?;
+                Ok(changed)
+            }
         }
-        tx.commit().await
     }
 
     pub async fn close(&self) {
