@@ -5,30 +5,22 @@
 use crate::db::{Db, DbError, Sql, Tx};
 use crate::error::ProjectionError;
 use crate::event_log::{DomainEvent, RecordedEvent};
+use crate::held::Held;
 use crate::runner::Projection;
 use aggregates::settings::mapping::MappedFields;
 use aggregates::user::{is_active, UserEvent};
 use aggregates::values::case_insensitive_key;
 use async_trait::async_trait;
 use serde_json::Value;
-use std::collections::HashMap;
-use std::sync::Mutex;
 
-/// Within one batch the mapped fields of the users it touched are held here: each mapping
-/// change would otherwise read them back, a round trip each.
+/// The mapped fields of the users it touched are held (see `Held`): each mapping change would
+/// otherwise read them back, a round trip each.
 #[derive(Default)]
 pub struct Directory {
-    fields: Mutex<HashMap<String, MappedFields>>,
+    fields: Held<MappedFields>,
 }
 
 impl Directory {
-    fn fields_held(&self) -> std::sync::MutexGuard<'_, HashMap<String, MappedFields>> {
-        // Only a cache: one left half-updated by a panic is still usable.
-        self.fields
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
     async fn stored_fields(
         &self,
         tx: &mut Tx,
@@ -176,8 +168,8 @@ impl Projection for Directory {
         &["app_users"]
     }
 
-    fn start_batch(&self) {
-        self.fields_held().clear();
+    fn start_batch(&self, continuing: bool) {
+        self.fields.start_batch(continuing);
     }
 
     async fn apply(&self, tx: &mut Tx, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
@@ -205,8 +197,7 @@ impl Projection for Directory {
                 attributes,
                 ..
             } => {
-                self.fields_held()
-                    .insert(id.to_string(), MappedFields::default());
+                self.fields.insert(id, MappedFields::default());
                 Sql::new(
                     "INSERT INTO app_users (id, instance_id, user_name, user_name_key, fields,
                          state, managed, updated_at)
@@ -248,8 +239,7 @@ impl Projection for Directory {
                 .bind(at)
             }
             UserEvent::UserMapped { changes } => {
-                let held = self.fields_held().get(id).cloned();
-                let mut fields = match held {
+                let mut fields = match self.fields.get(id) {
                     Some(fields) => fields,
                     None => self.stored_fields(tx, recorded).await?,
                 };
@@ -260,7 +250,7 @@ impl Projection for Directory {
                     };
                 }
                 let text = serde_json::to_string(&fields).unwrap_or_else(|_| "{}".into());
-                self.fields_held().insert(id.to_string(), fields);
+                self.fields.insert(id, fields);
                 Sql::new("UPDATE app_users SET fields = $2, updated_at = $3 WHERE id = $1")
                     .bind(id)
                     .bind(text)

@@ -6,6 +6,7 @@
 use crate::db::{Conditions, DbError, Sql, Tx};
 use crate::error::ProjectionError;
 use crate::event_log::{DomainEvent, RecordedEvent};
+use crate::held::Held;
 use crate::runner::Projection;
 use aggregates::group::GroupEvent;
 use aggregates::user::UserEvent;
@@ -14,14 +15,12 @@ use async_trait::async_trait;
 use cqrs_es::DomainEvent as _;
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::HashMap;
-use std::sync::Mutex;
 
-/// Within one batch the names of the entities it touched are held here: each event would
-/// otherwise read its entity's name back, a round trip each.
+/// The names of the entities it touched are held (see `Held`): each event would otherwise
+/// read its entity's name back, a round trip each.
 #[derive(Default)]
 pub struct History {
-    names: Mutex<HashMap<String, Option<String>>>,
+    names: Held<Option<String>>,
 }
 
 /// The columns of a `HistoryEntry`, in a form queries can select.
@@ -126,8 +125,8 @@ impl Projection for History {
         &["history_entries", "history_names"]
     }
 
-    fn start_batch(&self) {
-        self.names_held().clear();
+    fn start_batch(&self, continuing: bool) {
+        self.names.start_batch(continuing);
     }
 
     async fn apply(&self, tx: &mut Tx, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
@@ -142,23 +141,20 @@ impl Projection for History {
                 .bind(id)
                 .bind(name.as_str());
                 tx.defer(upsert).await?;
-                self.names_held().insert(id.to_string(), Some(name.clone()));
+                self.names.insert(id, Some(name.clone()));
                 Some(name)
             }
-            None => {
-                let held = self.names_held().get(id).cloned();
-                match held {
-                    Some(name) => name,
-                    None => {
-                        let sql = Sql::new("SELECT name FROM history_names WHERE entity_id = $1")
-                            .bind(id);
-                        let found: Option<Name> = tx.fetch_optional(&sql).await?;
-                        let name = found.map(|found| found.name);
-                        self.names_held().insert(id.to_string(), name.clone());
-                        name
-                    }
+            None => match self.names.get(id) {
+                Some(name) => name,
+                None => {
+                    let sql =
+                        Sql::new("SELECT name FROM history_names WHERE entity_id = $1").bind(id);
+                    let found: Option<Name> = tx.fetch_optional(&sql).await?;
+                    let name = found.map(|found| found.name);
+                    self.names.insert(id, name.clone());
+                    name
                 }
-            }
+            },
         };
         let metadata = &recorded.metadata;
         let insert = Sql::new(
@@ -184,15 +180,6 @@ impl Projection for History {
         .bind(details.to_string());
         tx.defer(insert).await?;
         Ok(())
-    }
-}
-
-impl History {
-    fn names_held(&self) -> std::sync::MutexGuard<'_, HashMap<String, Option<String>>> {
-        // Only a cache: one left half-updated by a panic is still usable.
-        self.names
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

@@ -32,9 +32,13 @@ pub trait Projection: Send + Sync {
     fn rebuildable(&self) -> bool {
         true
     }
-    /// Called as each batch begins, before any event of it is applied: what a projection
-    /// kept from an earlier batch may be stale (another process may have applied events since).
-    fn start_batch(&self) {}
+    /// Called as each batch begins, before any event of it is applied. `continuing`: the batch
+    /// goes on from exactly where this process's last batch committed, so what a projection
+    /// held from it is still true; otherwise (another process applied events meanwhile, a batch
+    /// failed, a rebuild began) it must be forgotten.
+    fn start_batch(&self, continuing: bool) {
+        let _ = continuing;
+    }
     async fn apply(&self, tx: &mut Tx, event: &RecordedEvent) -> Result<(), ProjectionError>;
 }
 
@@ -53,6 +57,9 @@ pub struct Projector {
     wait_timeout: Duration,
     /// Fault injection for tests of crash recovery: see `abort_before_commit`.
     abort_before_commit: AtomicBool,
+    /// Each projection's checkpoint as this process's last batch committed it; `None` until
+    /// one has, and while a batch runs.
+    committed: std::sync::Mutex<Option<Vec<Position>>>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -72,6 +79,7 @@ impl Projector {
             wake: Notify::new(),
             wait_timeout,
             abort_before_commit: AtomicBool::new(false),
+            committed: std::sync::Mutex::new(None),
         }
     }
 
@@ -85,6 +93,7 @@ impl Projector {
     /// Empties every rebuildable projection and starts it again from the first event (`scimd
     /// rebuild`).
     pub async fn reset(&self) -> Result<(), ProjectionError> {
+        self.take_committed();
         let mut tx = self.lock().await?;
         for projection in self.projections.iter().filter(|p| p.rebuildable()) {
             Self::empty(&mut tx, projection.as_ref()).await?;
@@ -97,6 +106,7 @@ impl Projector {
     /// Empties and restarts every rebuildable projection whose version differs from the
     /// recorded one; a projection without a checkpoint starts from the first event.
     pub async fn prepare(&self) -> Result<(), ProjectionError> {
+        self.take_committed();
         let mut tx = self.lock().await?;
         let recorded = Self::checkpoints(&mut tx).await?;
         let mut reached = Vec::with_capacity(self.projections.len());
@@ -237,6 +247,16 @@ impl Projector {
         *self.applied.borrow()
     }
 
+    fn committed_held(&self) -> std::sync::MutexGuard<'_, Option<Vec<Position>>> {
+        self.committed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn take_committed(&self) -> Option<Vec<Position>> {
+        self.committed_held().take()
+    }
+
     async fn lock(&self) -> Result<Tx, DbError> {
         let mut tx = self.db.begin_write().await?;
         if tx.dialect() == Dialect::Postgres {
@@ -307,9 +327,6 @@ impl Projector {
     /// all projections have reached.
     async fn run_batch(&self) -> Result<(usize, Position), ProjectionError> {
         let mut tx = self.lock().await?;
-        for projection in &self.projections {
-            projection.start_batch();
-        }
         let recorded = Self::checkpoints(&mut tx).await?;
         let mut reached: Vec<Position> = self
             .projections
@@ -324,6 +341,10 @@ impl Projector {
                     .unwrap_or_default()
             })
             .collect();
+        let continuing = self.take_committed().as_ref() == Some(&reached);
+        for projection in &self.projections {
+            projection.start_batch(continuing);
+        }
         let from = reached.iter().min().copied().unwrap_or_default();
         let events = event_log::read_after(&mut tx, from, BATCH_SIZE).await?;
         for event in &events {
@@ -344,6 +365,7 @@ impl Projector {
             }
         }
         tx.commit().await?;
+        *self.committed_held() = Some(reached.clone());
         let all_reached = reached.iter().min().copied().unwrap_or(from);
         Ok((events.len(), all_reached))
     }

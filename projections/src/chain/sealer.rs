@@ -10,17 +10,16 @@ use super::{genesis, link, Digest};
 use crate::db::{Sql, Tx};
 use crate::error::ProjectionError;
 use crate::event_log::RecordedEvent;
+use crate::held::Held;
 use crate::hex::to_hex;
 use crate::runner::Projection;
 use async_trait::async_trait;
-use std::collections::HashMap;
-use std::sync::Mutex;
 
-/// Within one batch the sealer holds each instance's head itself: the batch holds the write
-/// lock, so no one else moves it, and reading it back per event would cost a round trip each.
+/// The sealer holds each instance's head itself (see `Held`): reading it back per event
+/// would cost a round trip each.
 #[derive(Default)]
 pub struct Sealer {
-    heads: Mutex<HashMap<String, Link>>,
+    heads: Held<Link>,
 }
 
 #[derive(Clone)]
@@ -53,14 +52,13 @@ impl Projection for Sealer {
         false
     }
 
-    fn start_batch(&self) {
-        self.heads_held().clear();
+    fn start_batch(&self, continuing: bool) {
+        self.heads.start_batch(continuing);
     }
 
     async fn apply(&self, tx: &mut Tx, event: &RecordedEvent) -> Result<(), ProjectionError> {
         let instance_id = &event.metadata.instance_id;
-        let held = self.heads_held().get(instance_id).cloned();
-        let previous = match held {
+        let previous = match self.heads.get(instance_id) {
             Some(link) => link,
             None => Self::stored_head(tx, instance_id).await?,
         };
@@ -85,19 +83,12 @@ impl Projection for Sealer {
             position: previous.position + 1,
             hash,
         };
-        self.heads_held().insert(instance_id.clone(), head);
+        self.heads.insert(instance_id, head);
         Ok(())
     }
 }
 
 impl Sealer {
-    fn heads_held(&self) -> std::sync::MutexGuard<'_, HashMap<String, Link>> {
-        // The map is only a cache: one left half-updated by a panic is still usable.
-        self.heads
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
     async fn stored_head(tx: &mut Tx, instance_id: &str) -> Result<Link, ProjectionError> {
         let head: Option<Head> = tx
             .fetch_optional(

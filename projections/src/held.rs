@@ -1,0 +1,68 @@
+//! What a projection holds between the events it applies (a chain head, an entity's name, a
+//! user's mapped fields) instead of reading it back from its own tables, a round trip each.
+//!
+//! Valid only while this process's batches follow each other with nothing in between (see
+//! `Projection::start_batch`): another process applying events, a failed batch or a rebuild
+//! empties it. Bounded, so that memory does not grow with the number of users.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+/// Entries held at most; beyond that the next batch starts empty.
+const LIMIT: usize = 10_000;
+
+pub struct Held<V> {
+    entries: Mutex<HashMap<String, V>>,
+}
+
+impl<V> Default for Held<V> {
+    fn default() -> Self {
+        Self {
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<V: Clone> Held<V> {
+    pub fn start_batch(&self, continuing: bool) {
+        let mut entries = self.entries();
+        if !continuing || entries.len() > LIMIT {
+            entries.clear();
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<V> {
+        self.entries().get(key).cloned()
+    }
+
+    pub fn insert(&self, key: &str, value: V) {
+        self.entries().insert(key.to_string(), value);
+    }
+
+    fn entries(&self) -> MutexGuard<'_, HashMap<String, V>> {
+        // Only a cache: one left half-updated by a panic is still usable.
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_last_while_batches_continue_and_within_the_limit() {
+        let held = Held::default();
+        held.insert("a", 1);
+        held.start_batch(true);
+        assert_eq!(held.get("a"), Some(1));
+        held.start_batch(false);
+        assert_eq!(held.get("a"), None);
+        for n in 0..=LIMIT {
+            held.insert(&n.to_string(), n);
+        }
+        held.start_batch(true);
+        assert_eq!(held.get("0"), None);
+    }
+}
