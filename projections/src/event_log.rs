@@ -155,7 +155,7 @@ pub async fn read_after(
             "SELECT {columns} FROM events
               WHERE (transaction_id, position) > ($1::text::xid8, $2)
                 AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-              ORDER BY transaction_id, position
+              ORDER BY events.transaction_id, events.position
               LIMIT $3"
         ))
         .bind(after.transaction_id.to_string())
@@ -258,17 +258,24 @@ pub async fn ended_by(
     Ok(found)
 }
 
-/// The position of the newest event committed so far.
-pub async fn head(db: &Db) -> Result<Position, ProjectionError> {
-    let sql = match db.dialect() {
+/// The statement `head` runs. On PostgreSQL the order is by `events.transaction_id`, qualified
+/// (as in the catch-up reads): unqualified, `ORDER BY` would take the selected `bigint` of that
+/// name, which no index orders, and sort the whole log on every call.
+pub fn head_statement(dialect: Dialect) -> Sql {
+    match dialect {
         Dialect::Sqlite => Sql::new(
             "SELECT position, 0 AS transaction_id FROM events ORDER BY position DESC LIMIT 1",
         ),
         Dialect::Postgres => Sql::new(
             "SELECT position, transaction_id::text::bigint AS transaction_id FROM events
-              ORDER BY transaction_id DESC, position DESC LIMIT 1",
+              ORDER BY events.transaction_id DESC, events.position DESC LIMIT 1",
         ),
-    };
+    }
+}
+
+/// The position of the newest event committed so far.
+pub async fn head(db: &Db) -> Result<Position, ProjectionError> {
+    let sql = head_statement(db.dialect());
     let row: Option<PositionRow> = db.fetch_optional(&sql).await?;
     Ok(row
         .map(|row| Position {
@@ -298,7 +305,7 @@ pub async fn stored_between(
             "SELECT {columns} FROM events
               WHERE (transaction_id, position) > ($1::text::xid8, $2)
                 AND (transaction_id, position) <= ($3::text::xid8, $4)
-              ORDER BY transaction_id, position
+              ORDER BY events.transaction_id, events.position
               LIMIT $5"
         ))
         .bind(after.transaction_id.to_string())

@@ -18,6 +18,7 @@ mod listing;
 mod okta;
 mod onelogin;
 mod provisioning_log;
+mod query_plans;
 mod read_model;
 mod replicas;
 mod roles;
