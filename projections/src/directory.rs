@@ -31,12 +31,7 @@ impl Directory {
             .fetch_optional(&Sql::new("SELECT fields FROM app_users WHERE id = $1").bind(id))
             .await?;
         let Some(stored) = stored else {
-            return Err(ProjectionError::MissingRow {
-                projection: self.name(),
-                aggregate: "user",
-                id: id.to_string(),
-                position: recorded.position,
-            });
+            return Err(ProjectionError::missing_row(self.name(), "user", recorded));
         };
         Ok(serde_json::from_str(&stored.fields).unwrap_or_default())
     }

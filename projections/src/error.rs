@@ -1,7 +1,7 @@
 //! Why a projection could not be brought up to date.
 
 use crate::db::DbError;
-use crate::event_log::Position;
+use crate::event_log::{Position, RecordedEvent};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {
@@ -18,4 +18,20 @@ pub enum ProjectionError {
     },
     #[error("the read model did not catch up with position {target} in time")]
     Lagging { target: Position },
+}
+
+impl ProjectionError {
+    /// `projection` has no row for the user or group `recorded` changes.
+    pub fn missing_row(
+        projection: &'static str,
+        aggregate: &'static str,
+        recorded: &RecordedEvent,
+    ) -> Self {
+        Self::MissingRow {
+            projection,
+            aggregate,
+            id: recorded.aggregate_id.clone(),
+            position: recorded.position,
+        }
+    }
 }

@@ -150,12 +150,7 @@ impl Projection for ScimUsers {
                     )
                     .await?;
                 let Some(stored) = stored else {
-                    return Err(ProjectionError::MissingRow {
-                        projection: self.name(),
-                        aggregate: "user",
-                        id: id.to_string(),
-                        position: recorded.position,
-                    });
+                    return Err(ProjectionError::missing_row(self.name(), "user", recorded));
                 };
                 let mut profile =
                     Profile::from_row(stored.user_name, stored.external_id, &stored.attributes);

@@ -32,6 +32,16 @@ type Settings<R> = (
     PersistedEventStore<R, InstanceSettings>,
 );
 
+/// The same code on whichever store's frameworks `bus` holds (their types differ).
+macro_rules! on_store {
+    ($bus:expr, $frameworks:ident => $body:expr) => {
+        match $bus {
+            CommandBus::Sqlite($frameworks) => $body,
+            CommandBus::Postgres($frameworks) => $body,
+        }
+    };
+}
+
 pub enum CommandBus {
     Sqlite(Box<Frameworks<SplitRepository<SqliteEventRepository>>>),
     Postgres(Box<Frameworks<SplitRepository<PostgresEventRepository>>>),
@@ -108,28 +118,9 @@ impl CommandBus {
         command: SettingsCommand,
         metadata: &EventMetadata,
     ) -> Result<(), CommandError<SettingsError>> {
-        match self {
-            Self::Sqlite(frameworks) => {
-                execute(
-                    &frameworks.settings.0,
-                    instance_id,
-                    command,
-                    metadata,
-                    |_| false,
-                )
-                .await
-            }
-            Self::Postgres(frameworks) => {
-                execute(
-                    &frameworks.settings.0,
-                    instance_id,
-                    command,
-                    metadata,
-                    |_| false,
-                )
-                .await
-            }
-        }
+        on_store!(self, frameworks => {
+            execute(&frameworks.settings.0, instance_id, command, metadata, |_| false).await
+        })
     }
 
     /// The current settings of an instance (the defaults if it never changed them). Settings
@@ -138,21 +129,12 @@ impl CommandBus {
         &self,
         instance_id: &str,
     ) -> Result<InstanceSettings, CommandError<SettingsError>> {
-        let loaded = match self {
-            Self::Sqlite(frameworks) => frameworks
-                .settings
-                .1
-                .load_aggregate(instance_id)
-                .await
-                .map(|context| context.aggregate),
-            Self::Postgres(frameworks) => frameworks
-                .settings
-                .1
-                .load_aggregate(instance_id)
-                .await
-                .map(|context| context.aggregate),
-        };
-        loaded.map_err(|error| CommandError::Store(error.to_string()))
+        let loaded = on_store!(self, frameworks => {
+            frameworks.settings.1.load_aggregate(instance_id).await
+        });
+        loaded
+            .map(|context| context.aggregate)
+            .map_err(|error| CommandError::Store(error.to_string()))
     }
 
     pub async fn execute_user(
@@ -161,14 +143,9 @@ impl CommandBus {
         command: UserCommand,
         metadata: &EventMetadata,
     ) -> Result<(), CommandError<UserError>> {
-        match self {
-            Self::Sqlite(frameworks) => {
-                execute(&frameworks.users, id, command, metadata, |_| false).await
-            }
-            Self::Postgres(frameworks) => {
-                execute(&frameworks.users, id, command, metadata, |_| false).await
-            }
-        }
+        on_store!(self, frameworks => {
+            execute(&frameworks.users, id, command, metadata, |_| false).await
+        })
     }
 
     pub async fn execute_group(
@@ -179,14 +156,9 @@ impl CommandBus {
     ) -> Result<(), CommandError<GroupError>> {
         // The membership view moved on while the group was being loaded: load it again.
         let stale = |error: &GroupError| *error == GroupError::StaleMembership;
-        match self {
-            Self::Sqlite(frameworks) => {
-                execute(&frameworks.groups, id, command, metadata, stale).await
-            }
-            Self::Postgres(frameworks) => {
-                execute(&frameworks.groups, id, command, metadata, stale).await
-            }
-        }
+        on_store!(self, frameworks => {
+            execute(&frameworks.groups, id, command, metadata, stale).await
+        })
     }
 }
 

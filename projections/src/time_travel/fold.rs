@@ -107,12 +107,7 @@ pub fn fold_user(
         };
         user_row_change(recorded, event)
             .apply_to(row, recorded)
-            .map_err(|_| ProjectionError::MissingRow {
-                projection: "time travel",
-                aggregate: "user",
-                id: recorded.aggregate_id.clone(),
-                position: recorded.position,
-            })
+            .map_err(|_| ProjectionError::missing_row("time travel", "user", recorded))
     })
 }
 
