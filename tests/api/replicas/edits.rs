@@ -2,8 +2,8 @@
 //! deletions of users racing their adds to a group. Nothing is lost, nothing applied twice.
 
 use super::{
-    assert_audit_trail_is_complete_and_ordered, assert_same, count, event_log, member_of,
-    LoggedEvent, Replica, Replicas, A, B,
+    assert_all, assert_audit_trail_is_complete_and_ordered, assert_same, count, event_log,
+    member_of, LoggedEvent, Replica, Replicas, A, B,
 };
 use crate::common::{encode, member_ids};
 use futures::future::join_all;
@@ -64,12 +64,7 @@ async fn concurrent_member_patches_from_both_replicas_lose_and_duplicate_nothing
         .into_iter()
         .map(|(replica, operations)| replicas.patch(replica, &path, operations));
     let replies = join_all(patches).await;
-    let failed: Vec<(u16, &Value)> = replies
-        .iter()
-        .filter(|reply| reply.status != 200)
-        .map(|reply| (reply.status, &reply.body))
-        .collect();
-    assert!(failed.is_empty(), "every PATCH succeeds: {failed:?}");
+    assert_all(&replies, 200, "every PATCH succeeds");
 
     let expected: BTreeSet<String> = own_a.iter().chain(&own_b).chain(&shared).cloned().collect();
     let expected: Vec<String> = expected.into_iter().collect();
@@ -144,12 +139,7 @@ async fn concurrent_patches_of_one_user_from_both_replicas_keep_every_change() {
         )
     }))
     .await;
-    let failed: Vec<(u16, &Value)> = replies
-        .iter()
-        .filter(|reply| reply.status != 200)
-        .map(|reply| (reply.status, &reply.body))
-        .collect();
-    assert!(failed.is_empty(), "every PATCH succeeds: {failed:?}");
+    assert_all(&replies, 200, "every PATCH succeeds");
 
     let expected: Vec<String> = (0..PATCHES).map(|n| format!("Town {n}")).collect();
     for replica in [A, B] {

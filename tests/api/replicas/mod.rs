@@ -251,3 +251,13 @@ pub(super) fn assert_same(actual: &[String], expected: &[String], what: &str) {
         extra.len()
     );
 }
+
+/// Every reply has `status`; on failure, names the ones that do not, with their bodies.
+pub(super) fn assert_all(replies: &[Reply], status: u16, what: &str) {
+    let failed: Vec<(u16, &Value)> = replies
+        .iter()
+        .filter(|reply| reply.status != status)
+        .map(|reply| (reply.status, &reply.body))
+        .collect();
+    assert!(failed.is_empty(), "{what}: {failed:?}");
+}
