@@ -159,7 +159,8 @@ impl Provisioning {
     /// waiting for it: every report whose pending reference committed before this one will
     /// be in the read model then. On PostgreSQL the user's own position is not enough, since
     /// the order is by transaction id, not by commit. Reading the head right after the commit
-    /// keeps the wait to about what waiting for the user's own events costs.
+    /// keeps the wait to about what waiting for the user's own events costs, and covers them:
+    /// the caller then reads the user as its response without a wait of its own.
     async fn await_earlier_reports(&self) -> Result<(), ProvisioningError> {
         Ok(self.store.projector.wait_for_committed().await?)
     }
@@ -201,7 +202,7 @@ impl Provisioning {
         tracing::info!(user_id = %id, "user created");
         self.link_late_manager(ctx, &id, pending).await?;
         self.await_earlier_reports().await?;
-        let created = self.user_after_write(ctx, &id).await?;
+        let created = self.user(ctx, &id).await?;
         self.link_waiting_reports(ctx, &created).await;
         Ok(created)
     }
@@ -241,7 +242,7 @@ impl Provisioning {
         tracing::info!(user_id = %id, "imported user adopted");
         self.link_late_manager(ctx, id, pending).await?;
         self.await_earlier_reports().await?;
-        let adopted = self.user_after_write(ctx, id).await?;
+        let adopted = self.user(ctx, id).await?;
         self.link_waiting_reports(ctx, &adopted).await;
         Ok(adopted)
     }
