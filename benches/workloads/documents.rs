@@ -14,8 +14,10 @@ pub fn user_name(run: &str, index: usize) -> String {
     format!("{run}-{index}@bench.example")
 }
 
-/// A user as Okta or Entra ID creates one. Every tenth user manages the next nine; the
-/// manager is named by userName and usually exists already.
+/// A user as Okta or Entra ID creates one. The users form a tree of ten reports per manager:
+/// user `i` reports to user `(i - 1) / 10`, named by userName. The manager was sent about
+/// nine tenths of a run earlier, so it exists already except for the first few hundred users,
+/// whose managers may still be in flight at high concurrency and are linked when they come.
 pub fn user(run: &str, index: usize) -> Value {
     let name = user_name(run, index);
     let mut enterprise = json!({
@@ -25,8 +27,8 @@ pub fn user(run: &str, index: usize) -> Value {
         "division": format!("Division {}", index % 5),
         "department": format!("Department {}", index % 20),
     });
-    if index % 10 != 0 {
-        enterprise["manager"] = json!({"value": user_name(run, index / 10 * 10)});
+    if index > 0 {
+        enterprise["manager"] = json!({"value": user_name(run, (index - 1) / 10)});
     }
     json!({
         "schemas": [CORE_USER, ENTERPRISE_USER],

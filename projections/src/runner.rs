@@ -4,9 +4,12 @@
 //! A crash at any point leaves tables and checkpoints consistent; the next batch resumes from
 //! the checkpoints. Several processes may share one database: on PostgreSQL an advisory lock
 //! lets one batch run at a time, on SQLite the write lock does. Requests that wrote events call
-//! `wait_for` so that their response, and the client's next read, see them.
+//! `wait_for` so that their response, and the client's next read, see them. On SQLite a batch
+//! also runs inside each group commit that appends events (`FollowUp`), so that those events
+//! are usually applied by the time their writers hear back; the projector's own batches then
+//! only pick up what that missed.
 
-use crate::db::{Db, DbError, Dialect, Sql, Tx};
+use crate::db::{Db, DbError, Dialect, FollowUp, Sql, Tx};
 use crate::error::ProjectionError;
 use crate::event_log::{self, Position, RecordedEvent};
 use async_trait::async_trait;
@@ -60,6 +63,22 @@ pub struct Projector {
     /// Each projection's checkpoint as this process's last batch committed it; `None` until
     /// one has, and while a batch runs.
     committed: std::sync::Mutex<Option<Vec<Position>>>,
+    /// A batch applied inside a group commit (see `FollowUp`), until that commits or fails.
+    in_group: std::sync::Mutex<Option<Batch>>,
+}
+
+/// What one batch applied: how many events, and the position each projection reached.
+#[derive(Debug, Clone)]
+struct Batch {
+    events: usize,
+    reached: Vec<Position>,
+}
+
+impl Batch {
+    /// The position all projections have reached.
+    fn all_reached(&self) -> Position {
+        self.reached.iter().min().copied().unwrap_or_default()
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -80,7 +99,14 @@ impl Projector {
             wait_timeout,
             abort_before_commit: AtomicBool::new(false),
             committed: std::sync::Mutex::new(None),
+            in_group: std::sync::Mutex::new(None),
         }
+    }
+
+    /// On SQLite, has each group commit that appends events apply them before it commits.
+    pub fn apply_in_group_commits(self: &Arc<Self>) {
+        let follow_up: Arc<dyn FollowUp> = Arc::clone(self) as Arc<dyn FollowUp>;
+        self.db.follow_group_commits(Arc::downgrade(&follow_up));
     }
 
     /// Makes the process abort in the first batch that applies events, after applying them and
@@ -155,19 +181,25 @@ impl Projector {
         report: impl Fn(usize),
     ) -> Result<Position, ProjectionError> {
         loop {
-            let (applied, reached) = self.run_batch().await?;
-            report(applied);
-            self.applied.send_if_modified(|position| {
-                let advanced = reached > *position;
-                if advanced {
-                    *position = reached;
-                }
-                advanced
-            });
-            if applied < BATCH_SIZE as usize {
+            let batch = self.run_batch().await?;
+            report(batch.events);
+            let reached = batch.all_reached();
+            self.advance(reached);
+            if batch.events < BATCH_SIZE as usize {
                 return Ok(reached);
             }
         }
+    }
+
+    /// Tells waiters that every projection has applied `reached`.
+    fn advance(&self, reached: Position) {
+        self.applied.send_if_modified(|position| {
+            let advanced = reached > *position;
+            if advanced {
+                *position = reached;
+            }
+            advanced
+        });
     }
 
     /// Runs until the task is aborted: catches up whenever woken, and every `poll` anyway, to
@@ -257,6 +289,12 @@ impl Projector {
         self.committed_held().take()
     }
 
+    fn in_group_held(&self) -> std::sync::MutexGuard<'_, Option<Batch>> {
+        self.in_group
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     async fn lock(&self) -> Result<Tx, DbError> {
         let mut tx = self.db.begin_write().await?;
         if tx.dialect() == Dialect::Postgres {
@@ -323,11 +361,22 @@ impl Projector {
     }
 
     /// One transaction: the next events after the slowest checkpoint, applied to each
-    /// projection that has not seen them. Returns how many events were read and the position
-    /// all projections have reached.
-    async fn run_batch(&self) -> Result<(usize, Position), ProjectionError> {
+    /// projection that has not seen them.
+    async fn run_batch(&self) -> Result<Batch, ProjectionError> {
         let mut tx = self.lock().await?;
-        let recorded = Self::checkpoints(&mut tx).await?;
+        let batch = self.apply_batch(&mut tx).await?;
+        if batch.events > 0 && self.abort_before_commit.load(AtomicOrdering::SeqCst) {
+            tracing::error!("aborting before the projections commit, as asked");
+            std::process::abort();
+        }
+        tx.commit().await?;
+        *self.committed_held() = Some(batch.reached.clone());
+        Ok(batch)
+    }
+
+    /// The work of a batch, in a transaction the caller commits.
+    async fn apply_batch(&self, tx: &mut Tx) -> Result<Batch, ProjectionError> {
+        let recorded = Self::checkpoints(tx).await?;
         let mut reached: Vec<Position> = self
             .projections
             .iter()
@@ -346,27 +395,63 @@ impl Projector {
             projection.start_batch(continuing);
         }
         let from = reached.iter().min().copied().unwrap_or_default();
-        let events = event_log::read_after(&mut tx, from, BATCH_SIZE).await?;
+        let events = event_log::read_after(tx, from, BATCH_SIZE).await?;
         for event in &events {
             for (projection, at) in self.projections.iter().zip(reached.iter_mut()) {
                 if event.position > *at {
-                    projection.apply(&mut tx, event).await?;
+                    projection.apply(tx, event).await?;
                     *at = event.position;
                 }
             }
         }
         if !events.is_empty() {
             for (projection, at) in self.projections.iter().zip(&reached) {
-                Self::save_checkpoint(&mut tx, projection.as_ref(), *at).await?;
-            }
-            if self.abort_before_commit.load(AtomicOrdering::SeqCst) {
-                tracing::error!("aborting before the projections commit, as asked");
-                std::process::abort();
+                Self::save_checkpoint(tx, projection.as_ref(), *at).await?;
             }
         }
-        tx.commit().await?;
-        *self.committed_held() = Some(reached.clone());
-        let all_reached = reached.iter().min().copied().unwrap_or(from);
-        Ok((events.len(), all_reached))
+        Ok(Batch {
+            events: events.len(),
+            reached,
+        })
+    }
+}
+
+/// A batch inside each SQLite group commit that appended events: they commit together.
+#[async_trait]
+impl FollowUp for Projector {
+    async fn within(&self, tx: &mut Tx) -> bool {
+        // A crash between the events' commit and the projections' is what the fault injection
+        // is for; applied in the same commit, there would be no such moment.
+        if self.abort_before_commit.load(AtomicOrdering::SeqCst) {
+            self.wake.notify_one();
+            return false;
+        }
+        match self.apply_batch(tx).await {
+            Ok(batch) => {
+                *self.in_group_held() = Some(batch);
+                true
+            }
+            Err(error) => {
+                tracing::error!(%error, "projector could not apply events in a group commit");
+                // The projector's own batches take over, and report again if it persists.
+                self.wake.notify_one();
+                false
+            }
+        }
+    }
+
+    fn settled(&self, committed: bool) {
+        let Some(batch) = self.in_group_held().take() else {
+            return;
+        };
+        if !committed {
+            self.wake.notify_one();
+            return;
+        }
+        *self.committed_held() = Some(batch.reached.clone());
+        self.advance(batch.all_reached());
+        if batch.events == BATCH_SIZE as usize {
+            self.wake.notify_one();
+        }
     }
 }

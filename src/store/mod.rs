@@ -64,6 +64,7 @@ impl Store {
             projections::all(),
             settings.projection_wait,
         ));
+        projector.apply_in_group_commits();
         let membership = Arc::new(membership::ProjectedMembership::new(
             db.clone(),
             Arc::clone(&projector),

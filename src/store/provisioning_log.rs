@@ -3,7 +3,7 @@
 //! that changed nothing (refusals, lookups), and `scimd rebuild` never touches it.
 
 use aggregates::values::case_insensitive_key;
-use projections::db::{Conditions, Db, DbError, Dialect, Sql, Tx};
+use projections::db::{Conditions, Db, DbError, Dialect, Sql};
 
 /// What a log entry can be found by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -58,16 +58,17 @@ const COLUMNS: &str = "sequence, instance_id, at, method, path, status, latency_
      correlation_id, key_id, user_agent, resource_type, resource_id, user_name, external_id, \
      failed, scim_type, detail, body";
 
-/// Stores `entries` in one transaction.
+/// Stores `entries` all or nothing; on SQLite in a transaction shared with other writes (see
+/// `Db::execute_all`).
 pub async fn insert(db: &Db, entries: &[LogEntry]) -> Result<(), DbError> {
-    let mut tx = db.begin_write().await?;
+    let mut statements = Vec::with_capacity(entries.len() * 4);
     for entry in entries {
-        insert_one(&mut tx, entry).await?;
+        entry_statements(db.dialect(), entry, &mut statements);
     }
-    tx.commit().await
+    db.execute_all(statements).await.map(|_| ())
 }
 
-async fn insert_one(tx: &mut Tx, entry: &LogEntry) -> Result<(), DbError> {
+fn entry_statements(dialect: Dialect, entry: &LogEntry, statements: &mut Vec<Sql>) {
     let sql = Sql::new(
         "INSERT INTO provisioning_log (instance_id, at, method, path, status, latency_us,
              correlation_id, key_id, user_agent, resource_type, resource_id, user_name,
@@ -91,11 +92,11 @@ async fn insert_one(tx: &mut Tx, entry: &LogEntry) -> Result<(), DbError> {
     .bind(entry.scim_type.as_deref())
     .bind(entry.detail.as_deref())
     .bind(entry.body.as_deref());
-    tx.defer(sql).await?;
+    statements.push(sql);
     // The entry just inserted, named without reading its number back, so that a whole batch
     // is sent at once: the writer holds SQLite's write lock, so the newest entry is its own;
     // on PostgreSQL `currval` is this session's, whatever other replicas insert meanwhile.
-    let entry_just_inserted = match tx.dialect() {
+    let entry_just_inserted = match dialect {
         Dialect::Sqlite => "(SELECT max(sequence) FROM provisioning_log)",
         Dialect::Postgres => "currval(pg_get_serial_sequence('provisioning_log', 'sequence'))",
     };
@@ -115,9 +116,8 @@ async fn insert_one(tx: &mut Tx, entry: &LogEntry) -> Result<(), DbError> {
         .bind(entry.instance_id.as_str())
         .bind(kind.as_str())
         .bind(value);
-        tx.defer(subject).await?;
+        statements.push(subject);
     }
-    Ok(())
 }
 
 /// What a log query asks for; every filter is optional.

@@ -13,7 +13,7 @@ use serde_json::Value;
 pub struct SplitRepository<R> {
     reads: R,
     writes: R,
-    /// Where events are appended through SQLite's group commit (`Db::execute_all`), if
+    /// Where events are appended through SQLite's group commit (`Db::append_events`), if
     /// anywhere; a snapshot still goes through `writes`, with its events.
     grouped_appends: Option<Db>,
 }
@@ -59,7 +59,7 @@ async fn append(
             .bind(metadata),
         );
     }
-    match db.execute_all(statements).await {
+    match db.append_events(statements).await {
         Ok(_) => Ok(()),
         Err(error) if error.is_unique_violation() => Err(PersistenceError::OptimisticLockError),
         Err(error) => Err(PersistenceError::UnknownError(Box::new(error))),

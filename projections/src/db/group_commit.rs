@@ -3,12 +3,18 @@
 //! transaction, one round trip each and one fsync, instead of a transaction, three round trips
 //! and an fsync apiece. Each write is still all or nothing on its own (a savepoint), and its
 //! caller hears back only once the shared transaction has committed.
+//!
+//! A group that appended events also runs the projector in its transaction (`FollowUp`), so
+//! that the events and the read models they change share that commit: the requests that wrote
+//! them find their changes applied as soon as they hear back, instead of waiting for a
+//! projector batch of its own, with its own wait for the writer and its own fsync.
 
 use super::deferred::joined;
-use super::{bound, DbError, Sql};
+use super::{DbError, Sql, Tx};
+use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use sqlx::sqlite::SqlitePool;
-use sqlx::{Sqlite, Transaction};
+use std::sync::{Arc, OnceLock, Weak};
 use tokio::sync::{mpsc, oneshot};
 
 /// Writes that share one transaction, at most; more wait for the next.
@@ -16,29 +22,84 @@ const MAX_GROUP: usize = 64;
 /// Writes waiting for their turn, at most; callers beyond that wait to queue.
 const QUEUE: usize = 1024;
 
-#[derive(Debug, Clone)]
+/// Work done in the transaction of each group that appended events, after its writes: the
+/// projector applying them. It may fail alone: what it did is then undone (a savepoint) and
+/// the group's writes still commit.
+#[async_trait]
+pub trait FollowUp: Send + Sync {
+    /// Works in `tx`; false when it failed, and what it did must be undone.
+    async fn within(&self, tx: &mut Tx) -> bool;
+    /// Told, after a `within` that succeeded, whether the transaction committed.
+    fn settled(&self, committed: bool);
+}
+
+/// Held weakly: the follow-up (the projector) holds the database, and with it this handle.
+type FollowUpSlot = Arc<OnceLock<Weak<dyn FollowUp>>>;
+
+#[derive(Clone)]
 pub struct GroupCommit {
     sender: mpsc::Sender<Write>,
+    follow_up: FollowUpSlot,
+}
+
+impl std::fmt::Debug for GroupCommit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GroupCommit")
+            .field("follow_up", &self.follow_up.get().is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug)]
 struct Write {
     statements: Vec<Sql>,
+    /// Appends events, which the follow-up should apply before the commit.
+    appends_events: bool,
     done: oneshot::Sender<Result<u64, DbError>>,
 }
 
 impl GroupCommit {
-    /// Starts the committer on the current runtime; it ends when the last handle is dropped.
+    /// Starts the committer on a thread of its own; it ends when the last handle is dropped.
+    ///
+    /// Every write of the process waits for this one task, which makes a dozen round trips to
+    /// SQLite's thread per group: on the shared runtime each of them would wait its turn
+    /// behind the request tasks ready on the same worker.
     pub fn start(writes: SqlitePool) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE);
-        tokio::spawn(commit_in_groups(writes, receiver));
-        Self { sender }
+        let follow_up = FollowUpSlot::default();
+        let committer = commit_in_groups(writes, receiver, Arc::clone(&follow_up));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
+        match runtime {
+            Ok(runtime) => {
+                let spawned = std::thread::Builder::new()
+                    .name("scimd-writer".to_string())
+                    .spawn(move || runtime.block_on(committer));
+                if let Err(error) = spawned {
+                    tracing::error!(%error, "cannot start the writer thread");
+                }
+            }
+            Err(error) => tracing::error!(%error, "cannot start the writer's runtime"),
+        }
+        Self { sender, follow_up }
+    }
+
+    /// Sets the work each group that appended events does before it commits; only the first
+    /// call counts.
+    pub fn follow_with(&self, follow_up: Weak<dyn FollowUp>) {
+        let _ = self.follow_up.set(follow_up);
     }
 
     /// Runs `statements` as one atomic write and returns the rows they changed, once committed.
-    pub async fn write(&self, statements: Vec<Sql>) -> Result<u64, DbError> {
+    /// `appends_events`: they append events, for the follow-up to apply in the same commit.
+    pub async fn write(&self, statements: Vec<Sql>, appends_events: bool) -> Result<u64, DbError> {
         let (done, outcome) = oneshot::channel();
-        let write = Write { statements, done };
+        let write = Write {
+            statements,
+            appends_events,
+            done,
+        };
         if self.sender.send(write).await.is_err() {
             return Err(stopped());
         }
@@ -50,82 +111,156 @@ fn stopped() -> DbError {
     DbError(sqlx::Error::PoolClosed)
 }
 
-async fn commit_in_groups(writes: SqlitePool, mut receiver: mpsc::Receiver<Write>) {
+async fn commit_in_groups(
+    writes: SqlitePool,
+    mut receiver: mpsc::Receiver<Write>,
+    follow_up: FollowUpSlot,
+) {
     let mut group = Vec::with_capacity(MAX_GROUP);
     while receiver.recv_many(&mut group, MAX_GROUP).await > 0 {
-        commit_group(&writes, std::mem::take(&mut group)).await;
+        let follow_up = follow_up.get().and_then(Weak::upgrade);
+        commit_group(&writes, std::mem::take(&mut group), follow_up.as_deref()).await;
     }
 }
 
-async fn commit_group(writes: &SqlitePool, group: Vec<Write>) {
+async fn commit_group(writes: &SqlitePool, group: Vec<Write>, follow_up: Option<&dyn FollowUp>) {
     let mut tx = match writes.begin_with("BEGIN IMMEDIATE").await {
-        Ok(tx) => tx,
+        Ok(tx) => Tx::sqlite(tx),
         Err(error) => return fail_all(group, &error),
     };
-    let mut outcomes = Vec::with_capacity(group.len());
-    for write in group {
-        match apply(&mut tx, &write.statements).await {
-            Ok(outcome) => outcomes.push((write, outcome)),
-            // The transaction can no longer be trusted: nothing of it is committed.
-            Err(error) => {
-                let pending = outcomes.into_iter().map(|(write, _)| write);
-                return fail_all(pending.chain([write]).collect(), &error);
-            }
-        }
+    let outcomes = match apply_all(&mut tx, &group).await {
+        Ok(outcomes) => outcomes,
+        // The transaction can no longer be trusted: nothing of it is committed.
+        Err(error) => return fail_all(group, &error),
+    };
+    let appended = group
+        .iter()
+        .zip(&outcomes)
+        .any(|(write, outcome)| write.appends_events && outcome.is_ok());
+    let followed = match follow_up.filter(|_| appended) {
+        Some(follow_up) => match follow(&mut tx, follow_up).await {
+            Ok(kept) => kept.then_some(follow_up),
+            Err(error) => return fail_all(group, &error),
+        },
+        None => None,
+    };
+    let committed = tx.commit().await;
+    if let Some(follow_up) = followed {
+        // Before the callers hear back, so that what they wait for next is already applied.
+        follow_up.settled(committed.is_ok());
     }
-    match tx.commit().await {
+    match committed {
         Ok(()) => {
-            for (write, outcome) in outcomes {
+            for (write, outcome) in group.into_iter().zip(outcomes) {
                 // A caller that gave up waiting does not need the answer.
                 let _ = write.done.send(outcome);
             }
         }
-        Err(error) => fail_all(
-            outcomes.into_iter().map(|(write, _)| write).collect(),
-            &error,
-        ),
+        Err(error) => fail_all(group, &error),
     }
 }
 
-/// One write, in one round trip: a single statement is atomic by itself, several go inside a
-/// savepoint. `Ok(Err(..))`: the write failed and was undone, the transaction goes on;
-/// `Err(..)`: not even undoing it worked.
-async fn apply(
-    tx: &mut Transaction<'static, Sqlite>,
-    statements: &[Sql],
-) -> Result<Result<u64, DbError>, DbError> {
-    if let [statement] = statements {
-        return Ok(bound(statement)
-            .execute(&mut **tx)
-            .await
-            .map(|done| done.rows_affected())
-            .map_err(DbError));
+/// Runs the follow-up inside a savepoint. `Ok(false)`: it failed and was undone, the group
+/// goes on without it; `Err(..)`: not even undoing it worked.
+async fn follow(tx: &mut Tx, follow_up: &dyn FollowUp) -> Result<bool, DbError> {
+    tx.execute(&Sql::new("SAVEPOINT follow_up")).await?;
+    let kept = follow_up.within(tx).await
+        && match tx.execute(&Sql::new("RELEASE follow_up")).await {
+            Ok(_) => true,
+            Err(error) => {
+                tracing::error!(%error, "the projector's work in a group commit failed");
+                follow_up.settled(false);
+                false
+            }
+        };
+    if !kept {
+        tx.discard_deferred();
+        tx.execute(&Sql::new("ROLLBACK TO follow_up; RELEASE follow_up"))
+            .await?;
     }
-    let mut all = Vec::with_capacity(statements.len() + 2);
-    all.push(Sql::new("SAVEPOINT grouped_write"));
-    all.extend(statements.iter().cloned());
-    all.push(Sql::new("RELEASE grouped_write"));
-    let list = joined(all);
-    // One result per statement: SQLite reports the last data change again for SAVEPOINT and
-    // RELEASE, so only the statements' own results count.
-    #[allow(deprecated)]
-    let results: Result<Vec<_>, sqlx::Error> = bound(&list)
-        .execute_many(&mut **tx)
-        .await
-        .try_collect()
-        .await;
-    match results {
-        Ok(results) => Ok(Ok(results
-            .iter()
-            .skip(1)
-            .take(statements.len())
-            .map(|done| done.rows_affected())
-            .sum())),
-        Err(error) => {
+    Ok(kept)
+}
+
+/// Statements and values sent in one round trip, at most; a longer list waits for the next.
+const LIST_STATEMENTS: usize = 512;
+const LIST_VALUES: usize = 8_000;
+
+/// Runs each write of `group` inside a savepoint of its own, so that each is all or nothing,
+/// and returns the outcome of each: the rows it changed, or why it failed and was undone.
+/// They go as one statement list, a round trip for the whole group; a failure stops the list,
+/// so the writes after the failed one go in another. `Err(..)`: not even undoing a failed
+/// write worked.
+async fn apply_all(tx: &mut Tx, group: &[Write]) -> Result<Vec<Result<u64, DbError>>, DbError> {
+    let mut outcomes = Vec::with_capacity(group.len());
+    while outcomes.len() < group.len() {
+        let chunk = next_list(&group[outcomes.len()..]);
+        let mut list = Vec::new();
+        for write in chunk {
+            list.push(Sql::new("SAVEPOINT grouped_write"));
+            list.extend(write.statements.iter().cloned());
+            list.push(Sql::new("RELEASE grouped_write"));
+        }
+        let (changes, failure) = run_list(tx, joined(list)).await?;
+        // One result per statement, SAVEPOINT and RELEASE included (SQLite reports the last
+        // change again for them), so each write's own results are where its statements are.
+        let mut at = 0;
+        for write in chunk {
+            let own = at + 1..at + 1 + write.statements.len();
+            at = own.end + 1;
+            if at <= changes.len() {
+                outcomes.push(Ok(changes[own].iter().sum()));
+                continue;
+            }
+            let error = failure.ok_or_else(|| {
+                DbError(sqlx::Error::Protocol(
+                    "a statement list ended early without an error".to_string(),
+                ))
+            })?;
             sqlx::query("ROLLBACK TO grouped_write; RELEASE grouped_write")
-                .execute(&mut **tx)
+                .execute(tx.sqlite_connection()?)
                 .await?;
-            Ok(Err(DbError(error)))
+            outcomes.push(Err(DbError(error)));
+            break;
+        }
+    }
+    Ok(outcomes)
+}
+
+/// The writes at the front of `writes` that fit in one statement list; at least one.
+fn next_list(writes: &[Write]) -> &[Write] {
+    let (mut statements, mut values) = (0, 0);
+    let fitting = writes
+        .iter()
+        .take_while(|write| {
+            statements += write.statements.len() + 2;
+            values += write
+                .statements
+                .iter()
+                .map(|s| s.args().len())
+                .sum::<usize>();
+            statements <= LIST_STATEMENTS && values <= LIST_VALUES
+        })
+        .count();
+    &writes[..fitting.max(1)]
+}
+
+/// Runs a statement list and returns the rows each statement changed, up to the first one
+/// that failed, and its error.
+async fn run_list(tx: &mut Tx, list: Sql) -> Result<(Vec<u64>, Option<sqlx::Error>), DbError> {
+    let connection = tx.sqlite_connection()?;
+    let mut changes = Vec::new();
+    // Each list is one of a kind: caching its prepared form would only push out the
+    // statements that do come back.
+    #[allow(deprecated)]
+    let mut results = super::bound(&list)
+        .persistent(false)
+        .execute_many(connection)
+        .await;
+    loop {
+        match results.try_next().await {
+            Ok(Some(done)) => changes.push(done.rows_affected()),
+            Ok(None) => return Ok((changes, None)),
+            Err(error) => return Ok((changes, Some(error))),
         }
     }
 }
@@ -215,5 +350,82 @@ mod tests {
         assert_eq!(failed, 10);
         // 50 names, and both rows of each of the 10 writes that succeeded; nothing of the others.
         assert_eq!(count(&db).await, 50 + 20);
+    }
+
+    /// Counts each group it follows into `follows`, and fails (after writing) when told to.
+    struct Tally {
+        fail: std::sync::atomic::AtomicBool,
+        settled: std::sync::Mutex<Vec<bool>>,
+    }
+
+    #[async_trait]
+    impl FollowUp for Tally {
+        async fn within(&self, tx: &mut Tx) -> bool {
+            let sql = Sql::new("INSERT INTO follows DEFAULT VALUES");
+            if tx.defer(sql).await.is_err() {
+                return false;
+            }
+            !self.fail.load(std::sync::atomic::Ordering::SeqCst)
+        }
+
+        fn settled(&self, committed: bool) {
+            self.settled.lock().expect("not poisoned").push(committed);
+        }
+    }
+
+    async fn follows(db: &Db) -> i64 {
+        let sql = Sql::new("SELECT count(*) AS total FROM follows");
+        db.fetch_one::<Count>(&sql).await.expect("counts").total
+    }
+
+    /// The follow-up runs only for groups that appended events, commits with them, and when
+    /// it fails, only its own work is undone.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_follow_up_commits_with_the_events_or_is_undone_alone() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let db = store(&dir).await;
+        db.execute(&Sql::new(
+            "CREATE TABLE follows (n INTEGER PRIMARY KEY AUTOINCREMENT)",
+        ))
+        .await
+        .expect("creates");
+        let tally = Arc::new(Tally {
+            fail: false.into(),
+            settled: Vec::new().into(),
+        });
+        let follow_up: Arc<dyn FollowUp> = Arc::clone(&tally) as Arc<dyn FollowUp>;
+        db.follow_group_commits(Arc::downgrade(&follow_up));
+
+        db.execute_all(vec![insert("plain")]).await.expect("writes");
+        assert_eq!(follows(&db).await, 0, "no events, no follow-up");
+        assert!(tally.settled.lock().expect("not poisoned").is_empty());
+
+        db.append_events(vec![insert("appended")])
+            .await
+            .expect("writes");
+        assert_eq!(follows(&db).await, 1);
+        assert_eq!(*tally.settled.lock().expect("not poisoned"), [true]);
+
+        tally.fail.store(true, std::sync::atomic::Ordering::SeqCst);
+        db.append_events(vec![insert("kept")])
+            .await
+            .expect("writes");
+        assert_eq!(
+            follows(&db).await,
+            1,
+            "the failed follow-up's row is undone"
+        );
+        assert_eq!(count(&db).await, 3, "the events it followed are committed");
+        assert_eq!(*tally.settled.lock().expect("not poisoned"), [true]);
+
+        // A failed write is not followed: nothing it appended is there to apply.
+        tally.fail.store(false, std::sync::atomic::Ordering::SeqCst);
+        let refused = db
+            .append_events(vec![Sql::new(
+                "INSERT INTO names (name, n) VALUES ('kept', 1)",
+            )])
+            .await;
+        assert!(refused.is_err_and(|error| error.is_unique_violation()));
+        assert_eq!(follows(&db).await, 1);
     }
 }

@@ -9,6 +9,7 @@ mod group_commit;
 
 use deferred::{joined, Deferred};
 use futures_util::TryStreamExt;
+pub use group_commit::FollowUp;
 use group_commit::GroupCommit;
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::sqlite::{SqlitePool, SqliteRow};
@@ -278,7 +279,7 @@ impl Db {
     /// others' (see `GroupCommit`): committed when this returns.
     pub async fn execute(&self, sql: &Sql) -> Result<u64, DbError> {
         match self {
-            Self::Sqlite(pools) => pools.grouped.write(vec![sql.clone()]).await,
+            Self::Sqlite(pools) => pools.grouped.write(vec![sql.clone()], false).await,
             Self::Postgres(pool) => Ok(bound(sql).execute(pool).await?.rows_affected()),
         }
     }
@@ -320,8 +321,26 @@ impl Db {
 
     /// Runs `statements` all or nothing, and returns the rows they changed once committed.
     pub async fn execute_all(&self, statements: Vec<Sql>) -> Result<u64, DbError> {
+        self.write_all(statements, false).await
+    }
+
+    /// As `execute_all`, for statements that append events: on SQLite, what follows group
+    /// commits (`follow_group_commits`) applies them before the shared commit.
+    pub async fn append_events(&self, statements: Vec<Sql>) -> Result<u64, DbError> {
+        self.write_all(statements, true).await
+    }
+
+    /// Has every group commit that appended events run `follow_up` in its transaction (SQLite
+    /// only: PostgreSQL commits each write on its own).
+    pub fn follow_group_commits(&self, follow_up: std::sync::Weak<dyn FollowUp>) {
+        if let Self::Sqlite(pools) = self {
+            pools.grouped.follow_with(follow_up);
+        }
+    }
+
+    async fn write_all(&self, statements: Vec<Sql>, appends_events: bool) -> Result<u64, DbError> {
         match self {
-            Self::Sqlite(pools) => pools.grouped.write(statements).await,
+            Self::Sqlite(pools) => pools.grouped.write(statements, appends_events).await,
             Self::Postgres(_) => {
                 let mut tx = self.begin_write().await?;
                 let mut changed = 0;
@@ -376,6 +395,21 @@ impl Tx {
             TxConn::Sqlite(_) => Dialect::Sqlite,
             TxConn::Postgres(_) => Dialect::Postgres,
         }
+    }
+
+    /// The SQLite connection under the transaction; an error on PostgreSQL.
+    fn sqlite_connection(&mut self) -> Result<&mut sqlx::SqliteConnection, DbError> {
+        match &mut self.conn {
+            TxConn::Sqlite(tx) => Ok(&mut **tx),
+            TxConn::Postgres(_) => Err(DbError(sqlx::Error::Protocol(
+                "a SQLite statement list sent to PostgreSQL".to_string(),
+            ))),
+        }
+    }
+
+    /// Drops the deferred writes: for a caller about to undo everything since a savepoint.
+    fn discard_deferred(&mut self) {
+        self.deferred.take();
     }
 
     fn connections(&mut self) -> Either<&mut sqlx::SqliteConnection, &mut sqlx::PgConnection> {
