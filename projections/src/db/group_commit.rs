@@ -1,8 +1,9 @@
 //! Group commit for SQLite's one writing connection: small writes (a name reservation, a
-//! command's events) from many requests are queued, and each run of them shares one
-//! transaction, one round trip each and one fsync, instead of a transaction, three round trips
-//! and an fsync apiece. Each write is still all or nothing on its own (a savepoint), and its
-//! caller hears back only once the shared transaction has committed.
+//! command's events, a batch of the provisioning log) from many requests are queued, and each
+//! run of them shares one transaction, one statement list and one fsync, instead of a
+//! transaction, three round trips and an fsync apiece. Each write is still all or nothing on
+//! its own (a savepoint), and its caller hears back only once the shared transaction has
+//! committed.
 //!
 //! A group that appended events also runs the projector in its transaction (`FollowUp`), so
 //! that the events and the read models they change share that commit: the requests that wrote
