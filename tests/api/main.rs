@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod binary;
 mod bulk;
+mod crash;
 mod directory;
 mod discovery;
 mod entra;

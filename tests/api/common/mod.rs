@@ -2,6 +2,7 @@
 //! SCIM client does. Every test runs on both stores through `on_both_stores!`.
 
 pub mod admin_api;
+pub mod audit_trail;
 pub mod cli;
 pub mod postgres;
 pub mod server;

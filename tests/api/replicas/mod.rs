@@ -18,7 +18,10 @@ mod edits;
 mod flows;
 mod names;
 
-use crate::common::cli::{database_with_instance, open_store, run_cli};
+pub(super) use crate::common::audit_trail::{
+    assert_audit_trail_is_complete_and_ordered, event_log, member_of, LoggedEvent,
+};
+use crate::common::cli::{database_with_instance, open_store};
 use crate::common::server::{new_key, Server};
 use crate::common::{encode, Reply, StoreKind};
 use projections::db::Sql;
@@ -135,106 +138,6 @@ pub(super) async fn count(database_url: &str, sql: Sql) -> i64 {
     let counted: Count = store.db.fetch_one(&sql).await.expect("the store reads");
     store.db.close().await;
     counted.total
-}
-
-#[derive(Debug, PartialEq, Eq, sqlx::FromRow)]
-pub(super) struct LoggedEvent {
-    position: i64,
-    pub(super) event_type: String,
-    pub(super) aggregate_id: String,
-    payload: String,
-}
-
-/// Every event in the global order the projections apply them in (see
-/// migrations/postgres/0001_event_store.sql).
-pub(super) async fn event_log(database_url: &str) -> Vec<LoggedEvent> {
-    let store = open_store(database_url).await;
-    let events = store
-        .db
-        .fetch_all(&Sql::new(
-            "SELECT position, event_type, aggregate_id, payload::text AS payload FROM events
-              ORDER BY transaction_id, position",
-        ))
-        .await
-        .expect("the event log reads");
-    store.db.close().await;
-    events
-}
-
-impl LoggedEvent {
-    /// Whether the event's payload mentions `id` anywhere.
-    pub(super) fn payload_names(&self, id: &str) -> bool {
-        self.payload.contains(id)
-    }
-}
-
-/// The member a GroupMemberAdded or GroupMemberRemoved event names.
-pub(super) fn member_of(event: &LoggedEvent) -> String {
-    let payload: Value = serde_json::from_str(&event.payload).unwrap_or_default();
-    payload[event.event_type.as_str()]["member"]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-}
-
-/// What the auditor relies on after replicas raced: the read models equal a rebuild from the
-/// log, the chain of instance `acme` is intact and seals every event, and its change history
-/// has every event exactly once, in the log's order, whichever replica wrote it.
-pub(super) async fn assert_audit_trail_is_complete_and_ordered(database_url: &str) {
-    let events = event_log(database_url).await;
-    // The fresh database has one instance, so all of its events are acme's.
-    let total = i64::try_from(events.len()).unwrap_or(i64::MAX);
-
-    let (ok, out, err) = run_cli(database_url, &["--json", "verify"]).await;
-    assert!(ok, "scimd verify: {out}{err}");
-    let report: Value = serde_json::from_str(&out).unwrap_or_default();
-    assert_eq!(report["identical"], true, "{out}");
-    assert_eq!(report["events"], total, "{out}");
-    let projections = report["projections"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    assert_eq!(projections.len(), 4, "{out}");
-    assert!(projections.iter().all(|p| p["identical"] == true), "{out}");
-
-    let (ok, out, err) = run_cli(database_url, &["--json", "audit", "verify"]).await;
-    assert!(ok, "scimd audit verify: {out}{err}");
-    let chains: Value = serde_json::from_str(&out).unwrap_or_default();
-    assert_eq!(chains.as_array().map(Vec::len), Some(1), "{out}");
-    assert_eq!(chains[0]["instance"], "acme", "{out}");
-    assert_eq!(chains[0]["intact"], true, "{out}");
-    assert_eq!(chains[0]["events"], total, "{out}");
-
-    let (ok, out, err) = run_cli(
-        database_url,
-        &["history", "--instance", "acme", "--format", "jsonl"],
-    )
-    .await;
-    assert!(ok, "scimd history: {err}");
-    let history: Vec<(i64, String, String)> = out
-        .lines()
-        .map(|line| {
-            let entry: Value = serde_json::from_str(line).unwrap_or_default();
-            let text = |key: &str| entry[key].as_str().unwrap_or_default().to_string();
-            (
-                entry["position"].as_i64().unwrap_or_default(),
-                text("action"),
-                text("entityId"),
-            )
-        })
-        .collect();
-    let logged: Vec<(i64, String, String)> = events
-        .iter()
-        .map(|event| {
-            (
-                event.position,
-                event.event_type.clone(),
-                event.aggregate_id.clone(),
-            )
-        })
-        .collect();
-    assert_eq!(history.len(), logged.len(), "one history entry per event");
-    assert_eq!(history, logged, "the history follows the log's order");
 }
 
 /// Two sets of ids are equal; on failure, says which are missing and which are extra rather
