@@ -178,7 +178,7 @@ impl Projection for History {
         .bind(name.as_deref().map(case_insensitive_key))
         .bind(action)
         .bind(details.to_string());
-        tx.defer(insert).await?;
+        tx.defer_row(insert).await?;
         Ok(())
     }
 }

@@ -78,7 +78,7 @@ impl Projection for Sealer {
         .bind(event.position.transaction_id)
         .bind(event.position.position)
         .bind(to_hex(&hash));
-        tx.defer(sql).await?;
+        tx.defer_row(sql).await?;
         let head = Link {
             position: previous.position + 1,
             hash,

@@ -54,7 +54,7 @@ pub fn joined(statements: Vec<Sql>) -> Sql {
 }
 
 /// `text` with every placeholder `$N` outside quotes made `$N+by`.
-fn shift_placeholders(text: &str, by: usize) -> String {
+pub(super) fn shift_placeholders(text: &str, by: usize) -> String {
     if by == 0 {
         return text.to_string();
     }

@@ -6,11 +6,13 @@
 
 mod deferred;
 mod group_commit;
+mod rows;
 
 use deferred::{joined, Deferred};
 use futures_util::TryStreamExt;
 pub use group_commit::FollowUp;
 use group_commit::GroupCommit;
+use rows::Rows;
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::{Database, Encode, FromRow, Postgres, Sqlite, Transaction, Type};
@@ -159,6 +161,10 @@ impl Sql {
 
     pub fn args(&self) -> &[SqlArg] {
         &self.args
+    }
+
+    fn into_parts(self) -> (Cow<'static, str>, Vec<SqlArg>) {
+        (self.text, self.args)
     }
 }
 
@@ -368,6 +374,7 @@ impl Db {
 pub struct Tx {
     conn: TxConn,
     deferred: Deferred,
+    rows: Rows,
 }
 
 enum TxConn {
@@ -380,6 +387,7 @@ impl Tx {
         Self {
             conn: TxConn::Sqlite(tx),
             deferred: Deferred::default(),
+            rows: Rows::default(),
         }
     }
 
@@ -387,6 +395,7 @@ impl Tx {
         Self {
             conn: TxConn::Postgres(tx),
             deferred: Deferred::default(),
+            rows: Rows::default(),
         }
     }
 
@@ -410,6 +419,7 @@ impl Tx {
     /// Drops the deferred writes: for a caller about to undo everything since a savepoint.
     fn discard_deferred(&mut self) {
         self.deferred.take();
+        self.rows.take();
     }
 
     fn connections(&mut self) -> Either<&mut sqlx::SqliteConnection, &mut sqlx::PgConnection> {
@@ -430,13 +440,25 @@ impl Tx {
         Ok(())
     }
 
-    /// Sends the deferred writes: as one statement list on SQLite, one by one on PostgreSQL
-    /// (whose protocol takes a single statement with bound values).
+    /// Holds back a row insert that no other write of the transaction depends on, and that
+    /// depends on none, like `defer`; rows of the same statement then go out as one multi-row
+    /// `INSERT` (see `rows`), before or after the writes deferred around them.
+    pub async fn defer_row(&mut self, sql: Sql) -> Result<(), DbError> {
+        self.rows.push(sql);
+        if self.rows.is_full() {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Sends the deferred writes and rows: as one statement list on SQLite, one by one on
+    /// PostgreSQL (whose protocol takes a single statement with bound values).
     async fn flush(&mut self) -> Result<(), DbError> {
-        if self.deferred.is_empty() {
+        if self.deferred.is_empty() && self.rows.is_empty() {
             return Ok(());
         }
-        let statements = self.deferred.take();
+        let mut statements = self.rows.take();
+        statements.extend(self.deferred.take());
         match &mut self.conn {
             TxConn::Sqlite(tx) => {
                 bound(&joined(statements)).execute(&mut **tx).await?;
