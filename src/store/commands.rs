@@ -106,6 +106,7 @@ impl CommandBus {
                         PostgresEventRepository::new(pool.clone()),
                         PostgresEventRepository::new(pool.clone()),
                     )
+                    .appending_through(db.clone())
                 },
                 group_services,
             ))),

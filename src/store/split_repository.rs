@@ -1,20 +1,21 @@
 //! An event repository that reads through one pool and writes through another: on SQLite,
 //! loading an aggregate must not queue behind the single writing connection (see
-//! `projections::db::SqlitePools`; on PostgreSQL both are the same pool), and a command
+//! `projections::db::SqlitePools`; on PostgreSQL both are the same pool). A command's events
+//! are appended as multi-row `INSERT`s (on SQLite through the group commit), and a command
 //! without events does not write at all.
 
 use cqrs_es::persist::{
     PersistedEventRepository, PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot,
 };
 use cqrs_es::Aggregate;
-use projections::db::{Db, Sql};
+use projections::db::{Db, Dialect, Sql};
 use serde_json::Value;
 
 pub struct SplitRepository<R> {
     reads: R,
     writes: R,
-    /// Where events are appended through SQLite's group commit (`Db::append_events`), if
-    /// anywhere; a snapshot still goes through `writes`, with its events.
+    /// Where `append` writes events (`Db::append_events`), if anywhere; a command that also
+    /// takes a snapshot still goes through `writes`, which stores both in one transaction.
     grouped_appends: Option<Db>,
 }
 
@@ -33,37 +34,63 @@ impl<R> SplitRepository<R> {
     }
 }
 
-/// The same rows the store crate's own append writes, as one atomic write; a sequence taken
-/// already is a concurrent command's, which cqrs-es then retries.
+/// Events per `INSERT`: seven values each, well under what either store binds in one
+/// statement (32,766 on SQLite, 65,535 on PostgreSQL).
+const EVENTS_PER_STATEMENT: usize = 1_000;
+
+/// The same rows the store crate's own append writes, as one atomic write of multi-row
+/// `INSERT`s (one for any ordinary command: a single round trip, where the crate sends a
+/// statement per event inside a transaction); a sequence taken already is a concurrent
+/// command's, which cqrs-es then retries.
 async fn append(
     db: &Db,
     aggregate_type: &str,
     events: &[SerializedEvent],
 ) -> Result<(), PersistenceError> {
-    let mut statements = Vec::with_capacity(events.len());
-    for event in events {
-        let payload = serde_json::to_string(&event.payload)?;
-        let metadata = serde_json::to_string(&event.metadata)?;
-        statements.push(
-            Sql::new(
-                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type,
-                     event_version, payload, metadata)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(aggregate_type)
-            .bind(event.aggregate_id.as_str())
-            .bind(u64::try_from(event.sequence).unwrap_or(u64::MAX))
-            .bind(event.event_type.as_str())
-            .bind(event.event_version.as_str())
-            .bind(payload)
-            .bind(metadata),
-        );
-    }
+    let statements = inserts(db.dialect(), aggregate_type, events)?;
     match db.append_events(statements).await {
         Ok(_) => Ok(()),
         Err(error) if error.is_unique_violation() => Err(PersistenceError::OptimisticLockError),
         Err(error) => Err(PersistenceError::UnknownError(Box::new(error))),
     }
+}
+
+/// The `INSERT`s that append `events`, `EVENTS_PER_STATEMENT` rows at most each.
+fn inserts(
+    dialect: Dialect,
+    aggregate_type: &str,
+    events: &[SerializedEvent],
+) -> Result<Vec<Sql>, serde_json::Error> {
+    let json = match dialect {
+        Dialect::Sqlite => "",
+        Dialect::Postgres => "::jsonb",
+    };
+    let mut statements = Vec::with_capacity(events.len().div_ceil(EVENTS_PER_STATEMENT));
+    for chunk in events.chunks(EVENTS_PER_STATEMENT) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|row| {
+                let [a, b, c, d, e, f, g] = std::array::from_fn(|column| row * 7 + column + 1);
+                format!("(${a}, ${b}, ${c}, ${d}, ${e}, ${f}{json}, ${g}{json})")
+            })
+            .collect();
+        let mut insert = Sql::new(format!(
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type,
+                 event_version, payload, metadata)
+             VALUES {}",
+            rows.join(", ")
+        ));
+        for event in chunk {
+            insert.push_arg(aggregate_type);
+            insert.push_arg(event.aggregate_id.as_str());
+            insert.push_arg(u64::try_from(event.sequence).unwrap_or(u64::MAX));
+            insert.push_arg(event.event_type.as_str());
+            insert.push_arg(event.event_version.as_str());
+            insert.push_arg(serde_json::to_string(&event.payload)?);
+            insert.push_arg(serde_json::to_string(&event.metadata)?);
+        }
+        statements.push(insert);
+    }
+    Ok(statements)
 }
 
 impl<R: PersistedEventRepository> PersistedEventRepository for SplitRepository<R> {
@@ -116,5 +143,43 @@ impl<R: PersistedEventRepository> PersistedEventRepository for SplitRepository<R
 
     async fn stream_all_events<A: Aggregate>(&self) -> Result<ReplayStream, PersistenceError> {
         self.reads.stream_all_events::<A>().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn events(count: usize) -> Vec<SerializedEvent> {
+        (1..=count)
+            .map(|sequence| SerializedEvent {
+                aggregate_id: "g1".to_string(),
+                sequence,
+                aggregate_type: "Group".to_string(),
+                event_type: "GroupMemberAdded".to_string(),
+                event_version: "1".to_string(),
+                payload: json!({"n": sequence}),
+                metadata: json!({}),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_long_append_is_split_into_bounded_inserts_in_order() {
+        let statements = inserts(Dialect::Postgres, "Group", &events(2_500)).unwrap_or_default();
+        let rows: Vec<usize> = statements.iter().map(|s| s.args().len() / 7).collect();
+        assert_eq!(rows, [1_000, 1_000, 500]);
+        assert!(statements[2]
+            .text()
+            .contains("($3494, $3495, $3496, $3497, $3498, $3499::jsonb, $3500::jsonb)"));
+        assert_eq!(
+            statements[1].args()[2],
+            projections::db::SqlArg::from(1_001i64)
+        );
+        let sqlite = inserts(Dialect::Sqlite, "Group", &events(1)).unwrap_or_default();
+        assert!(sqlite[0]
+            .text()
+            .ends_with("VALUES ($1, $2, $3, $4, $5, $6, $7)"));
     }
 }

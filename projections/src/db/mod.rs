@@ -347,6 +347,10 @@ impl Db {
     async fn write_all(&self, statements: Vec<Sql>, appends_events: bool) -> Result<u64, DbError> {
         match self {
             Self::Sqlite(pools) => pools.grouped.write(statements, appends_events).await,
+            // One statement is atomic by itself: no transaction around it, one round trip.
+            Self::Postgres(pool) if statements.len() == 1 => {
+                Ok(bound(&statements[0]).execute(pool).await?.rows_affected())
+            }
             Self::Postgres(_) => {
                 let mut tx = self.begin_write().await?;
                 let mut changed = 0;
