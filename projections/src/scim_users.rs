@@ -11,7 +11,9 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 
 mod row;
+mod with_groups;
 pub use row::{user_row_change, MissingUserRow, Profile, UserRowChange};
+pub use with_groups::{user_with_groups_columns, UserWithGroups};
 
 pub struct ScimUsers;
 

@@ -61,7 +61,10 @@ pub async fn apply_mappings(
     };
     let mut after = 0;
     loop {
-        let batch: Vec<UserRecord> = store.db.fetch_all(&users.scan(after, REMAP_BATCH)).await?;
+        let batch: Vec<UserRecord> = store
+            .db
+            .fetch_all(&users.scan(after, REMAP_BATCH, false))
+            .await?;
         let Some(last) = batch.last() else {
             break;
         };

@@ -7,7 +7,7 @@ use super::router::AppState;
 use crate::scim::error::ScimError;
 use crate::scim::render;
 use crate::scim::schema::ResourceType;
-use projections::scim_groups::GroupRecord;
+use projections::scim_groups::{GroupRecord, MembershipRecord};
 use projections::scim_users::UserRecord;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -37,10 +37,19 @@ pub async fn users(
         }
         _ => HashMap::new(),
     };
-    Ok(records
+    Ok(render_users(records, base, with_groups.then_some(&groups)))
+}
+
+/// The users, each with its groups from `groups` (by user id) when given.
+pub fn render_users(
+    records: &[UserRecord],
+    base: &str,
+    groups: Option<&HashMap<String, Vec<MembershipRecord>>>,
+) -> Vec<Value> {
+    records
         .iter()
         .map(|record| {
-            let user_groups = with_groups.then(|| {
+            let user_groups = groups.map(|groups| {
                 groups
                     .get(&record.id)
                     .map(Vec::as_slice)
@@ -48,7 +57,7 @@ pub async fn users(
             });
             render::user(record, user_groups, base)
         })
-        .collect())
+        .collect()
 }
 
 /// The groups, each with its members when `with_members`.

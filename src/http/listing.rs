@@ -10,12 +10,12 @@ use crate::scim::filter::sql::column_of;
 use crate::scim::filter::Filter;
 use crate::scim::list::cursor;
 use crate::scim::list::sort::{order, Place};
-use crate::scim::list::statements::{by_positions, Order, Statements};
+use crate::scim::list::statements::{by_positions, groups_in_rows, Order, Statements};
 use crate::scim::list::{list_response, ListQuery, Paging};
 use crate::scim::schema::ResourceType;
 use projections::db::Sql;
 use projections::scim_groups::GroupRecord;
-use projections::scim_users::UserRecord;
+use projections::scim_users::{UserRecord, UserWithGroups};
 use serde_json::Value;
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -89,11 +89,11 @@ async fn in_sql(
         .includes(related(resource_type));
     let (page, start_index) = match &query.paging {
         Paging::Index { start_index } => (
-            statements.page(order, None, query.count, start_index - 1),
+            statements.page(order, None, query.count, start_index - 1, with_related),
             Some(*start_index),
         ),
         Paging::Cursor { after } => (
-            statements.page(order, after.as_ref(), query.count + 1, 0),
+            statements.page(order, after.as_ref(), query.count + 1, 0, with_related),
             None,
         ),
     };
@@ -149,7 +149,7 @@ async fn in_rust(
                 .is_some_and(|spec| spec.path.name.eq_ignore_ascii_case(attribute));
         let mut after = 0;
         loop {
-            let batch = statements.scan(after, SCAN_BATCH);
+            let batch = statements.scan(after, SCAN_BATCH, needs_related);
             let candidates = documents(state, base, *resource_type, &batch, needs_related).await?;
             let exhausted = i64::try_from(candidates.len()).unwrap_or(i64::MAX) < SCAN_BATCH;
             for (position, document) in candidates {
@@ -218,7 +218,14 @@ async fn fetch_window(
         let with_related = query
             .selection(resource_type)?
             .includes(related(resource_type));
-        let sql = by_positions(resource_type, instance_id, &positions);
+        let dialect = state.provisioning.store().db.dialect();
+        let sql = by_positions(
+            resource_type,
+            dialect,
+            instance_id,
+            &positions,
+            with_related,
+        );
         rendered.extend(documents(state, base, resource_type, &sql, with_related).await?);
     }
     // A resource deleted since the scan is left out rather than shown stale.
@@ -278,7 +285,23 @@ async fn documents(
     with_related: bool,
 ) -> Result<Vec<(i64, Value)>, ScimError> {
     let provisioning = &state.provisioning;
+    let dialect = provisioning.store().db.dialect();
     Ok(match resource_type {
+        ResourceType::User if groups_in_rows(resource_type, dialect, with_related) => {
+            let rows: Vec<UserWithGroups> = provisioning.read(sql).await?;
+            let mut groups = HashMap::with_capacity(rows.len());
+            for row in &rows {
+                let listed = row.groups().map_err(|error| ScimError::internal(&error))?;
+                groups.insert(row.user.id.clone(), listed);
+            }
+            let records: Vec<UserRecord> = rows.into_iter().map(|row| row.user).collect();
+            let rendered = documents::render_users(&records, base, Some(&groups));
+            records
+                .iter()
+                .map(|r| r.created_position)
+                .zip(rendered)
+                .collect()
+        }
         ResourceType::User => {
             let records: Vec<UserRecord> = provisioning.read(sql).await?;
             let rendered = documents::users(state, &records, base, with_related).await?;

@@ -161,6 +161,14 @@ async fn a_page_of_users_shows_each_users_groups(app: TestApp) {
     let filter = encode(r#"userName eq "bob""#);
     let found = app.get(&format!("/Users?filter={filter}")).await;
     assert_eq!(groups(&found.resources()[0]).len(), 2);
+    // A page lists a user's groups as a single read does, by name whatever order they were
+    // joined in, though the page reads them with the users and the single read apart.
+    app.create_group("Alpha", &[&bob]).await;
+    let single = app.get(&format!("/Users/{bob}")).await;
+    let listed = app.get(&format!("/Users?filter={filter}")).await;
+    assert_eq!(single.body["groups"][0]["display"], "Alpha");
+    assert_eq!(single.body["groups"].as_array().map(Vec::len), Some(3));
+    assert_eq!(listed.resources()[0]["groups"], single.body["groups"]);
     // A group's own representation has no `groups`.
     assert!(app
         .get(&format!("/Groups/{both}"))

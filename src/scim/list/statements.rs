@@ -9,7 +9,7 @@ use crate::scim::filter::Filter;
 use crate::scim::schema::ResourceType;
 use projections::db::{Dialect, Sql, SqlArg};
 use projections::scim_groups::GROUP_COLUMNS;
-use projections::scim_users::USER_COLUMNS;
+use projections::scim_users::{user_with_groups_columns, USER_COLUMNS};
 use projections::totals;
 
 /// How the rows are ordered: by a column then creation, or by creation alone.
@@ -23,7 +23,6 @@ pub struct Statements {
     dialect: Dialect,
     resource_type: ResourceType,
     table: &'static str,
-    columns: &'static str,
     /// The instance, then the filter's values.
     args: Vec<SqlArg>,
     /// `" AND (...)"`, or empty.
@@ -39,6 +38,23 @@ pub fn table_of(resource_type: ResourceType) -> (&'static str, &'static str) {
     }
 }
 
+/// Whether rendering rows read with `with_related` finds the users' groups in the same rows
+/// (`UserWithGroups`) rather than reading them apart: on SQLite, where it spares a lookup one
+/// statement of three. On PostgreSQL the correlated subquery made planning each lookup cost
+/// 0.8 ms, more than the second statement it spares (W2 fell from about 5,000 to 4,000/s).
+/// A group's members, which can be many, are always read apart.
+pub fn groups_in_rows(resource_type: ResourceType, dialect: Dialect, with_related: bool) -> bool {
+    resource_type == ResourceType::User && with_related && dialect == Dialect::Sqlite
+}
+
+fn rendered_columns(resource_type: ResourceType, dialect: Dialect, with_related: bool) -> String {
+    if groups_in_rows(resource_type, dialect, with_related) {
+        user_with_groups_columns(dialect)
+    } else {
+        table_of(resource_type).1.to_string()
+    }
+}
+
 impl Statements {
     pub fn new(
         resource_type: ResourceType,
@@ -46,7 +62,7 @@ impl Statements {
         instance_id: &str,
         filter: Option<&Filter>,
     ) -> Self {
-        let (table, columns) = table_of(resource_type);
+        let table = table_of(resource_type).0;
         let mut args = vec![SqlArg::from(instance_id)];
         let translation = match filter {
             Some(filter) => SqlFilter::new(resource_type, dialect, &mut args).translate(filter),
@@ -59,7 +75,6 @@ impl Statements {
             dialect,
             resource_type,
             table,
-            columns,
             args,
             condition: translation
                 .condition
@@ -98,8 +113,16 @@ impl Statements {
         )
     }
 
-    /// One page in `order`: after `after` if given, else from `offset`.
-    pub fn page(&self, order: Order, after: Option<&Place>, limit: i64, offset: i64) -> Sql {
+    /// One page in `order`: after `after` if given, else from `offset`; with the related
+    /// attribute's rows when `with_related` (see `rendered_columns`).
+    pub fn page(
+        &self,
+        order: Order,
+        after: Option<&Place>,
+        limit: i64,
+        offset: i64,
+        with_related: bool,
+    ) -> Sql {
         let mut extra = Vec::new();
         let keyset = after
             .map(|place| format!(" AND {}", self.after(order, place, &mut extra)))
@@ -108,7 +131,8 @@ impl Statements {
         extra.push(SqlArg::from(limit));
         let offset_at = self.next_placeholder(&extra);
         extra.push(SqlArg::from(offset));
-        let (columns, table, condition) = (self.columns, self.table, &self.condition);
+        let columns = rendered_columns(self.resource_type, self.dialect, with_related);
+        let (table, condition) = (self.table, &self.condition);
         let order_by = self.order_by(order);
         self.statement(
             format!(
@@ -119,11 +143,13 @@ impl Statements {
         )
     }
 
-    /// The next batch of candidates in creation order, for evaluation in Rust.
-    pub fn scan(&self, after_position: i64, limit: i64) -> Sql {
+    /// The next batch of candidates in creation order, for evaluation in Rust; with the
+    /// related attribute's rows when the filter needs them.
+    pub fn scan(&self, after_position: i64, limit: i64, with_related: bool) -> Sql {
         let after_at = self.next_placeholder(&[]);
         let limit_at = format!("${}", self.args.len() + 2);
-        let (columns, table, condition) = (self.columns, self.table, &self.condition);
+        let columns = rendered_columns(self.resource_type, self.dialect, with_related);
+        let (table, condition) = (self.table, &self.condition);
         self.statement(
             format!(
                 "SELECT {columns} FROM {table} WHERE instance_id = $1{condition}
@@ -196,9 +222,17 @@ impl Statements {
     }
 }
 
-/// The resources of `instance_id` created at these positions.
-pub fn by_positions(resource_type: ResourceType, instance_id: &str, positions: &[i64]) -> Sql {
-    let (table, columns) = table_of(resource_type);
+/// The resources of `instance_id` created at these positions, with the related attribute's
+/// rows when `with_related` (see `rendered_columns`).
+pub fn by_positions(
+    resource_type: ResourceType,
+    dialect: Dialect,
+    instance_id: &str,
+    positions: &[i64],
+    with_related: bool,
+) -> Sql {
+    let table = table_of(resource_type).0;
+    let columns = rendered_columns(resource_type, dialect, with_related);
     let placeholders: Vec<String> = (0..positions.len())
         .map(|index| format!("${}", index + 2))
         .collect();
@@ -244,7 +278,7 @@ mod tests {
             key: Some(SortKey::Text("bob".into())),
             position: 9,
         };
-        let page = statements.page(order, Some(&place), 10, 0);
+        let page = statements.page(order, Some(&place), 10, 0, false);
         assert!(page.text().contains(
             r#"(display_name_key IS NULL OR (display_name_key COLLATE "C", created_position) > ($4, $3))"#
         ), "{}", page.text());
@@ -257,7 +291,7 @@ mod tests {
     fn an_untranslatable_filter_scans_in_creation_order() {
         let statements = statements(r#"nickName eq "x""#);
         assert!(!statements.exact);
-        let scan = statements.scan(0, 500);
+        let scan = statements.scan(0, 500, false);
         assert!(scan.text().contains("created_position > $2"));
         assert!(scan.text().contains("LIMIT $3"));
     }
