@@ -8,6 +8,7 @@ mod discovery;
 mod documents;
 mod extract;
 mod groups;
+mod health;
 mod listing;
 mod response;
 mod router;

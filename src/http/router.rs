@@ -1,7 +1,7 @@
 //! The routes: SCIM under `/scim/v2` behind API-key authentication and recorded in the
-//! provisioning log, the admin API under `/admin/v1`, and `/healthz`.
+//! provisioning log, the admin API under `/admin/v1`, and `/healthz` and `/readyz`.
 
-use super::{admin, auth, bulk, discovery, groups, search, users};
+use super::{admin, auth, bulk, discovery, groups, health, search, users};
 use crate::admin::token::AdminToken;
 use crate::correlation;
 use crate::provisioning::Provisioning;
@@ -79,17 +79,14 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
             provisioning_log::capture,
         ));
     Router::new()
-        .route("/healthz", get(healthz))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .nest("/scim/v2", scim)
         .nest("/admin/v1", admin::router(state.clone()))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(middleware::from_fn(correlation::assign))
         .with_state(state)
-}
-
-async fn healthz() -> &'static str {
-    "ok"
 }
 
 async fn not_found() -> impl IntoResponse {

@@ -13,6 +13,7 @@ mod directory;
 mod discovery;
 mod entra;
 mod groups;
+mod health;
 mod history;
 mod import;
 mod listing;
