@@ -8,7 +8,7 @@ use cqrs_es::persist::{
     PersistedEventRepository, PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot,
 };
 use cqrs_es::Aggregate;
-use projections::db::{Db, Dialect, Sql};
+use projections::db::{multi_row_inserts, Db, Dialect, Sql};
 use serde_json::Value;
 
 pub struct SplitRepository<R> {
@@ -34,10 +34,6 @@ impl<R> SplitRepository<R> {
     }
 }
 
-/// Events per `INSERT`: seven values each, well under what either store binds in one
-/// statement (32,766 on SQLite, 65,535 on PostgreSQL).
-const EVENTS_PER_STATEMENT: usize = 1_000;
-
 /// The same rows the store crate's own append writes, as one atomic write of multi-row
 /// `INSERT`s (one for any ordinary command: a single round trip, where the crate sends a
 /// statement per event inside a transaction); a sequence taken already is a concurrent
@@ -55,7 +51,7 @@ async fn append(
     }
 }
 
-/// The `INSERT`s that append `events`, `EVENTS_PER_STATEMENT` rows at most each.
+/// The `INSERT`s that append `events`: multi-row ones (see `multi_row_inserts`).
 fn inserts(
     dialect: Dialect,
     aggregate_type: &str,
@@ -65,32 +61,25 @@ fn inserts(
         Dialect::Sqlite => "",
         Dialect::Postgres => "::jsonb",
     };
-    let mut statements = Vec::with_capacity(events.len().div_ceil(EVENTS_PER_STATEMENT));
-    for chunk in events.chunks(EVENTS_PER_STATEMENT) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|row| {
-                let [a, b, c, d, e, f, g] = std::array::from_fn(|column| row * 7 + column + 1);
-                format!("(${a}, ${b}, ${c}, ${d}, ${e}, ${f}{json}, ${g}{json})")
-            })
-            .collect();
-        let mut insert = Sql::new(format!(
-            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type,
-                 event_version, payload, metadata)
-             VALUES {}",
-            rows.join(", ")
-        ));
-        for event in chunk {
-            insert.push_arg(aggregate_type);
-            insert.push_arg(event.aggregate_id.as_str());
-            insert.push_arg(u64::try_from(event.sequence).unwrap_or(u64::MAX));
-            insert.push_arg(event.event_type.as_str());
-            insert.push_arg(event.event_version.as_str());
-            insert.push_arg(serde_json::to_string(&event.payload)?);
-            insert.push_arg(serde_json::to_string(&event.metadata)?);
-        }
-        statements.push(insert);
+    let text = format!(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type,
+             event_version, payload, metadata)
+         VALUES ($1, $2, $3, $4, $5, $6{json}, $7{json})"
+    );
+    let mut rows = Vec::with_capacity(events.len());
+    for event in events {
+        rows.push(
+            Sql::new(text.clone())
+                .bind(aggregate_type)
+                .bind(event.aggregate_id.as_str())
+                .bind(u64::try_from(event.sequence).unwrap_or(u64::MAX))
+                .bind(event.event_type.as_str())
+                .bind(event.event_version.as_str())
+                .bind(serde_json::to_string(&event.payload)?)
+                .bind(serde_json::to_string(&event.metadata)?),
+        );
     }
-    Ok(statements)
+    Ok(multi_row_inserts(rows))
 }
 
 impl<R: PersistedEventRepository> PersistedEventRepository for SplitRepository<R> {

@@ -18,7 +18,7 @@ pub struct Deferred {
 }
 
 const MAX_STATEMENTS: usize = 64;
-const MAX_VALUES: usize = 2_000;
+pub(super) const MAX_VALUES: usize = 2_000;
 
 impl Deferred {
     pub fn push(&mut self, sql: Sql) {

@@ -12,6 +12,7 @@ use deferred::{joined, Deferred};
 use futures_util::TryStreamExt;
 pub use group_commit::FollowUp;
 use group_commit::GroupCommit;
+pub use rows::merged as multi_row_inserts;
 use rows::Rows;
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::sqlite::{SqlitePool, SqliteRow};

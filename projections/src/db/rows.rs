@@ -6,13 +6,24 @@
 //! Only for rows that no other write of the transaction depends on, and that depend on none:
 //! they may go out before or after the writes deferred around them.
 
-use super::deferred::shift_placeholders;
+use super::deferred::{shift_placeholders, MAX_VALUES};
 use super::{Sql, SqlArg};
 use std::borrow::Cow;
 
-/// Values held at most (as `Deferred`): a statement list on SQLite numbers its placeholders
-/// through the whole list, and SQLite takes at most 32,766.
-const MAX_VALUES: usize = 2_000;
+/// Rows in one `INSERT`, at most: whatever their width, well under what either store binds in
+/// one statement (32,766 on SQLite, 65,535 on PostgreSQL) for the tables written this way.
+const MAX_ROWS: usize = 1_000;
+
+/// `statements` with the rows of each single-row `INSERT` text merged into multi-row ones
+/// (`MAX_ROWS` rows at most each), in the order each text first comes; other statements go
+/// as they are. For rows that depend on no other statement of the list, nor it on them.
+pub fn merged(statements: Vec<Sql>) -> Vec<Sql> {
+    let mut rows = Rows::default();
+    for statement in statements {
+        rows.push(statement);
+    }
+    rows.take()
+}
 
 #[derive(Debug, Default)]
 pub struct Rows {
@@ -39,15 +50,18 @@ impl Rows {
         self.statements.is_empty()
     }
 
-    /// The held rows as statements: one multi-row `INSERT` per statement text, or the rows one
-    /// by one where the text is not a single-row `INSERT … VALUES (…)`.
+    /// The held rows as statements: multi-row `INSERT`s per statement text, or the rows one by
+    /// one where the text is not a single-row `INSERT … VALUES (…)`.
     pub fn take(&mut self) -> Vec<Sql> {
         self.values = 0;
         let mut statements = Vec::new();
         for (text, rows) in std::mem::take(&mut self.statements) {
             match MultiRow::of(&text) {
                 Some(shape) if rows.iter().all(|row| row.len() == shape.width) => {
-                    statements.push(shape.with_rows(rows));
+                    let mut rows = rows.into_iter().peekable();
+                    while rows.peek().is_some() {
+                        statements.push(shape.with_rows(rows.by_ref().take(MAX_ROWS).collect()));
+                    }
                 }
                 _ => statements.extend(
                     rows.into_iter()
