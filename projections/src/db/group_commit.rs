@@ -176,10 +176,15 @@ async fn follow(tx: &mut Tx, follow_up: &dyn FollowUp) -> Result<bool, DbError> 
         };
     if !kept {
         tx.discard_deferred();
-        tx.execute(&Sql::new("ROLLBACK TO follow_up; RELEASE follow_up"))
-            .await?;
+        undo(tx, "follow_up").await?;
     }
     Ok(kept)
+}
+
+/// Undoes everything since `savepoint` and leaves it, the transaction going on.
+async fn undo(tx: &mut Tx, savepoint: &str) -> Result<(), DbError> {
+    let sql = format!("ROLLBACK TO {savepoint}; RELEASE {savepoint}");
+    tx.execute(&Sql::new(sql)).await.map(drop)
 }
 
 /// Statements and values sent in one round trip, at most; a longer list waits for the next.
@@ -217,9 +222,7 @@ async fn apply_all(tx: &mut Tx, group: &[Write]) -> Result<Vec<Result<u64, DbErr
                     "a statement list ended early without an error".to_string(),
                 ))
             })?;
-            sqlx::query("ROLLBACK TO grouped_write; RELEASE grouped_write")
-                .execute(tx.sqlite_connection()?)
-                .await?;
+            undo(tx, "grouped_write").await?;
             outcomes.push(Err(DbError(error)));
             break;
         }
@@ -303,8 +306,8 @@ mod tests {
         total: i64,
     }
 
-    async fn count(db: &Db) -> i64 {
-        let sql = Sql::new("SELECT count(*) AS total FROM names");
+    async fn count(db: &Db, table: &str) -> i64 {
+        let sql = Sql::new(format!("SELECT count(*) AS total FROM {table}"));
         db.fetch_one::<Count>(&sql).await.expect("counts").total
     }
 
@@ -350,7 +353,7 @@ mod tests {
         }
         assert_eq!(failed, 10);
         // 50 names, and both rows of each of the 10 writes that succeeded; nothing of the others.
-        assert_eq!(count(&db).await, 50 + 20);
+        assert_eq!(count(&db, "names").await, 50 + 20);
     }
 
     /// Counts each group it follows into `follows`, and fails (after writing) when told to.
@@ -374,11 +377,6 @@ mod tests {
         }
     }
 
-    async fn follows(db: &Db) -> i64 {
-        let sql = Sql::new("SELECT count(*) AS total FROM follows");
-        db.fetch_one::<Count>(&sql).await.expect("counts").total
-    }
-
     /// The follow-up runs only for groups that appended events, commits with them, and when
     /// it fails, only its own work is undone.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -398,13 +396,13 @@ mod tests {
         db.follow_group_commits(Arc::downgrade(&follow_up));
 
         db.execute_all(vec![insert("plain")]).await.expect("writes");
-        assert_eq!(follows(&db).await, 0, "no events, no follow-up");
+        assert_eq!(count(&db, "follows").await, 0, "no events, no follow-up");
         assert!(tally.settled.lock().expect("not poisoned").is_empty());
 
         db.append_events(vec![insert("appended")])
             .await
             .expect("writes");
-        assert_eq!(follows(&db).await, 1);
+        assert_eq!(count(&db, "follows").await, 1);
         assert_eq!(*tally.settled.lock().expect("not poisoned"), [true]);
 
         tally.fail.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -412,11 +410,15 @@ mod tests {
             .await
             .expect("writes");
         assert_eq!(
-            follows(&db).await,
+            count(&db, "follows").await,
             1,
             "the failed follow-up's row is undone"
         );
-        assert_eq!(count(&db).await, 3, "the events it followed are committed");
+        assert_eq!(
+            count(&db, "names").await,
+            3,
+            "the events it followed are committed"
+        );
         assert_eq!(*tally.settled.lock().expect("not poisoned"), [true]);
 
         // A failed write is not followed: nothing it appended is there to apply.
@@ -427,6 +429,6 @@ mod tests {
             )])
             .await;
         assert!(refused.is_err_and(|error| error.is_unique_violation()));
-        assert_eq!(follows(&db).await, 1);
+        assert_eq!(count(&db, "follows").await, 1);
     }
 }
