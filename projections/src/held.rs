@@ -40,11 +40,35 @@ impl<V: Clone> Held<V> {
     }
 
     fn entries(&self) -> MutexGuard<'_, HashMap<String, V>> {
-        // Only a cache: one left half-updated by a panic is still usable.
-        self.entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        locked(&self.entries)
     }
+}
+
+/// One value kept from a batch to what follows it, put and taken whole.
+pub struct Slot<T>(Mutex<Option<T>>);
+
+impl<T> Default for Slot<T> {
+    fn default() -> Self {
+        Self(Mutex::new(None))
+    }
+}
+
+impl<T> Slot<T> {
+    pub fn put(&self, value: T) {
+        *locked(&self.0) = Some(value);
+    }
+
+    pub fn take(&self) -> Option<T> {
+        locked(&self.0).take()
+    }
+}
+
+/// Only what a batch leaves for the next is kept under these locks: a value left half-updated
+/// by a panic is still usable (at worst the next batch does not continue from it).
+fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 use crate::db::{Db, DbError, Dialect, FollowUp, Sql, Tx};
 use crate::error::ProjectionError;
 use crate::event_log::{self, Position, RecordedEvent};
+use crate::held::Slot;
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
@@ -62,9 +63,9 @@ pub struct Projector {
     abort_before_commit: AtomicBool,
     /// Each projection's checkpoint as this process's last batch committed it; `None` until
     /// one has, and while a batch runs.
-    committed: std::sync::Mutex<Option<Vec<Position>>>,
+    committed: Slot<Vec<Position>>,
     /// A batch applied inside a group commit (see `FollowUp`), until that commits or fails.
-    in_group: std::sync::Mutex<Option<Batch>>,
+    in_group: Slot<Batch>,
 }
 
 /// What one batch applied: how many events, and the position each projection reached.
@@ -98,8 +99,8 @@ impl Projector {
             wake: Notify::new(),
             wait_timeout,
             abort_before_commit: AtomicBool::new(false),
-            committed: std::sync::Mutex::new(None),
-            in_group: std::sync::Mutex::new(None),
+            committed: Slot::default(),
+            in_group: Slot::default(),
         }
     }
 
@@ -119,7 +120,7 @@ impl Projector {
     /// Empties every rebuildable projection and starts it again from the first event (`scimd
     /// rebuild`).
     pub async fn reset(&self) -> Result<(), ProjectionError> {
-        self.take_committed();
+        self.committed.take();
         let mut tx = self.lock().await?;
         for projection in self.projections.iter().filter(|p| p.rebuildable()) {
             Self::empty(&mut tx, projection.as_ref()).await?;
@@ -132,7 +133,7 @@ impl Projector {
     /// Empties and restarts every rebuildable projection whose version differs from the
     /// recorded one; a projection without a checkpoint starts from the first event.
     pub async fn prepare(&self) -> Result<(), ProjectionError> {
-        self.take_committed();
+        self.committed.take();
         let mut tx = self.lock().await?;
         let recorded = Self::checkpoints(&mut tx).await?;
         let mut reached = Vec::with_capacity(self.projections.len());
@@ -279,22 +280,6 @@ impl Projector {
         *self.applied.borrow()
     }
 
-    fn committed_held(&self) -> std::sync::MutexGuard<'_, Option<Vec<Position>>> {
-        self.committed
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn take_committed(&self) -> Option<Vec<Position>> {
-        self.committed_held().take()
-    }
-
-    fn in_group_held(&self) -> std::sync::MutexGuard<'_, Option<Batch>> {
-        self.in_group
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
     async fn lock(&self) -> Result<Tx, DbError> {
         let mut tx = self.db.begin_write().await?;
         if tx.dialect() == Dialect::Postgres {
@@ -370,7 +355,7 @@ impl Projector {
             std::process::abort();
         }
         tx.commit().await?;
-        *self.committed_held() = Some(batch.reached.clone());
+        self.committed.put(batch.reached.clone());
         Ok(batch)
     }
 
@@ -390,7 +375,7 @@ impl Projector {
                     .unwrap_or_default()
             })
             .collect();
-        let continuing = self.take_committed().as_ref() == Some(&reached);
+        let continuing = self.committed.take().as_ref() == Some(&reached);
         for projection in &self.projections {
             projection.start_batch(continuing);
         }
@@ -428,7 +413,7 @@ impl FollowUp for Projector {
         }
         match self.apply_batch(tx).await {
             Ok(batch) => {
-                *self.in_group_held() = Some(batch);
+                self.in_group.put(batch);
                 true
             }
             Err(error) => {
@@ -441,14 +426,14 @@ impl FollowUp for Projector {
     }
 
     fn settled(&self, committed: bool) {
-        let Some(batch) = self.in_group_held().take() else {
+        let Some(batch) = self.in_group.take() else {
             return;
         };
         if !committed {
             self.wake.notify_one();
             return;
         }
-        *self.committed_held() = Some(batch.reached.clone());
+        self.committed.put(batch.reached.clone());
         self.advance(batch.all_reached());
         if batch.events == BATCH_SIZE as usize {
             self.wake.notify_one();
