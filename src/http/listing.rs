@@ -286,7 +286,7 @@ async fn documents(
 ) -> Result<Vec<(i64, Value)>, ScimError> {
     let provisioning = &state.provisioning;
     let dialect = provisioning.store().db.dialect();
-    Ok(match resource_type {
+    let (positions, rendered): (Vec<i64>, Vec<Value>) = match resource_type {
         ResourceType::User if groups_in_rows(resource_type, dialect, with_related) => {
             let rows: Vec<UserWithGroups> = provisioning.read(sql).await?;
             let mut groups = HashMap::with_capacity(rows.len());
@@ -296,31 +296,29 @@ async fn documents(
             }
             let records: Vec<UserRecord> = rows.into_iter().map(|row| row.user).collect();
             let rendered = documents::render_users(&records, base, Some(&groups));
-            records
-                .iter()
-                .map(|r| r.created_position)
-                .zip(rendered)
-                .collect()
+            (
+                records.iter().map(|r| r.created_position).collect(),
+                rendered,
+            )
         }
         ResourceType::User => {
             let records: Vec<UserRecord> = provisioning.read(sql).await?;
             let rendered = documents::users(state, &records, base, with_related).await?;
-            records
-                .iter()
-                .map(|r| r.created_position)
-                .zip(rendered)
-                .collect()
+            (
+                records.iter().map(|r| r.created_position).collect(),
+                rendered,
+            )
         }
         ResourceType::Group => {
             let records: Vec<GroupRecord> = provisioning.read(sql).await?;
             let rendered = documents::groups(state, &records, base, with_related).await?;
-            records
-                .iter()
-                .map(|r| r.created_position)
-                .zip(rendered)
-                .collect()
+            (
+                records.iter().map(|r| r.created_position).collect(),
+                rendered,
+            )
         }
-    })
+    };
+    Ok(positions.into_iter().zip(rendered).collect())
 }
 
 /// Whether the filter names the top-level attribute `name` anywhere.
