@@ -11,7 +11,7 @@ use chrono::Utc;
 use projections::db::DbError;
 use projections::error::ProjectionError;
 use projections::metadata::timestamp;
-use std::future::Future;
+use std::future::{Future, IntoFuture as _};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -33,7 +33,13 @@ pub struct ServerSettings {
     pub provisioning_log_retention: Option<Duration>,
     /// How often entries past retention are pruned (they are also pruned at start-up).
     pub provisioning_log_prune_every: Duration,
+    /// How long requests in flight at shutdown may take to finish before scimd exits anyway.
+    pub shutdown_grace: Duration,
 }
+
+/// Seconds requests in flight at shutdown get to finish unless told otherwise: well under the
+/// 30 s Kubernetes and systemd wait before they SIGKILL.
+pub const SHUTDOWN_GRACE_SECS: u64 = 20;
 
 /// Days the provisioning log keeps entries unless told otherwise.
 pub const PROVISIONING_LOG_RETENTION_DAYS: u32 = 90;
@@ -54,6 +60,7 @@ impl Default for ServerSettings {
             admin_token: None,
             provisioning_log_retention: retention_of_days(PROVISIONING_LOG_RETENTION_DAYS),
             provisioning_log_prune_every: Duration::from_secs(60 * 60),
+            shutdown_grace: Duration::from_secs(SHUTDOWN_GRACE_SECS),
         }
     }
 }
@@ -108,9 +115,22 @@ pub async fn serve(
         provisioning_log: log.clone(),
     };
     let app = router(state, settings.max_body_bytes);
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let (stopping, stop_requested) = tokio::sync::oneshot::channel();
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stopping.send(());
+    };
+    let server = axum::serve(listener, app).with_graceful_shutdown(shutdown);
+    let served = tokio::select! {
+        served = server.into_future() => served,
+        () = grace_after(stop_requested, settings.shutdown_grace) => {
+            tracing::warn!(
+                grace_ms = settings.shutdown_grace.as_millis(),
+                "requests still in flight after the shutdown grace; stopping without them"
+            );
+            Ok(())
+        }
+    };
     projector.abort();
     reconciler.abort();
     if let Some(pruner) = pruner {
@@ -122,6 +142,15 @@ pub async fn serve(
     }
     log_writer.abort();
     Ok(served?)
+}
+
+/// Resolves `grace` after shutdown was asked for; never if it was not.
+async fn grace_after(stop_requested: tokio::sync::oneshot::Receiver<()>, grace: Duration) {
+    if stop_requested.await.is_ok() {
+        tokio::time::sleep(grace).await;
+    } else {
+        std::future::pending::<()>().await;
+    }
 }
 
 async fn reconcile_claims(store: &Store, grace: Duration) {

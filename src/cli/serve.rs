@@ -47,6 +47,9 @@ pub struct ServeArgs {
     /// Days provisioning log entries are kept before they are pruned; 0 keeps them forever
     #[arg(long, env = "SCIMD_PROVISIONING_LOG_RETENTION_DAYS", default_value_t = startup::PROVISIONING_LOG_RETENTION_DAYS)]
     pub provisioning_log_retention_days: u32,
+    /// Seconds requests in flight at SIGTERM/Ctrl-C get to finish before scimd exits anyway
+    #[arg(long, env = "SCIMD_SHUTDOWN_GRACE_SECS", default_value_t = startup::SHUTDOWN_GRACE_SECS)]
+    pub shutdown_grace_secs: u64,
 }
 
 pub async fn serve(database: &str, args: ServeArgs) -> anyhow::Result<()> {
@@ -93,6 +96,7 @@ pub async fn serve(database: &str, args: ServeArgs) -> anyhow::Result<()> {
         provisioning_log_retention: startup::retention_of_days(
             args.provisioning_log_retention_days,
         ),
+        shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
         ..ServerSettings::default()
     };
     startup::serve(Arc::clone(&store), settings, listener, shutdown).await?;

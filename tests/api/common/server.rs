@@ -71,16 +71,26 @@ impl Server {
         self.child.id().map(|id| id.to_string()).unwrap_or_default()
     }
 
+    /// Sends `signal` and waits for scimd to exit.
     pub async fn signal(&mut self, signal: &str) -> std::process::ExitStatus {
+        self.send_signal(signal).await;
+        self.exit_within(Duration::from_secs(15)).await
+    }
+
+    /// Sends `signal` without waiting for its effect.
+    pub async fn send_signal(&self, signal: &str) {
         let sent = Command::new("kill")
             .args([format!("-{signal}"), self.pid()])
             .status()
             .await
             .expect("kill runs");
         assert!(sent.success(), "kill -{signal} failed");
-        tokio::time::timeout(Duration::from_secs(15), self.child.wait())
+    }
+
+    pub async fn exit_within(&mut self, bound: Duration) -> std::process::ExitStatus {
+        tokio::time::timeout(bound, self.child.wait())
             .await
-            .expect("scimd exits within 15 s")
+            .unwrap_or_else(|_| panic!("scimd exits within {bound:?}"))
             .expect("the exit status is readable")
     }
 }

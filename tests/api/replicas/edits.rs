@@ -246,3 +246,72 @@ async fn a_user_deleted_through_one_replica_while_joining_a_group_through_the_ot
     assert_eq!(added, removed);
     assert_audit_trail_is_complete_and_ordered(&replicas.database_url).await;
 }
+
+/// Thirty-two IdP workers, half on each replica, each adding its own members to one group one
+/// PATCH at a time and then removing half of them: the replicas' appends conflict, and every
+/// conflict is retried inside scimd, never answered as 409 or 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thirty_two_workers_on_both_replicas_changing_one_group_lose_nothing() {
+    const WORKERS: usize = 32;
+    const ADDED: usize = 4;
+    let replicas = Replicas::start().await;
+    let group = replicas
+        .post(A, "/Groups", json!({"displayName": "Crowd"}))
+        .await;
+    assert_eq!(group.status, 201, "{:?}", group.body);
+    let path = format!("/Groups/{}", group.id());
+    let worker = |worker: usize| {
+        let (replicas, path) = (&replicas, &path);
+        async move {
+            let replica = Replica::alternating(worker);
+            let mut kept = Vec::new();
+            for n in 0..ADDED {
+                let id = replicas
+                    .create_user(replica, &format!("w{worker}-{n}@crowd.example"))
+                    .await;
+                let add = json!([{"op": "add", "path": "members", "value": [{"value": id}]}]);
+                let reply = replicas.patch(replica, path, add).await;
+                assert_eq!(
+                    reply.status, 200,
+                    "worker {worker} adding: {:?}",
+                    reply.body
+                );
+                if n % 2 == 0 {
+                    kept.push(id);
+                    continue;
+                }
+                let remove =
+                    json!([{"op": "remove", "path": format!("members[value eq \"{id}\"]")}]);
+                let reply = replicas.patch(replica, path, remove).await;
+                assert_eq!(
+                    reply.status, 200,
+                    "worker {worker} removing: {:?}",
+                    reply.body
+                );
+            }
+            kept
+        }
+    };
+    let kept: BTreeSet<String> = join_all((0..WORKERS).map(worker))
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(kept.len(), WORKERS * ADDED / 2);
+    for replica in [A, B] {
+        let read = replicas.get(replica, &path).await;
+        let members: BTreeSet<String> = member_ids(&read.body).into_iter().collect();
+        assert_eq!(members, kept, "members read through {replica:?}");
+    }
+    let group_id = group.id();
+    let events = event_log(&replicas.database_url).await;
+    let changes = |event_type: &str| {
+        events
+            .iter()
+            .filter(|event| event.aggregate_id == group_id && event.event_type == event_type)
+            .count()
+    };
+    assert_eq!(changes("GroupMemberAdded"), WORKERS * ADDED);
+    assert_eq!(changes("GroupMemberRemoved"), WORKERS * ADDED / 2);
+    assert_audit_trail_is_complete_and_ordered(&replicas.database_url).await;
+}
