@@ -25,7 +25,8 @@ pub struct ServerSettings {
     pub bulk: BulkLimits,
     /// How often the projector looks for events written by other processes.
     pub projector_poll: Duration,
-    /// A name claim older than this whose owner does not hold the name is an orphan.
+    /// A name claim older than this whose owner does not hold the name is an orphan: a create
+    /// may take it over, and the periodic sweep removes it. Longer than any request can take.
     pub claim_grace: Duration,
     /// Enables the admin HTTP API under `/admin/v1`.
     pub admin_token: Option<AdminToken>,
@@ -36,6 +37,12 @@ pub struct ServerSettings {
     /// How long requests in flight at shutdown may take to finish before scimd exits anyway.
     pub shutdown_grace: Duration,
 }
+
+/// Seconds after which a name claim of an interrupted create is an orphan: twice the longest a
+/// request may run (its statements' 30 s timeout), so that no live request loses its claim.
+pub const CLAIM_GRACE_SECS: u64 = 120;
+
+const CLAIM_SWEEP_EVERY: Duration = Duration::from_secs(600);
 
 /// Seconds requests in flight at shutdown get to finish unless told otherwise: well under the
 /// 30 s Kubernetes and systemd wait before they SIGKILL.
@@ -56,7 +63,7 @@ impl Default for ServerSettings {
             max_body_bytes: 1024 * 1024,
             bulk: BulkLimits::default(),
             projector_poll: Duration::from_millis(500),
-            claim_grace: Duration::from_secs(600),
+            claim_grace: Duration::from_secs(CLAIM_GRACE_SECS),
             admin_token: None,
             provisioning_log_retention: retention_of_days(PROVISIONING_LOG_RETENTION_DAYS),
             provisioning_log_prune_every: Duration::from_secs(60 * 60),
@@ -100,15 +107,17 @@ pub async fn serve(
     let reconciler = tokio::spawn({
         let store = Arc::clone(&store);
         let grace = settings.claim_grace;
+        // The sweep reads every claim; creates take orphans over themselves in between.
+        let every = grace.max(CLAIM_SWEEP_EVERY);
         async move {
             loop {
-                tokio::time::sleep(grace).await;
+                tokio::time::sleep(every).await;
                 reconcile_claims(&store, grace).await;
             }
         }
     });
     let state = AppState {
-        provisioning: Provisioning::new(store),
+        provisioning: Provisioning::new(store, settings.claim_grace),
         public_url: settings.public_url,
         bulk: settings.bulk,
         admin_token: settings.admin_token.map(Arc::new),

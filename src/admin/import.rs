@@ -352,9 +352,10 @@ where
 {
     let failed = |reason: String| ImportError::Failed { line, reason };
     let now = timestamp(chrono::Utc::now());
+    // An import never takes a claim over: a server may be creating that owner right now.
     match store
         .claims
-        .claim(name, owner, &now)
+        .claim(name, owner, &now, "")
         .await
         .map_err(AdminError::from)?
     {

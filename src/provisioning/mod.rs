@@ -35,13 +35,16 @@ const EDIT_ATTEMPTS: u32 = 16;
 pub struct Provisioning {
     store: Arc<Store>,
     locks: Arc<AggregateLocks>,
+    /// How old a claim of a never-created owner must be before a create may take it over.
+    claim_grace: chrono::Duration,
 }
 
 impl Provisioning {
-    pub fn new(store: Arc<Store>) -> Self {
+    pub fn new(store: Arc<Store>, claim_grace: std::time::Duration) -> Self {
         Self {
             store,
             locks: Arc::default(),
+            claim_grace: chrono::Duration::from_std(claim_grace).unwrap_or(chrono::Duration::MAX),
         }
     }
 
@@ -72,8 +75,15 @@ impl Provisioning {
     /// Reserves `name` for `owner`. `Ok(true)` means this call reserved it, and must release it
     /// if the owner's command fails.
     async fn reserve(&self, name: &UniqueName, owner: &str) -> Result<bool, ProvisioningError> {
-        let now = timestamp(chrono::Utc::now());
-        match self.store.claims.claim(name, owner, &now).await? {
+        let now = chrono::Utc::now();
+        let orphaned_before = timestamp(now.checked_sub_signed(self.claim_grace).unwrap_or(now));
+        let now = timestamp(now);
+        match self
+            .store
+            .claims
+            .claim(name, owner, &now, &orphaned_before)
+            .await?
+        {
             Claim::Claimed => Ok(true),
             Claim::AlreadyHeld => Ok(false),
             Claim::Taken => {

@@ -79,6 +79,35 @@ impl UniqueName {
         }
     }
 
+    /// Deletes the claim on this name if it is older than `claimed_before` and its owner was
+    /// never created: the claim of a create whose process died, or whose request was cut off,
+    /// before its first event was stored. The event log, not the read model, decides, so a
+    /// create that committed but is not projected yet keeps its name.
+    fn orphan_statement(&self, claimed_before: &str) -> Sql {
+        let (table, owner, aggregate_type, scope) = match self.kind {
+            NameKind::UserName => ("user_name_claims", "user_id", "User", "user_name_key = $1"),
+            NameKind::GroupName => (
+                "group_name_claims",
+                "group_id",
+                "Group",
+                "display_name_key = $1 AND instance_id = $3",
+            ),
+        };
+        let sql = Sql::new(format!(
+            "DELETE FROM {table}
+              WHERE {scope} AND claimed_at < $2
+                AND NOT EXISTS (SELECT 1 FROM events e
+                                 WHERE e.aggregate_type = '{aggregate_type}'
+                                   AND e.aggregate_id = {table}.{owner})"
+        ))
+        .bind(self.key.as_str())
+        .bind(claimed_before);
+        match self.kind {
+            NameKind::UserName => sql,
+            NameKind::GroupName => sql.bind(self.instance_id.as_str()),
+        }
+    }
+
     fn release_statement(&self, owner: &str) -> Sql {
         match self.kind {
             NameKind::UserName => {
@@ -112,19 +141,38 @@ impl NameClaims {
         Self { db }
     }
 
-    /// Reserves `name` for `owner`.
-    pub async fn claim(&self, name: &UniqueName, owner: &str, now: &str) -> Result<Claim, DbError> {
+    /// Reserves `name` for `owner`. A claim made before `orphaned_before` by an owner that was
+    /// never created is taken over, so that an IdP retrying a create cut off by a crash is not
+    /// refused for the name its own lost attempt reserved.
+    pub async fn claim(
+        &self,
+        name: &UniqueName,
+        owner: &str,
+        now: &str,
+        orphaned_before: &str,
+    ) -> Result<Claim, DbError> {
         let insert = name.claim_statement(owner, now);
         if self.db.execute(&insert).await? == 1 {
             return Ok(Claim::Claimed);
         }
         let holder: Option<Owner> = self.db.fetch_optional(&name.owner_statement()).await?;
-        Ok(match holder {
-            Some(holder) if holder.owner == owner => Claim::AlreadyHeld,
-            Some(_) => Claim::Taken,
-            // Released between our insert and our look: the name is free again.
-            None if self.db.execute(&insert).await? == 1 => Claim::Claimed,
-            None => Claim::Taken,
+        let free_again = match holder {
+            Some(holder) if holder.owner == owner => return Ok(Claim::AlreadyHeld),
+            Some(_) => {
+                let orphan = name.orphan_statement(orphaned_before);
+                let removed = self.db.execute(&orphan).await?;
+                if removed > 0 {
+                    tracing::warn!(kind = ?name.kind, "took over a name claim left by an interrupted create");
+                }
+                removed > 0
+            }
+            // Released between our insert and our look.
+            None => true,
+        };
+        Ok(if free_again && self.db.execute(&insert).await? == 1 {
+            Claim::Claimed
+        } else {
+            Claim::Taken
         })
     }
 
