@@ -2,7 +2,7 @@
 //! to a running service (the binary and the tests both start scimd through it).
 
 use crate::admin::token::AdminToken;
-use crate::http::{router, AppState};
+use crate::http::{router, AppState, KeyLimiter, RateLimit};
 use crate::provisioning::Provisioning;
 use crate::provisioning_log::{self, ProvisioningLog};
 use crate::scim::bulk::BulkLimits;
@@ -36,6 +36,8 @@ pub struct ServerSettings {
     pub provisioning_log_prune_every: Duration,
     /// How long requests in flight at shutdown may take to finish before scimd exits anyway.
     pub shutdown_grace: Duration,
+    /// Requests each API key may send, per process.
+    pub rate_limit: RateLimit,
 }
 
 /// Seconds after which a name claim of an interrupted create is an orphan: twice the longest a
@@ -68,6 +70,7 @@ impl Default for ServerSettings {
             provisioning_log_retention: retention_of_days(PROVISIONING_LOG_RETENTION_DAYS),
             provisioning_log_prune_every: Duration::from_secs(60 * 60),
             shutdown_grace: Duration::from_secs(SHUTDOWN_GRACE_SECS),
+            rate_limit: RateLimit::default(),
         }
     }
 }
@@ -122,6 +125,7 @@ pub async fn serve(
         bulk: settings.bulk,
         admin_token: settings.admin_token.map(Arc::new),
         provisioning_log: log.clone(),
+        rate_limit: KeyLimiter::new(settings.rate_limit),
     };
     let app = router(state, settings.max_body_bytes);
     let (stopping, stop_requested) = tokio::sync::oneshot::channel();

@@ -5,6 +5,7 @@ use anyhow::Context as _;
 use clap::Args;
 use scimd::admin;
 use scimd::admin::token::AdminToken;
+use scimd::http::RateLimit;
 use scimd::scim::bulk::BulkLimits;
 use scimd::startup::{self, ServerSettings};
 use scimd::store::{redact, StoreSettings};
@@ -50,6 +51,13 @@ pub struct ServeArgs {
     /// Seconds requests in flight at SIGTERM/Ctrl-C get to finish before scimd exits anyway
     #[arg(long, env = "SCIMD_SHUTDOWN_GRACE_SECS", default_value_t = startup::SHUTDOWN_GRACE_SECS)]
     pub shutdown_grace_secs: u64,
+    /// Requests a second each API key may sustain (per process: each replica counts its own);
+    /// more get 429 with Retry-After; 0: no limit
+    #[arg(long, env = "SCIMD_RATE_LIMIT_PER_SECOND", default_value_t = 0)]
+    pub rate_limit_per_second: u32,
+    /// Requests each API key may send at once after a quiet spell; 0: one second's worth
+    #[arg(long, env = "SCIMD_RATE_LIMIT_BURST", default_value_t = 0)]
+    pub rate_limit_burst: u32,
 }
 
 pub async fn serve(database: &str, args: ServeArgs) -> anyhow::Result<()> {
@@ -97,6 +105,10 @@ pub async fn serve(database: &str, args: ServeArgs) -> anyhow::Result<()> {
             args.provisioning_log_retention_days,
         ),
         shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
+        rate_limit: RateLimit {
+            per_second: args.rate_limit_per_second,
+            burst: args.rate_limit_burst,
+        },
         ..ServerSettings::default()
     };
     startup::serve(Arc::clone(&store), settings, listener, shutdown).await?;

@@ -1,15 +1,18 @@
 //! The admin HTTP API under `/admin/v1`: the instance settings, directory, history and audit
-//! operations of the CLI, over HTTP, behind the admin token (never a SCIM key). Without a
-//! configured admin token the API does not exist (404). Errors are `{"error": "..."}` with a fitting status.
+//! operations of the CLI, over HTTP, behind the admin token (never a SCIM key: a live one gets
+//! 403). Without a configured admin token the API does not exist (404). Errors are
+//! `{"error": "..."}` with a fitting status.
 
+use super::auth::bearer;
+use super::challenge::{challenge, Refusal, ADMIN_REALM};
 use super::extract::BaseUrl;
 use super::router::AppState;
 use crate::admin::views;
-use crate::admin::{self, AdminError};
+use crate::admin::{self, AdminError, Authentication};
 use crate::scim::schema::ResourceType;
 use aggregates::settings::SettingsCommand;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -56,20 +59,43 @@ async fn require_admin_token(
         return AdminFailure(StatusCode::NOT_FOUND, "the admin API is not enabled".into())
             .into_response();
     };
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.trim().split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.to_string());
-    match presented {
-        Some(presented) if token.admits(&presented) => next.run(request).await,
-        _ => AdminFailure(
+    let Some(presented) = bearer(request.headers()) else {
+        let refused = AdminFailure(
             StatusCode::UNAUTHORIZED,
             "send the admin token as Authorization: Bearer <token>".into(),
-        )
-        .into_response(),
+        );
+        return challenge(refused.into_response(), ADMIN_REALM, Refusal::Missing);
+    };
+    // The constant-time comparison runs first and whole for every token; the key store is
+    // asked only about a token that is not the admin token, so its timing tells nothing of
+    // the admin token.
+    if token.admits(&presented) {
+        return next.run(request).await;
+    }
+    match admin::authenticate(state.provisioning.store(), &presented).await {
+        Ok(Authentication::Admitted(principal)) => {
+            tracing::warn!(key_id = %principal.key_id, "a SCIM API key was presented to the admin API");
+            let refused = AdminFailure(
+                StatusCode::FORBIDDEN,
+                "a SCIM API key cannot use the admin API; send the admin token".into(),
+            );
+            challenge(refused.into_response(), ADMIN_REALM, Refusal::InsufficientScope)
+        }
+        Ok(Authentication::Refused { .. }) => {
+            let refused = AdminFailure(
+                StatusCode::UNAUTHORIZED,
+                "the admin token is not valid; send it as Authorization: Bearer <token>".into(),
+            );
+            challenge(refused.into_response(), ADMIN_REALM, Refusal::InvalidToken)
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot tell whether a token is a SCIM key");
+            AdminFailure(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily unavailable; retry the request".into(),
+            )
+            .into_response()
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! response carries the key's holder (also of a refused but existing key) for the
 //! provisioning log.
 
+use super::challenge::{challenge, Refusal, SCIM_REALM};
 use super::router::AppState;
 use crate::admin::{self, Authentication};
 use crate::scim::error::ScimError;
@@ -11,7 +12,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 /// The bearer token of a request, if it has one.
-fn bearer(headers: &HeaderMap) -> Option<String> {
+pub(super) fn bearer(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
     scheme
@@ -25,8 +26,9 @@ pub async fn require_key(
     next: Next,
 ) -> Response {
     let Some(token) = bearer(request.headers()) else {
-        return ScimError::unauthorized("send an API key as Authorization: Bearer <key>")
-            .into_response();
+        let refused =
+            ScimError::unauthorized("send an API key as Authorization: Bearer <key>");
+        return challenge(refused.into_response(), SCIM_REALM, Refusal::Missing);
     };
     let authentication = match admin::authenticate(state.provisioning.store(), &token).await {
         Ok(authentication) => authentication,
@@ -42,7 +44,8 @@ pub async fn require_key(
             next.run(request).await
         }
         Authentication::Refused { .. } => {
-            ScimError::unauthorized("the API key is not valid or has been revoked").into_response()
+            let refused = ScimError::unauthorized("the API key is not valid or has been revoked");
+            challenge(refused.into_response(), SCIM_REALM, Refusal::InvalidToken)
         }
     };
     if let Some(holder) = holder {

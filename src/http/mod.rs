@@ -4,15 +4,18 @@
 mod admin;
 mod auth;
 mod bulk;
+mod challenge;
 mod discovery;
 mod documents;
 mod extract;
 mod groups;
 mod health;
 mod listing;
+mod rate_limit;
 mod response;
 mod router;
 mod search;
 mod users;
 
+pub use rate_limit::{KeyLimiter, RateLimit};
 pub use router::{router, AppState};

@@ -1,7 +1,7 @@
 //! The routes: SCIM under `/scim/v2` behind API-key authentication and recorded in the
 //! provisioning log, the admin API under `/admin/v1`, and `/healthz` and `/readyz`.
 
-use super::{admin, auth, bulk, discovery, groups, health, search, users};
+use super::{admin, auth, bulk, discovery, groups, health, rate_limit, search, users};
 use crate::admin::token::AdminToken;
 use crate::correlation;
 use crate::provisioning::Provisioning;
@@ -24,6 +24,8 @@ pub struct AppState {
     /// The admin API's token; `None` leaves the admin API disabled.
     pub admin_token: Option<Arc<AdminToken>>,
     pub provisioning_log: ProvisioningLog,
+    /// Each key's request budget in this process.
+    pub rate_limit: rate_limit::KeyLimiter,
 }
 
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
@@ -68,6 +70,10 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route_layer(middleware::from_fn_with_state(
             capture.clone(),
             provisioning_log::read_body,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            state.rate_limit.clone(),
+            rate_limit::limit_per_key,
         ))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
