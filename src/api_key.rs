@@ -101,6 +101,63 @@ mod tests {
         assert!(presented.is_some_and(|p| p.matches(&digest)));
     }
 
+    /// The parts of a generated token: its key id and its secret.
+    fn parts(token: &str) -> (String, String) {
+        let rest = token.strip_prefix(PREFIX).unwrap_or_default();
+        let (id, secret) = rest.split_once('_').unwrap_or_default();
+        (id.to_string(), secret.to_string())
+    }
+
+    #[test]
+    fn a_token_is_the_prefix_a_hex_key_id_and_256_bits_of_url_safe_secret() {
+        let token = NewApiKey::generate()
+            .map(|key| key.token())
+            .unwrap_or_default();
+        assert!(token.starts_with(PREFIX), "{token}");
+        let (id, secret) = parts(&token);
+        assert_eq!(id.len(), 16, "{token}");
+        assert!(id
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        // 32 bytes in unpadded base64url: 43 characters, none of which needs quoting in a
+        // header or a shell.
+        assert_eq!(secret.len(), 43, "{token}");
+        assert!(secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert_eq!(URL_SAFE_NO_PAD.decode(&secret).map(|s| s.len()), Ok(32));
+        assert_eq!(token.len(), PREFIX.len() + 16 + 1 + 43);
+    }
+
+    #[test]
+    fn generated_secrets_differ_and_look_uniformly_random() {
+        let secrets: Vec<Vec<u8>> = (0..200)
+            .filter_map(|_| NewApiKey::generate().ok())
+            .map(|key| URL_SAFE_NO_PAD.decode(key.secret).unwrap_or_default())
+            .collect();
+        assert_eq!(secrets.len(), 200);
+        let distinct: std::collections::HashSet<&Vec<u8>> = secrets.iter().collect();
+        assert_eq!(distinct.len(), secrets.len(), "two keys share a secret");
+        let ids: std::collections::HashSet<String> = (0..200)
+            .filter_map(|_| NewApiKey::generate().ok())
+            .map(|key| key.key_id)
+            .collect();
+        assert_eq!(ids.len(), 200, "two keys share an id");
+        // 51,200 random bits hold 25,600 ones give or take 113 (one standard deviation); a
+        // generator stuck on a pattern, or a secret padded with zeros, lands far outside.
+        let ones: u32 = secrets.iter().flatten().map(|byte| byte.count_ones()).sum();
+        assert!(
+            (24_600..=26_600).contains(&ones),
+            "{ones} ones in 51,200 bits"
+        );
+        // Every byte value turns up: 6,400 bytes, 25 of each on average.
+        let mut seen = [false; 256];
+        for byte in secrets.iter().flatten() {
+            seen[usize::from(*byte)] = true;
+        }
+        assert!(seen.iter().all(|&s| s), "some byte value never occurs");
+    }
+
     #[test]
     fn a_changed_secret_does_not_match() {
         let key = NewApiKey::generate().ok();

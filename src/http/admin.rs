@@ -79,7 +79,11 @@ async fn require_admin_token(
                 StatusCode::FORBIDDEN,
                 "a SCIM API key cannot use the admin API; send the admin token".into(),
             );
-            challenge(refused.into_response(), ADMIN_REALM, Refusal::InsufficientScope)
+            challenge(
+                refused.into_response(),
+                ADMIN_REALM,
+                Refusal::InsufficientScope,
+            )
         }
         Ok(Authentication::Refused { .. }) => {
             let refused = AdminFailure(

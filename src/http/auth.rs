@@ -26,8 +26,7 @@ pub async fn require_key(
     next: Next,
 ) -> Response {
     let Some(token) = bearer(request.headers()) else {
-        let refused =
-            ScimError::unauthorized("send an API key as Authorization: Bearer <key>");
+        let refused = ScimError::unauthorized("send an API key as Authorization: Bearer <key>");
         return challenge(refused.into_response(), SCIM_REALM, Refusal::Missing);
     };
     let authentication = match admin::authenticate(state.provisioning.store(), &token).await {

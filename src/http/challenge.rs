@@ -47,7 +47,10 @@ mod tests {
 
     #[test]
     fn each_refusal_has_its_rfc_6750_challenge() {
-        assert_eq!(value(SCIM_REALM, Refusal::Missing), "Bearer realm=\"scimd\"");
+        assert_eq!(
+            value(SCIM_REALM, Refusal::Missing),
+            "Bearer realm=\"scimd\""
+        );
         assert_eq!(
             value(SCIM_REALM, Refusal::InvalidToken),
             "Bearer realm=\"scimd\", error=\"invalid_token\""

@@ -41,7 +41,11 @@ pub struct KeyLimiter(Option<Arc<DefaultKeyedRateLimiter<String>>>);
 
 impl KeyLimiter {
     pub fn new(limit: RateLimit) -> Self {
-        Self(limit.quota().map(|quota| Arc::new(RateLimiter::keyed(quota))))
+        Self(
+            limit
+                .quota()
+                .map(|quota| Arc::new(RateLimiter::keyed(quota))),
+        )
     }
 
     /// Takes one request from the key's bucket, or says how long until it holds one.

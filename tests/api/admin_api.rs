@@ -22,9 +22,47 @@ async fn only_the_admin_token_opens_the_admin_api(app: TestApp) {
     assert!(body["error"]
         .as_str()
         .is_some_and(|e| e.contains("admin token")));
-    // A SCIM key is not an admin token.
-    let (status, _) = admin(&app, Method::GET, path, Some(&app.token), None).await;
-    assert_eq!(status, 401);
+    // A live SCIM key is a credential, but not for this API.
+    let (status, body) = admin(&app, Method::GET, path, Some(&app.token), None).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body["error"].as_str().is_some_and(|e| e.contains("SCIM")));
+    assert_eq!(
+        challenge_of(&app, &app.token).await,
+        (
+            403,
+            Some("Bearer realm=\"scimd-admin\", error=\"insufficient_scope\"".into())
+        )
+    );
+    // Anything else is no credential at all: a revoked key, a key with a wrong secret, an
+    // admin token one character off, garbage.
+    let revoked = app.key_for("default", "retired").await;
+    let revoked_id = revoked.split('_').nth(1).unwrap_or_default().to_string();
+    scimd::admin::revoke_key(&app.store, &revoked_id)
+        .await
+        .expect("the key is revoked");
+    let wrong_secret = format!("{}x", app.token);
+    let near_miss = format!("{}x", &ADMIN_TOKEN[..ADMIN_TOKEN.len() - 1]);
+    let invalid = Some("Bearer realm=\"scimd-admin\", error=\"invalid_token\"".to_string());
+    for token in [revoked.as_str(), &wrong_secret, &near_miss, "garbage"] {
+        assert_eq!(
+            challenge_of(&app, token).await,
+            (401, invalid.clone()),
+            "{token}"
+        );
+    }
+    let missing = app
+        .client
+        .get(format!("http://{}/admin/v1{path}", app.address))
+        .send()
+        .await
+        .expect("scimd answers");
+    assert_eq!(
+        missing
+            .headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok()),
+        Some("Bearer realm=\"scimd-admin\"")
+    );
     let (status, body) = call(&app, Method::GET, path, None).await;
     assert_eq!(
         (status, body),
@@ -38,6 +76,26 @@ async fn only_the_admin_token_opens_the_admin_api(app: TestApp) {
     let (status, body) = call(&app, Method::GET, "/instances/nope/roles", None).await;
     assert_eq!(status, 404);
     assert!(body["error"].as_str().is_some_and(|e| e.contains("nope")));
+}
+
+/// The status and `WWW-Authenticate` of an admin request with `token`.
+async fn challenge_of(app: &TestApp, token: &str) -> (u16, Option<String>) {
+    let reply = app
+        .client
+        .get(format!(
+            "http://{}/admin/v1/instances/default/roles",
+            app.address
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("scimd answers");
+    let challenge = reply
+        .headers()
+        .get("www-authenticate")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    (reply.status().as_u16(), challenge)
 }
 
 async fn roles_fields_and_mappings_are_managed_over_http(app: TestApp) {

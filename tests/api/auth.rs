@@ -1,37 +1,79 @@
-//! Keys and isolation: a key alone decides the instance, revocation bites on the next request,
-//! and nothing of one instance is visible or changeable with another's key.
+//! Keys: a key alone decides the instance, every refusal is a 401 with an RFC 6750
+//! challenge, revocation bites on the next request, and the secret is kept nowhere. (That one
+//! instance's key reaches nothing of another is tests/api/isolation.rs.)
 
-use crate::common::{encode, user, TestApp};
+use crate::common::{user, TestApp};
 use crate::on_both_stores;
+use projections::db::{Dialect, Sql};
 use reqwest::Method;
-use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::time::Duration;
 
 on_both_stores!(
     requests_without_a_valid_key_are_unauthorized,
     a_revoked_key_stops_working_at_once,
     changes_are_recorded_as_made_by_the_keys_integration_user,
-    another_instance_cannot_see_or_change_anything,
+    the_key_secret_is_stored_nowhere,
 );
 
+const NO_KEY: &str = "Bearer realm=\"scimd\"";
+const BAD_KEY: &str = "Bearer realm=\"scimd\", error=\"invalid_token\"";
+
 async fn requests_without_a_valid_key_are_unauthorized(app: TestApp) {
+    let key_id = app.token.split('_').nth(1).unwrap_or_default();
+    let wrong_secret = format!("scimd_{key_id}_{}", "A".repeat(43));
     let forged = format!("{}x", app.token);
-    for token in [None, Some("not-a-key"), Some(forged.as_str())] {
+    let revoked = app.key_for("default", "retired").await;
+    let revoked_id = revoked.split('_').nth(1).unwrap_or_default().to_string();
+    scimd::admin::revoke_key(&app.store, &revoked_id)
+        .await
+        .expect("the key is revoked");
+    let cases: [(Option<&str>, &str); 9] = [
+        (None, NO_KEY),
+        (Some("not-a-key"), BAD_KEY),
+        (Some("scimd_"), BAD_KEY),
+        (Some("scimd_0123456789abcdef_"), BAD_KEY),
+        (Some("scimd_0123456789abcdef_unknownkeyid"), BAD_KEY),
+        (Some(&wrong_secret), BAD_KEY),
+        (Some(&forged), BAD_KEY),
+        (Some(&revoked), BAD_KEY),
+        // Only part of a key: the id without its secret.
+        (Some(key_id), BAD_KEY),
+    ];
+    for (token, challenge) in cases {
         let reply = app.send(Method::GET, "/Users", token, None).await;
         assert_eq!(reply.status, 401, "{token:?}");
         assert_eq!(
             reply.header("www-authenticate"),
-            Some("Bearer realm=\"scimd\"")
+            Some(challenge),
+            "{token:?}"
         );
-        assert_eq!(reply.body["status"], "401");
+        assert_eq!(reply.body["status"], "401", "{token:?}");
+        assert_eq!(
+            reply.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error",
+            "{token:?}"
+        );
     }
-    let basic = app
-        .client
-        .get(format!("{}/Users", app.base))
-        .header("authorization", format!("Basic {}", app.token))
-        .send()
-        .await
-        .expect("scimd answers");
-    assert_eq!(basic.status().as_u16(), 401);
+    // Another scheme is no bearer credential at all (RFC 6750 §3.1: no error code then).
+    for authorization in [format!("Basic {}", app.token), "Bearer".to_string()] {
+        let reply = app
+            .client
+            .get(format!("{}/Users", app.base))
+            .header("authorization", &authorization)
+            .send()
+            .await
+            .expect("scimd answers");
+        assert_eq!(reply.status().as_u16(), 401, "{authorization}");
+        assert_eq!(
+            reply
+                .headers()
+                .get("www-authenticate")
+                .and_then(|v| v.to_str().ok()),
+            Some(NO_KEY),
+            "{authorization}"
+        );
+    }
+    assert_eq!(app.get("/Users").await.status, 200);
 }
 
 async fn a_revoked_key_stops_working_at_once(app: TestApp) {
@@ -109,83 +151,100 @@ async fn changes_are_recorded_as_made_by_the_keys_integration_user(app: TestApp)
     );
 }
 
-async fn another_instance_cannot_see_or_change_anything(app: TestApp) {
-    let user_id = app
-        .post(
-            "/Users",
-            json!({"userName": "private@a.example", "externalId": "ext-a"}),
-        )
-        .await
-        .id();
-    let group_id = app.create_group("A-team", &[&user_id]).await;
-    let intruder = app.key_for("instance-b", "mallory").await;
-    let b = Some(intruder.as_str());
-    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                       "Operations": [{"op": "replace", "path": "displayName", "value": "owned"}]});
-    for (method, path, body) in [
-        (Method::GET, format!("/Users/{user_id}"), None),
-        (
-            Method::PUT,
-            format!("/Users/{user_id}"),
-            Some(user("owned")),
-        ),
-        (
-            Method::PATCH,
-            format!("/Users/{user_id}"),
-            Some(patch.clone()),
-        ),
-        (Method::DELETE, format!("/Users/{user_id}"), None),
-        (Method::GET, format!("/Groups/{group_id}"), None),
-        (
-            Method::PUT,
-            format!("/Groups/{group_id}"),
-            Some(json!({"displayName": "owned"})),
-        ),
-        (
-            Method::PATCH,
-            format!("/Groups/{group_id}"),
-            Some(patch.clone()),
-        ),
-        (Method::DELETE, format!("/Groups/{group_id}"), None),
-    ] {
-        let reply = app.send(method.clone(), &path, b, body.as_ref()).await;
-        assert_eq!(reply.status, 404, "{method} {path}");
+#[derive(sqlx::FromRow)]
+struct Text {
+    text: String,
+}
+
+/// Everything the store holds, as text: the SQLite file and its write-ahead log byte for byte
+/// (free pages included), or every row of every PostgreSQL table.
+async fn everything_stored(app: &TestApp) -> String {
+    match app.store.db.dialect() {
+        Dialect::Sqlite => {
+            let file = app.database_url.trim_start_matches("sqlite://").to_string();
+            let mut bytes = Vec::new();
+            for suffix in ["", "-wal"] {
+                bytes.extend(std::fs::read(format!("{file}{suffix}")).unwrap_or_default());
+            }
+            String::from_utf8_lossy(&bytes).into_owned()
+        }
+        Dialect::Postgres => {
+            let tables: Vec<Text> = app
+                .store
+                .db
+                .fetch_all(&Sql::new(
+                    "SELECT table_name::text AS text FROM information_schema.tables
+                     WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+                ))
+                .await
+                .expect("the tables are listed");
+            let mut all = String::new();
+            for table in tables {
+                let sql = format!(
+                    "SELECT coalesce(string_agg(t::text, E'\\n'), '') AS text FROM \"{}\" t",
+                    table.text
+                );
+                let rows: Text = app
+                    .store
+                    .db
+                    .fetch_one(&Sql::new(sql))
+                    .await
+                    .expect("the table is readable");
+                all.push_str(&rows.text);
+                all.push('\n');
+            }
+            all
+        }
     }
-    for path in [
-        "/Users".to_string(),
-        "/Groups".to_string(),
-        format!(
-            "/Users?filter={}",
-            encode(r#"userName eq "private@a.example""#)
-        ),
-        format!("/Users?filter={}", encode(r#"externalId eq "ext-a""#)),
-        format!("/Users?filter={}", encode(&format!(r#"id eq "{user_id}""#))),
-        format!("/Groups?filter={}", encode(r#"displayName eq "A-team""#)),
-    ] {
-        let reply = app.send(Method::GET, &path, b, None).await;
-        assert_eq!(reply.status, 200, "{path}");
-        assert_eq!(reply.body["totalResults"], 0, "{path}");
-    }
-    // B's group cannot take A's user as a member either.
-    let b_group = app
-        .send(
-            Method::POST,
-            "/Groups",
-            b,
-            Some(&json!({"displayName": "B-team", "members": [{"value": user_id}]})),
-        )
+}
+
+async fn the_key_secret_is_stored_nowhere(app: TestApp) {
+    let token = app.key_for("default", "okta").await;
+    let (key_id, secret) = token
+        .strip_prefix("scimd_")
+        .and_then(|rest| rest.split_once('_'))
+        .map(|(id, secret)| (id.to_string(), secret.to_string()))
+        .expect("a token reads scimd_<id>_<secret>");
+    let created = app
+        .send(Method::POST, "/Users", Some(&token), Some(&user("kim")))
         .await;
-    assert_eq!(b_group.status, 400);
-    // And A's resources are untouched.
-    let user_now = app.get(&format!("/Users/{user_id}")).await;
-    assert_eq!(user_now.body["userName"], "private@a.example");
-    let version = user_now.body["meta"]["version"]
-        .as_str()
-        .unwrap_or_default();
-    assert!(
-        version.starts_with("W/\"2."),
-        "still version 2 (created, mapped), in A-team: {version}"
+    assert_eq!(created.status, 201);
+    // A refused request of the key (a wrong secret) is logged for it too.
+    let wrong = format!("scimd_{key_id}_{}", "B".repeat(43));
+    assert_eq!(
+        app.send(Method::GET, "/Users", Some(&wrong), None)
+            .await
+            .status,
+        401
     );
-    let group_now = app.get(&format!("/Groups/{group_id}")).await;
-    assert_eq!(group_now.body["displayName"], "A-team");
+    // Both requests reach the provisioning log, which a background task writes.
+    let logged = Sql::new("SELECT count(*) AS total FROM provisioning_log");
+    let mut entries = 0;
+    for _ in 0..200 {
+        #[derive(sqlx::FromRow)]
+        struct Count {
+            total: i64,
+        }
+        let count: Count = app.store.db.fetch_one(&logged).await.expect("a count");
+        entries = count.total;
+        if entries >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(entries >= 2, "only {entries} provisioning log entries");
+    let stored = everything_stored(&app).await;
+    // What is kept: the key's id, its integration user and the digest of its secret.
+    let digest: String = Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    for kept in [key_id.as_str(), "okta", digest.as_str()] {
+        assert!(stored.contains(kept), "{kept} is stored");
+    }
+    assert!(!stored.contains(&secret), "the secret is stored");
+    assert!(
+        !stored.contains(&secret[..20]),
+        "part of the secret is stored"
+    );
 }
