@@ -22,6 +22,7 @@ mod okta;
 mod onelogin;
 mod provisioning_log;
 mod query_plans;
+mod rate_limit;
 mod read_model;
 mod replicas;
 mod roles;

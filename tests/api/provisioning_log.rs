@@ -59,7 +59,7 @@ async fn send(
 }
 
 /// The entries of `instance`'s log the admin API lists for `query`, all on one page.
-async fn log_of(app: &TestApp, instance: &str, query: &str) -> Vec<Value> {
+pub(crate) async fn log_of(app: &TestApp, instance: &str, query: &str) -> Vec<Value> {
     let path = format!("/instances/{instance}/provisioning-log?{query}");
     let (status, page) = admin_call(app, Method::GET, &path, None).await;
     assert_eq!(status, 200, "{page}");
