@@ -12,10 +12,11 @@
 //! and counts: they fail on one lost or duplicated change. `names`: racing creates of one
 //! name; `edits`: racing edits of one group or user, and deletions racing adds; `flows`:
 //! read-your-writes across replicas, whole IdP flows through both at once, and reports
-//! created at the same time as their managers.
+//! created at the same time as their managers; `keys`: a revoked key refused by both at once.
 
 mod edits;
 mod flows;
+mod keys;
 mod names;
 
 pub(super) use crate::common::audit_trail::{
