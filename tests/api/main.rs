@@ -17,6 +17,7 @@ mod groups;
 mod health;
 mod history;
 mod import;
+mod isolation;
 mod listing;
 mod okta;
 mod onelogin;
