@@ -128,16 +128,18 @@ const EVERYTHING_FILTERS: &[&str] = &[
     "meta.resourceType pr",
 ];
 
-/// The grid: every endpoint and method, with A's ids, names and filters in B's requests.
+/// The grid: every endpoint and method, with A's ids, names and filters in B's requests, one
+/// request a row (kept from rustfmt so that it reads as the grid it is).
+#[rustfmt::skip]
 fn grid() -> Vec<Case> {
     let user_put = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
                           "userName": "{userName}", "active": false});
     let group_put = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
                            "displayName": "owned"});
-    let deactivate = json!([{"op": "replace", "path": "active", "value": false}]);
-    let rename = json!([{"op": "replace", "path": "displayName", "value": "owned"}]);
-    let remove_member = json!([{"op": "remove", "path": "members[value eq \"{user}\"]"}]);
-    let add_member = json!([{"op": "add", "path": "members", "value": [{"value": "{user}"}]}]);
+    let deactivate = patch_op(json!([{"op": "replace", "path": "active", "value": false}]));
+    let rename = patch_op(json!([{"op": "replace", "path": "displayName", "value": "owned"}]));
+    let remove_member = patch_op(json!([{"op": "remove", "path": "members[value eq \"{user}\"]"}]));
+    let add_member = patch_op(json!([{"op": "add", "path": "members", "value": [{"value": "{user}"}]}]));
     let group_with_member = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
                                    "displayName": "B-takes-A", "members": [{"value": "{user}"}]});
     let group_with_group = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
@@ -145,99 +147,33 @@ fn grid() -> Vec<Case> {
 
     let mut grid = vec![
         // One resource, by id.
-        case(Method::GET, "/Users/{user}", None, NotFound),
-        case(
-            Method::GET,
-            "/Users/{user}?attributes=userName",
-            None,
-            NotFound,
-        ),
-        case(
-            Method::PUT,
-            "/Users/{user}",
-            Some(user_put.clone()),
-            NotFound,
-        ),
-        case(
-            Method::PATCH,
-            "/Users/{user}",
-            Some(patch_op(deactivate.clone())),
-            NotFound,
-        ),
-        case(Method::DELETE, "/Users/{user}", None, NotFound),
-        case(Method::GET, "/Groups/{group}", None, NotFound),
-        case(
-            Method::GET,
-            "/Groups/{group}?excludedAttributes=members",
-            None,
-            NotFound,
-        ),
-        case(
-            Method::PUT,
-            "/Groups/{group}",
-            Some(group_put.clone()),
-            NotFound,
-        ),
-        case(
-            Method::PATCH,
-            "/Groups/{group}",
-            Some(patch_op(rename.clone())),
-            NotFound,
-        ),
-        case(
-            Method::PATCH,
-            "/Groups/{group}",
-            Some(patch_op(remove_member.clone())),
-            NotFound,
-        ),
-        case(Method::DELETE, "/Groups/{group}", None, NotFound),
+        case(Method::GET,    "/Users/{user}",                               None,                         NotFound),
+        case(Method::GET,    "/Users/{user}?attributes=userName",           None,                         NotFound),
+        case(Method::PUT,    "/Users/{user}",                               Some(user_put.clone()),       NotFound),
+        case(Method::PATCH,  "/Users/{user}",                               Some(deactivate.clone()),     NotFound),
+        case(Method::DELETE, "/Users/{user}",                               None,                         NotFound),
+        case(Method::GET,    "/Groups/{group}",                             None,                         NotFound),
+        case(Method::GET,    "/Groups/{group}?excludedAttributes=members",  None,                         NotFound),
+        case(Method::PUT,    "/Groups/{group}",                             Some(group_put.clone()),      NotFound),
+        case(Method::PATCH,  "/Groups/{group}",                             Some(rename.clone()),         NotFound),
+        case(Method::PATCH,  "/Groups/{group}",                             Some(remove_member),          NotFound),
+        case(Method::DELETE, "/Groups/{group}",                             None,                         NotFound),
         // With A's current version: still 404, never 412 or 304, which would tell.
-        Case {
-            headers: &[("if-match", "{userVersion}")],
-            ..case(
-                Method::PUT,
-                "/Users/{user}",
-                Some(user_put.clone()),
-                NotFound,
-            )
-        },
-        Case {
-            headers: &[("if-match", "{groupVersion}")],
-            ..case(Method::DELETE, "/Groups/{group}", None, NotFound)
-        },
-        Case {
-            headers: &[("if-none-match", "{userVersion}")],
-            ..case(Method::GET, "/Users/{user}", None, NotFound)
-        },
-        // A's user as a member of B's groups.
-        case(
-            Method::POST,
-            "/Groups",
-            Some(group_with_member.clone()),
-            UnknownMember,
-        ),
-        case(
-            Method::POST,
-            "/Groups",
-            Some(group_with_group.clone()),
-            UnknownMember,
-        ),
-        case(
-            Method::PATCH,
-            "/Groups/{bGroup}",
-            Some(patch_op(add_member.clone())),
-            UnknownMember,
-        ),
+        Case { headers: &[("if-match", "{userVersion}")],
+               ..case(Method::PUT,    "/Users/{user}",                      Some(user_put.clone()),       NotFound) },
+        Case { headers: &[("if-match", "{groupVersion}")],
+               ..case(Method::DELETE, "/Groups/{group}",                    None,                         NotFound) },
+        Case { headers: &[("if-none-match", "{userVersion}")],
+               ..case(Method::GET,    "/Users/{user}",                      None,                         NotFound) },
+        // A's user or group as a member of B's groups.
+        case(Method::POST,   "/Groups",                                     Some(group_with_member.clone()), UnknownMember),
+        case(Method::POST,   "/Groups",                                     Some(group_with_group.clone()),  UnknownMember),
+        case(Method::PATCH,  "/Groups/{bGroup}",                            Some(add_member.clone()),        UnknownMember),
         // Lists, unfiltered.
-        case(Method::GET, "/Users", None, Listed),
-        case(Method::GET, "/Groups", None, Listed),
-        case(
-            Method::GET,
-            "/Users?sortBy=userName&count=1000",
-            None,
-            Listed,
-        ),
-        case(Method::GET, "/Users?count=10&cursor=", None, Listed),
+        case(Method::GET,    "/Users",                                      None,                         Listed),
+        case(Method::GET,    "/Groups",                                     None,                         Listed),
+        case(Method::GET,    "/Users?sortBy=userName&count=1000",           None,                         Listed),
+        case(Method::GET,    "/Users?count=10&cursor=",                     None,                         Listed),
     ];
     grid.extend(filtered("/Users", USER_FILTERS));
     grid.extend(filtered("/Groups", GROUP_FILTERS));
@@ -246,58 +182,23 @@ fn grid() -> Vec<Case> {
     grid.extend(searched("/.search", EVERYTHING_FILTERS));
     // Bulk: each operation alone, then all in one request.
     let bulk_operations = [
-        (
-            json!({"method": "PUT", "path": "/Users/{user}", "data": user_put}),
-            404,
-        ),
-        (
-            json!({"method": "PATCH", "path": "/Users/{user}", "data": patch_op(deactivate)}),
-            404,
-        ),
-        (json!({"method": "DELETE", "path": "/Users/{user}"}), 404),
-        (
-            json!({"method": "PUT", "path": "/Groups/{group}", "data": group_put}),
-            404,
-        ),
-        (
-            json!({"method": "PATCH", "path": "/Groups/{group}", "data": patch_op(rename)}),
-            404,
-        ),
-        (json!({"method": "DELETE", "path": "/Groups/{group}"}), 404),
-        (
-            json!({"method": "DELETE", "path": "/Users/{user}", "version": "{userVersion}"}),
-            404,
-        ),
-        (
-            json!({"method": "POST", "bulkId": "g1", "path": "/Groups", "data": group_with_member}),
-            400,
-        ),
-        (
-            json!({"method": "POST", "bulkId": "g2", "path": "/Groups", "data": group_with_group}),
-            400,
-        ),
-        (
-            json!({"method": "PATCH", "path": "/Groups/{bGroup}", "data": patch_op(add_member)}),
-            400,
-        ),
+        (json!({"method": "PUT",    "path": "/Users/{user}",    "data": user_put}),                          404),
+        (json!({"method": "PATCH",  "path": "/Users/{user}",    "data": deactivate}),                        404),
+        (json!({"method": "DELETE", "path": "/Users/{user}"}),                                               404),
+        (json!({"method": "DELETE", "path": "/Users/{user}",    "version": "{userVersion}"}),                404),
+        (json!({"method": "PUT",    "path": "/Groups/{group}",  "data": group_put}),                         404),
+        (json!({"method": "PATCH",  "path": "/Groups/{group}",  "data": rename}),                            404),
+        (json!({"method": "DELETE", "path": "/Groups/{group}"}),                                             404),
+        (json!({"method": "POST",   "path": "/Groups",          "bulkId": "g1", "data": group_with_member}), 400),
+        (json!({"method": "POST",   "path": "/Groups",          "bulkId": "g2", "data": group_with_group}),  400),
+        (json!({"method": "PATCH",  "path": "/Groups/{bGroup}", "data": add_member}),                        400),
     ];
     for (operation, status) in &bulk_operations {
-        let body = bulk(json!([operation]));
-        grid.push(case(
-            Method::POST,
-            "/Bulk",
-            Some(body),
-            EachOperation(vec![*status]),
-        ));
+        grid.push(case(Method::POST, "/Bulk", Some(bulk(json!([operation]))), EachOperation(vec![*status])));
     }
     let all: Vec<Value> = bulk_operations.iter().map(|(op, _)| op.clone()).collect();
     let statuses: Vec<u16> = bulk_operations.iter().map(|(_, status)| *status).collect();
-    grid.push(case(
-        Method::POST,
-        "/Bulk",
-        Some(bulk(json!(all))),
-        EachOperation(statuses),
-    ));
+    grid.push(case(Method::POST, "/Bulk", Some(bulk(json!(all))), EachOperation(statuses)));
     grid
 }
 
