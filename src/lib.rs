@@ -9,6 +9,7 @@ pub mod admin;
 pub mod api_key;
 pub mod correlation;
 pub mod http;
+pub mod limits;
 pub mod provisioning;
 pub mod provisioning_log;
 pub mod scim;

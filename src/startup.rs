@@ -2,16 +2,16 @@
 //! to a running service (the binary and the tests both start scimd through it).
 
 use crate::admin::token::AdminToken;
-use crate::http::{router, AppState, KeyLimiter, RateLimit};
+use crate::http::{connections, router, AppState, KeyLimiter, RateLimit};
+use crate::limits::Limits;
 use crate::provisioning::Provisioning;
 use crate::provisioning_log::{self, ProvisioningLog};
-use crate::scim::bulk::BulkLimits;
 use crate::store::Store;
 use chrono::Utc;
 use projections::db::DbError;
 use projections::error::ProjectionError;
 use projections::metadata::timestamp;
-use std::future::{Future, IntoFuture as _};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -20,9 +20,8 @@ use tokio::net::TcpListener;
 pub struct ServerSettings {
     /// The externally visible base URL (e.g. `https://scim.example.com`), if a proxy hides it.
     pub public_url: Option<String>,
-    pub max_body_bytes: usize,
-    /// maxOperations and maxPayloadSize of `/Bulk`.
-    pub bulk: BulkLimits,
+    /// Body sizes, Bulk, filters, pages, values, timeouts.
+    pub limits: Limits,
     /// How often the projector looks for events written by other processes.
     pub projector_poll: Duration,
     /// A name claim older than this whose owner does not hold the name is an orphan: a create
@@ -62,8 +61,7 @@ impl Default for ServerSettings {
     fn default() -> Self {
         Self {
             public_url: None,
-            max_body_bytes: 1024 * 1024,
-            bulk: BulkLimits::default(),
+            limits: Limits::default(),
             projector_poll: Duration::from_millis(500),
             claim_grace: Duration::from_secs(CLAIM_GRACE_SECS),
             admin_token: None,
@@ -122,28 +120,20 @@ pub async fn serve(
     let state = AppState {
         provisioning: Provisioning::new(store, settings.claim_grace),
         public_url: settings.public_url,
-        bulk: settings.bulk,
+        limits: settings.limits,
         admin_token: settings.admin_token.map(Arc::new),
         provisioning_log: log.clone(),
         rate_limit: KeyLimiter::new(settings.rate_limit),
     };
-    let app = router(state, settings.max_body_bytes);
-    let (stopping, stop_requested) = tokio::sync::oneshot::channel();
-    let shutdown = async move {
-        shutdown.await;
-        let _ = stopping.send(());
-    };
-    let server = axum::serve(listener, app).with_graceful_shutdown(shutdown);
-    let served = tokio::select! {
-        served = server.into_future() => served,
-        () = grace_after(stop_requested, settings.shutdown_grace) => {
-            tracing::warn!(
-                grace_ms = settings.shutdown_grace.as_millis(),
-                "requests still in flight after the shutdown grace; stopping without them"
-            );
-            Ok(())
-        }
-    };
+    let app = router(state);
+    let served = connections::serve(
+        listener,
+        app,
+        settings.limits.header_read_timeout,
+        settings.shutdown_grace,
+        shutdown,
+    )
+    .await;
     projector.abort();
     reconciler.abort();
     if let Some(pruner) = pruner {
@@ -155,15 +145,6 @@ pub async fn serve(
     }
     log_writer.abort();
     Ok(served?)
-}
-
-/// Resolves `grace` after shutdown was asked for; never if it was not.
-async fn grace_after(stop_requested: tokio::sync::oneshot::Receiver<()>, grace: Duration) {
-    if stop_requested.await.is_ok() {
-        tokio::time::sleep(grace).await;
-    } else {
-        std::future::pending::<()>().await;
-    }
 }
 
 async fn reconcile_claims(store: &Store, grace: Duration) {

@@ -6,7 +6,11 @@ use clap::Args;
 use scimd::admin;
 use scimd::admin::token::AdminToken;
 use scimd::http::RateLimit;
+use scimd::limits::{self, Limits};
 use scimd::scim::bulk::BulkLimits;
+use scimd::scim::filter::{self, FilterLimits};
+use scimd::scim::limits::{self as scim_limits, ValueLimits};
+use scimd::scim::list::{self, ListLimits};
 use scimd::startup::{self, ServerSettings};
 use scimd::store::{redact, StoreSettings};
 use std::sync::Arc;
@@ -29,7 +33,7 @@ pub struct ServeArgs {
     #[arg(long, env = "SCIMD_STATEMENT_TIMEOUT_MS", default_value_t = 30_000)]
     pub statement_timeout_ms: u64,
     /// Largest request body accepted, in bytes (larger bodies get 413)
-    #[arg(long, env = "SCIMD_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    #[arg(long, env = "SCIMD_MAX_BODY_BYTES", default_value_t = limits::MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
     /// Most operations in one /Bulk request (more get 413)
     #[arg(long, env = "SCIMD_BULK_MAX_OPERATIONS", default_value_t = 1000)]
@@ -37,6 +41,38 @@ pub struct ServeArgs {
     /// Largest /Bulk request body accepted, in bytes (larger bodies get 413)
     #[arg(long, env = "SCIMD_BULK_MAX_PAYLOAD_BYTES", default_value_t = 1024 * 1024)]
     pub bulk_max_payload_bytes: usize,
+    /// Longest filter accepted, in bytes (longer ones get 400 invalidFilter)
+    #[arg(long, env = "SCIMD_MAX_FILTER_LENGTH", default_value_t = filter::MAX_FILTER_LENGTH)]
+    pub max_filter_length: usize,
+    /// Deepest nesting of '(', 'not (' and '[' in a filter (deeper gets 400 invalidFilter)
+    #[arg(long, env = "SCIMD_MAX_FILTER_DEPTH", default_value_t = filter::MAX_FILTER_DEPTH)]
+    pub max_filter_depth: usize,
+    /// Most resources in one page of a list; a larger count is reduced to it
+    #[arg(long, env = "SCIMD_MAX_PAGE_SIZE", default_value_t = list::MAX_PAGE_SIZE,
+          value_parser = clap::value_parser!(i64).range(1..))]
+    pub max_page_size: i64,
+    /// Longest string value of an attribute, in characters (longer gets 400 invalidValue)
+    #[arg(long, env = "SCIMD_MAX_VALUE_CHARS", default_value_t = scim_limits::MAX_VALUE_CHARS)]
+    pub max_value_chars: usize,
+    /// Most values of one multi-valued attribute, group members aside (400 invalidValue)
+    #[arg(long, env = "SCIMD_MAX_VALUES", default_value_t = scim_limits::MAX_VALUES)]
+    pub max_values: usize,
+    /// Most group members one POST, PUT or PATCH may name (400 invalidValue)
+    #[arg(long, env = "SCIMD_MAX_MEMBERS_PER_REQUEST", default_value_t = scim_limits::MAX_MEMBERS)]
+    pub max_members_per_request: usize,
+    /// Seconds a request may take once its headers are in (then 503)
+    #[arg(long, env = "SCIMD_REQUEST_TIMEOUT_SECS", default_value_t = limits::REQUEST_TIMEOUT_SECS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout_secs: u64,
+    /// Seconds a client has to send a request's headers, or an idle connection to start its
+    /// next request (then the connection is closed)
+    #[arg(long, env = "SCIMD_HEADER_READ_TIMEOUT_SECS", default_value_t = limits::HEADER_READ_TIMEOUT_SECS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a client has to send a request's body once its headers are in (then 408)
+    #[arg(long, env = "SCIMD_BODY_READ_TIMEOUT_SECS", default_value_t = limits::BODY_READ_TIMEOUT_SECS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_read_timeout_secs: u64,
     /// Enables the admin HTTP API under /admin/v1 with this secret (at least 32 characters);
     /// prefer the environment variable, which stays out of the process list
     #[arg(long, env = "SCIMD_ADMIN_TOKEN", hide_env_values = true)]
@@ -93,14 +129,11 @@ pub async fn serve(database: &str, args: ServeArgs) -> anyhow::Result<()> {
         .as_deref()
         .map(AdminToken::new)
         .transpose()?;
+    let limits = limits_of(&args);
     let settings = ServerSettings {
         admin_token,
         public_url: args.public_url,
-        max_body_bytes: args.max_body_bytes,
-        bulk: BulkLimits {
-            max_operations: args.bulk_max_operations,
-            max_payload_bytes: args.bulk_max_payload_bytes,
-        },
+        limits,
         provisioning_log_retention: startup::retention_of_days(
             args.provisioning_log_retention_days,
         ),
@@ -115,6 +148,31 @@ pub async fn serve(database: &str, args: ServeArgs) -> anyhow::Result<()> {
     store.db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+fn limits_of(args: &ServeArgs) -> Limits {
+    Limits {
+        max_body_bytes: args.max_body_bytes,
+        bulk: BulkLimits {
+            max_operations: args.bulk_max_operations,
+            max_payload_bytes: args.bulk_max_payload_bytes,
+        },
+        list: ListLimits {
+            filter: FilterLimits {
+                max_length: args.max_filter_length,
+                max_depth: args.max_filter_depth,
+            },
+            max_page_size: args.max_page_size,
+        },
+        values: ValueLimits {
+            max_chars: args.max_value_chars,
+            max_values: args.max_values,
+            max_members: args.max_members_per_request,
+        },
+        request_timeout: Duration::from_secs(args.request_timeout_secs),
+        header_read_timeout: Duration::from_secs(args.header_read_timeout_secs),
+        body_read_timeout: Duration::from_secs(args.body_read_timeout_secs),
+    }
 }
 
 /// Listens for Ctrl-C (SIGINT) and SIGTERM from the moment it is called, so that a signal sent

@@ -88,7 +88,7 @@ pub async fn post(
     BaseUrl(base): BaseUrl,
     body: Result<ScimBody, ScimError>,
 ) -> Result<ScimResponse, ScimError> {
-    let limits = state.bulk;
+    let limits = state.limits.bulk;
     let ScimBody(body) = body.map_err(|error| {
         if error.status == StatusCode::PAYLOAD_TOO_LARGE {
             // §3.7.4: name the limit, as the RFC's example does.

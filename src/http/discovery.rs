@@ -4,7 +4,7 @@ use super::extract::BaseUrl;
 use super::response::ScimResponse;
 use super::router::AppState;
 use crate::scim::error::ScimError;
-use crate::scim::list::{list_response, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use crate::scim::list::list_response;
 use crate::scim::schema::{all_schemas, ResourceType};
 use axum::extract::{Path, State};
 use serde_json::{json, Value};
@@ -13,23 +13,25 @@ pub async fn service_provider_config(
     State(state): State<AppState>,
     BaseUrl(base): BaseUrl,
 ) -> ScimResponse {
+    let limits = state.limits;
+    let page_size = limits.list.max_page_size;
     ScimResponse::ok(json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
         "patch": {"supported": true},
         "bulk": {
             "supported": true,
-            "maxOperations": state.bulk.max_operations,
-            "maxPayloadSize": state.bulk.max_payload_bytes,
+            "maxOperations": limits.bulk.max_operations,
+            "maxPayloadSize": limits.bulk.max_payload_bytes,
         },
-        "filter": {"supported": true, "maxResults": MAX_PAGE_SIZE},
+        "filter": {"supported": true, "maxResults": page_size},
         "changePassword": {"supported": false},
         "sort": {"supported": true},
         "pagination": {
             "cursor": true,
             "index": true,
             "defaultPaginationMethod": "index",
-            "defaultPageSize": DEFAULT_PAGE_SIZE,
-            "maxPageSize": MAX_PAGE_SIZE,
+            "defaultPageSize": page_size,
+            "maxPageSize": page_size,
         },
         "etag": {"supported": true},
         "authenticationSchemes": [{

@@ -1,6 +1,7 @@
 //! Extractors: the JSON body of a SCIM request, the caller's context, the base URL resources
 //! are located under, and the version preconditions of a request.
 
+use super::json::parse_strict;
 use super::router::AppState;
 use crate::admin::Principal;
 use crate::correlation;
@@ -15,7 +16,8 @@ use serde_json::Value;
 use std::collections::HashMap;
 
 /// A request body that is JSON of a SCIM media type. Okta sends `application/json`, which
-/// RFC 7644 §3.1 allows clients to use; anything else is refused.
+/// RFC 7644 §3.1 allows clients to use; anything else is refused, and so is a member named
+/// twice in one object.
 pub struct ScimBody(pub Value);
 
 impl<S: Send + Sync> FromRequest<S> for ScimBody {
@@ -54,7 +56,7 @@ impl<S: Send + Sync> FromRequest<S> for ScimBody {
                     ))
                 }
             })?;
-        let value = serde_json::from_slice(&bytes).map_err(|error| {
+        let value = parse_strict(&bytes).map_err(|error| {
             ScimError::invalid_syntax(format!("the request body is not valid JSON: {error}"))
         })?;
         Ok(Self(value))

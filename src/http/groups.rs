@@ -10,12 +10,13 @@ use super::response::ScimResponse;
 use super::router::AppState;
 use crate::provisioning::{GroupChange, RequestContext};
 use crate::scim::error::ScimError;
+use crate::scim::limits::{check_member_edits, decode_within};
 use crate::scim::list::{parse_list_query, selection};
 use crate::scim::patch::apply::apply_operations;
 use crate::scim::patch::members::{split_member_operations, MemberEdit};
 use crate::scim::patch::parse_patch_request;
 use crate::scim::render;
-use crate::scim::resource::{decode, group_document, group_fields};
+use crate::scim::resource::{group_document, group_fields};
 use crate::scim::schema::ResourceType;
 use crate::scim::select::Selection;
 use axum::extract::{Path, State};
@@ -46,7 +47,7 @@ pub(super) async fn create_group(
     body: &Value,
     selection: &Selection,
 ) -> Result<ScimResponse, ScimError> {
-    let fields = group_fields(decode(GROUP, body)?)?;
+    let fields = group_fields(decode_within(GROUP, body, state.limits.values)?)?;
     let record = state.provisioning.create_group(ctx, fields).await?;
     respond(state, StatusCode::CREATED, &record, base, selection).await
 }
@@ -60,7 +61,7 @@ pub(super) async fn replace_group(
     body: &Value,
     selection: &Selection,
 ) -> Result<ScimResponse, ScimError> {
-    let fields = group_fields(decode(GROUP, body)?)?;
+    let fields = group_fields(decode_within(GROUP, body, state.limits.values)?)?;
     // A PUT that leaves members out keeps them: a rename must not empty the group.
     let members = fields
         .member_ids
@@ -88,12 +89,17 @@ pub(super) async fn patch_group(
     selection: &Selection,
 ) -> Result<ScimResponse, ScimError> {
     let (operations, members) = split_member_operations(parse_patch_request(body)?)?;
+    check_member_edits(&members, state.limits.values)?;
     let record = state
         .provisioning
         .update_group(ctx, id, if_match, |current| {
             let mut document = group_document(current);
             apply_operations(GROUP, &mut document, &operations)?;
-            let fields = group_fields(decode(GROUP, &Value::Object(document))?)?;
+            let fields = group_fields(decode_within(
+                GROUP,
+                &Value::Object(document),
+                state.limits.values,
+            )?)?;
             Ok::<_, ScimError>(GroupChange {
                 display_name: fields.display_name,
                 external_id: fields.external_id,
@@ -147,7 +153,7 @@ pub async fn list(
     BaseUrl(base): BaseUrl,
     Params(params): Params,
 ) -> Result<ScimResponse, ScimError> {
-    let query = parse_list_query(&[GROUP], &params)?;
+    let query = parse_list_query(&[GROUP], &params, state.limits.list)?;
     let instance_id = &ctx.principal.instance_id;
     let response = listing::list(&state, instance_id, &base, &[GROUP], &query).await?;
     Ok(ScimResponse::ok(response))

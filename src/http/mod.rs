@@ -3,13 +3,16 @@
 
 mod admin;
 mod auth;
+mod bounds;
 mod bulk;
 mod challenge;
+pub mod connections;
 mod discovery;
 mod documents;
 mod extract;
 mod groups;
 mod health;
+mod json;
 mod listing;
 mod rate_limit;
 mod response;

@@ -1,12 +1,12 @@
 //! The routes: SCIM under `/scim/v2` behind API-key authentication and recorded in the
 //! provisioning log, the admin API under `/admin/v1`, and `/healthz` and `/readyz`.
 
-use super::{admin, auth, bulk, discovery, groups, health, rate_limit, search, users};
+use super::{admin, auth, bounds, bulk, discovery, groups, health, rate_limit, search, users};
 use crate::admin::token::AdminToken;
 use crate::correlation;
+use crate::limits::Limits;
 use crate::provisioning::Provisioning;
 use crate::provisioning_log::{self, Capture, ProvisioningLog};
-use crate::scim::bulk::BulkLimits;
 use crate::scim::error::ScimError;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
@@ -20,7 +20,7 @@ pub struct AppState {
     pub provisioning: Provisioning,
     /// The externally visible base URL, when scimd sits behind a proxy that rewrites Host.
     pub public_url: Option<String>,
-    pub bulk: BulkLimits,
+    pub limits: Limits,
     /// The admin API's token; `None` leaves the admin API disabled.
     pub admin_token: Option<Arc<AdminToken>>,
     pub provisioning_log: ProvisioningLog,
@@ -28,10 +28,12 @@ pub struct AppState {
     pub rate_limit: rate_limit::KeyLimiter,
 }
 
-pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+pub fn router(state: AppState) -> Router {
+    let limits = state.limits;
+    let max_body_bytes = limits.max_body_bytes;
     let capture = Capture {
         log: state.provisioning_log.clone(),
-        read_limit: max_body_bytes.max(state.bulk.max_payload_bytes),
+        read_limit: max_body_bytes.max(limits.bulk.max_payload_bytes),
     };
     let scim = Router::new()
         .route("/Users", get(users::list).post(users::create))
@@ -56,7 +58,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         // Its own body limit: maxPayloadSize, not the one for single resources.
         .route(
             "/Bulk",
-            post(bulk::post).layer(DefaultBodyLimit::max(state.bulk.max_payload_bytes)),
+            post(bulk::post).layer(DefaultBodyLimit::max(limits.bulk.max_payload_bytes)),
         )
         .route(
             "/ServiceProviderConfig",
@@ -71,6 +73,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
             capture.clone(),
             provisioning_log::read_body,
         ))
+        .route_layer(middleware::from_fn_with_state(limits, bounds::bound_scim))
         .route_layer(middleware::from_fn_with_state(
             state.rate_limit.clone(),
             rate_limit::limit_per_key,
@@ -87,10 +90,14 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .nest("/scim/v2", scim)
+        .nest(bounds::SCIM_PREFIX, scim)
         .nest("/admin/v1", admin::router(state.clone()))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            limits,
+            bounds::bound_outside_scim,
+        ))
         .layer(middleware::from_fn(correlation::assign))
         .with_state(state)
 }

@@ -18,7 +18,7 @@ async fn search(
     scope: &[ResourceType],
     body: &Value,
 ) -> Result<ScimResponse, ScimError> {
-    let query = parse_list_query(scope, &search_params(body)?)?;
+    let query = parse_list_query(scope, &search_params(body)?, state.limits.list)?;
     let response = listing::list(state, instance_id, base, scope, &query).await?;
     Ok(ScimResponse::ok(response))
 }

@@ -8,10 +8,11 @@ use super::response::ScimResponse;
 use super::router::AppState;
 use crate::provisioning::RequestContext;
 use crate::scim::error::ScimError;
+use crate::scim::limits::decode_within;
 use crate::scim::list::{parse_list_query, selection};
 use crate::scim::patch::apply::apply_operations;
 use crate::scim::patch::parse_patch_request;
-use crate::scim::resource::{decode, user_document, user_profile, Decoded};
+use crate::scim::resource::{user_document, user_profile, Decoded};
 use crate::scim::schema::ResourceType;
 use crate::scim::select::Selection;
 use axum::extract::{Path, State};
@@ -47,7 +48,7 @@ pub(super) async fn create_user(
     body: &Value,
     selection: &Selection,
 ) -> Result<ScimResponse, ScimError> {
-    let decoded = decode(USER, body)?;
+    let decoded = decode_within(USER, body, state.limits.values)?;
     note_password(&decoded);
     let record = state
         .provisioning
@@ -65,7 +66,7 @@ pub(super) async fn replace_user(
     body: &Value,
     selection: &Selection,
 ) -> Result<ScimResponse, ScimError> {
-    let decoded = decode(USER, body)?;
+    let decoded = decode_within(USER, body, state.limits.values)?;
     note_password(&decoded);
     let profile = user_profile(decoded)?;
     let record = state
@@ -90,7 +91,11 @@ pub(super) async fn patch_user(
         .update_user(ctx, id, if_match, |current| {
             let mut document = user_document(current);
             apply_operations(USER, &mut document, &operations)?;
-            user_profile(decode(USER, &Value::Object(document))?)
+            user_profile(decode_within(
+                USER,
+                &Value::Object(document),
+                state.limits.values,
+            )?)
         })
         .await?;
     respond(state, StatusCode::OK, &record, base, selection).await
@@ -142,7 +147,7 @@ pub async fn list(
     BaseUrl(base): BaseUrl,
     Params(params): Params,
 ) -> Result<ScimResponse, ScimError> {
-    let query = parse_list_query(&[USER], &params)?;
+    let query = parse_list_query(&[USER], &params, state.limits.list)?;
     let instance_id = &ctx.principal.instance_id;
     let response = listing::list(&state, instance_id, &base, &[USER], &query).await?;
     Ok(ScimResponse::ok(response))

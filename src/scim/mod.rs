@@ -5,6 +5,7 @@
 pub mod bulk;
 pub mod error;
 pub mod filter;
+pub mod limits;
 pub mod list;
 pub mod mapping;
 pub mod patch;

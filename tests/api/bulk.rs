@@ -3,6 +3,7 @@
 
 use crate::common::{encode, member_ids, user, StoreKind, TestApp};
 use crate::on_both_stores;
+use scimd::limits::Limits;
 use scimd::scim::bulk::BulkLimits;
 use scimd::startup::ServerSettings;
 use serde_json::{json, Value};
@@ -362,10 +363,13 @@ async fn a_malformed_bulk_request_is_refused_whole(app: TestApp) {
 /// resources: a Bulk body may be larger than `max_body_bytes`.
 async fn the_limits_follow_the_settings(kind: StoreKind) {
     let settings = ServerSettings {
-        max_body_bytes: 4 * 1024,
-        bulk: BulkLimits {
-            max_operations: 2,
-            max_payload_bytes: 64 * 1024,
+        limits: Limits {
+            max_body_bytes: 4 * 1024,
+            bulk: BulkLimits {
+                max_operations: 2,
+                max_payload_bytes: 64 * 1024,
+            },
+            ..Limits::default()
         },
         ..ServerSettings::default()
     };

@@ -13,15 +13,33 @@ pub(crate) mod parse;
 pub mod resolve;
 pub mod sql;
 
-pub use parse::{parse_filter, FilterError, FilterErrorKind};
+pub use parse::{parse_filter, parse_filter_within, FilterError, FilterErrorKind};
 
-/// Deepest nesting of `(`, `not (` and `[` a filter may use. Filters come from
-/// untrusted HTTP clients, and this bounds the parser's recursion.
+/// Deepest nesting of `(`, `not (` and `[` a filter may use by default. Filters come
+/// from untrusted HTTP clients, and this bounds the parser's recursion.
 pub const MAX_FILTER_DEPTH: usize = 64;
 
-/// Longest filter (and PATCH path) accepted, in bytes. It also bounds the length
-/// of `and`/`or` chains, which the parser builds iteratively.
+/// Longest filter (and PATCH path) accepted by default, in bytes. It also bounds the
+/// length of `and`/`or` chains, which the parser builds iteratively.
 pub const MAX_FILTER_LENGTH: usize = 16 * 1024;
+
+/// How long and how deeply nested a filter may be; the server's settings choose them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FilterLimits {
+    /// In bytes.
+    pub max_length: usize,
+    /// Levels of `(`, `not (` and `[`.
+    pub max_depth: usize,
+}
+
+impl Default for FilterLimits {
+    fn default() -> Self {
+        Self {
+            max_length: MAX_FILTER_LENGTH,
+            max_depth: MAX_FILTER_DEPTH,
+        }
+    }
+}
 
 /// An attribute reference as written: `[URN ":"] name ["." subAttr]`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

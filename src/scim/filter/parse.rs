@@ -3,7 +3,7 @@
 //!
 //! Pure: no schema knowledge, no I/O. Input comes straight from HTTP clients, so
 //! nothing here may panic, slice unchecked or recurse without bound: length is
-//! capped by `MAX_FILTER_LENGTH` and nesting by `MAX_FILTER_DEPTH`. Error messages
+//! capped by `FilterLimits::max_length` and nesting by `FilterLimits::max_depth`. Error messages
 //! reach clients verbatim as the `detail` of an `invalidFilter` error, so each names
 //! the problem and the character offset where it was found.
 
@@ -13,7 +13,7 @@ use std::str::FromStr;
 use serde_json::Number;
 
 use super::lex::{is_keyword, quote, Tok, Token};
-use super::{AttrPath, CompValue, CompareOp, Filter, MAX_FILTER_DEPTH, MAX_FILTER_LENGTH};
+use super::{AttrPath, CompValue, CompareOp, Filter, FilterLimits};
 use FilterErrorKind::*;
 
 /// What kind of mistake a [`FilterError`] reports.
@@ -22,9 +22,9 @@ use FilterErrorKind::*;
 pub enum FilterErrorKind {
     /// Nothing but whitespace.
     Empty,
-    /// Longer than `MAX_FILTER_LENGTH` bytes.
+    /// Longer than `FilterLimits::max_length` bytes.
     TooLong,
-    /// `(`, `not (` or `[` nested deeper than `MAX_FILTER_DEPTH`.
+    /// `(`, `not (` or `[` nested deeper than `FilterLimits::max_depth`.
     TooDeep,
     /// A missing, misplaced or unbalanced token.
     Syntax,
@@ -59,10 +59,17 @@ impl FilterError {
     }
 }
 
-/// Parses a SCIM filter expression, e.g. the `filter` query parameter.
+/// Parses a SCIM filter expression within the default limits.
 pub fn parse_filter(input: &str) -> Result<Filter, FilterError> {
-    check_length(input, "filter")?;
+    parse_filter_within(input, FilterLimits::default())
+}
+
+/// Parses a SCIM filter expression, e.g. the `filter` query parameter, refusing one longer
+/// or more deeply nested than `limits` allow.
+pub fn parse_filter_within(input: &str, limits: FilterLimits) -> Result<Filter, FilterError> {
+    check_length_within(input, "filter", limits.max_length)?;
     let mut p = Parser::new(input);
+    p.max_depth = limits.max_depth;
     if matches!(p.peek()?, Tok::End) {
         let message = "filter is empty".into();
         return Err(FilterError {
@@ -78,11 +85,15 @@ pub fn parse_filter(input: &str) -> Result<Filter, FilterError> {
 
 /// Rejects oversized input before any work is done on it; `what` names it in the message.
 pub(crate) fn check_length(input: &str, what: &str) -> Result<(), FilterError> {
-    if input.len() <= MAX_FILTER_LENGTH {
+    check_length_within(input, what, FilterLimits::default().max_length)
+}
+
+fn check_length_within(input: &str, what: &str, max: usize) -> Result<(), FilterError> {
+    if input.len() <= max {
         return Ok(());
     }
-    let (len, offset) = (input.len(), Parser::new(input).offset(MAX_FILTER_LENGTH));
-    let message = format!("{what} is {len} bytes long; the limit is {MAX_FILTER_LENGTH}");
+    let (len, offset) = (input.len(), Parser::new(input).offset(max));
+    let message = format!("{what} is {len} bytes long; the limit is {max}");
     Err(FilterError {
         kind: TooLong,
         offset,
@@ -96,6 +107,7 @@ pub(crate) struct Parser<'a> {
     pub(super) pos: usize,
     pub(super) peeked: Option<Token<'a>>,
     depth: usize,
+    max_depth: usize,
 }
 
 impl<'a> Parser<'a> {
@@ -105,6 +117,7 @@ impl<'a> Parser<'a> {
             pos: 0,
             peeked: None,
             depth: 0,
+            max_depth: FilterLimits::default().max_depth,
         }
     }
 
@@ -132,11 +145,11 @@ impl<'a> Parser<'a> {
 
     fn enter(&mut self, at: usize) -> Result<(), FilterError> {
         self.depth += 1;
-        if self.depth <= MAX_FILTER_DEPTH {
+        if self.depth <= self.max_depth {
             return Ok(());
         }
-        let detail =
-            format!(": at most {MAX_FILTER_DEPTH} levels of '(', 'not (' and '[' are allowed");
+        let max = self.max_depth;
+        let detail = format!(": at most {max} levels of '(', 'not (' and '[' are allowed");
         Err(self.fail(TooDeep, at, "filter is nested too deeply", detail))
     }
 

@@ -8,7 +8,7 @@ pub mod statements;
 
 use crate::scim::error::{ScimError, ScimType};
 use crate::scim::filter::resolve::check_in_any;
-use crate::scim::filter::{parse_filter, Filter};
+use crate::scim::filter::{parse_filter_within, Filter, FilterLimits};
 use crate::scim::schema::ResourceType;
 use crate::scim::select::Selection;
 use serde_json::{json, Value};
@@ -17,11 +17,28 @@ use std::collections::HashMap;
 
 pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const SEARCH_REQUEST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
-/// Largest page served; a larger `count` is clamped, not refused (RFC 7644 §3.4.2.4).
+/// Largest page served by default; a larger `count` is clamped, not refused (RFC 7644
+/// §3.4.2.4).
 pub const MAX_PAGE_SIZE: i64 = 1000;
-/// RFC 7644 leaves an unstated `count` to the server; the largest page lets a client that
-/// never pages still see everything in small deployments.
-pub const DEFAULT_PAGE_SIZE: i64 = MAX_PAGE_SIZE;
+
+/// What a listing may ask for; the server's settings choose them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListLimits {
+    pub filter: FilterLimits,
+    /// The largest page; also the page served when `count` is not given, since RFC 7644
+    /// leaves that to the server and it lets a client that never pages still see everything
+    /// in small deployments.
+    pub max_page_size: i64,
+}
+
+impl Default for ListLimits {
+    fn default() -> Self {
+        Self {
+            filter: FilterLimits::default(),
+            max_page_size: MAX_PAGE_SIZE,
+        }
+    }
+}
 
 /// Index paging (RFC 7644) or cursor paging (RFC 9865).
 #[derive(Debug, Clone, PartialEq)]
@@ -91,6 +108,7 @@ pub fn selection(
 pub fn parse_list_query(
     scope: &[ResourceType],
     params: &HashMap<String, String>,
+    limits: ListLimits,
 ) -> Result<ListQuery, ScimError> {
     let param = |name: &str| param(params, name);
     let integer = |name: &str| -> Result<Option<i64>, ScimError> {
@@ -103,7 +121,7 @@ pub fn parse_list_query(
             .transpose()
     };
     let filter = match param("filter") {
-        Some(text) if !text.trim().is_empty() => Some(parse_filter(text)?),
+        Some(text) if !text.trim().is_empty() => Some(parse_filter_within(text, limits.filter)?),
         _ => None,
     };
     let sort = SortSpec::parse(param("sortBy"), param("sortOrder"))?;
@@ -126,8 +144,8 @@ pub fn parse_list_query(
         },
     };
     let count = integer("count")?
-        .unwrap_or(DEFAULT_PAGE_SIZE)
-        .clamp(0, MAX_PAGE_SIZE);
+        .unwrap_or(limits.max_page_size)
+        .clamp(0, limits.max_page_size);
     let query = ListQuery {
         filter,
         sort,
@@ -217,6 +235,34 @@ mod tests {
 
     const USERS: &[ResourceType] = &[ResourceType::User];
 
+    fn users_query(params: &HashMap<String, String>) -> Result<ListQuery, ScimError> {
+        parse_list_query(USERS, params, ListLimits::default())
+    }
+
+    #[test]
+    fn the_page_size_and_filter_follow_the_limits() {
+        let limits = ListLimits {
+            filter: FilterLimits {
+                max_length: 20,
+                max_depth: 1,
+            },
+            max_page_size: 50,
+        };
+        let query = |pairs: &[(&str, &str)]| parse_list_query(USERS, &params(pairs), limits);
+        assert_eq!(query(&[]).map(|q| q.count), Ok(50));
+        assert_eq!(query(&[("count", "51")]).map(|q| q.count), Ok(50));
+        assert!(query(&[("filter", "(userName pr)")]).is_ok());
+        for refused in ["((userName pr))", r#"userName eq "abcdefghij""#] {
+            assert_eq!(
+                query(&[("filter", refused)])
+                    .err()
+                    .and_then(|e| e.scim_type),
+                Some(ScimType::InvalidFilter),
+                "{refused}"
+            );
+        }
+    }
+
     fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs
             .iter()
@@ -226,18 +272,18 @@ mod tests {
 
     #[test]
     fn paging_parameters_are_read_case_insensitively_and_bounded() {
-        let query = parse_list_query(USERS, &params(&[("STARTINDEX", "0"), ("Count", "5000")]));
+        let query = users_query(&params(&[("STARTINDEX", "0"), ("Count", "5000")]));
         assert_eq!(
             query.as_ref().map(|q| (q.paging.clone(), q.count)),
             Ok((Paging::Index { start_index: 1 }, MAX_PAGE_SIZE))
         );
-        let query = parse_list_query(USERS, &params(&[("count", "-3")]));
+        let query = users_query(&params(&[("count", "-3")]));
         assert_eq!(query.map(|q| q.count), Ok(0));
     }
 
     #[test]
     fn a_non_numeric_count_is_refused() {
-        assert!(parse_list_query(USERS, &params(&[("count", "ten")])).is_err());
+        assert!(users_query(&params(&[("count", "ten")])).is_err());
     }
 
     #[test]
@@ -245,6 +291,7 @@ mod tests {
         let query = parse_list_query(
             &[ResourceType::Group],
             &params(&[("excludedAttributes", "displayName, Members")]),
+            ListLimits::default(),
         );
         let selection = query.and_then(|q| q.selection(ResourceType::Group));
         assert!(selection.is_ok_and(|s| !s.includes("members")));
@@ -252,15 +299,15 @@ mod tests {
 
     #[test]
     fn an_empty_cursor_asks_for_the_first_page_and_excludes_start_index() {
-        let query = parse_list_query(USERS, &params(&[("cursor", "")]));
+        let query = users_query(&params(&[("cursor", "")]));
         assert_eq!(query.map(|q| q.paging), Ok(Paging::Cursor { after: None }));
-        let both = parse_list_query(USERS, &params(&[("cursor", ""), ("startIndex", "1")]));
+        let both = users_query(&params(&[("cursor", ""), ("startIndex", "1")]));
         assert!(both.is_err());
     }
 
     #[test]
     fn a_cursor_of_another_filter_is_invalid() {
-        let first = parse_list_query(USERS, &params(&[("filter", r#"userName sw "a""#)]));
+        let first = users_query(&params(&[("filter", r#"userName sw "a""#)]));
         let place = Place {
             key: None,
             position: 3,
@@ -271,6 +318,7 @@ mod tests {
         let same = parse_list_query(
             USERS,
             &params(&[("filter", r#"userName sw "a""#), ("cursor", &cursor)]),
+            ListLimits::default(),
         );
         assert_eq!(
             same.map(|q| q.paging),
@@ -279,6 +327,7 @@ mod tests {
         let other = parse_list_query(
             USERS,
             &params(&[("filter", r#"userName sw "b""#), ("cursor", &cursor)]),
+            ListLimits::default(),
         );
         assert_eq!(
             other.err().and_then(|e| e.scim_type),
@@ -288,7 +337,7 @@ mod tests {
 
     #[test]
     fn unknown_filter_attributes_are_refused_for_one_resource_type() {
-        let query = parse_list_query(USERS, &params(&[("filter", r#"members pr"#)]));
+        let query = users_query(&params(&[("filter", r#"members pr"#)]));
         assert_eq!(
             query.err().and_then(|e| e.scim_type),
             Some(ScimType::InvalidFilter)

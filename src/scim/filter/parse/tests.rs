@@ -4,6 +4,7 @@
 //! Test-only; like the parser, no schema knowledge and no I/O.
 
 use super::*;
+use crate::scim::filter::{MAX_FILTER_DEPTH, MAX_FILTER_LENGTH};
 use proptest::prelude::*;
 
 fn path(name: &str) -> AttrPath {
@@ -583,4 +584,20 @@ proptest! {
             prop_assert_eq!(parse_filter(&filter.to_string()), Ok(filter));
         }
     }
+}
+
+#[test]
+fn limits_other_than_the_defaults_are_kept() {
+    let limits = FilterLimits {
+        max_length: 12,
+        max_depth: 2,
+    };
+    assert!(parse_filter_within("((a pr))", limits).is_ok());
+    let deep = parse_filter_within("(((a pr)))", limits).map_err(|e| e.kind());
+    assert_eq!(deep, Err(TooDeep));
+    let long = parse_filter_within("a pr and b pr", limits).map_err(|e| e.to_string());
+    assert_eq!(
+        long,
+        Err("filter is 13 bytes long; the limit is 12".to_string())
+    );
 }

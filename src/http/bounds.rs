@@ -1,0 +1,143 @@
+//! What every request may take once its headers are in: a body that arrives within the body
+//! read timeout and fits its endpoint's size limit (chunked or not), and a handler that answers
+//! within the request timeout. Each refusal is one SCIM error.
+//!
+//! SCIM endpoints are bounded inside their router, behind authentication and inside the
+//! provisioning log's capture, so that a refused request of a known key is logged like any
+//! other; everything else (admin API, health) is bounded at the root.
+
+use crate::limits::Limits;
+use crate::scim::error::ScimError;
+use axum::body::{Body, Bytes, HttpBody as _};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt as _, LengthLimitError, Limited};
+use std::time::Duration;
+
+/// Where the SCIM router is nested; it bounds its own requests.
+pub const SCIM_PREFIX: &str = "/scim/v2";
+/// The Bulk endpoint, relative to the SCIM router: its body limit is maxPayloadSize.
+const BULK_ROUTE: &str = "/Bulk";
+
+/// Middleware at the root: bounds every request the SCIM router does not.
+pub async fn bound_outside_scim(
+    State(limits): State<Limits>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    let scim = path
+        .strip_prefix(SCIM_PREFIX)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+    if scim {
+        return next.run(request).await;
+    }
+    bound(limits, limits.max_body_bytes, request, next).await
+}
+
+/// Middleware of the SCIM router's routes.
+pub async fn bound_scim(State(limits): State<Limits>, request: Request, next: Next) -> Response {
+    let max_bytes = if request.uri().path() == BULK_ROUTE {
+        limits.bulk.max_payload_bytes
+    } else {
+        limits.max_body_bytes
+    };
+    bound(limits, max_bytes, request, next).await
+}
+
+async fn bound(limits: Limits, max_bytes: usize, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let bulk = parts.uri.path() == BULK_ROUTE;
+    let body = match read_body(body, max_bytes, limits.body_read_timeout).await {
+        Ok(bytes) => Body::from(bytes),
+        Err(refusal) => return refusal.into_response(bulk, max_bytes, limits.body_read_timeout),
+    };
+    let handled = tokio::time::timeout(
+        limits.request_timeout,
+        next.run(Request::from_parts(parts, body)),
+    );
+    match handled.await {
+        Ok(response) => response,
+        // The handler is dropped at an await point, as when a client hangs up: a transaction
+        // in progress rolls back, and a command already committed stays committed.
+        Err(_) => {
+            let seconds = limits.request_timeout.as_secs_f64();
+            tracing::warn!(
+                seconds,
+                "request abandoned: it outlasted the request timeout"
+            );
+            ScimError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                None,
+                format!(
+                    "the request did not finish within {seconds} s and was abandoned; a change \
+                     it made may have been applied, so read the resource before retrying"
+                ),
+            )
+            .into_response()
+        }
+    }
+}
+
+enum Refusal {
+    TooLarge,
+    TooSlow,
+    Unreadable(String),
+}
+
+impl Refusal {
+    fn into_response(self, bulk: bool, max_bytes: usize, timeout: Duration) -> Response {
+        let error = match self {
+            // RFC 7644 §3.7.4 names the Bulk limit maxPayloadSize.
+            Refusal::TooLarge if bulk => ScimError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                None,
+                format!("the request is larger than maxPayloadSize ({max_bytes} bytes)"),
+            ),
+            Refusal::TooLarge => ScimError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                None,
+                format!("the request body is larger than this server accepts ({max_bytes} bytes)"),
+            ),
+            Refusal::TooSlow => {
+                let mut response = ScimError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    None,
+                    format!(
+                        "the request body did not arrive within {} s",
+                        timeout.as_secs_f64()
+                    ),
+                )
+                .into_response();
+                // The rest of the body may still come: the connection cannot carry another
+                // request.
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                return response;
+            }
+            Refusal::Unreadable(cause) => {
+                ScimError::invalid_syntax(format!("the request body could not be read: {cause}"))
+            }
+        };
+        error.into_response()
+    }
+}
+
+async fn read_body(body: Body, max_bytes: usize, timeout: Duration) -> Result<Bytes, Refusal> {
+    // A declared length over the limit is refused before a byte of it is read.
+    let declared = body.size_hint().lower();
+    if usize::try_from(declared).map_or(true, |declared| declared > max_bytes) {
+        return Err(Refusal::TooLarge);
+    }
+    match tokio::time::timeout(timeout, Limited::new(body, max_bytes).collect()).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(error)) if error.downcast_ref::<LengthLimitError>().is_some() => {
+            Err(Refusal::TooLarge)
+        }
+        Ok(Err(error)) => Err(Refusal::Unreadable(error.to_string())),
+        Err(_) => Err(Refusal::TooSlow),
+    }
+}
