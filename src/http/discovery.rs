@@ -1,12 +1,12 @@
 //! The discovery endpoints (RFC 7644 §4): what this server supports, told truthfully.
 
-use super::extract::BaseUrl;
+use super::extract::{BaseUrl, ResourceId};
 use super::response::ScimResponse;
 use super::router::AppState;
 use crate::scim::error::ScimError;
 use crate::scim::list::list_response;
 use crate::scim::schema::{all_schemas, ResourceType};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde_json::{json, Value};
 
 pub async fn service_provider_config(
@@ -58,7 +58,7 @@ pub async fn resource_types(BaseUrl(base): BaseUrl) -> ScimResponse {
 
 pub async fn resource_type(
     BaseUrl(base): BaseUrl,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
 ) -> Result<ScimResponse, ScimError> {
     ResourceType::ALL
         .iter()
@@ -78,7 +78,7 @@ pub async fn schemas(BaseUrl(base): BaseUrl) -> ScimResponse {
 
 pub async fn schema(
     BaseUrl(base): BaseUrl,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
 ) -> Result<ScimResponse, ScimError> {
     all_schemas()
         .iter()

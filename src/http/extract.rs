@@ -9,7 +9,7 @@ use crate::provisioning::RequestContext;
 use crate::scim::error::ScimError;
 use crate::scim::render::{opaque_tag, version_of_etag};
 use axum::body::Bytes;
-use axum::extract::{FromRef, FromRequest, FromRequestParts, Query, Request};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use serde_json::Value;
@@ -76,6 +76,21 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
             .map_err(|rejection| {
                 ScimError::invalid_syntax(format!("the query string is malformed: {rejection}"))
             })
+    }
+}
+
+/// The id in a resource's URL. An id that is not UTF-8 once percent-decoded names no
+/// resource scimd could have made: 404, as a SCIM error rather than axum's plain text.
+pub struct ResourceId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ResourceId {
+    type Rejection = ScimError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|Path(id)| Self(id))
+            .map_err(|_| ScimError::not_found("resource not found"))
     }
 }
 

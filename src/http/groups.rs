@@ -4,7 +4,9 @@
 //! Bulk runs exactly what the single-resource endpoints run.
 
 use super::documents::{self, related};
-use super::extract::{if_match, none_match_hits, BaseUrl, Context, Params, ScimBody};
+use super::extract::{
+    if_match, none_match_hits, BaseUrl, Context, Params, ResourceId, ScimBody,
+};
 use super::listing;
 use super::response::ScimResponse;
 use super::router::AppState;
@@ -19,7 +21,7 @@ use crate::scim::render;
 use crate::scim::resource::{group_document, group_fields};
 use crate::scim::schema::ResourceType;
 use crate::scim::select::Selection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use projections::scim_groups::GroupRecord;
 use serde_json::Value;
@@ -134,7 +136,7 @@ pub async fn get(
     State(state): State<AppState>,
     Context(ctx): Context,
     BaseUrl(base): BaseUrl,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     Params(params): Params,
     headers: HeaderMap,
 ) -> Result<ScimResponse, ScimError> {
@@ -163,7 +165,7 @@ pub async fn replace(
     State(state): State<AppState>,
     Context(ctx): Context,
     BaseUrl(base): BaseUrl,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     Params(params): Params,
     headers: HeaderMap,
     ScimBody(body): ScimBody,
@@ -185,7 +187,7 @@ pub async fn patch(
     State(state): State<AppState>,
     Context(ctx): Context,
     BaseUrl(base): BaseUrl,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     Params(params): Params,
     headers: HeaderMap,
     ScimBody(body): ScimBody,
@@ -206,7 +208,7 @@ pub async fn patch(
 pub async fn delete(
     State(state): State<AppState>,
     Context(ctx): Context,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     headers: HeaderMap,
 ) -> Result<ScimResponse, ScimError> {
     delete_group(&state, &ctx, &id, if_match(&headers)?).await

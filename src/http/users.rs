@@ -2,7 +2,9 @@
 //! Bulk runs exactly what the single-resource endpoints run.
 
 use super::documents::{self, related};
-use super::extract::{if_match, none_match_hits, BaseUrl, Context, Params, ScimBody};
+use super::extract::{
+    if_match, none_match_hits, BaseUrl, Context, Params, ResourceId, ScimBody,
+};
 use super::listing;
 use super::response::ScimResponse;
 use super::router::AppState;
@@ -15,7 +17,7 @@ use crate::scim::patch::parse_patch_request;
 use crate::scim::resource::{user_document, user_profile, Decoded};
 use crate::scim::schema::ResourceType;
 use crate::scim::select::Selection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use projections::scim_users::UserRecord;
 use serde_json::Value;
@@ -125,7 +127,7 @@ pub async fn get(
     State(state): State<AppState>,
     Context(ctx): Context,
     BaseUrl(base): BaseUrl,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     Params(params): Params,
     headers: HeaderMap,
 ) -> Result<ScimResponse, ScimError> {
@@ -157,7 +159,7 @@ pub async fn replace(
     State(state): State<AppState>,
     Context(ctx): Context,
     BaseUrl(base): BaseUrl,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     Params(params): Params,
     headers: HeaderMap,
     ScimBody(body): ScimBody,
@@ -179,7 +181,7 @@ pub async fn patch(
     State(state): State<AppState>,
     Context(ctx): Context,
     BaseUrl(base): BaseUrl,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     Params(params): Params,
     headers: HeaderMap,
     ScimBody(body): ScimBody,
@@ -200,7 +202,7 @@ pub async fn patch(
 pub async fn delete(
     State(state): State<AppState>,
     Context(ctx): Context,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     headers: HeaderMap,
 ) -> Result<ScimResponse, ScimError> {
     delete_user(&state, &ctx, &id, if_match(&headers)?).await

@@ -38,6 +38,10 @@ pub fn decode(resource_type: ResourceType, input: &Value) -> Result<Decoded, Sci
     };
     let mut decoded = Decoded::default();
     for (key, value) in object {
+        if key.eq_ignore_ascii_case("schemas") {
+            check_schemas(resource_type, value)?;
+            continue;
+        }
         if IGNORED_KEYS
             .iter()
             .any(|ignored| ignored.eq_ignore_ascii_case(key))
@@ -66,6 +70,29 @@ pub fn decode(resource_type: ResourceType, input: &Value) -> Result<Decoded, Sci
         }
     }
     Ok(decoded)
+}
+
+/// `schemas`, when sent, must be a list of URIs naming the resource's own core schema: a
+/// Group sent to `/Users`, or a resource of a schema scimd does not serve, is refused rather
+/// than read as something it is not. Other URIs (an IdP's own extensions) are let through,
+/// as their attributes are (RFC 7644 §3.3).
+fn check_schemas(resource_type: ResourceType, value: &Value) -> Result<(), ScimError> {
+    let core = resource_type.core().id;
+    let uris: Option<Vec<&str>> = value
+        .as_array()
+        .and_then(|items| items.iter().map(Value::as_str).collect());
+    let Some(uris) = uris else {
+        return Err(ScimError::invalid_value(format!(
+            "schemas must be a list of schema URIs, such as [\"{core}\"]"
+        )));
+    };
+    if uris.iter().any(|uri| uri.eq_ignore_ascii_case(core)) {
+        return Ok(());
+    }
+    Err(ScimError::invalid_value(format!(
+        "schemas must include \"{core}\"; this request names {}",
+        serde_json::to_string(&uris).unwrap_or_default()
+    )))
 }
 
 /// The canonical form of a value for `def`, or `None` if it is null or not the client's to set.
