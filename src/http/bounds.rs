@@ -7,13 +7,14 @@
 //! other; everything else (admin API, health) is bounded at the root.
 
 use crate::limits::Limits;
+use crate::provisioning_log::SeenBody;
 use crate::scim::error::ScimError;
-use axum::body::{Body, Bytes, HttpBody as _};
+use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http_body_util::{BodyExt as _, LengthLimitError, Limited};
+use http_body_util::BodyExt as _;
 use std::time::Duration;
 
 /// Where the SCIM router is nested; it bounds its own requests.
@@ -52,7 +53,12 @@ async fn bound(limits: Limits, max_bytes: usize, request: Request, next: Next) -
     let bulk = parts.uri.path() == BULK_ROUTE;
     let body = match read_body(body, max_bytes, limits.body_read_timeout).await {
         Ok(bytes) => Body::from(bytes),
-        Err(refusal) => return refusal.into_response(bulk, max_bytes, limits.body_read_timeout),
+        Err((refusal, read)) => {
+            let mut response = refusal.into_response(bulk, max_bytes, limits.body_read_timeout);
+            // The provisioning log notes that it did not see the body whole.
+            response.extensions_mut().insert(SeenBody::unread(read));
+            return response;
+        }
     };
     let handled = tokio::time::timeout(
         limits.request_timeout,
@@ -126,18 +132,33 @@ impl Refusal {
     }
 }
 
-async fn read_body(body: Body, max_bytes: usize, timeout: Duration) -> Result<Bytes, Refusal> {
-    // A declared length over the limit is refused before a byte of it is read.
-    let declared = body.size_hint().lower();
-    if usize::try_from(declared).map_or(true, |declared| declared > max_bytes) {
-        return Err(Refusal::TooLarge);
-    }
-    match tokio::time::timeout(timeout, Limited::new(body, max_bytes).collect()).await {
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(error)) if error.downcast_ref::<LengthLimitError>().is_some() => {
-            Err(Refusal::TooLarge)
+/// The body, read whole within `timeout`; or why not, and how many bytes were read.
+async fn read_body(
+    mut body: Body,
+    max_bytes: usize,
+    timeout: Duration,
+) -> Result<Bytes, (Refusal, usize)> {
+    let mut read: Vec<u8> = Vec::new();
+    // Read past the limit before refusing, even when the declared length is over it: a client
+    // that writes its whole body before reading the answer would otherwise lose the answer to
+    // a connection reset.
+    let reading = async {
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|error| Refusal::Unreadable(error.to_string()))?;
+            // Trailers carry nothing scimd uses.
+            if let Ok(data) = frame.into_data() {
+                read.extend_from_slice(&data);
+                if read.len() > max_bytes {
+                    return Err(Refusal::TooLarge);
+                }
+            }
         }
-        Ok(Err(error)) => Err(Refusal::Unreadable(error.to_string())),
-        Err(_) => Err(Refusal::TooSlow),
+        Ok(())
+    };
+    let outcome = tokio::time::timeout(timeout, reading).await;
+    match outcome {
+        Ok(Ok(())) => Ok(Bytes::from(read)),
+        Ok(Err(refusal)) => Err((refusal, read.len())),
+        Err(_) => Err((Refusal::TooSlow, read.len())),
     }
 }

@@ -4,9 +4,7 @@
 //! Bulk runs exactly what the single-resource endpoints run.
 
 use super::documents::{self, related};
-use super::extract::{
-    if_match, none_match_hits, BaseUrl, Context, Params, ResourceId, ScimBody,
-};
+use super::extract::{if_match, none_match_hits, BaseUrl, Context, Params, ResourceId, ScimBody};
 use super::listing;
 use super::response::ScimResponse;
 use super::router::AppState;

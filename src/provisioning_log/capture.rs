@@ -75,7 +75,14 @@ async fn buffer(mut body: Body, limit: usize) -> Buffered {
 /// What `read_body` saw of an authenticated request's body, handed out to `capture` in the
 /// response's extensions.
 #[derive(Clone)]
-struct SeenBody(Result<Bytes, usize>);
+pub struct SeenBody(Result<Bytes, usize>);
+
+impl SeenBody {
+    /// A body refused after `read` bytes, before `read_body` saw it (too large or too slow).
+    pub fn unread(read: usize) -> Self {
+        Self(Err(read))
+    }
+}
 
 /// Inner middleware, behind authentication (so that no one without a key makes scimd read a
 /// body): reads the request body up to the limit and hands it on unchanged.

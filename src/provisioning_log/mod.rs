@@ -13,6 +13,6 @@ pub mod redact;
 mod retention;
 mod writer;
 
-pub use capture::{capture, read_body, Capture};
+pub use capture::{capture, read_body, Capture, SeenBody};
 pub use retention::{prune, start_pruning};
 pub use writer::{LogError, ProvisioningLog, QUEUE_CAPACITY};

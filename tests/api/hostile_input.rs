@@ -27,7 +27,13 @@ struct Case {
     scim_type: Option<&'static str>,
 }
 
-fn case(method: &'static str, path: &str, body: impl Into<Vec<u8>>, status: u16, scim_type: &'static str) -> Case {
+fn case(
+    method: &'static str,
+    path: &str,
+    body: impl Into<Vec<u8>>,
+    status: u16,
+    scim_type: &'static str,
+) -> Case {
     Case {
         method,
         path: path.to_string(),
@@ -70,7 +76,10 @@ async fn check(app: &TestApp, case: &Case) {
         "{} {} {:?}",
         case.method,
         case.path,
-        String::from_utf8_lossy(&case.body).chars().take(120).collect::<String>()
+        String::from_utf8_lossy(&case.body)
+            .chars()
+            .take(120)
+            .collect::<String>()
     );
     let body: Value = serde_json::from_str(&text)
         .unwrap_or_else(|_| panic!("{what}: a JSON body, got {status} {text:?}"));
@@ -121,17 +130,47 @@ async fn hostile_bodies_are_refused_with_a_scim_error_and_change_nothing(app: Te
         },
         // Not JSON, or not one JSON object.
         case("POST", "/Users", "", 400, "invalidSyntax"),
-        case("POST", "/Users", r#"{"userName": "bob""#, 400, "invalidSyntax"),
+        case(
+            "POST",
+            "/Users",
+            r#"{"userName": "bob""#,
+            400,
+            "invalidSyntax",
+        ),
         case("POST", "/Users", "userName=bob", 400, "invalidSyntax"),
-        case("POST", "/Users", r#"{"userName": "bob"} {}"#, 400, "invalidSyntax"),
-        case("POST", "/Users", r#"["userName", "bob"]"#, 400, "invalidSyntax"),
+        case(
+            "POST",
+            "/Users",
+            r#"{"userName": "bob"} {}"#,
+            400,
+            "invalidSyntax",
+        ),
+        case(
+            "POST",
+            "/Users",
+            r#"["userName", "bob"]"#,
+            400,
+            "invalidSyntax",
+        ),
         case("POST", "/Groups", "null", 400, "invalidSyntax"),
         case("PUT", &user, r#""ann@example.com""#, 400, "invalidSyntax"),
         case("POST", "/Bulk", "{", 400, "invalidSyntax"),
         case("POST", "/Users/.search", "[", 400, "invalidSyntax"),
         // Ambiguous: one member twice, in any case, at any depth.
-        case("POST", "/Users", r#"{"userName": "a", "userName": "b"}"#, 400, "invalidSyntax"),
-        case("POST", "/Users", r#"{"userName": "a", "USERNAME": "b"}"#, 400, "invalidSyntax"),
+        case(
+            "POST",
+            "/Users",
+            r#"{"userName": "a", "userName": "b"}"#,
+            400,
+            "invalidSyntax",
+        ),
+        case(
+            "POST",
+            "/Users",
+            r#"{"userName": "a", "USERNAME": "b"}"#,
+            400,
+            "invalidSyntax",
+        ),
         case(
             "PUT",
             &user,
@@ -148,9 +187,27 @@ async fn hostile_bodies_are_refused_with_a_scim_error_and_change_nothing(app: Te
         ),
         // Values of the wrong type.
         case("POST", "/Users", r#"{"userName": 5}"#, 400, "invalidValue"),
-        case("POST", "/Users", r#"{"userName": ["bob"]}"#, 400, "invalidValue"),
-        case("POST", "/Users", r#"{"userName": "bob", "active": "maybe"}"#, 400, "invalidValue"),
-        case("POST", "/Users", r#"{"userName": "bob", "name": ["x"]}"#, 400, "invalidValue"),
+        case(
+            "POST",
+            "/Users",
+            r#"{"userName": ["bob"]}"#,
+            400,
+            "invalidValue",
+        ),
+        case(
+            "POST",
+            "/Users",
+            r#"{"userName": "bob", "active": "maybe"}"#,
+            400,
+            "invalidValue",
+        ),
+        case(
+            "POST",
+            "/Users",
+            r#"{"userName": "bob", "name": ["x"]}"#,
+            400,
+            "invalidValue",
+        ),
         case(
             "POST",
             "/Users",
@@ -165,8 +222,20 @@ async fn hostile_bodies_are_refused_with_a_scim_error_and_change_nothing(app: Te
             400,
             "invalidValue",
         ),
-        case("PUT", &group, r#"{"displayName": {"x": 1}}"#, 400, "invalidValue"),
-        case("PUT", &group, r#"{"displayName": "Team", "members": [{"value": 7}]}"#, 400, "invalidValue"),
+        case(
+            "PUT",
+            &group,
+            r#"{"displayName": {"x": 1}}"#,
+            400,
+            "invalidValue",
+        ),
+        case(
+            "PUT",
+            &group,
+            r#"{"displayName": "Team", "members": [{"value": 7}]}"#,
+            400,
+            "invalidValue",
+        ),
         case("PATCH", &user, patch(r#""replace""#), 400, "invalidSyntax"),
         case(
             "PATCH",
@@ -197,12 +266,42 @@ async fn hostile_bodies_are_refused_with_a_scim_error_and_change_nothing(app: Te
             400,
             "invalidValue",
         ),
-        case("POST", "/Users", r#"{"schemas": "urn:ietf:params:scim:schemas:core:2.0:User", "userName": "bob"}"#, 400, "invalidValue"),
-        case("PUT", &group, r#"{"schemas": [42], "displayName": "Team"}"#, 400, "invalidValue"),
+        case(
+            "POST",
+            "/Users",
+            r#"{"schemas": "urn:ietf:params:scim:schemas:core:2.0:User", "userName": "bob"}"#,
+            400,
+            "invalidValue",
+        ),
+        case(
+            "PUT",
+            &group,
+            r#"{"schemas": [42], "displayName": "Team"}"#,
+            400,
+            "invalidValue",
+        ),
         // Numbers no type holds: beyond f64, beyond u64.
-        case("POST", "/Users", r#"{"userName": "bob", "active": 1e400}"#, 400, "invalidSyntax"),
-        case("POST", "/Users", r#"{"userName": -1e400}"#, 400, "invalidSyntax"),
-        case("POST", "/Users", r#"{"userName": 18446744073709551616}"#, 400, "invalidValue"),
+        case(
+            "POST",
+            "/Users",
+            r#"{"userName": "bob", "active": 1e400}"#,
+            400,
+            "invalidSyntax",
+        ),
+        case(
+            "POST",
+            "/Users",
+            r#"{"userName": -1e400}"#,
+            400,
+            "invalidSyntax",
+        ),
+        case(
+            "POST",
+            "/Users",
+            r#"{"userName": 18446744073709551616}"#,
+            400,
+            "invalidValue",
+        ),
         case(
             "POST",
             "/Users",
@@ -211,9 +310,27 @@ async fn hostile_bodies_are_refused_with_a_scim_error_and_change_nothing(app: Te
             "invalidValue",
         ),
         // Bytes that are not UTF-8, in a string and outside one.
-        case("POST", "/Users", &b"{\"userName\": \"b\xffb\"}"[..], 400, "invalidSyntax"),
-        case("POST", "/Users", &b"{\"userName\xc3\x28\": \"bob\"}"[..], 400, "invalidSyntax"),
-        case("POST", "/Users", &b"\xef\xbb\xbf{\"userName\": \"bob\"}"[..], 400, "invalidSyntax"),
+        case(
+            "POST",
+            "/Users",
+            &b"{\"userName\": \"b\xffb\"}"[..],
+            400,
+            "invalidSyntax",
+        ),
+        case(
+            "POST",
+            "/Users",
+            &b"{\"userName\xc3\x28\": \"bob\"}"[..],
+            400,
+            "invalidSyntax",
+        ),
+        case(
+            "POST",
+            "/Users",
+            &b"\xef\xbb\xbf{\"userName\": \"bob\"}"[..],
+            400,
+            "invalidSyntax",
+        ),
         case("PATCH", &group, &b"\xfe\xff\x00{"[..], 400, "invalidSyntax"),
         // Nesting deeper than any resource has.
         case("POST", "/Users", deep.clone(), 400, "invalidSyntax"),
@@ -222,7 +339,13 @@ async fn hostile_bodies_are_refused_with_a_scim_error_and_change_nothing(app: Te
         case("POST", "/.search", deep_objects, 400, "invalidSyntax"),
     ];
     // Lone surrogates are not text either.
-    cases.push(case("POST", "/Users", r#"{"userName": "\ud800"}"#, 400, "invalidSyntax"));
+    cases.push(case(
+        "POST",
+        "/Users",
+        r#"{"userName": "\ud800"}"#,
+        400,
+        "invalidSyntax",
+    ));
     for case in &cases {
         check(&app, case).await;
     }
@@ -254,14 +377,54 @@ async fn hostile_paths_queries_and_headers_are_refused_and_change_nothing(app: T
         ("GET", "/Users/%FF%FE".to_string(), 404, None),
         ("DELETE", "/Users/%C3%28".to_string(), 404, None),
         ("GET", "/Groups/%ED%A0%80".to_string(), 404, None),
-        ("GET", "/Users?filter=userName%20eq%20%22%FF%22".to_string(), 200, None),
-        ("GET", "/Users?filter=%FF".to_string(), 400, Some("invalidFilter")),
-        ("GET", "/Users?count=%FF".to_string(), 400, Some("invalidValue")),
-        ("GET", "/Users?startIndex=99999999999999999999".to_string(), 400, Some("invalidValue")),
-        ("GET", "/Users?count=-99999999999999999999".to_string(), 400, Some("invalidValue")),
-        ("GET", "/Users?filter=userName%20eq%201e400".to_string(), 400, Some("invalidFilter")),
-        ("GET", format!("{user}?attributes=%FF"), 400, Some("invalidValue")),
-        ("GET", "/Users?sortBy=%00".to_string(), 400, Some("invalidValue")),
+        (
+            "GET",
+            "/Users?filter=userName%20eq%20%22%FF%22".to_string(),
+            200,
+            None,
+        ),
+        (
+            "GET",
+            "/Users?filter=%FF".to_string(),
+            400,
+            Some("invalidFilter"),
+        ),
+        (
+            "GET",
+            "/Users?count=%FF".to_string(),
+            400,
+            Some("invalidValue"),
+        ),
+        (
+            "GET",
+            "/Users?startIndex=99999999999999999999".to_string(),
+            400,
+            Some("invalidValue"),
+        ),
+        (
+            "GET",
+            "/Users?count=-99999999999999999999".to_string(),
+            400,
+            Some("invalidValue"),
+        ),
+        (
+            "GET",
+            "/Users?filter=userName%20eq%201e400".to_string(),
+            400,
+            Some("invalidFilter"),
+        ),
+        (
+            "GET",
+            format!("{user}?attributes=%FF"),
+            400,
+            Some("invalidValue"),
+        ),
+        (
+            "GET",
+            "/Users?sortBy=%00".to_string(),
+            400,
+            Some("invalidValue"),
+        ),
     ];
     for (method, path, status, scim_type) in cases {
         let request = format!(
@@ -271,10 +434,15 @@ async fn hostile_paths_queries_and_headers_are_refused_and_change_nothing(app: T
         let (got, text) = raw(&app, request.as_bytes()).await;
         assert_eq!(got, status, "{method} {path}: {text}");
         if status >= 400 {
-            let body: Value = serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap_or_default())
-                .unwrap_or_else(|_| panic!("{method} {path}: a JSON body in {text:?}"));
+            let body: Value =
+                serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap_or_default())
+                    .unwrap_or_else(|_| panic!("{method} {path}: a JSON body in {text:?}"));
             assert_eq!(body["status"], status.to_string(), "{method} {path}");
-            assert_eq!(body["scimType"].as_str(), scim_type, "{method} {path}: {body}");
+            assert_eq!(
+                body["scimType"].as_str(),
+                scim_type,
+                "{method} {path}: {body}"
+            );
         }
     }
     // Raw bytes that are not UTF-8 in the request line or a header. The request line is

@@ -89,7 +89,10 @@ async fn service_provider_config_reports_the_limits(app: TestApp) {
 /// One HTTP/1.1 exchange over a fresh connection, answered in full: (status, body).
 async fn exchange(address: SocketAddr, request: &[u8]) -> (u16, Value) {
     let mut stream = TcpStream::connect(address).await.expect("scimd accepts");
-    stream.write_all(request).await.expect("the request is sent");
+    stream
+        .write_all(request)
+        .await
+        .expect("the request is sent");
     let mut answer = Vec::new();
     // scimd may close the connection before reading all of a refused body.
     let _ = stream.read_to_end(&mut answer).await;
@@ -130,7 +133,11 @@ async fn a_body_over_the_limit_is_413_on_every_route_chunked_or_not(app: TestApp
         ("POST", "/scim/v2/Users", app.token.as_str()),
         ("PATCH", "/scim/v2/Users/some-id", app.token.as_str()),
         ("POST", "/scim/v2/Users/.search", app.token.as_str()),
-        ("PUT", "/admin/v1/instances/default/roles/allowed", ADMIN_TOKEN),
+        (
+            "PUT",
+            "/admin/v1/instances/default/roles/allowed",
+            ADMIN_TOKEN,
+        ),
         ("POST", "/healthz", ADMIN_TOKEN),
     ] {
         let (status, body) = exchange(app.address, &chunked(method, target, token, chunk, 9)).await;
@@ -154,7 +161,11 @@ async fn a_body_over_the_limit_is_413_on_every_route_chunked_or_not(app: TestApp
         &chunked("POST", "/scim/v2/Bulk", &app.token, chunk, 33),
     )
     .await;
-    assert_eq!((status, body["status"].clone()), (413, json!("413")), "{body}");
+    assert_eq!(
+        (status, body["status"].clone()),
+        (413, json!("413")),
+        "{body}"
+    );
     assert!(body["detail"]
         .as_str()
         .is_some_and(|detail| detail.contains("maxPayloadSize")));
@@ -178,11 +189,21 @@ async fn a_body_over_the_limit_is_413_on_every_route_chunked_or_not(app: TestApp
 async fn filters_past_their_length_or_depth_are_invalid_filters(app: TestApp) {
     app.create_user("ann").await;
     let within = format!("userName eq \"{}\"", "a".repeat(80));
-    assert_eq!(app.get(&format!("/Users?filter={}", encode(&within))).await.status, 200);
+    assert_eq!(
+        app.get(&format!("/Users?filter={}", encode(&within)))
+            .await
+            .status,
+        200
+    );
     let long = format!("userName eq \"{}\"", "a".repeat(90));
     let deep = "(((( userName pr ))))";
     let shallow = "((( userName pr )))";
-    assert_eq!(app.get(&format!("/Users?filter={}", encode(shallow))).await.body["totalResults"], 1);
+    assert_eq!(
+        app.get(&format!("/Users?filter={}", encode(shallow)))
+            .await
+            .body["totalResults"],
+        1
+    );
     for filter in [long.as_str(), deep] {
         let reply = app.get(&format!("/Users?filter={}", encode(filter))).await;
         assert_eq!(scim_error(&reply), (400, Some("invalidFilter")), "{filter}");
@@ -217,9 +238,18 @@ async fn values_past_their_limits_are_invalid_values_naming_the_attribute(app: T
         .collect();
     let enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
     let cases = [
-        (json!({"userName": "bob", "title": long}), "title is 51 characters long"),
-        (json!({"userName": "bob", "name": {"givenName": long}}), "name.givenName is 51"),
-        (json!({"userName": "bob", "emails": emails}), "emails has 4 values"),
+        (
+            json!({"userName": "bob", "title": long}),
+            "title is 51 characters long",
+        ),
+        (
+            json!({"userName": "bob", "name": {"givenName": long}}),
+            "name.givenName is 51",
+        ),
+        (
+            json!({"userName": "bob", "emails": emails}),
+            "emails has 4 values",
+        ),
         (
             json!({"userName": "bob", enterprise: {"department": long}}),
             "enterprise:2.0:User:department is 51",
@@ -247,7 +277,11 @@ async fn values_past_their_limits_are_invalid_values_naming_the_attribute(app: T
         "Operations": [{"method": "POST", "path": "/Users", "bulkId": "b", "data": cases[0].0}],
     });
     let reply = app.post("/Bulk", bulk).await;
-    assert_eq!(reply.body["Operations"][0]["status"], "400", "{:?}", reply.body);
+    assert_eq!(
+        reply.body["Operations"][0]["status"], "400",
+        "{:?}",
+        reply.body
+    );
 
     assert_eq!(user_names(&app).await, ["ann"]);
     let ann = app.get(&format!("/Users/{id}")).await.body;
@@ -260,9 +294,7 @@ async fn members_named_by_one_request_are_bounded(app: TestApp) {
     for n in 0..5 {
         ids.push(app.create_user(&format!("member{n}")).await);
     }
-    let members = |ids: &[String]| -> Value {
-        ids.iter().map(|id| json!({"value": id})).collect()
-    };
+    let members = |ids: &[String]| -> Value { ids.iter().map(|id| json!({"value": id})).collect() };
     let group = json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
         "displayName": "Big",
@@ -270,13 +302,20 @@ async fn members_named_by_one_request_are_bounded(app: TestApp) {
     });
     let reply = app.post("/Groups", group).await;
     assert_eq!(scim_error(&reply), (400, Some("invalidValue")));
-    assert!(detail(&reply).contains("at most 4 members"), "{}", detail(&reply));
+    assert!(
+        detail(&reply).contains("at most 4 members"),
+        "{}",
+        detail(&reply)
+    );
 
     let four: Vec<&str> = ids[..4].iter().map(String::as_str).collect();
     let group_id = app.create_group("Big", &four).await;
     let path = format!("/Groups/{group_id}");
     let put = json!({"displayName": "Big", "members": members(&ids)});
-    assert_eq!(scim_error(&app.put(&path, put).await), (400, Some("invalidValue")));
+    assert_eq!(
+        scim_error(&app.put(&path, put).await),
+        (400, Some("invalidValue"))
+    );
     // Okta adds and removes in separate operations of one PATCH: they add up.
     let add_and_remove = json!([
         {"op": "add", "path": "members", "value": members(&ids[4..])},

@@ -35,7 +35,12 @@ on_both_stores_with!(short_timeouts;
 async fn a_request_past_the_timeout_is_abandoned_with_503(app: TestApp) {
     // Hold the store's write lock (SQLite) or the events table (PostgreSQL): a create then
     // waits far longer than the request may take.
-    let mut held = app.store.db.begin_write().await.expect("a write transaction");
+    let mut held = app
+        .store
+        .db
+        .begin_write()
+        .await
+        .expect("a write transaction");
     if app.store.db.dialect() == Dialect::Postgres {
         held.execute(&Sql::new("LOCK TABLE events IN EXCLUSIVE MODE"))
             .await
@@ -55,7 +60,10 @@ async fn a_request_past_the_timeout_is_abandoned_with_503(app: TestApp) {
 
     // The abandoned create left nothing behind, and the server serves on.
     let filter = encode("userName eq \"slow@example.com\"");
-    assert_eq!(app.get(&format!("/Users?filter={filter}")).await.body["totalResults"], 0);
+    assert_eq!(
+        app.get(&format!("/Users?filter={filter}")).await.body["totalResults"],
+        0
+    );
     app.create_user("fast@example.com").await;
 }
 
@@ -64,8 +72,15 @@ async fn read_until_closed(stream: &mut TcpStream) -> (String, Duration) {
     let started = Instant::now();
     let mut answer = Vec::new();
     let read = tokio::time::timeout(BOUND * 10, stream.read_to_end(&mut answer)).await;
-    assert!(read.is_ok(), "the connection is still open after {:?}", BOUND * 10);
-    (String::from_utf8_lossy(&answer).into_owned(), started.elapsed())
+    assert!(
+        read.is_ok(),
+        "the connection is still open after {:?}",
+        BOUND * 10
+    );
+    (
+        String::from_utf8_lossy(&answer).into_owned(),
+        started.elapsed(),
+    )
 }
 
 async fn a_client_that_stalls_in_its_headers_is_disconnected(app: TestApp) {
@@ -91,7 +106,11 @@ async fn a_client_that_stalls_in_its_headers_is_disconnected(app: TestApp) {
         }
     };
     let _ = tokio::time::timeout(BOUND * 10, trickle).await;
-    assert!(started.elapsed() < BOUND * 3, "cut off after {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < BOUND * 3,
+        "cut off after {:?}",
+        started.elapsed()
+    );
 }
 
 async fn a_client_that_stalls_or_trickles_its_body_gets_408_and_is_disconnected(app: TestApp) {
@@ -104,7 +123,10 @@ async fn a_client_that_stalls_or_trickles_its_body_gets_408_and_is_disconnected(
     );
     let mut stream = TcpStream::connect(app.address).await.expect("connects");
     stream.write_all(head.as_bytes()).await.expect("sent");
-    stream.write_all(&body.as_bytes()[..10]).await.expect("sent");
+    stream
+        .write_all(&body.as_bytes()[..10])
+        .await
+        .expect("sent");
     let (answer, took) = read_until_closed(&mut stream).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains(r#""status":"408""#), "{answer}");
@@ -128,11 +150,18 @@ async fn a_client_that_stalls_or_trickles_its_body_gets_408_and_is_disconnected(
     assert!(read.is_ok(), "the connection is still open");
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
-    assert!(started.elapsed() < BOUND * 3, "answered after {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < BOUND * 3,
+        "answered after {:?}",
+        started.elapsed()
+    );
     trickle.abort();
 
     let filter = encode("userName eq \"stalled@example.com\"");
-    assert_eq!(app.get(&format!("/Users?filter={filter}")).await.body["totalResults"], 0);
+    assert_eq!(
+        app.get(&format!("/Users?filter={filter}")).await.body["totalResults"],
+        0
+    );
 }
 
 async fn an_idle_connection_is_closed(app: TestApp) {
