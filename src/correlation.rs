@@ -20,6 +20,12 @@ pub fn current() -> Option<String> {
     CORRELATION_ID.try_with(Clone::clone).ok()
 }
 
+/// Names the user or group being written on the current span (the request's, or a Bulk
+/// operation's), so that the lines logged after it say which aggregate they are about.
+pub fn record_aggregate(id: &str) {
+    tracing::Span::current().record("aggregate_id", id);
+}
+
 /// Middleware: assigns the id, serves the request inside its span, and logs the outcome.
 pub async fn assign(request: Request, next: Next) -> Response {
     let id = uuid::Uuid::new_v4().to_string();
@@ -32,6 +38,7 @@ pub async fn assign(request: Request, next: Next) -> Response {
         %path,
         instance = tracing::field::Empty,
         key_id = tracing::field::Empty,
+        aggregate_id = tracing::field::Empty,
     );
     let started = Instant::now();
     let mut response = CORRELATION_ID

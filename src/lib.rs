@@ -10,6 +10,7 @@ pub mod api_key;
 pub mod correlation;
 pub mod http;
 pub mod limits;
+pub mod metrics;
 pub mod provisioning;
 pub mod provisioning_log;
 pub mod scim;

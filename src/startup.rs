@@ -4,6 +4,7 @@
 use crate::admin::token::AdminToken;
 use crate::http::{connections, router, AppState, KeyLimiter, RateLimit};
 use crate::limits::Limits;
+use crate::metrics::Metrics;
 use crate::provisioning::Provisioning;
 use crate::provisioning_log::{self, ProvisioningLog};
 use crate::store::Store;
@@ -37,6 +38,8 @@ pub struct ServerSettings {
     pub shutdown_grace: Duration,
     /// Requests each API key may send, per process.
     pub rate_limit: RateLimit,
+    /// The bearer token `/metrics` asks for; `None` leaves it open, like `/healthz`.
+    pub metrics_token: Option<AdminToken>,
 }
 
 /// Seconds after which a name claim of an interrupted create is an orphan: twice the longest a
@@ -69,6 +72,7 @@ impl Default for ServerSettings {
             provisioning_log_prune_every: Duration::from_secs(60 * 60),
             shutdown_grace: Duration::from_secs(SHUTDOWN_GRACE_SECS),
             rate_limit: RateLimit::default(),
+            metrics_token: None,
         }
     }
 }
@@ -117,6 +121,7 @@ pub async fn serve(
             }
         }
     });
+    let metrics = Arc::new(Metrics::new(&store.metrics, &log));
     let state = AppState {
         provisioning: Provisioning::new(store, settings.claim_grace),
         public_url: settings.public_url,
@@ -124,6 +129,8 @@ pub async fn serve(
         admin_token: settings.admin_token.map(Arc::new),
         provisioning_log: log.clone(),
         rate_limit: KeyLimiter::new(settings.rate_limit),
+        metrics,
+        metrics_token: settings.metrics_token.map(Arc::new),
     };
     let app = router(state);
     let served = connections::serve(

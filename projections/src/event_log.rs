@@ -285,6 +285,27 @@ pub async fn head(db: &Db) -> Result<Position, ProjectionError> {
         .unwrap_or_default())
 }
 
+#[derive(sqlx::FromRow)]
+struct CountRow {
+    count: i64,
+}
+
+/// How many events are committed after `after`.
+pub async fn count_after(db: &Db, after: Position) -> Result<i64, ProjectionError> {
+    let sql = match db.dialect() {
+        Dialect::Sqlite => Sql::new("SELECT COUNT(*) AS count FROM events WHERE position > $1")
+            .bind(after.position),
+        Dialect::Postgres => Sql::new(
+            "SELECT COUNT(*) AS count FROM events
+              WHERE (transaction_id, position) > ($1::text::xid8, $2)",
+        )
+        .bind(after.transaction_id.to_string())
+        .bind(after.position),
+    };
+    let row: CountRow = db.fetch_one(&sql).await?;
+    Ok(row.count)
+}
+
 /// Up to `limit` stored events after `after` and up to `until`, in global order.
 pub async fn stored_between(
     tx: &mut Tx,

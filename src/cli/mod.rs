@@ -20,7 +20,7 @@ use std::io::Write as _;
 use std::sync::Arc;
 
 use audit::AuditCommand;
-pub use serve::ServeArgs;
+pub use serve::{LogFormat, ServeArgs};
 use settings::{DirectoryCommand, FieldsCommand, MappingsCommand, RolesCommand};
 use tenancy::{InstancesCommand, KeysCommand};
 

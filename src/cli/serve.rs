@@ -4,7 +4,7 @@ use super::open;
 use anyhow::Context as _;
 use clap::Args;
 use scimd::admin;
-use scimd::admin::token::AdminToken;
+use scimd::admin::token::{AdminToken, MIN_ADMIN_TOKEN_CHARS};
 use scimd::http::RateLimit;
 use scimd::limits::{self, Limits};
 use scimd::scim::bulk::BulkLimits;
@@ -94,6 +94,19 @@ pub struct ServeArgs {
     /// Requests each API key may send at once after a quiet spell; 0: one second's worth
     #[arg(long, env = "SCIMD_RATE_LIMIT_BURST", default_value_t = 0)]
     pub rate_limit_burst: u32,
+    /// Makes /metrics ask for this bearer token (at least 32 characters); without it /metrics
+    /// is open like /healthz
+    #[arg(long, env = "SCIMD_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// Log lines as human-readable text or as one JSON object per line
+    #[arg(long, env = "SCIMD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 pub async fn serve(database: &str, args: ServeArgs) -> anyhow::Result<()> {
@@ -130,8 +143,19 @@ pub async fn serve(database: &str, args: ServeArgs) -> anyhow::Result<()> {
         .map(AdminToken::new)
         .transpose()?;
     let limits = limits_of(&args);
+    let metrics_token = args
+        .metrics_token
+        .as_deref()
+        .map(AdminToken::new)
+        .transpose()
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "the metrics token must be at least {MIN_ADMIN_TOKEN_CHARS} characters without spaces"
+            )
+        })?;
     let settings = ServerSettings {
         admin_token,
+        metrics_token,
         public_url: args.public_url,
         limits,
         provisioning_log_retention: startup::retention_of_days(

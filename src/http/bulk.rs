@@ -115,7 +115,11 @@ pub async fn post(
         let outcome = match step.refusal {
             Some(refusal) => Outcome::failed(refusal, None),
             None => {
-                let span = tracing::info_span!("bulk operation", index = step.index);
+                let span = tracing::info_span!(
+                    "bulk operation",
+                    index = step.index,
+                    aggregate_id = tracing::field::Empty,
+                );
                 run(&state, &ctx, &base, operation, &created)
                     .instrument(span)
                     .await

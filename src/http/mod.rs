@@ -14,6 +14,7 @@ mod groups;
 mod health;
 mod json;
 mod listing;
+mod metrics;
 mod rate_limit;
 mod response;
 mod router;

@@ -1,10 +1,13 @@
 //! The routes: SCIM under `/scim/v2` behind API-key authentication and recorded in the
-//! provisioning log, the admin API under `/admin/v1`, and `/healthz` and `/readyz`.
+//! provisioning log, the admin API under `/admin/v1`, and `/healthz`, `/readyz` and `/metrics`.
 
-use super::{admin, auth, bounds, bulk, discovery, groups, health, rate_limit, search, users};
+use super::{
+    admin, auth, bounds, bulk, discovery, groups, health, metrics, rate_limit, search, users,
+};
 use crate::admin::token::AdminToken;
 use crate::correlation;
 use crate::limits::Limits;
+use crate::metrics::Metrics;
 use crate::provisioning::Provisioning;
 use crate::provisioning_log::{self, Capture, ProvisioningLog};
 use crate::scim::error::ScimError;
@@ -26,6 +29,9 @@ pub struct AppState {
     pub provisioning_log: ProvisioningLog,
     /// Each key's request budget in this process.
     pub rate_limit: rate_limit::KeyLimiter,
+    pub metrics: Arc<Metrics>,
+    /// The token `/metrics` asks for; `None` leaves it open.
+    pub metrics_token: Option<Arc<AdminToken>>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -69,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .route("/Schemas", get(discovery::schemas))
         .route("/Schemas/{id}", get(discovery::schema))
         .method_not_allowed_fallback(method_not_allowed)
+        .route_layer(middleware::from_fn(metrics::note_route))
         .route_layer(middleware::from_fn_with_state(
             capture.clone(),
             provisioning_log::read_body,
@@ -90,13 +97,22 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::metrics))
+        .route_layer(middleware::from_fn(metrics::note_route))
         .nest(bounds::SCIM_PREFIX, scim)
-        .nest("/admin/v1", admin::router(state.clone()))
+        .nest(
+            "/admin/v1",
+            admin::router(state.clone()).route_layer(middleware::from_fn(metrics::note_route)),
+        )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(middleware::from_fn_with_state(
             limits,
             bounds::bound_outside_scim,
+        ))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state.metrics),
+            metrics::count,
         ))
         .layer(middleware::from_fn(correlation::assign))
         .with_state(state)

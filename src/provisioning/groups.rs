@@ -4,6 +4,7 @@
 use super::{
     check_if_match, command_version, Provisioning, ProvisioningError, RequestContext, EDIT_ATTEMPTS,
 };
+use crate::correlation;
 use crate::scim::patch::members::MemberEdit;
 use crate::scim::resource::GroupFields;
 use crate::store::{CommandError, NameKind, UniqueName};
@@ -66,6 +67,7 @@ impl Provisioning {
             .resolve_members(ctx, fields.member_ids.as_deref().unwrap_or_default())
             .await?;
         let id = uuid::Uuid::new_v4().to_string();
+        correlation::record_aggregate(&id);
         let name = self.group_name(ctx, fields.display_name.as_str());
         if let Err(taken) = self.reserve(&name, &id).await {
             let instance_id = &ctx.principal.instance_id;
@@ -152,6 +154,7 @@ impl Provisioning {
         F: Fn(&GroupRecord) -> Result<GroupChange, E>,
         E: From<ProvisioningError>,
     {
+        correlation::record_aggregate(id);
         let _turn = self.locks.lock(id).await;
         for attempt in 0..EDIT_ATTEMPTS {
             let current = self.group(ctx, id).await?;
@@ -220,6 +223,7 @@ impl Provisioning {
         id: &str,
         if_match: Option<i64>,
     ) -> Result<(), ProvisioningError> {
+        correlation::record_aggregate(id);
         // The aggregate itself answers "not found" and checks the If-Match version.
         let turn = self.locks.lock(id).await;
         let command = GroupCommand::Delete {

@@ -12,6 +12,7 @@ pub use context::RequestContext;
 pub use error::ProvisioningError;
 pub use groups::GroupChange;
 
+use crate::store::metrics::AggregateLabel;
 use crate::store::{Claim, NameKind, Store, UniqueName};
 use aggregates::group::{GroupCommand, GroupError, MemberId};
 use aggregates::settings::InstanceSettings;
@@ -129,17 +130,26 @@ impl Provisioning {
 
     /// After an edit found its aggregate changed since it was read: wait until the read model
     /// shows the change, so the edit can be derived again, unless the client pinned the version
-    /// it saw with If-Match.
+    /// it saw with If-Match. Counted with the command bus's conflicts: the same race, seen
+    /// before the command rather than by the event store.
     async fn await_fresh_state(
         &self,
-        aggregate_type: &str,
+        aggregate_type: &'static str,
         id: &str,
         if_match: Option<i64>,
         attempt: u32,
     ) -> Result<(), ProvisioningError> {
+        let metrics = &self.store.metrics;
+        let label = AggregateLabel::of(aggregate_type);
+        metrics.conflicts.get_or_create(&label).inc();
         if if_match.is_some() {
             return Err(ProvisioningError::PreconditionFailed);
         }
+        if attempt + 1 >= EDIT_ATTEMPTS {
+            metrics.retries_exhausted.get_or_create(&label).inc();
+            return Err(ProvisioningError::ConcurrentModification);
+        }
+        metrics.retries.get_or_create(&label).inc();
         self.store
             .projector
             .wait_for_aggregate(aggregate_type, id)

@@ -3,6 +3,7 @@
 use super::{
     check_if_match, command_version, Provisioning, ProvisioningError, RequestContext, EDIT_ATTEMPTS,
 };
+use crate::correlation;
 use crate::scim::mapping::{manager_reference, mapped_fields};
 use crate::store::{CommandError, NameKind, UniqueName};
 use aggregates::settings::roles::{requested_roles, with_roles};
@@ -173,6 +174,7 @@ impl Provisioning {
         let settings = self.settings(ctx).await?;
         let profile = with_role_rules(&settings, profile, true)?;
         let id = uuid::Uuid::new_v4().to_string();
+        correlation::record_aggregate(&id);
         let name = self.user_name(ctx, profile.user_name.as_str());
         if let Err(taken) = self.reserve(&name, &id).await {
             let instance_id = &ctx.principal.instance_id;
@@ -216,6 +218,7 @@ impl Provisioning {
         profile: UserProfile,
         settings: &InstanceSettings,
     ) -> Result<UserRecord, ProvisioningError> {
+        correlation::record_aggregate(id);
         let _turn = self.locks.lock(id).await;
         let manager = self.manager_of(ctx, &profile).await?;
         let pending = pending_reference(manager.as_ref());
@@ -261,6 +264,7 @@ impl Provisioning {
         F: Fn(&UserRecord) -> Result<UserProfile, E>,
         E: From<ProvisioningError>,
     {
+        correlation::record_aggregate(id);
         let _turn = self.locks.lock(id).await;
         let settings = self.settings(ctx).await?;
         for attempt in 0..EDIT_ATTEMPTS {
@@ -312,6 +316,7 @@ impl Provisioning {
         id: &str,
         if_match: Option<i64>,
     ) -> Result<(), ProvisioningError> {
+        correlation::record_aggregate(id);
         // The aggregate itself answers "not found" and checks the If-Match version.
         let turn = self.locks.lock(id).await;
         let command = UserCommand::Delete {

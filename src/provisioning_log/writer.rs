@@ -1,12 +1,11 @@
 //! Writing the log without slowing provisioning down: requests hand their entries to a bounded
 //! queue and never wait; one background task stores whatever has queued up, in one transaction
 //! per batch. When the store falls so far behind that the queue is full, entries are dropped
-//! and counted rather than making IdPs wait.
+//! and counted rather than making IdPs wait; so are entries the store refused twice.
 
 use crate::store::provisioning_log::{self, LogEntry};
 use projections::db::Db;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use prometheus_client::metrics::counter::Counter;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -35,7 +34,8 @@ enum Message {
 #[derive(Clone)]
 pub struct ProvisioningLog {
     queue: mpsc::Sender<Message>,
-    dropped: Arc<AtomicU64>,
+    /// Entries never stored, for whatever reason (`/metrics` shows it).
+    dropped: Counter,
 }
 
 impl ProvisioningLog {
@@ -43,11 +43,9 @@ impl ProvisioningLog {
     /// log is gone and the queue is drained.
     pub fn start(db: Db) -> (Self, JoinHandle<()>) {
         let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
-        let writer = tokio::spawn(write(db, receiver));
-        let log = Self {
-            queue,
-            dropped: Arc::new(AtomicU64::new(0)),
-        };
+        let dropped = Counter::default();
+        let writer = tokio::spawn(write(db, receiver, dropped.clone()));
+        let log = Self { queue, dropped };
         (log, writer)
     }
 
@@ -56,21 +54,28 @@ impl ProvisioningLog {
         match self.queue.try_send(Message::Entry(Box::new(entry))) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
-                let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                let dropped = self.dropped.inc() + 1;
                 // One warning per power of two keeps a flood of drops from flooding the log.
                 if dropped.is_power_of_two() {
                     tracing::warn!(dropped, "provisioning log queue is full: entries dropped");
                 }
             }
             Err(mpsc::error::TrySendError::Closed(_)) => {
+                self.dropped.inc();
                 tracing::warn!("provisioning log writer has stopped: entry dropped");
             }
         }
     }
 
-    /// How many entries were dropped because the queue was full.
+    /// How many entries were dropped: the queue was full, the writer had stopped, or the
+    /// store refused them twice.
     pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+        self.dropped.get()
+    }
+
+    /// The counter behind `dropped`, for a metrics registry.
+    pub fn dropped_counter(&self) -> Counter {
+        self.dropped.clone()
     }
 
     /// Waits until every entry recorded so far is stored, so that a reader sees its own
@@ -85,7 +90,7 @@ impl ProvisioningLog {
     }
 }
 
-async fn write(db: Db, mut queue: mpsc::Receiver<Message>) {
+async fn write(db: Db, mut queue: mpsc::Receiver<Message>, dropped: Counter) {
     let mut batch = Vec::with_capacity(BATCH);
     let mut flushes = Vec::new();
     while let Some(first) = queue.recv().await {
@@ -100,7 +105,7 @@ async fn write(db: Db, mut queue: mpsc::Receiver<Message>) {
             }
         }
         if !batch.is_empty() {
-            store(&db, &batch).await;
+            store(&db, &batch, &dropped).await;
             batch.clear();
         }
         for done in flushes.drain(..) {
@@ -109,13 +114,14 @@ async fn write(db: Db, mut queue: mpsc::Receiver<Message>) {
     }
 }
 
-async fn store(db: &Db, batch: &[LogEntry]) {
+async fn store(db: &Db, batch: &[LogEntry], dropped: &Counter) {
     let Err(error) = provisioning_log::insert(db, batch).await else {
         return;
     };
     tracing::warn!(%error, entries = batch.len(), "cannot write the provisioning log; retrying");
     tokio::time::sleep(RETRY_AFTER).await;
     if let Err(error) = provisioning_log::insert(db, batch).await {
+        dropped.inc_by(u64::try_from(batch.len()).unwrap_or(u64::MAX));
         tracing::error!(%error, lost = batch.len(), "provisioning log entries lost");
     }
 }

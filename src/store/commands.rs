@@ -4,6 +4,7 @@
 //! other as a conflict. The loser is re-run against the fresh state (it may now be refused on
 //! its merits), so that clients never see a conflict as a failure of scimd.
 
+use super::metrics::{AggregateLabel, StoreMetrics};
 use super::snapshots::SnapshotStore;
 use super::split_repository::SplitRepository;
 use super::upcasting::user_upcasters;
@@ -51,10 +52,15 @@ pub struct Frameworks<R: PersistedEventRepository> {
     users: Users<R>,
     groups: Groups<R>,
     settings: Settings<R>,
+    metrics: StoreMetrics,
 }
 
 impl<R: PersistedEventRepository> Frameworks<R> {
-    fn new(repository: impl Fn() -> R, group_services: GroupServices) -> Self {
+    fn new(
+        repository: impl Fn() -> R,
+        group_services: GroupServices,
+        metrics: &StoreMetrics,
+    ) -> Self {
         Self {
             users: CqrsFramework::new(
                 PersistedEventStore::new_event_store(repository()).with_upcasters(user_upcasters()),
@@ -67,6 +73,7 @@ impl<R: PersistedEventRepository> Frameworks<R> {
                 group_services,
             ),
             settings: settings(repository(), repository()),
+            metrics: metrics.clone(),
         }
     }
 }
@@ -88,7 +95,7 @@ pub enum CommandError<E: std::error::Error> {
 }
 
 impl CommandBus {
-    pub fn new(db: &Db, group_services: GroupServices) -> Self {
+    pub fn new(db: &Db, group_services: GroupServices, metrics: &StoreMetrics) -> Self {
         match db {
             Db::Sqlite(pools) => Self::Sqlite(Box::new(Frameworks::new(
                 || {
@@ -97,8 +104,10 @@ impl CommandBus {
                         SqliteEventRepository::new(pools.writes.clone()),
                     )
                     .appending_through(db.clone())
+                    .counting_appends(metrics.events_appended.clone())
                 },
                 group_services,
+                metrics,
             ))),
             Db::Postgres(pool) => Self::Postgres(Box::new(Frameworks::new(
                 || {
@@ -107,8 +116,10 @@ impl CommandBus {
                         PostgresEventRepository::new(pool.clone()),
                     )
                     .appending_through(db.clone())
+                    .counting_appends(metrics.events_appended.clone())
                 },
                 group_services,
+                metrics,
             ))),
         }
     }
@@ -120,7 +131,8 @@ impl CommandBus {
         metadata: &EventMetadata,
     ) -> Result<(), CommandError<SettingsError>> {
         on_store!(self, frameworks => {
-            execute(&frameworks.settings.0, instance_id, command, metadata, |_| false).await
+            let framework = &frameworks.settings.0;
+            execute(framework, &frameworks.metrics, instance_id, command, metadata, |_| false).await
         })
     }
 
@@ -145,7 +157,7 @@ impl CommandBus {
         metadata: &EventMetadata,
     ) -> Result<(), CommandError<UserError>> {
         on_store!(self, frameworks => {
-            execute(&frameworks.users, id, command, metadata, |_| false).await
+            execute(&frameworks.users, &frameworks.metrics, id, command, metadata, |_| false).await
         })
     }
 
@@ -158,13 +170,14 @@ impl CommandBus {
         // The membership view moved on while the group was being loaded: load it again.
         let stale = |error: &GroupError| *error == GroupError::StaleMembership;
         on_store!(self, frameworks => {
-            execute(&frameworks.groups, id, command, metadata, stale).await
+            execute(&frameworks.groups, &frameworks.metrics, id, command, metadata, stale).await
         })
     }
 }
 
 async fn execute<A, ES>(
     framework: &CqrsFramework<A, ES>,
+    metrics: &StoreMetrics,
     id: &str,
     command: A::Command,
     metadata: &EventMetadata,
@@ -175,6 +188,7 @@ where
     A::Command: Clone,
     ES: EventStore<A>,
 {
+    let label = AggregateLabel::of(A::TYPE);
     for attempt in 0..ATTEMPTS {
         match framework
             .execute_with_metadata(id, command.clone(), metadata.to_map())
@@ -186,6 +200,11 @@ where
             Err(AggregateError::UserError(error)) => return Err(CommandError::Rejected(error)),
             Err(other) => return Err(CommandError::Store(other.to_string())),
         }
+        metrics.conflicts.get_or_create(&label).inc();
+        if attempt + 1 == ATTEMPTS {
+            break;
+        }
+        metrics.retries.get_or_create(&label).inc();
         tracing::debug!(
             aggregate = A::TYPE,
             id,
@@ -194,6 +213,8 @@ where
         );
         tokio::time::sleep(backoff(attempt)).await;
     }
+    metrics.retries_exhausted.get_or_create(&label).inc();
+    tracing::warn!(aggregate = A::TYPE, id, "command kept conflicting; gave up");
     Err(CommandError::Conflict)
 }
 

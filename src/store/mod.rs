@@ -6,6 +6,7 @@ mod claims;
 mod commands;
 mod connect;
 mod membership;
+pub mod metrics;
 pub mod provisioning_log;
 mod scratch;
 mod snapshots;
@@ -19,6 +20,7 @@ pub use connect::{redact, StoreError};
 pub use scratch::Scratch;
 
 use aggregates::group::GroupServices;
+use metrics::StoreMetrics;
 use projections::db::Db;
 use projections::runner::Projector;
 use std::sync::Arc;
@@ -54,6 +56,8 @@ pub struct Store {
     pub commands: CommandBus,
     pub projector: Arc<Projector>,
     pub claims: NameClaims,
+    /// Counted by this store's commands and appends, shown by `/metrics`.
+    pub metrics: StoreMetrics,
 }
 
 impl Store {
@@ -69,8 +73,10 @@ impl Store {
             db.clone(),
             Arc::clone(&projector),
         ));
-        let commands = CommandBus::new(&db, GroupServices { membership });
+        let metrics = StoreMetrics::default();
+        let commands = CommandBus::new(&db, GroupServices { membership }, &metrics);
         Ok(Self {
+            metrics,
             claims: NameClaims::new(db.clone()),
             db,
             commands,

@@ -4,6 +4,7 @@
 //! are appended as multi-row `INSERT`s (on SQLite through the group commit), and a command
 //! without events does not write at all.
 
+use super::metrics::{AggregateLabel, ByAggregate};
 use cqrs_es::persist::{
     PersistedEventRepository, PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot,
 };
@@ -17,6 +18,8 @@ pub struct SplitRepository<R> {
     /// Where `append` writes events (`Db::append_events`), if anywhere; a command that also
     /// takes a snapshot still goes through `writes`, which stores both in one transaction.
     grouped_appends: Option<Db>,
+    /// Counts the events each successful append stored.
+    appended: Option<ByAggregate>,
 }
 
 impl<R> SplitRepository<R> {
@@ -25,11 +28,17 @@ impl<R> SplitRepository<R> {
             reads,
             writes,
             grouped_appends: None,
+            appended: None,
         }
     }
 
     pub fn appending_through(mut self, db: Db) -> Self {
         self.grouped_appends = Some(db);
+        self
+    }
+
+    pub fn counting_appends(mut self, appended: ByAggregate) -> Self {
+        self.appended = Some(appended);
         self
     }
 }
@@ -120,7 +129,14 @@ impl<R: PersistedEventRepository> PersistedEventRepository for SplitRepository<R
         match (&self.grouped_appends, snapshot_update) {
             (Some(db), None) => append(db, A::TYPE, events).await,
             (_, snapshot_update) => self.writes.persist::<A>(events, snapshot_update).await,
+        }?;
+        if let Some(appended) = &self.appended {
+            let count = u64::try_from(events.len()).unwrap_or(u64::MAX);
+            appended
+                .get_or_create(&AggregateLabel::of(A::TYPE))
+                .inc_by(count);
         }
+        Ok(())
     }
 
     async fn stream_events<A: Aggregate>(
