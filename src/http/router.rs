@@ -75,7 +75,6 @@ pub fn router(state: AppState) -> Router {
         .route("/Schemas", get(discovery::schemas))
         .route("/Schemas/{id}", get(discovery::schema))
         .method_not_allowed_fallback(method_not_allowed)
-        .route_layer(middleware::from_fn(metrics::note_route))
         .route_layer(middleware::from_fn_with_state(
             capture.clone(),
             provisioning_log::read_body,
@@ -89,6 +88,8 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::require_key,
         ))
+        // Outside authentication, so that refused requests are counted by their route too.
+        .route_layer(middleware::from_fn(metrics::note_route))
         .fallback(auth::no_such_endpoint)
         .layer(middleware::from_fn_with_state(
             capture,

@@ -21,6 +21,7 @@ mod import;
 mod isolation;
 mod limits;
 mod listing;
+mod metrics;
 mod okta;
 mod onelogin;
 mod provisioning_log;
