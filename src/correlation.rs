@@ -23,7 +23,7 @@ pub fn current() -> Option<String> {
 /// Names the user or group being written on the current span (the request's, or a Bulk
 /// operation's), so that the lines logged after it say which aggregate they are about.
 pub fn record_aggregate(id: &str) {
-    tracing::Span::current().record("aggregate_id", id);
+    tracing::Span::current().record("aggregate_id", tracing::field::display(id));
 }
 
 /// Middleware: assigns the id, serves the request inside its span, and logs the outcome.

@@ -3,6 +3,7 @@
 mod cli;
 
 use clap::Parser;
+use std::io::IsTerminal as _;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -17,7 +18,9 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
         )
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, not in a collected log file.
+        .with_ansi(std::io::stderr().is_terminal());
     match format {
         cli::LogFormat::Text => logs.init(),
         // Each line carries its spans' fields (instance, correlation id, aggregate id) under

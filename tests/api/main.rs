@@ -21,6 +21,7 @@ mod import;
 mod isolation;
 mod limits;
 mod listing;
+mod logs;
 mod metrics;
 mod okta;
 mod onelogin;

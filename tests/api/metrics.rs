@@ -1,7 +1,7 @@
 //! `GET /metrics` as Prometheus scrapes it: requests by route template, method and status with
 //! latencies, events appended, command conflicts, and the projection lag read at scrape time.
 
-use crate::common::{user, TestApp};
+use crate::common::TestApp;
 use crate::{on_both_store_kinds, on_both_stores_with};
 use projections::db::Sql;
 use reqwest::Method;

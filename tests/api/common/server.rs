@@ -5,6 +5,7 @@ use super::cli::{run_cli, SCIMD};
 use super::Reply;
 use serde_json::Value;
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -15,6 +16,27 @@ pub struct Server {
     pub base: String,
     /// The key printed on a first start, if this start printed one.
     pub printed_key: Option<String>,
+    /// Its stderr, when started by `start_logging`.
+    pub logs: Option<Logs>,
+}
+
+/// The lines a server writes on stderr (its log).
+#[derive(Clone)]
+pub struct Logs {
+    lines: Arc<Mutex<Vec<String>>>,
+    ended: tokio::sync::watch::Receiver<bool>,
+}
+
+impl Logs {
+    /// Every line, once the server has exited and closed its stderr.
+    pub async fn after_exit(&self) -> Vec<String> {
+        let mut ended = self.ended.clone();
+        tokio::time::timeout(Duration::from_secs(15), ended.wait_for(|ended| *ended))
+            .await
+            .expect("stderr closes within 15 s of the exit")
+            .expect("the reader reports the end");
+        self.lines.lock().map(|lines| lines.clone()).unwrap_or_default()
+    }
 }
 
 impl Server {
@@ -24,6 +46,26 @@ impl Server {
 
     /// As `start`, with more `serve` arguments.
     pub async fn start_with(database_url: &str, extra: &[&str]) -> Self {
+        Self::launch(database_url, extra, &[("RUST_LOG", "warn")], false).await
+    }
+
+    /// As `start_with`, with more environment variables (`RUST_LOG` among them) and the log
+    /// collected in `logs` rather than shown with the test's output.
+    pub async fn start_logging(database_url: &str, extra: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::launch(database_url, extra, env, true).await
+    }
+
+    async fn launch(
+        database_url: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+        capture_stderr: bool,
+    ) -> Self {
+        let stderr = if capture_stderr {
+            Stdio::piped()
+        } else {
+            Stdio::inherit()
+        };
         let mut child = Command::new(SCIMD)
             .args([
                 "serve",
@@ -33,12 +75,30 @@ impl Server {
                 database_url,
             ])
             .args(extra)
-            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .kill_on_drop(true)
             .spawn()
             .expect("scimd starts");
+        let logs = child.stderr.take().map(|stderr| {
+            let collected = Arc::new(Mutex::new(Vec::new()));
+            let (end, ended) = tokio::sync::watch::channel(false);
+            let mut lines = BufReader::new(stderr).lines();
+            let into = Arc::clone(&collected);
+            tokio::spawn(async move {
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Ok(mut all) = into.lock() {
+                        all.push(line);
+                    }
+                }
+                let _ = end.send(true);
+            });
+            Logs {
+                lines: collected,
+                ended,
+            }
+        });
         let stdout = child.stdout.take().expect("stdout is piped");
         let mut lines = BufReader::new(stdout).lines();
         let mut printed_key = None;
@@ -64,6 +124,7 @@ impl Server {
             child,
             base,
             printed_key,
+            logs,
         }
     }
 
