@@ -29,7 +29,11 @@ struct Session {
 
 /// A fresh random string, for tokens that are none of scimd's making.
 fn random_secret() -> String {
-    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
 }
 
 /// The key id and the secret of a `scimd_<key id>_<secret>` token.
@@ -39,13 +43,10 @@ fn key_parts(token: &str) -> (String, String) {
     (id.to_string(), secret.to_string())
 }
 
-async fn send(
-    method: Method,
-    url: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (Reply, String) {
-    let mut request = reqwest::Client::new().request(method, url).bearer_auth(token);
+async fn send(method: Method, url: &str, token: &str, body: Option<Value>) -> (Reply, String) {
+    let mut request = reqwest::Client::new()
+        .request(method, url)
+        .bearer_auth(token);
     if let Some(body) = body {
         request = request
             .header("content-type", "application/scim+json")
@@ -59,10 +60,16 @@ async fn send(
 async fn session(kind: StoreKind, format: &str) -> Session {
     let (url, _dir) = fresh_database(kind).await;
     let admin_token = random_secret();
-    let env = [("RUST_LOG", "debug"), ("SCIMD_ADMIN_TOKEN", admin_token.as_str())];
+    let env = [
+        ("RUST_LOG", "debug"),
+        ("SCIMD_ADMIN_TOKEN", admin_token.as_str()),
+    ];
     let mut server = Server::start_logging(&url, &["--log-format", format], &env).await;
     let logs = server.logs.clone().expect("stderr is captured");
-    let printed = server.printed_key.clone().expect("a first start prints a key");
+    let printed = server
+        .printed_key
+        .clone()
+        .expect("a first start prints a key");
     let made = new_key(&url, "default", "okta").await;
     let (printed_id, printed_secret) = key_parts(&printed);
     let (made_id, made_secret) = key_parts(&made);
@@ -80,7 +87,13 @@ async fn session(kind: StoreKind, format: &str) -> Session {
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": [{"op": "replace", "path": "displayName", "value": "Logged"}],
     });
-    let (reply, patched) = send(Method::PATCH, &format!("{users}/{user_id}"), &made, Some(patch)).await;
+    let (reply, patched) = send(
+        Method::PATCH,
+        &format!("{users}/{user_id}"),
+        &made,
+        Some(patch),
+    )
+    .await;
     assert_eq!(reply.status, 200, "{:?}", reply.body);
     let (reply, _) = send(Method::GET, &users, &guessed, None).await;
     assert_eq!(reply.status, 401);
@@ -119,13 +132,23 @@ async fn session(kind: StoreKind, format: &str) -> Session {
 
 impl Session {
     fn assert_no_secret(&self) {
-        assert!(self.lines.len() > 20, "a debug log has lines: {:?}", self.lines);
+        assert!(
+            self.lines.len() > 20,
+            "a debug log has lines: {:?}",
+            self.lines
+        );
         for line in &self.lines {
             for secret in &self.secrets {
-                assert!(!line.contains(secret.as_str()), "a secret is logged: {line}");
+                assert!(
+                    !line.contains(secret.as_str()),
+                    "a secret is logged: {line}"
+                );
             }
             let lowered = line.to_ascii_lowercase();
-            assert!(!lowered.contains("authorization:"), "a header is logged: {line}");
+            assert!(
+                !lowered.contains("authorization:"),
+                "a header is logged: {line}"
+            );
         }
     }
 }
@@ -168,7 +191,9 @@ async fn json_lines_carry_the_request_fields_and_no_secret(kind: StoreKind) {
         .collect();
     assert!(messages.contains(&"user created"), "{messages:?}");
     assert!(
-        created.iter().any(|line| line["target"].as_str() == Some("sqlx::query")),
+        created
+            .iter()
+            .any(|line| line["target"].as_str() == Some("sqlx::query")),
         "its SQL statements are logged in its span: {messages:?}"
     );
     for (correlation_id, status, key_id) in [

@@ -83,7 +83,10 @@ async fn scrape(app: &TestApp) -> (Scrape, String) {
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    assert!(content_type.starts_with("text/plain; version=0.0.4"), "{content_type}");
+    assert!(
+        content_type.starts_with("text/plain; version=0.0.4"),
+        "{content_type}"
+    );
     let text = response.text().await.expect("a body");
     (Scrape::parse(&text), text)
 }
@@ -105,7 +108,8 @@ async fn stored_events(app: &TestApp) -> i64 {
 async fn metrics_count_requests_events_and_lag(app: TestApp) {
     let (before, _) = scrape(&app).await;
     let events_before = stored_events(&app).await;
-    let appended = |scrape: &Scrape| scrape.value("scimd_events_appended_total", &[("aggregate", "User")]);
+    let appended =
+        |scrape: &Scrape| scrape.value("scimd_events_appended_total", &[("aggregate", "User")]);
 
     let id = app.create_user("metered@example.com").await;
     let patched = app
@@ -122,7 +126,12 @@ async fn metrics_count_requests_events_and_lag(app: TestApp) {
         .await;
     assert_eq!(refused.status, 401);
     let nowhere = app
-        .send(Method::GET, &format!("http://{}/nowhere/{id}", app.address), None, None)
+        .send(
+            Method::GET,
+            &format!("http://{}/nowhere/{id}", app.address),
+            None,
+            None,
+        )
         .await;
     assert_eq!(nowhere.status, 404);
 
@@ -134,26 +143,60 @@ async fn metrics_count_requests_events_and_lag(app: TestApp) {
     assert_eq!(after.requests("GET", user, "404"), 1.0, "{text}");
     assert_eq!(after.requests("GET", users, "401"), 1.0, "{text}");
     assert_eq!(after.requests("GET", "unmatched", "404"), 1.0, "{text}");
-    assert_eq!(after.requests("GET", "/metrics", "200"), 1.0, "the first scrape: {text}");
+    assert_eq!(
+        after.requests("GET", "/metrics", "200"),
+        1.0,
+        "the first scrape: {text}"
+    );
     assert!(!text.contains(&id), "no series names a resource: {text}");
-    assert!(!text.contains("instance="), "no series names an instance: {text}");
+    assert!(
+        !text.contains("instance="),
+        "no series names an instance: {text}"
+    );
 
     let duration = "scimd_http_request_duration_seconds";
-    for (method, route) in [("POST", users), ("PATCH", user), ("GET", user), ("GET", users)] {
+    for (method, route) in [
+        ("POST", users),
+        ("PATCH", user),
+        ("GET", user),
+        ("GET", users),
+    ] {
         let labels = [("method", method), ("route", route)];
-        assert_eq!(after.value(&format!("{duration}_count"), &labels), 1.0, "{text}");
+        assert_eq!(
+            after.value(&format!("{duration}_count"), &labels),
+            1.0,
+            "{text}"
+        );
         let every = [("method", method), ("route", route), ("le", "+Inf")];
-        assert_eq!(after.value(&format!("{duration}_bucket"), &every), 1.0, "{text}");
-        assert!(after.value(&format!("{duration}_sum"), &labels) > 0.0, "{text}");
+        assert_eq!(
+            after.value(&format!("{duration}_bucket"), &every),
+            1.0,
+            "{text}"
+        );
+        assert!(
+            after.value(&format!("{duration}_sum"), &labels) > 0.0,
+            "{text}"
+        );
     }
 
     let events = stored_events(&app).await - events_before;
     assert!(events >= 2, "a create and a PATCH append events");
-    assert_eq!(appended(&after) - appended(&before), events as f64, "{text}");
+    assert_eq!(
+        appended(&after) - appended(&before),
+        events as f64,
+        "{text}"
+    );
     let conflicts = [("aggregate", "User")];
-    assert_eq!(after.value("scimd_command_conflicts_total", &conflicts), 0.0);
+    assert_eq!(
+        after.value("scimd_command_conflicts_total", &conflicts),
+        0.0
+    );
     assert_eq!(after.value("scimd_command_retries_total", &conflicts), 0.0);
-    assert_eq!(after.value("scimd_projection_lag_events", &[]), 0.0, "{text}");
+    assert_eq!(
+        after.value("scimd_projection_lag_events", &[]),
+        0.0,
+        "{text}"
+    );
 
     // An event committed behind the projector's back (a copy of the PATCH's, as the next
     // one of the user): lag until a request has the projector apply it.
@@ -165,9 +208,17 @@ async fn metrics_count_requests_events_and_lag(app: TestApp) {
            FROM events WHERE aggregate_id = $1 ORDER BY sequence DESC LIMIT 1",
     )
     .bind(id.as_str());
-    app.store.db.execute(&copy).await.expect("the copy is stored");
+    app.store
+        .db
+        .execute(&copy)
+        .await
+        .expect("the copy is stored");
     let (lagging, text) = scrape(&app).await;
-    assert_eq!(lagging.value("scimd_projection_lag_events", &[]), 1.0, "{text}");
+    assert_eq!(
+        lagging.value("scimd_projection_lag_events", &[]),
+        1.0,
+        "{text}"
+    );
     let ready = app
         .client
         .get(format!("http://{}/readyz", app.address))
@@ -176,8 +227,16 @@ async fn metrics_count_requests_events_and_lag(app: TestApp) {
         .expect("scimd answers");
     assert_eq!(ready.status(), 200);
     let (caught_up, text) = scrape(&app).await;
-    assert_eq!(caught_up.value("scimd_projection_lag_events", &[]), 0.0, "{text}");
-    assert_eq!(appended(&caught_up), appended(&after), "a copy is not an append");
+    assert_eq!(
+        caught_up.value("scimd_projection_lag_events", &[]),
+        0.0,
+        "{text}"
+    );
+    assert_eq!(
+        appended(&caught_up),
+        appended(&after),
+        "a copy is not an append"
+    );
 }
 
 async fn a_metrics_token_closes_metrics_to_everyone_else(kind: crate::common::StoreKind) {

@@ -35,7 +35,10 @@ impl Logs {
             .await
             .expect("stderr closes within 15 s of the exit")
             .expect("the reader reports the end");
-        self.lines.lock().map(|lines| lines.clone()).unwrap_or_default()
+        self.lines
+            .lock()
+            .map(|lines| lines.clone())
+            .unwrap_or_default()
     }
 }
 
