@@ -2,7 +2,9 @@
 //! latencies, events appended, command conflicts, and the projection lag read at scrape time.
 
 use crate::common::TestApp;
+use crate::replicas::{assert_all, count, Replica, Replicas, A};
 use crate::{on_both_store_kinds, on_both_stores_with};
+use futures::future::join_all;
 use projections::db::Sql;
 use reqwest::Method;
 use scimd::startup::ServerSettings;
@@ -265,4 +267,53 @@ async fn a_metrics_token_closes_metrics_to_everyone_else(kind: crate::common::St
     let scrape = Scrape::parse(&response.text().await.expect("a body"));
     assert_eq!(scrape.requests("POST", "/scim/v2/Users", "201"), 1.0);
     assert_eq!(scrape.requests("GET", "/metrics", "401"), 3.0);
+}
+
+/// Replicas racing to PATCH one user (PostgreSQL only, as replicas are): the losers' conflicts
+/// and retries are counted, and only appends that stuck count as events appended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_replicas_count_their_conflicts_and_only_the_events_that_stuck() {
+    const PATCHES: usize = 30;
+    let replicas = Replicas::start().await;
+    let id = replicas.create_user(A, "contested@corp.example").await;
+    let path = format!("/Users/{id}");
+    let replies = join_all((0..PATCHES).map(|n| {
+        replicas.patch(
+            Replica::alternating(n),
+            &path,
+            json!([{"op": "replace", "path": "title", "value": format!("Title {n}")}]),
+        )
+    }))
+    .await;
+    assert_all(&replies, 200, "every PATCH succeeds");
+
+    let mut scrapes = Vec::new();
+    for replica in [A, Replica::B] {
+        let origin = replicas
+            .base(replica)
+            .trim_end_matches("/scim/v2")
+            .to_string();
+        let text = reqwest::get(format!("{origin}/metrics"))
+            .await
+            .expect("scimd answers")
+            .text()
+            .await
+            .expect("a body");
+        scrapes.push(Scrape::parse(&text));
+    }
+    let user = [("aggregate", "User")];
+    let total =
+        |name: &str| -> f64 { scrapes.iter().map(|scrape| scrape.value(name, &user)).sum() };
+    let conflicts = total("scimd_command_conflicts_total");
+    let retries = total("scimd_command_retries_total");
+    let exhausted = total("scimd_command_retries_exhausted_total");
+    assert!(
+        conflicts > 0.0,
+        "{PATCHES} PATCHes through two replicas at once race"
+    );
+    assert_eq!(exhausted, 0.0);
+    assert_eq!(retries, conflicts, "every conflict was retried");
+    let stored = Sql::new("SELECT count(*) AS total FROM events WHERE aggregate_type = 'User'");
+    let stored = count(&replicas.database_url, stored).await;
+    assert_eq!(total("scimd_events_appended_total"), stored as f64);
 }

@@ -94,6 +94,11 @@ impl Replicas {
         Reply::read(request.send().await.expect("scimd answers")).await
     }
 
+    /// Where `replica` serves SCIM (`http://ADDRESS/scim/v2`).
+    pub(super) fn base(&self, replica: Replica) -> &str {
+        &self.servers[replica as usize].base
+    }
+
     pub(super) async fn get(&self, replica: Replica, path: &str) -> Reply {
         self.send(replica, Method::GET, path, None).await
     }
