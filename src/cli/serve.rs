@@ -143,6 +143,8 @@ pub async fn serve(database: &str, args: ServeArgs) -> anyhow::Result<()> {
         .map(AdminToken::new)
         .transpose()?;
     let limits = limits_of(&args);
+    // A secret of the same kind as the admin token: kept as a digest, compared in constant
+    // time, refused when short.
     let metrics_token = args
         .metrics_token
         .as_deref()

@@ -41,8 +41,8 @@ pub async fn note_route(request: Request, next: Next) -> Response {
         request.extensions().get::<RouteSlot>(),
         request.extensions().get::<MatchedPath>(),
     ) {
-        // The innermost router runs last and knows the full template; the first one set wins,
-        // so only routers without nested ones carry this layer.
+        // Only routes carry this layer (the top router's own, added before it nests the
+        // others), so one router sets the slot, with the full template.
         let _ = slot.0.set(matched.as_str().to_string());
     }
     next.run(request).await
