@@ -3,7 +3,7 @@
 //! one `served` line per request, and never a key, the admin token or an Authorization value.
 
 use crate::common::cli::run_cli;
-use crate::common::server::{new_key, Server};
+use crate::common::server::{self, new_key, Server};
 use crate::common::{fresh_database, user, Reply, StoreKind};
 use crate::on_both_store_kinds;
 use reqwest::Method;
@@ -44,15 +44,7 @@ fn key_parts(token: &str) -> (String, String) {
 }
 
 async fn send(method: Method, url: &str, token: &str, body: Option<Value>) -> (Reply, String) {
-    let mut request = reqwest::Client::new()
-        .request(method, url)
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request
-            .header("content-type", "application/scim+json")
-            .body(body.to_string());
-    }
-    let reply = Reply::read(request.send().await.expect("scimd answers")).await;
+    let reply = server::send(method, url, token, body).await;
     let correlation_id = reply.header("x-request-id").unwrap_or_default().to_string();
     (reply, correlation_id)
 }

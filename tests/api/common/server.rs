@@ -166,6 +166,12 @@ pub async fn call(
     token: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
+    let reply = send(method, url, token, body).await;
+    (reply.status, reply.body)
+}
+
+/// Sends one request to a server and reads the reply whole.
+pub async fn send(method: reqwest::Method, url: &str, token: &str, body: Option<Value>) -> Reply {
     let mut request = reqwest::Client::new()
         .request(method, url)
         .bearer_auth(token);
@@ -174,8 +180,7 @@ pub async fn call(
             .header("content-type", "application/scim+json")
             .body(body.to_string());
     }
-    let reply = Reply::read(request.send().await.expect("scimd answers")).await;
-    (reply.status, reply.body)
+    Reply::read(request.send().await.expect("scimd answers")).await
 }
 
 /// A new key of `instance`, made with the CLI: the last line it prints.
