@@ -42,8 +42,9 @@ pub struct ServerSettings {
     pub metrics_token: Option<AdminToken>,
 }
 
-/// Seconds after which a name claim of an interrupted create is an orphan: twice the longest a
-/// request may run (its statements' 30 s timeout), so that no live request loses its claim.
+/// Seconds after which a name claim of an interrupted create is an orphan, at least: twice the
+/// default request timeout, so that no live request loses its claim (`serve` stretches it to
+/// twice a longer timeout).
 pub const CLAIM_GRACE_SECS: u64 = 120;
 
 const CLAIM_SWEEP_EVERY: Duration = Duration::from_secs(600);
@@ -98,7 +99,8 @@ pub async fn serve(
     store.projector.prepare().await?;
     let reached = store.projector.catch_up().await?;
     tracing::info!(%reached, "read model is up to date");
-    reconcile_claims(&store, settings.claim_grace).await;
+    let claim_grace = claim_grace(&settings);
+    reconcile_claims(&store, claim_grace).await;
     let pruner = match settings.provisioning_log_retention {
         Some(retention) => {
             let every = settings.provisioning_log_prune_every;
@@ -111,7 +113,7 @@ pub async fn serve(
     let projector = tokio::spawn(Arc::clone(&store.projector).run(settings.projector_poll));
     let reconciler = tokio::spawn({
         let store = Arc::clone(&store);
-        let grace = settings.claim_grace;
+        let grace = claim_grace;
         // The sweep reads every claim; creates take orphans over themselves in between.
         let every = grace.max(CLAIM_SWEEP_EVERY);
         async move {
@@ -123,7 +125,7 @@ pub async fn serve(
     });
     let metrics = Arc::new(Metrics::new(&store.metrics, &log));
     let state = AppState {
-        provisioning: Provisioning::new(store, settings.claim_grace),
+        provisioning: Provisioning::new(store, claim_grace),
         public_url: settings.public_url,
         limits: settings.limits,
         admin_token: settings.admin_token.map(Arc::new),
@@ -152,6 +154,13 @@ pub async fn serve(
     }
     log_writer.abort();
     Ok(served?)
+}
+
+/// The age past which a claim of a never-created owner is an orphan: no request that could
+/// still be creating it runs that long.
+fn claim_grace(settings: &ServerSettings) -> Duration {
+    let longest_request = settings.limits.request_timeout;
+    settings.claim_grace.max(longest_request.saturating_mul(2))
 }
 
 async fn reconcile_claims(store: &Store, grace: Duration) {
