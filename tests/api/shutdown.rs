@@ -76,8 +76,9 @@ async fn sigterm_under_load_finishes_requests_in_flight(kind: StoreKind) {
     let writers = write_load::start(&server.base, &token);
     tokio::time::sleep(write_load::LOAD).await;
     let in_flight = HalfSentCreate::start(&server.base, &token, "in-flight@load.example").await;
-    // The server must have read the head before the signal, or the request is not in flight.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The server must have read the head before the signal, or the request is not in flight;
+    // generous, since sixteen writers keep it busy.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     server.send_signal("TERM").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let refused = reqwest::Client::new()
