@@ -5,6 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use scimd::scim::bulk::request::parse_bulk_request;
+use scimd::scim::filter::FilterLimits;
 use scimd::scim::patch::apply::apply_operations;
 use scimd::scim::patch::request::parse_patch_request;
 use scimd::scim::resource::{decode, group_fields, user_profile};
@@ -28,7 +29,7 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
-    if let Ok(operations) = parse_patch_request(&body) {
+    if let Ok(operations) = parse_patch_request(&body, FilterLimits::default()) {
         for resource_type in [ResourceType::User, ResourceType::Group] {
             let mut resource = serde_json::Map::new();
             resource.insert("userName".into(), Value::from("fuzz"));

@@ -88,7 +88,8 @@ pub(super) async fn patch_group(
     body: &Value,
     selection: &Selection,
 ) -> Result<ScimResponse, ScimError> {
-    let (operations, members) = split_member_operations(parse_patch_request(body)?)?;
+    let (operations, members) =
+        split_member_operations(parse_patch_request(body, state.limits.list.filter)?)?;
     check_member_edits(&members, state.limits.values)?;
     let record = state
         .provisioning

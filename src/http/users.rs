@@ -85,7 +85,7 @@ pub(super) async fn patch_user(
     body: &Value,
     selection: &Selection,
 ) -> Result<ScimResponse, ScimError> {
-    let operations = parse_patch_request(body)?;
+    let operations = parse_patch_request(body, state.limits.list.filter)?;
     let record = state
         .provisioning
         .update_user(ctx, id, if_match, |current| {

@@ -187,7 +187,7 @@ async fn a_body_over_the_limit_is_413_on_every_route_chunked_or_not(app: TestApp
 }
 
 async fn filters_past_their_length_or_depth_are_invalid_filters(app: TestApp) {
-    app.create_user("ann").await;
+    let ann = app.create_user("ann").await;
     let within = format!("userName eq \"{}\"", "a".repeat(80));
     assert_eq!(
         app.get(&format!("/Users?filter={}", encode(&within)))
@@ -214,6 +214,15 @@ async fn filters_past_their_length_or_depth_are_invalid_filters(app: TestApp) {
         let reply = app.post("/Groups/.search", search).await;
         assert_eq!(scim_error(&reply), (400, Some("invalidFilter")), "{filter}");
     }
+    // A PATCH path's value filter is a filter too; past the length it is not a path.
+    let path = |value_length: usize| {
+        let value = "a".repeat(value_length);
+        json!([{"op": "remove", "path": format!("emails[value eq \"{value}\"]")}])
+    };
+    let reply = app.patch(&format!("/Users/{ann}"), path(70)).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    let reply = app.patch(&format!("/Users/{ann}"), path(90)).await;
+    assert_eq!(scim_error(&reply), (400, Some("invalidPath")));
 }
 
 async fn a_larger_count_is_clamped_to_the_page_size(app: TestApp) {

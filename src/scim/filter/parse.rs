@@ -68,8 +68,7 @@ pub fn parse_filter(input: &str) -> Result<Filter, FilterError> {
 /// or more deeply nested than `limits` allow.
 pub fn parse_filter_within(input: &str, limits: FilterLimits) -> Result<Filter, FilterError> {
     check_length_within(input, "filter", limits.max_length)?;
-    let mut p = Parser::new(input);
-    p.max_depth = limits.max_depth;
+    let mut p = Parser::within(input, limits);
     if matches!(p.peek()?, Tok::End) {
         let message = "filter is empty".into();
         return Err(FilterError {
@@ -84,11 +83,7 @@ pub fn parse_filter_within(input: &str, limits: FilterLimits) -> Result<Filter, 
 }
 
 /// Rejects oversized input before any work is done on it; `what` names it in the message.
-pub(crate) fn check_length(input: &str, what: &str) -> Result<(), FilterError> {
-    check_length_within(input, what, FilterLimits::default().max_length)
-}
-
-fn check_length_within(input: &str, what: &str, max: usize) -> Result<(), FilterError> {
+pub(crate) fn check_length_within(input: &str, what: &str, max: usize) -> Result<(), FilterError> {
     if input.len() <= max {
         return Ok(());
     }
@@ -112,12 +107,17 @@ pub(crate) struct Parser<'a> {
 
 impl<'a> Parser<'a> {
     pub(crate) fn new(src: &'a str) -> Self {
+        Self::within(src, FilterLimits::default())
+    }
+
+    /// A parser that refuses nesting deeper than `limits` allows.
+    pub(crate) fn within(src: &'a str, limits: FilterLimits) -> Self {
         Parser {
             src,
             pos: 0,
             peeked: None,
             depth: 0,
-            max_depth: FilterLimits::default().max_depth,
+            max_depth: limits.max_depth,
         }
     }
 

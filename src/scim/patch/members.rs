@@ -126,11 +126,15 @@ fn filtered_ids(filter: &Filter) -> Result<Vec<String>, ScimError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scim::filter::FilterLimits;
     use crate::scim::patch::parse_patch_request;
     use serde_json::json;
 
     fn split(operations: Value) -> Result<(Vec<PatchOperation>, Vec<MemberEdit>), ScimError> {
-        split_member_operations(parse_patch_request(&json!({ "Operations": operations }))?)
+        split_member_operations(parse_patch_request(
+            &json!({ "Operations": operations }),
+            FilterLimits::default(),
+        )?)
     }
 
     #[test]

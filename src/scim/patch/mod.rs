@@ -6,5 +6,5 @@ pub mod members;
 pub mod path;
 pub mod request;
 
-pub use path::{parse_patch_path, PatchPath, PathError};
+pub use path::{parse_patch_path, parse_patch_path_within, PatchPath, PathError};
 pub use request::{parse_patch_request, PatchOp, PatchOperation};

@@ -8,8 +8,8 @@
 use std::fmt;
 
 use crate::scim::filter::lex::{is_space, quote, Tok};
-use crate::scim::filter::parse::{check_length, Parser};
-use crate::scim::filter::{AttrPath, Filter, FilterError, FilterErrorKind::Syntax};
+use crate::scim::filter::parse::{check_length_within, Parser};
+use crate::scim::filter::{AttrPath, Filter, FilterError, FilterErrorKind::Syntax, FilterLimits};
 
 /// A PATCH `path` (RFC 7644 §3.5.2): `attrPath` | `valuePath ["." subAttr]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,10 +50,17 @@ fn invalid(e: FilterError) -> PathError {
     }
 }
 
-/// Parses the `path` of a PATCH operation.
+/// Parses the `path` of a PATCH operation (or an attribute name given elsewhere) within the
+/// default filter limits.
 pub fn parse_patch_path(input: &str) -> Result<PatchPath, PathError> {
-    check_length(input, "path").map_err(invalid)?;
-    let mut p = Parser::new(input);
+    parse_patch_path_within(input, FilterLimits::default())
+}
+
+/// Parses the `path` of a PATCH operation; its value filter is bound by `limits`, as any
+/// filter is.
+pub fn parse_patch_path_within(input: &str, limits: FilterLimits) -> Result<PatchPath, PathError> {
+    check_length_within(input, "path", limits.max_length).map_err(invalid)?;
+    let mut p = Parser::within(input, limits);
     let first = p.next().map_err(invalid)?;
     let word = match first.tok {
         Tok::Word(word) => word,

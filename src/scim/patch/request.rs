@@ -1,7 +1,8 @@
 //! Reading a PATCH request body (RFC 7644 §3.5.2) into typed operations.
 
-use super::path::{parse_patch_path, PatchPath};
+use super::path::{parse_patch_path_within, PatchPath};
 use crate::scim::error::ScimError;
+use crate::scim::filter::FilterLimits;
 use serde_json::Value;
 
 pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
@@ -20,8 +21,11 @@ pub struct PatchOperation {
     pub value: Option<Value>,
 }
 
-/// The operations of a PATCH body, in order.
-pub fn parse_patch_request(body: &Value) -> Result<Vec<PatchOperation>, ScimError> {
+/// The operations of a PATCH body, in order; filters in their paths are bound by `limits`.
+pub fn parse_patch_request(
+    body: &Value,
+    limits: FilterLimits,
+) -> Result<Vec<PatchOperation>, ScimError> {
     let Value::Object(object) = body else {
         return Err(ScimError::invalid_syntax(
             "the PATCH body must be a JSON object",
@@ -46,10 +50,13 @@ pub fn parse_patch_request(body: &Value) -> Result<Vec<PatchOperation>, ScimErro
     let Some(Value::Array(operations)) = field("Operations") else {
         return Err(ScimError::invalid_syntax("Operations must be an array"));
     };
-    operations.iter().map(parse_operation).collect()
+    operations
+        .iter()
+        .map(|operation| parse_operation(operation, limits))
+        .collect()
 }
 
-fn parse_operation(operation: &Value) -> Result<PatchOperation, ScimError> {
+fn parse_operation(operation: &Value, limits: FilterLimits) -> Result<PatchOperation, ScimError> {
     let Value::Object(object) = operation else {
         return Err(ScimError::invalid_syntax(
             "each operation must be a JSON object",
@@ -76,7 +83,7 @@ fn parse_operation(operation: &Value) -> Result<PatchOperation, ScimError> {
     let path = match field("path") {
         None | Some(Value::Null) => None,
         Some(Value::String(path)) if path.trim().is_empty() => None,
-        Some(Value::String(path)) => Some(parse_patch_path(path)?),
+        Some(Value::String(path)) => Some(parse_patch_path_within(path, limits)?),
         Some(_) => return Err(ScimError::invalid_syntax("path must be a string")),
     };
     let value = field("value").filter(|value| !value.is_null()).cloned();
@@ -96,10 +103,13 @@ mod tests {
 
     #[test]
     fn capitalised_ops_and_empty_paths_are_accepted() {
-        let operations = parse_patch_request(&json!({
-            "schemas": [PATCH_OP_SCHEMA],
-            "Operations": [{"op": "Replace", "path": "", "value": {"active": false}}]
-        }));
+        let operations = parse_patch_request(
+            &json!({
+                "schemas": [PATCH_OP_SCHEMA],
+                "Operations": [{"op": "Replace", "path": "", "value": {"active": false}}]
+            }),
+            FilterLimits::default(),
+        );
         assert_eq!(
             operations,
             Ok(vec![PatchOperation {
@@ -112,8 +122,11 @@ mod tests {
 
     #[test]
     fn an_unknown_op_is_invalid_syntax() {
-        let error =
-            parse_patch_request(&json!({"Operations": [{"op": "move", "path": "a"}]})).err();
+        let error = parse_patch_request(
+            &json!({"Operations": [{"op": "move", "path": "a"}]}),
+            FilterLimits::default(),
+        )
+        .err();
         assert_eq!(
             error.and_then(|e| e.scim_type),
             Some(ScimType::InvalidSyntax)
@@ -122,17 +135,23 @@ mod tests {
 
     #[test]
     fn a_bad_path_is_invalid_path() {
-        let error = parse_patch_request(&json!({
-            "Operations": [{"op": "remove", "path": "emails[type eq]"}]
-        }))
+        let error = parse_patch_request(
+            &json!({
+                "Operations": [{"op": "remove", "path": "emails[type eq]"}]
+            }),
+            FilterLimits::default(),
+        )
         .err();
         assert_eq!(error.and_then(|e| e.scim_type), Some(ScimType::InvalidPath));
     }
 
     #[test]
     fn add_without_a_value_is_refused() {
-        let error =
-            parse_patch_request(&json!({"Operations": [{"op": "add", "path": "title"}]})).err();
+        let error = parse_patch_request(
+            &json!({"Operations": [{"op": "add", "path": "title"}]}),
+            FilterLimits::default(),
+        )
+        .err();
         assert_eq!(
             error.and_then(|e| e.scim_type),
             Some(ScimType::InvalidValue)

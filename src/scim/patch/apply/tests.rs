@@ -1,12 +1,16 @@
 //! PATCH semantics, one rule per test, on canonical User documents.
 
 use super::*;
+use crate::scim::filter::FilterLimits;
 use crate::scim::patch::parse_patch_request;
 use crate::scim::schema::ENTERPRISE_USER_SCHEMA;
 use serde_json::json;
 
 fn patched(document: Value, operations: Value) -> Result<Value, ScimError> {
-    let operations = parse_patch_request(&json!({ "Operations": operations }))?;
+    let operations = parse_patch_request(
+        &json!({ "Operations": operations }),
+        FilterLimits::default(),
+    )?;
     let Value::Object(mut document) = document else {
         return Err(ScimError::invalid_syntax("test document must be an object"));
     };
