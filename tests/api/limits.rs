@@ -47,6 +47,16 @@ on_both_stores_with!(small_limits;
     filters_past_their_length_or_depth_are_invalid_filters,
     a_larger_count_is_clamped_to_the_page_size,
     values_past_their_limits_are_invalid_values_naming_the_attribute,
+);
+
+/// The small limits, with room in a PATCH path for a filter naming five members.
+fn small_limits_long_filters() -> ServerSettings {
+    let mut settings = small_limits();
+    settings.limits.list.filter.max_length = 1024;
+    settings
+}
+
+on_both_stores_with!(small_limits_long_filters;
     members_named_by_one_request_are_bounded,
 );
 
