@@ -1,14 +1,43 @@
-//! The JSON form of instance settings, directory entries, history and provisioning log entries
-//! and chain audits, shared by the CLI's `--json` output and the admin HTTP API, so that both
+//! The JSON form of instances and keys, instance settings, directory entries, history and
+//! provisioning log entries and chain audits, shared by the CLI's `--json` output and the admin HTTP API, so that both
 //! show exactly the same thing.
 
-use super::InstanceChain;
+use super::{InstanceChain, IssuedKey};
 use crate::store::provisioning_log::LogEntry;
+use crate::store::tenancy::{InstanceRecord, KeyRecord};
 use aggregates::settings::InstanceSettings;
 use projections::chain::audit::Discrepancy;
 use projections::directory::AppUserRecord;
 use projections::history::HistoryEntry;
 use serde_json::{json, Value};
+
+pub fn instance(instance: &InstanceRecord) -> Value {
+    json!({"name": instance.name, "id": instance.id, "createdAt": instance.created_at})
+}
+
+/// A key as listed: never its secret.
+pub fn key(key: &KeyRecord) -> Value {
+    json!({
+        "keyId": key.id,
+        "integrationUser": key.integration_user,
+        "createdAt": key.created_at,
+        "revokedAt": key.revoked_at,
+    })
+}
+
+/// A key just issued: the only time its secret is shown.
+pub fn issued_key(issued: &IssuedKey, instance_name: &str) -> Value {
+    json!({
+        "keyId": issued.record.id,
+        "instance": instance_name,
+        "integrationUser": issued.record.integration_user,
+        "key": issued.token,
+    })
+}
+
+pub fn revoked_key(key_id: &str) -> Value {
+    json!({"revoked": key_id})
+}
 
 /// `allowed` is `"any"` when any role is allowed.
 pub fn roles(settings: &InstanceSettings) -> Value {

@@ -2,9 +2,9 @@
 
 use super::{print_json, print_table};
 use clap::Subcommand;
-use scimd::admin;
+use scimd::admin::{self, views};
 use scimd::store::Store;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 #[derive(Debug, Subcommand)]
 pub enum InstancesCommand {
@@ -38,19 +38,14 @@ pub async fn instances(store: &Store, command: InstancesCommand, json: bool) -> 
         InstancesCommand::Create { name } => {
             let instance = admin::create_instance(store, &name).await?;
             if json {
-                return print_json(
-                    &json!({"name": instance.name, "id": instance.id, "createdAt": instance.created_at}),
-                );
+                return print_json(&views::instance(&instance));
             }
             println!("Created instance {:?} ({})", instance.name, instance.id);
         }
         InstancesCommand::List => {
             let instances = admin::list_instances(store).await?;
             if json {
-                let listed: Vec<Value> = instances
-                    .iter()
-                    .map(|i| json!({"name": i.name, "id": i.id, "createdAt": i.created_at}))
-                    .collect();
+                let listed: Vec<Value> = instances.iter().map(views::instance).collect();
                 return print_json(&Value::Array(listed));
             }
             print_table(
@@ -73,12 +68,7 @@ pub async fn keys(store: &Store, command: KeysCommand, json: bool) -> anyhow::Re
         } => {
             let issued = admin::create_key(store, &instance, &integration_user).await?;
             if json {
-                return print_json(&json!({
-                    "keyId": issued.record.id,
-                    "instance": instance,
-                    "integrationUser": issued.record.integration_user,
-                    "key": issued.token,
-                }));
+                return print_json(&views::issued_key(&issued, &instance));
             }
             println!(
                 "Created key {} for integration user {:?} of instance {:?}.",
@@ -90,17 +80,7 @@ pub async fn keys(store: &Store, command: KeysCommand, json: bool) -> anyhow::Re
         KeysCommand::List { instance } => {
             let keys = admin::list_keys(store, &instance).await?;
             if json {
-                let listed: Vec<Value> = keys
-                    .iter()
-                    .map(|k| {
-                        json!({
-                            "keyId": k.id,
-                            "integrationUser": k.integration_user,
-                            "createdAt": k.created_at,
-                            "revokedAt": k.revoked_at,
-                        })
-                    })
-                    .collect();
+                let listed: Vec<Value> = keys.iter().map(views::key).collect();
                 return print_json(&Value::Array(listed));
             }
             print_table(
@@ -120,7 +100,7 @@ pub async fn keys(store: &Store, command: KeysCommand, json: bool) -> anyhow::Re
         KeysCommand::Revoke { key_id } => {
             admin::revoke_key(store, &key_id).await?;
             if json {
-                return print_json(&json!({"revoked": key_id}));
+                return print_json(&views::revoked_key(&key_id));
             }
             println!("Revoked key {key_id}; requests with it are refused from now on.");
         }

@@ -1,8 +1,9 @@
-//! The admin HTTP API under `/admin/v1`: the instance settings, directory, history and audit
-//! operations of the CLI, over HTTP, behind the admin token (never a SCIM key: a live one gets
+//! The admin HTTP API under `/admin/v1`: the instance, key, settings, directory, history and
+//! audit operations of the CLI, over HTTP, behind the admin token (never a SCIM key: a live one gets
 //! 403). Without a configured admin token the API does not exist (404). Errors are
 //! `{"error": "..."}` with a fitting status.
 
+use super::admin_tenancy;
 use super::auth::bearer;
 use super::challenge::{challenge, Refusal, ADMIN_REALM};
 use super::extract::BaseUrl;
@@ -24,6 +25,7 @@ type Reply = Result<Json<Value>, AdminFailure>;
 
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
+        .merge(admin_tenancy::routes())
         .route("/instances/{instance}/roles", get(roles))
         .route("/instances/{instance}/roles/allowed", put(allow_roles))
         .route("/instances/{instance}/roles/default", put(default_roles))
@@ -123,6 +125,7 @@ impl From<AdminError> for AdminFailure {
                 tracing::error!(%error, "admin request failed");
                 StatusCode::INTERNAL_SERVER_ERROR
             }
+            AdminError::InstanceExists(_) | AdminError::AlreadyRevoked(_) => StatusCode::CONFLICT,
             _ => StatusCode::BAD_REQUEST,
         };
         Self(status, error.to_string())

@@ -1,4 +1,5 @@
-//! The admin HTTP API: instance settings and the directory over HTTP, behind the admin token.
+//! The admin HTTP API: instances, keys, instance settings and the directory over HTTP, behind
+//! the admin token.
 
 use crate::common::admin_api::{admin, call, with_admin_api, ADMIN_TOKEN};
 use crate::common::{user, TestApp};
@@ -8,6 +9,7 @@ use serde_json::{json, Value};
 
 on_both_stores_with!(with_admin_api;
     only_the_admin_token_opens_the_admin_api,
+    instances_and_keys_are_managed_over_http,
     roles_fields_and_mappings_are_managed_over_http,
     the_directory_and_re_application_are_served_over_http,
     the_history_is_served_page_by_page,
@@ -283,4 +285,101 @@ async fn the_chain_audit_is_served_over_http(app: TestApp) {
     );
     let (status, _) = call(&app, Method::GET, "/instances/nope/audit", None).await;
     assert_eq!(status, 404);
+}
+
+async fn instances_and_keys_are_managed_over_http(app: TestApp) {
+    let (status, before) = call(&app, Method::GET, "/instances", None).await;
+    assert_eq!(status, 200, "{before}");
+    let existing = before[0]["name"].as_str().unwrap_or_default().to_string();
+    assert!(!existing.is_empty(), "{before}");
+
+    let globex = json!({"name": "globex"});
+    let (status, created) = call(&app, Method::POST, "/instances", Some(globex.clone())).await;
+    assert_eq!(
+        (status, &created["name"]),
+        (201, &json!("globex")),
+        "{created}"
+    );
+    let (status, body) = call(&app, Method::POST, "/instances", Some(globex)).await;
+    assert_eq!(status, 409, "{body}");
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        "/instances",
+        Some(json!({"name": "no spaces"})),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let (_, after) = call(&app, Method::GET, "/instances", None).await;
+    assert_eq!(
+        after.as_array().map(Vec::len),
+        before.as_array().map(|a| a.len() + 1)
+    );
+
+    // The new key is shown once, kept by no cache, and works at once.
+    let response = app
+        .client
+        .post(format!(
+            "http://{}/admin/v1/instances/globex/keys",
+            app.address
+        ))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"integrationUser": "okta"}))
+        .send()
+        .await
+        .expect("scimd answers");
+    assert_eq!(response.status().as_u16(), 201);
+    let cache_control = response.headers().get("cache-control").cloned();
+    assert_eq!(
+        cache_control
+            .and_then(|v| v.to_str().ok().map(str::to_string))
+            .as_deref(),
+        Some("no-store")
+    );
+    let issued: Value = response.json().await.expect("JSON");
+    let key = issued["key"].as_str().unwrap_or_default().to_string();
+    let key_id = issued["keyId"].as_str().unwrap_or_default().to_string();
+    assert_eq!(issued["integrationUser"], "okta");
+    let scim = |token: String| {
+        let app = &app;
+        async move {
+            app.send(Method::GET, "/Users", Some(&token), None)
+                .await
+                .status
+        }
+    };
+    assert_eq!(scim(key.clone()).await, 200);
+
+    let (status, listed) = call(&app, Method::GET, "/instances/globex/keys", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(listed[0]["keyId"], key_id.as_str(), "{listed}");
+    assert_eq!(listed[0]["revokedAt"], Value::Null);
+    let secret = key.rsplit('_').next().unwrap_or_default();
+    assert!(
+        !listed.to_string().contains(secret),
+        "a listing never shows a secret"
+    );
+
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        "/instances/nowhere/keys",
+        Some(json!({"integrationUser": "okta"})),
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+    // A key is revoked through its own instance only.
+    let elsewhere = format!("/instances/{existing}/keys/{key_id}");
+    let (status, body) = call(&app, Method::DELETE, &elsewhere, None).await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(scim(key.clone()).await, 200);
+
+    let own = format!("/instances/globex/keys/{key_id}");
+    let (status, body) = call(&app, Method::DELETE, &own, None).await;
+    assert_eq!((status, body), (200, json!({"revoked": key_id})));
+    assert_eq!(scim(key.clone()).await, 401);
+    let (status, body) = call(&app, Method::DELETE, &own, None).await;
+    assert_eq!(status, 409, "{body}");
+    let (_, listed) = call(&app, Method::GET, "/instances/globex/keys", None).await;
+    assert!(listed[0]["revokedAt"].is_string(), "{listed}");
 }
