@@ -17,6 +17,8 @@ pub struct LogFilter {
     /// A userName the request named (any case), or of the user a request by id addressed.
     pub user_name: Option<String>,
     pub external_id: Option<String>,
+    /// The request with this correlation id (`X-Request-Id`, quoted in every SCIM error).
+    pub correlation_id: Option<String>,
     /// RFC 3339 date-times, inclusive.
     pub since: Option<String>,
     pub until: Option<String>,
@@ -33,6 +35,7 @@ async fn query(
         failed_only: filter.failed_only,
         user_name: filter.user_name.clone(),
         external_id: filter.external_id.clone(),
+        correlation_id: filter.correlation_id.clone(),
         since: filter.since.as_deref().map(instant).transpose()?,
         until: filter.until.as_deref().map(instant).transpose()?,
         after: None,

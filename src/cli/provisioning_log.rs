@@ -28,6 +28,9 @@ pub struct ProvisioningLogArgs {
     /// Only requests naming this externalId
     #[arg(long)]
     external_id: Option<String>,
+    /// Only the request with this correlation id (its X-Request-Id, quoted in SCIM errors)
+    #[arg(long)]
+    correlation_id: Option<String>,
     #[command(flatten)]
     range: TimeRange,
     #[arg(long, value_enum, default_value_t)]
@@ -76,6 +79,7 @@ pub async fn provisioning_log(store: &Store, args: ProvisioningLogArgs) -> anyho
         failed_only: args.failed,
         user_name: args.user,
         external_id: args.external_id,
+        correlation_id: args.correlation_id,
         since: args.range.since,
         until: args.range.until,
     };

@@ -368,6 +368,7 @@ struct ProvisioningLogParams {
     failed: bool,
     user: Option<String>,
     external_id: Option<String>,
+    correlation_id: Option<String>,
     since: Option<String>,
     until: Option<String>,
     /// Entries per page (at most 1000).
@@ -393,6 +394,7 @@ async fn provisioning_log(
         failed_only: params.failed,
         user_name: params.user,
         external_id: params.external_id,
+        correlation_id: params.correlation_id,
         since: params.since,
         until: params.until,
     };

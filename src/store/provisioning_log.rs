@@ -128,6 +128,8 @@ pub struct LogQuery {
     /// Entries naming this userName (any case), or addressing a user that had it.
     pub user_name: Option<String>,
     pub external_id: Option<String>,
+    /// The request with this correlation id (its `X-Request-Id`).
+    pub correlation_id: Option<String>,
     /// RFC 3339 bounds, inclusive, in scimd's fixed-width form.
     pub since: Option<String>,
     pub until: Option<String>,
@@ -168,6 +170,9 @@ pub async fn page(db: &Db, query: &LogQuery) -> Result<Vec<LogEntry>, DbError> {
                  WHERE instance_id = $1 AND kind = 'externalId' AND value = ?)",
             [external_id.as_str().into()],
         );
+    }
+    if let Some(correlation_id) = &query.correlation_id {
+        conditions.bind("correlation_id = ?", [correlation_id.as_str().into()]);
     }
     if let Some(since) = &query.since {
         conditions.bind("at >= ?", [since.as_str().into()]);

@@ -288,6 +288,12 @@ async fn the_log_is_found_by_failure_user_and_time_and_read_page_by_page(app: Te
     assert_eq!(about_bob, [all[3].clone(), all[4].clone()]);
     assert_eq!(log(&app, "externalId=ext-bob").await, [all[4].clone()]);
     assert_eq!(log(&app, "user=ann&failed=true").await, [all[1].clone()]);
+    // The X-Request-Id an IdP's error quotes leads to exactly that request.
+    let correlation_id = all[1]["correlationId"].as_str().unwrap_or_default();
+    assert!(!correlation_id.is_empty(), "{:?}", all[1]);
+    let by_correlation = log(&app, &format!("correlationId={correlation_id}")).await;
+    assert_eq!(by_correlation, [all[1].clone()]);
+    assert!(log(&app, "correlationId=no-such-request").await.is_empty());
 
     let at = |index: usize| encode(all[index]["at"].as_str().unwrap_or_default());
     assert_eq!(log(&app, &format!("since={}", at(4))).await, all[4..]);
@@ -413,6 +419,21 @@ async fn the_cli_prints_the_log_as_a_table_and_as_json_lines(kind: StoreKind) {
     assert_eq!(failed[0]["scimType"], "uniqueness");
     assert_eq!(failed[0]["body"]["password"], "[redacted]");
     assert!(!out.contains(SECRET));
+
+    let correlation_id = failed[0]["correlationId"].as_str().unwrap_or_default();
+    let by_correlation = ["--correlation-id", correlation_id, "--format", "jsonl"];
+    let (ok, out, err) = run_cli(
+        &url,
+        &[
+            &["provisioning-log", "--instance", "acme"][..],
+            &by_correlation,
+        ]
+        .concat(),
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(out.contains("\"status\":409"), "{out}");
 
     let (ok, out, err) = show(&["--user", "ZED@corp", "--format", "jsonl"]).await;
     assert!(ok, "{err}");
