@@ -290,9 +290,9 @@ struct CountRow {
     count: i64,
 }
 
-/// How many events are committed after `after`.
-pub async fn count_after(db: &Db, after: Position) -> Result<i64, ProjectionError> {
-    let sql = match db.dialect() {
+/// How many events `tx` sees committed after `after`.
+pub async fn count_after(tx: &mut Tx, after: Position) -> Result<i64, ProjectionError> {
+    let sql = match tx.dialect() {
         Dialect::Sqlite => Sql::new("SELECT COUNT(*) AS count FROM events WHERE position > $1")
             .bind(after.position),
         Dialect::Postgres => Sql::new(
@@ -302,8 +302,8 @@ pub async fn count_after(db: &Db, after: Position) -> Result<i64, ProjectionErro
         .bind(after.transaction_id.to_string())
         .bind(after.position),
     };
-    let row: CountRow = db.fetch_one(&sql).await?;
-    Ok(row.count)
+    let row: Option<CountRow> = tx.fetch_optional(&sql).await?;
+    Ok(row.map_or(0, |row| row.count))
 }
 
 /// Up to `limit` stored events after `after` and up to `until`, in global order.

@@ -278,27 +278,16 @@ impl Projector {
     /// How many committed events the slowest projection has yet to apply, by the checkpoints
     /// as stored: it counts what any process sharing the database applied, not only this one.
     pub async fn lag(&self) -> Result<i64, ProjectionError> {
-        let rows: Vec<CheckpointRow> = self
-            .db
-            .fetch_all(&Sql::new(
-                "SELECT name, version, transaction_id, position FROM projection_checkpoints",
-            ))
-            .await?;
+        // One snapshot, so that the count is of events after the checkpoints as read.
+        let mut read = self.db.begin_snapshot().await?;
+        let recorded = Self::checkpoint_positions(&mut read).await?;
         let slowest = self
             .projections
             .iter()
-            .map(|projection| {
-                rows.iter()
-                    .find(|row| row.name == projection.name())
-                    .map(|row| Position {
-                        transaction_id: row.transaction_id,
-                        position: row.position,
-                    })
-                    .unwrap_or_default()
-            })
+            .map(|projection| recorded.get(projection.name()).copied().unwrap_or_default())
             .min()
             .unwrap_or_default();
-        event_log::count_after(&self.db, slowest).await
+        event_log::count_after(&mut read, slowest).await
     }
 
     /// The position every projection has applied, as this process last saw it.
