@@ -35,22 +35,34 @@ pub async fn bound_outside_scim(
     if scim {
         return next.run(request).await;
     }
-    bound(limits, limits.max_body_bytes, request, next).await
+    bound(limits, Endpoint::Other, request, next).await
 }
 
 /// Middleware of the SCIM router's routes.
 pub async fn bound_scim(State(limits): State<Limits>, request: Request, next: Next) -> Response {
-    let max_bytes = if request.uri().path() == BULK_ROUTE {
+    let endpoint = if request.uri().path() == BULK_ROUTE {
+        Endpoint::Bulk
+    } else {
+        Endpoint::Other
+    };
+    bound(limits, endpoint, request, next).await
+}
+
+/// Which body limit applies: Bulk's maxPayloadSize, or the one for everything else.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    Bulk,
+    Other,
+}
+
+async fn bound(limits: Limits, endpoint: Endpoint, request: Request, next: Next) -> Response {
+    let bulk = endpoint == Endpoint::Bulk;
+    let max_bytes = if bulk {
         limits.bulk.max_payload_bytes
     } else {
         limits.max_body_bytes
     };
-    bound(limits, max_bytes, request, next).await
-}
-
-async fn bound(limits: Limits, max_bytes: usize, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
-    let bulk = parts.uri.path() == BULK_ROUTE;
     let body = match read_body(body, max_bytes, limits.body_read_timeout).await {
         Ok(bytes) => Body::from(bytes),
         Err((refusal, read)) => {

@@ -86,24 +86,9 @@ pub async fn post(
     State(state): State<AppState>,
     Context(ctx): Context,
     BaseUrl(base): BaseUrl,
-    body: Result<ScimBody, ScimError>,
+    ScimBody(body): ScimBody,
 ) -> Result<ScimResponse, ScimError> {
     let limits = state.limits.bulk;
-    let ScimBody(body) = body.map_err(|error| {
-        if error.status == StatusCode::PAYLOAD_TOO_LARGE {
-            // §3.7.4: name the limit, as the RFC's example does.
-            ScimError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                None,
-                format!(
-                    "the request is larger than maxPayloadSize ({} bytes)",
-                    limits.max_payload_bytes
-                ),
-            )
-        } else {
-            error
-        }
-    })?;
     let request = parse_bulk_request(&body, limits.max_operations)?;
     let mut created: HashMap<String, String> = HashMap::new();
     let mut reported: Vec<(usize, Value)> = Vec::new();

@@ -41,20 +41,13 @@ impl<S: Send + Sync> FromRequest<S> for ScimBody {
                 ));
             }
         }
+        // `bounds` has already read the body within its size limit and timeout.
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ScimError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        None,
-                        "the request body is larger than this server accepts",
-                    )
-                } else {
-                    ScimError::invalid_syntax(format!(
-                        "the request body could not be read: {rejection}"
-                    ))
-                }
+                ScimError::invalid_syntax(format!(
+                    "the request body could not be read: {rejection}"
+                ))
             })?;
         let value = parse_strict(&bytes).map_err(|error| {
             ScimError::invalid_syntax(format!("the request body is not valid JSON: {error}"))

@@ -61,11 +61,7 @@ pub fn router(state: AppState) -> Router {
                 .patch(groups::patch)
                 .delete(groups::delete),
         )
-        // Its own body limit: maxPayloadSize, not the one for single resources.
-        .route(
-            "/Bulk",
-            post(bulk::post).layer(DefaultBodyLimit::max(limits.bulk.max_payload_bytes)),
-        )
+        .route("/Bulk", post(bulk::post))
         .route(
             "/ServiceProviderConfig",
             get(discovery::service_provider_config),
@@ -106,7 +102,8 @@ pub fn router(state: AppState) -> Router {
             admin::router(state.clone()).route_layer(middleware::from_fn(metrics::note_route)),
         )
         .fallback(not_found)
-        .layer(DefaultBodyLimit::max(max_body_bytes))
+        // `bounds` reads every body within its endpoint's limit before any extractor runs.
+        .layer(DefaultBodyLimit::disable())
         .layer(middleware::from_fn_with_state(
             limits,
             bounds::bound_outside_scim,
