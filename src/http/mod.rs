@@ -8,6 +8,7 @@ mod bounds;
 mod bulk;
 mod challenge;
 pub mod connections;
+mod console;
 mod discovery;
 mod documents;
 mod extract;

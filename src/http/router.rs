@@ -1,8 +1,10 @@
 //! The routes: SCIM under `/scim/v2` behind API-key authentication and recorded in the
-//! provisioning log, the admin API under `/admin/v1`, and `/healthz`, `/readyz` and `/metrics`.
+//! provisioning log, the admin API under `/admin/v1` and its web console under `/admin`, and
+//! `/healthz`, `/readyz` and `/metrics`.
 
 use super::{
-    admin, auth, bounds, bulk, discovery, groups, health, metrics, rate_limit, search, users,
+    admin, auth, bounds, bulk, console, discovery, groups, health, metrics, rate_limit, search,
+    users,
 };
 use crate::admin::token::AdminToken;
 use crate::correlation;
@@ -95,6 +97,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
+        .merge(console::routes())
         .route_layer(middleware::from_fn(metrics::note_route))
         .nest(bounds::SCIM_PREFIX, scim)
         .nest(

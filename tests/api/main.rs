@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod binary;
 mod bulk;
+mod console;
 mod contention;
 mod crash;
 mod directory;

@@ -1,0 +1,62 @@
+// The admin API client: every page reads and changes scimd through this and nothing else, so
+// the console can do nothing the admin API cannot.
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/**
+ * A client sending `token`; `onUnauthorized` runs when scimd stops accepting it. Paths are
+ * relative to the admin API (`/instances`), resolved against the console's own address so that
+ * a proxy's path prefix is kept.
+ */
+export function adminApi(token, onUnauthorized) {
+  async function call(method, path, { query, body } = {}) {
+    const url = new URL(`v1${path}`, document.baseURI);
+    for (const [name, value] of Object.entries(query ?? {})) {
+      if (value !== undefined && value !== null && value !== "" && value !== false) {
+        url.searchParams.set(name, String(value));
+      }
+    }
+    const headers = { Authorization: `Bearer ${token}`, Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    let response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        cache: "no-store",
+      });
+    } catch {
+      throw new ApiError(0, "scimd cannot be reached; check that it is running and try again");
+    }
+    const text = await response.text();
+    let payload = null;
+    try {
+      payload = text ? JSON.parse(text) : null;
+    } catch {
+      payload = null;
+    }
+    if (!response.ok) {
+      const reason = payload?.error ?? `scimd answered ${response.status}`;
+      if (response.status === 401 && onUnauthorized) onUnauthorized(reason);
+      throw new ApiError(response.status, reason);
+    }
+    return payload;
+  }
+  return {
+    get: (path, query) => call("GET", path, { query }),
+    post: (path, body) => call("POST", path, { body }),
+    put: (path, body) => call("PUT", path, { body }),
+    delete: (path) => call("DELETE", path),
+  };
+}
+
+/** `/instances/{name}` with the name escaped, the start of every instance's path. */
+export function instancePath(instance, rest = "") {
+  return `/instances/${encodeURIComponent(instance)}${rest}`;
+}

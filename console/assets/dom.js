@@ -1,0 +1,131 @@
+// Building blocks of every page. Values from the server (user names, request bodies, error
+// details sent by identity providers) are always set as text, never parsed as markup.
+
+/** An element: `h("button", {class: "danger", onclick: f}, "Revoke")`. */
+export function h(tag, props = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(props ?? {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith("on") && typeof value === "function") {
+      element.addEventListener(name.slice(2), value);
+    } else if (name === "value") {
+      element.value = value;
+    } else if (name === "checked") {
+      element.checked = Boolean(value);
+    } else {
+      element.setAttribute(name, value === true ? "" : String(value));
+    }
+  }
+  append(element, children);
+  return element;
+}
+
+function append(parent, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === undefined || child === null || child === false) continue;
+    parent.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+let lastId = 0;
+/** An id unique on the page, to tie a label to its control. */
+export function uniqueId(prefix) {
+  lastId += 1;
+  return `${prefix}-${lastId}`;
+}
+
+/** A labelled control; `hint` is read out with it. */
+export function field(label, control, hint) {
+  control.id ||= uniqueId("field");
+  const wrapper = h("div", { class: control.type === "checkbox" ? "field checkbox" : "field" });
+  let hintElement = null;
+  if (hint) {
+    hintElement = h("span", { class: "hint", id: uniqueId("hint") }, hint);
+    control.setAttribute("aria-describedby", hintElement.id);
+  }
+  if (control.type === "checkbox") {
+    wrapper.append(control, h("label", { for: control.id }, label));
+  } else {
+    wrapper.append(h("label", { for: control.id }, label), control);
+  }
+  if (hintElement) wrapper.append(hintElement);
+  return wrapper;
+}
+
+/**
+ * A table with a caption and column headers: `columns` are `{label, cell(row)}`, and
+ * `rowProps(row)` may add attributes (a class) to a row.
+ */
+export function table({ caption, columns, rows, empty = "Nothing to show.", rowProps }) {
+  if (rows.length === 0) {
+    return h("div", { class: "table-wrap" }, h("p", { class: "empty" }, empty));
+  }
+  return h(
+    "div",
+    { class: "table-wrap" },
+    h(
+      "table",
+      {},
+      caption ? h("caption", {}, caption) : null,
+      h("thead", {}, h("tr", {}, columns.map((column) => h("th", { scope: "col" }, column.label)))),
+      h(
+        "tbody",
+        {},
+        rows.map((row) =>
+          h(
+            "tr",
+            rowProps ? rowProps(row) : {},
+            columns.map((column) => h("td", { class: column.class }, column.cell(row))),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+/** A message box; errors are announced at once. */
+export function message(kind, text) {
+  return h("div", { class: `message ${kind}`, role: kind === "error" ? "alert" : "status" }, text);
+}
+
+/** Says `text` to screen readers without moving the focus. */
+export function announce(text) {
+  const announcer = document.getElementById("announcer");
+  announcer.textContent = "";
+  // A fresh text node after a tick, so that the same message twice is read twice.
+  setTimeout(() => {
+    announcer.textContent = text;
+  }, 50);
+}
+
+/**
+ * Previous / Next paging over a cursor-paged listing. `page` counts from 1; `onPrevious` is
+ * omitted on the first page and `onNext` on the last.
+ */
+export function pager({ label, page, onPrevious, onNext }) {
+  return h(
+    "nav",
+    { class: "pager", "aria-label": label },
+    h("button", { type: "button", class: "secondary", disabled: !onPrevious, onclick: onPrevious }, "Previous page"),
+    h("span", { class: "page-number", "aria-live": "polite" }, `Page ${page}`),
+    h("button", { type: "button", class: "secondary", disabled: !onNext, onclick: onNext }, "Next page"),
+  );
+}
+
+/** A timestamp as the reader's local time, with the exact UTC value on hover. */
+export function time(iso) {
+  if (!iso) return "";
+  const when = new Date(iso);
+  if (Number.isNaN(when.getTime())) return iso;
+  return h("time", { datetime: iso, title: iso }, when.toLocaleString());
+}
+
+/** Offers `text` as a file download named `name`. */
+export function download(name, type, text) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const link = h("a", { href: url, download: name });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}

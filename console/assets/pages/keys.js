@@ -1,0 +1,126 @@
+// API keys of one instance: issue one (its secret shown this once), list them, revoke one.
+import { instancePath } from "../api.js";
+import { announce, field, h, message, table, time } from "../dom.js";
+
+export async function render(view, { api, params }) {
+  const { instance } = params;
+  const listing = h("div", {});
+  const feedback = h("div", {});
+  const integrationUser = h("input", { type: "text", name: "integrationUser", required: true, autocomplete: "off" });
+
+  async function revoke(key) {
+    const sure = window.confirm(
+      `Revoke key ${key.keyId} of ${key.integrationUser}? The identity provider using it is refused from its next request.`,
+    );
+    if (!sure) return;
+    feedback.replaceChildren();
+    try {
+      await api.delete(instancePath(instance, `/keys/${encodeURIComponent(key.keyId)}`));
+      feedback.replaceChildren(message("success", `Key ${key.keyId} revoked.`));
+      announce(`Key ${key.keyId} revoked`);
+    } catch (error) {
+      feedback.replaceChildren(message("error", error.message));
+    }
+    await refresh();
+  }
+
+  async function refresh() {
+    const keys = await api.get(instancePath(instance, "/keys"));
+    listing.replaceChildren(
+      table({
+        caption: `${keys.length} key${keys.length === 1 ? "" : "s"} of ${instance}`,
+        empty: "This instance has no API keys yet.",
+        rows: keys,
+        columns: [
+          { label: "Key id", cell: (key) => h("code", {}, key.keyId) },
+          { label: "Integration user", cell: (key) => key.integrationUser },
+          { label: "Created", cell: (key) => time(key.createdAt) },
+          {
+            label: "Status",
+            cell: (key) =>
+              key.revokedAt
+                ? [h("span", { class: "badge failed" }, "Revoked"), " ", time(key.revokedAt)]
+                : h("span", { class: "badge ok" }, "Active"),
+          },
+          {
+            label: "Actions",
+            class: "actions",
+            cell: (key) =>
+              key.revokedAt
+                ? ""
+                : h(
+                    "button",
+                    { type: "button", class: "danger", onclick: () => revoke(key), "aria-label": `Revoke key ${key.keyId}` },
+                    "Revoke",
+                  ),
+          },
+        ],
+      }),
+    );
+  }
+
+  function showIssued(issued) {
+    const secret = h("code", { id: "issued-key" }, issued.key);
+    const copy = h(
+      "button",
+      {
+        type: "button",
+        class: "secondary",
+        onclick: async () => {
+          try {
+            await navigator.clipboard.writeText(issued.key);
+            announce("Key copied");
+          } catch {
+            announce("Copying is not allowed here; select the key and copy it");
+          }
+        },
+      },
+      "Copy key",
+    );
+    feedback.replaceChildren(
+      h(
+        "div",
+        { class: "message success", role: "status" },
+        h("p", {}, `Key ${issued.keyId} issued for ${issued.integrationUser}. Store it now: it is shown only this once.`),
+        h("div", { class: "secret" }, h("span", {}, "API key:"), secret, copy),
+      ),
+    );
+  }
+
+  const form = h(
+    "form",
+    {
+      class: "panel inline",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        feedback.replaceChildren();
+        try {
+          const issued = await api.post(instancePath(instance, "/keys"), {
+            integrationUser: integrationUser.value.trim(),
+          });
+          integrationUser.value = "";
+          showIssued(issued);
+          announce(`Key ${issued.keyId} issued; it is shown only this once`);
+          await refresh();
+        } catch (error) {
+          feedback.replaceChildren(message("error", error.message));
+          integrationUser.focus();
+        }
+      },
+    },
+    field(
+      "Integration user",
+      integrationUser,
+      "The account the identity provider acts as; every change made with the key is recorded under it.",
+    ),
+    h("button", { type: "submit" }, "Issue API key"),
+  );
+
+  view.append(
+    h("h1", {}, `API keys of ${instance}`),
+    h("p", { class: "lead" }, "An identity provider sends one of these as its bearer token; the key alone names the instance."),
+    h("section", { "aria-labelledby": "issue-key" }, h("h2", { id: "issue-key" }, "Issue a key"), form, feedback),
+    h("section", { "aria-labelledby": "all-keys" }, h("h2", { id: "all-keys" }, "Keys"), listing),
+  );
+  await refresh();
+}

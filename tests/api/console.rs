@@ -1,0 +1,147 @@
+//! The admin web console: how scimd serves it (embedded files, security headers, off without an
+//! admin token), and the browser tests under tests/console, which drive it in headless Chromium
+//! against a server started here.
+
+use crate::common::admin_api::{with_admin_api, ADMIN_TOKEN};
+use crate::common::{StoreKind, TestApp};
+use crate::on_both_store_kinds;
+use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, LOCATION};
+use scimd::startup::ServerSettings;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+on_both_store_kinds!(the_console_passes_its_browser_tests);
+
+async fn the_console_passes_its_browser_tests(kind: StoreKind) {
+    let app = TestApp::spawn_with(kind, with_admin_api()).await;
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/console");
+    let chromium = std::env::var_os("SCIMD_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    assert!(
+        chromium.exists() && tests.join("node_modules/playwright-core").exists(),
+        "the console's browser tests need Chromium at {} and tests/console's npm packages: \
+         run scripts/test once, which installs both",
+        chromium.display()
+    );
+    let store = match kind {
+        StoreKind::Sqlite => "sqlite",
+        StoreKind::Postgres => "postgres",
+    };
+    // The README's pictures are the SQLite run's, refreshed on request.
+    let screenshots = match std::env::var_os("SCIMD_UPDATE_SCREENSHOTS") {
+        Some(_) if kind == StoreKind::Sqlite => {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/console")
+        }
+        _ => Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("console-screenshots/{store}")),
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&tests)
+        .expect("tests/console is readable")
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.to_string_lossy().ends_with(".test.mjs"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "tests/console holds browser tests");
+    let run = tokio::process::Command::new("node")
+        .args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
+        .args(&files)
+        .current_dir(&tests)
+        .env("SCIMD_URL", format!("http://{}", app.address))
+        .env("SCIMD_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("SCIMD_CHROMIUM", &chromium)
+        .env("SCIMD_SCREENSHOTS", &screenshots)
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .expect("node runs (Node.js 20 or later must be on PATH)");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    println!("{report}");
+    assert!(
+        run.status.success(),
+        "the console's browser tests failed on {store}:\n{report}"
+    );
+}
+
+fn plain_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a client")
+}
+
+#[tokio::test]
+async fn the_console_is_served_from_the_binary_with_a_strict_content_policy() {
+    let app = TestApp::spawn_with(StoreKind::Sqlite, with_admin_api()).await;
+    let client = plain_client();
+    let root = format!("http://{}", app.address);
+
+    let redirect = client.get(format!("{root}/admin")).send().await.unwrap();
+    assert_eq!(redirect.status(), 308);
+    assert_eq!(redirect.headers()[LOCATION], "admin/");
+
+    let index = client.get(format!("{root}/admin/")).send().await.unwrap();
+    assert_eq!(index.status(), 200);
+    assert_eq!(index.headers()[CONTENT_TYPE], "text/html; charset=utf-8");
+    let policy = index.headers()["content-security-policy"].to_str().unwrap();
+    assert!(policy.contains("script-src 'self'"), "{policy}");
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert_eq!(index.headers()["x-content-type-options"], "nosniff");
+    let html = index.text().await.unwrap();
+    assert!(html.contains(r#"src="assets/app.js""#), "{html}");
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "nothing is fetched from elsewhere"
+    );
+
+    let script = client
+        .get(format!("{root}/admin/assets/app.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(script.status(), 200);
+    assert_eq!(
+        script.headers()[CONTENT_TYPE],
+        "text/javascript; charset=utf-8"
+    );
+    assert_eq!(script.headers()[CACHE_CONTROL], "no-cache");
+    let etag = script.headers()[ETAG].clone();
+    let again = client
+        .get(format!("{root}/admin/assets/app.js"))
+        .header(IF_NONE_MATCH, etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304, "an unchanged file is not sent twice");
+
+    let styles = client
+        .get(format!("{root}/admin/assets/style.css"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(styles.headers()[CONTENT_TYPE], "text/css; charset=utf-8");
+
+    for missing in ["/admin/assets/nothing.js", "/admin/assets/../Cargo.toml"] {
+        let response = client.get(format!("{root}{missing}")).send().await.unwrap();
+        assert_eq!(response.status(), 404, "{missing}");
+    }
+}
+
+#[tokio::test]
+async fn without_an_admin_token_the_console_says_how_to_turn_it_on() {
+    let app = TestApp::spawn_with(StoreKind::Sqlite, ServerSettings::default()).await;
+    let root = format!("http://{}", app.address);
+    for path in ["/admin/", "/admin/assets/app.js"] {
+        let response = plain_client()
+            .get(format!("{root}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404, "{path}");
+        let page = response.text().await.unwrap();
+        assert!(page.contains("SCIMD_ADMIN_TOKEN"), "{page}");
+    }
+}
