@@ -1,4 +1,5 @@
-//! `scimd serve`: the SCIM API (and the admin API when it has a token) on the chosen store.
+//! `scimd serve`: the SCIM API (and the admin API and console when it has a token) on the chosen
+//! store.
 
 use super::open;
 use anyhow::Context as _;
@@ -142,6 +143,13 @@ pub async fn serve(database: &str, args: ServeArgs) -> anyhow::Result<()> {
         .as_deref()
         .map(AdminToken::new)
         .transpose()?;
+    if admin_token.is_some() {
+        println!("admin console on http://{address}/admin/ (sign in with the admin token)");
+    } else {
+        println!(
+            "admin console and API off: set SCIMD_ADMIN_TOKEN (at least {MIN_ADMIN_TOKEN_CHARS} characters) to turn them on"
+        );
+    }
     let limits = limits_of(&args);
     // A secret of the same kind as the admin token: kept as a digest, compared in constant
     // time, refused when short.
