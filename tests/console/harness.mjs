@@ -19,8 +19,11 @@ export const ADMIN_TOKEN = required("SCIMD_ADMIN_TOKEN");
 const CHROMIUM = process.env.SCIMD_CHROMIUM ?? "/usr/bin/chromium";
 const SCREENSHOTS = process.env.SCIMD_SCREENSHOTS;
 
-/** A page in a fresh headless Chromium with an empty profile; `close()` removes both. */
-export async function openBrowser() {
+/**
+ * A page in a fresh headless Chromium with an empty profile; `close()` removes both.
+ * `bypassCSP` lets a test inject its own checking script (axe) past the console's policy.
+ */
+export async function openBrowser({ bypassCSP = false } = {}) {
   const profile = mkdtempSync(join(tmpdir(), "scimd-console-"));
   // The flags keep Chromium off the network beyond localhost: this machine refuses the
   // connections its background services would make.
@@ -28,6 +31,7 @@ export async function openBrowser() {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1366, height: 800 },
+    bypassCSP,
     args: [
       "--no-sandbox",
       "--disable-gpu",

@@ -1,0 +1,70 @@
+// Every page of the console checked by axe-core against WCAG 2.1 A and AA (labels, names,
+// contrast, landmarks, table headers), in the states an administrator sees them in.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { createRequire } from "node:module";
+import { BASE_URL, instanceWithKey, openBrowser, scim, scimUser, signIn, uniqueName } from "./harness.mjs";
+
+const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+
+let browser;
+before(async () => {
+  browser = await openBrowser({ bypassCSP: true });
+});
+after(async () => {
+  await browser?.close();
+});
+
+/** axe's violations on the page as it is now, one readable line each. */
+async function violations(page, name) {
+  await page.addScriptTag({ path: AXE });
+  const found = await page.evaluate(() =>
+    // eslint-disable-next-line no-undef
+    axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }),
+  );
+  return found.violations.map(
+    (violation) =>
+      `${name}: ${violation.id} (${violation.impact}) ${violation.help}: ` +
+      violation.nodes.map((node) => node.target.join(" ")).join(", "),
+  );
+}
+
+test("every page meets WCAG 2.1 AA as axe checks it", async () => {
+  const { page } = browser;
+  const { instance, key } = await instanceWithKey("a11y");
+  const userName = `${uniqueName("grace")}@example.com`;
+  const created = await scim(key, "POST", "/Users", scimUser(userName));
+  assert.equal(created.status, 201);
+  await scim(key, "POST", "/Users", scimUser(userName)); // a failed request for the log
+  const found = [];
+
+  await page.goto(`${BASE_URL}/admin/#/sign-in`);
+  await page.getByLabel("Admin token").fill("wrong-token-0123456789abcdefghijklmnop");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("alert").waitFor();
+  found.push(...(await violations(page, "sign-in with an error")));
+
+  await signIn(page);
+  await page.getByRole("link", { name: instance, exact: true }).waitFor();
+  found.push(...(await violations(page, "instances")));
+
+  const base = `${BASE_URL}/admin/#/instances/${encodeURIComponent(instance)}`;
+  await page.goto(`${base}/keys`);
+  await page.getByLabel("Integration user").fill("entra");
+  await page.getByRole("button", { name: "Issue API key" }).click();
+  await page.locator("#issued-key").waitFor();
+  found.push(...(await violations(page, "keys with a key just issued")));
+
+  for (const [path, name] of [
+    ["/mapping", "mapping"],
+    ["/history", "change history"],
+    ["/provisioning-log", "provisioning log"],
+    [`/users/${created.body.id}`, "user detail"],
+  ]) {
+    await page.goto(`${base}${path}`);
+    // Each page has loaded once its table (or its empty state) is there.
+    await page.locator("main table, main .empty").first().waitFor();
+    found.push(...(await violations(page, name)));
+  }
+  assert.deepEqual(found, []);
+});
