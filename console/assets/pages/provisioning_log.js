@@ -1,6 +1,283 @@
-// Placeholder while this page is being built.
-import { h } from "../dom.js";
+// The provisioning log of one instance: every SCIM request with its outcome, searched by
+// userName, correlation id, externalId and time, so that a support engineer can answer "why was
+// alice@corp not created?"; a failed request opens onto its SCIM error and its body as scimd
+// kept it (credentials already redacted by scimd).
+import { instancePath } from "../api.js";
+import { announce, field, h, message, pager, table, time, uniqueId } from "../dom.js";
 
-export async function render(view) {
-  view.append(h("h1", {}, "Not built yet"));
+const PAGE_SIZE = 50;
+// The address's filters, named as the admin API names them, so they pass straight through.
+const FILTERS = ["failed", "user", "correlationId", "externalId", "since", "until"];
+
+/** A `datetime-local` value (the reader's local time) as RFC 3339 UTC; `endOfMinute` for "until". */
+function toUtc(local, endOfMinute) {
+  if (!local) return "";
+  const when = new Date(local);
+  if (Number.isNaN(when.getTime())) return "";
+  // The control stops at minutes: "until 10:42" means up to the end of that minute.
+  if (endOfMinute && when.getSeconds() === 0) when.setSeconds(59, 999);
+  return when.toISOString();
+}
+
+/** RFC 3339 from the address as a `datetime-local` value in the reader's time zone. */
+function toLocal(iso) {
+  if (!iso) return "";
+  const when = new Date(iso);
+  if (Number.isNaN(when.getTime())) return "";
+  const two = (number) => String(number).padStart(2, "0");
+  return `${when.getFullYear()}-${two(when.getMonth() + 1)}-${two(when.getDate())}T${two(when.getHours())}:${two(when.getMinutes())}`;
+}
+
+function filtersOf(query) {
+  const filters = {};
+  for (const name of FILTERS) {
+    if (query[name]) filters[name] = query[name];
+  }
+  if (filters.failed !== "true") delete filters.failed;
+  return filters;
+}
+
+function emptyText(filters) {
+  const narrowed = Object.keys(filters).some((name) => name !== "failed");
+  if (filters.failed) return narrowed ? "No failed requests match these filters." : "No failed requests match: every request recorded for this instance succeeded.";
+  if (narrowed) return "No requests match these filters.";
+  return "No SCIM requests have been recorded for this instance yet (or they are older than the log keeps).";
+}
+
+function statusCell(entry) {
+  return entry.failed
+    ? [h("span", { class: "badge failed" }, "Failed"), " ", String(entry.status)]
+    : String(entry.status);
+}
+
+function latency(ms) {
+  return typeof ms === "number" ? `${ms.toFixed(1)} ms` : "";
+}
+
+function fact(term, value) {
+  if (value === undefined || value === null || value === "") return null;
+  return [h("dt", {}, term), h("dd", {}, value)];
+}
+
+/** What a request's detail shows: its SCIM error, who sent it, what it was about, its body. */
+function detailOf(entry, { instance, hrefOf }) {
+  const resource =
+    entry.resourceId && entry.resourceType === "User"
+      ? h("a", { href: hrefOf(`/instances/${encodeURIComponent(instance)}/users/${encodeURIComponent(entry.resourceId)}`) }, entry.resourceId)
+      : entry.resourceId && h("code", {}, entry.resourceId);
+  const error = entry.failed
+    ? h(
+        "div",
+        { class: "log-error" },
+        h("h3", {}, "SCIM error"),
+        h(
+          "dl",
+          { class: "facts" },
+          fact("Status", String(entry.status)),
+          fact("scimType", entry.scimType ?? "none"),
+          fact("Detail", entry.detail ?? "none given"),
+        ),
+      )
+    : null;
+  let body;
+  if (entry.body === null || entry.body === undefined) {
+    body = h("p", { class: "hint" }, entry.failed ? "The request had no body." : "Only failed requests keep their body.");
+  } else if (typeof entry.body === "string") {
+    // scimd's note saying why it kept no body (too large, not JSON): text, not a document.
+    body = h("p", { class: "withheld" }, entry.body);
+  } else {
+    body = h("pre", {}, JSON.stringify(entry.body, null, 2));
+  }
+  return h(
+    "div",
+    { class: "log-detail" },
+    error,
+    h(
+      "div",
+      {},
+      h("h3", {}, "Request"),
+      h(
+        "dl",
+        { class: "facts" },
+        fact("At (UTC)", entry.at),
+        fact("Request", `${entry.method} ${entry.path}`),
+        fact("Correlation id", h("code", {}, entry.correlationId)),
+        fact("Key id", entry.keyId && h("code", {}, entry.keyId)),
+        fact("User agent", entry.userAgent),
+        fact("Resource type", entry.resourceType),
+        fact("Resource id", resource),
+        fact("userName", entry.userName),
+        fact("externalId", entry.externalId),
+        fact("Latency", latency(entry.latencyMs)),
+      ),
+    ),
+    h("div", { class: "log-body" }, h("h3", {}, "Request body (credentials redacted)"), body),
+  );
+}
+
+export async function render(view, { api, params, query, navigate, hrefOf }) {
+  const { instance } = params;
+  const path = `/instances/${encodeURIComponent(instance)}/provisioning-log`;
+  const filters = filtersOf(query);
+  const listing = h("div", { "aria-busy": "false" });
+  const heading = h("h2", { id: "log-results", tabindex: "-1" }, "Requests");
+  // Cursors of the pages before the current one; the first page has none.
+  const cursors = [];
+  let cursor = null;
+
+  const failed = h("input", { type: "checkbox", name: "failed", checked: filters.failed === "true" });
+  const user = h("input", { type: "search", name: "user", value: filters.user ?? "", autocomplete: "off", spellcheck: "false" });
+  const correlationId = h("input", { type: "search", name: "correlationId", value: filters.correlationId ?? "", autocomplete: "off", spellcheck: "false" });
+  const externalId = h("input", { type: "search", name: "externalId", value: filters.externalId ?? "", autocomplete: "off", spellcheck: "false" });
+  const since = h("input", { type: "datetime-local", name: "since", value: toLocal(filters.since) });
+  const until = h("input", { type: "datetime-local", name: "until", value: toLocal(filters.until) });
+
+  const form = h(
+    "form",
+    {
+      class: "panel log-search",
+      role: "search",
+      "aria-label": "Search the provisioning log",
+      onsubmit: (event) => {
+        event.preventDefault();
+        navigate(path, {
+          failed: failed.checked ? "true" : "",
+          user: user.value.trim(),
+          correlationId: correlationId.value.trim(),
+          externalId: externalId.value.trim(),
+          since: toUtc(since.value, false),
+          until: toUtc(until.value, true),
+        });
+      },
+    },
+    h(
+      "div",
+      { class: "log-fields" },
+      field("userName", user, "Exactly as the identity provider sent it, in any case. Also finds requests by id to a user who had this name."),
+      field("Correlation id", correlationId, "The X-Request-Id scimd answered with; every SCIM error quotes it at the end of its detail."),
+      field("externalId", externalId, "Exactly, case included."),
+      field("From", since, "Your local time; included."),
+      field("Until", until, "Your local time; the whole minute included."),
+    ),
+    h(
+      "div",
+      { class: "log-actions" },
+      field("Failed requests only", failed),
+      h("button", { type: "submit" }, "Search"),
+      h("button", { type: "button", class: "secondary", onclick: () => navigate(path, {}) }, "Clear filters"),
+    ),
+  );
+
+  function toggle(button, row, entry) {
+    const opening = row.hidden;
+    if (opening && !row.firstChild) {
+      row.append(h("td", { colspan: "7" }, detailOf(entry, { instance, hrefOf })));
+    }
+    row.hidden = !opening;
+    // The text stays "Details" (it is in the button's name); aria-expanded and its style say open.
+    button.setAttribute("aria-expanded", String(opening));
+  }
+
+  function withDetails(tableWrap, entries, label) {
+    const rows = tableWrap.querySelectorAll("tbody > tr");
+    rows.forEach((row, index) => {
+      const entry = entries[index];
+      const detail = h("tr", { id: uniqueId("log-detail"), class: "log-detail-row", hidden: true });
+      const button = h(
+        "button",
+        {
+          type: "button",
+          class: "secondary",
+          "aria-expanded": "false",
+          "aria-controls": detail.id,
+          "aria-label": `Details of ${label(entry)}`,
+        },
+        "Details",
+      );
+      button.addEventListener("click", () => toggle(button, detail, entry));
+      row.querySelector("td.actions").append(button);
+      row.after(detail);
+    });
+  }
+
+  async function load(focus) {
+    listing.setAttribute("aria-busy", "true");
+    let page;
+    try {
+      page = await api.get(instancePath(instance, "/provisioning-log"), {
+        ...filters,
+        count: PAGE_SIZE,
+        cursor: cursor ?? undefined,
+      });
+    } catch (error) {
+      listing.setAttribute("aria-busy", "false");
+      listing.replaceChildren(message("error", error.message));
+      return;
+    }
+    const entries = page.entries ?? [];
+    const number = cursors.length + 1;
+    const first = (number - 1) * PAGE_SIZE + 1;
+    const label = (entry) => `${entry.method} ${entry.path} at ${new Date(entry.at).toLocaleString()}`;
+    const shown = table({
+      caption: `Requests ${first}–${first + entries.length - 1}, oldest first`,
+      empty: emptyText(filters),
+      rows: entries,
+      rowProps: (entry) => ({ class: entry.failed ? "entry failed" : "entry" }),
+      columns: [
+        { label: "Time", cell: (entry) => time(entry.at) },
+        { label: "Request", cell: (entry) => [h("span", { class: "method" }, entry.method), " ", h("code", {}, entry.path)] },
+        { label: "Status", cell: statusCell },
+        { label: "userName", cell: (entry) => entry.userName ?? "" },
+        { label: "Correlation id", cell: (entry) => h("code", {}, entry.correlationId) },
+        { label: "Latency", class: "number", cell: (entry) => latency(entry.latencyMs) },
+        { label: "Details", class: "actions", cell: () => "" },
+      ],
+    });
+    if (entries.length > 0) withDetails(shown, entries, label);
+    const next = page.nextCursor;
+    const paging =
+      number > 1 || next
+        ? pager({
+            label: "Provisioning log pages",
+            page: number,
+            onPrevious:
+              number > 1
+                ? () => {
+                    cursor = cursors.pop();
+                    load("Previous page");
+                  }
+                : undefined,
+            onNext: next
+              ? () => {
+                  cursors.push(cursor);
+                  cursor = next;
+                  load("Next page");
+                }
+              : undefined,
+          })
+        : null;
+    listing.replaceChildren(shown, paging ?? "");
+    listing.setAttribute("aria-busy", "false");
+    if (focus) {
+      // The button pressed was replaced: keep the reader on it, or at the results' start
+      // when it no longer applies (the first or last page).
+      const again = [...listing.querySelectorAll(".pager button")].find(
+        (button) => button.textContent === focus && !button.disabled,
+      );
+      (again ?? heading).focus();
+      announce(`Page ${number}, ${entries.length} request${entries.length === 1 ? "" : "s"}`);
+    }
+  }
+
+  view.append(
+    h("h1", {}, `Provisioning log of ${instance}`),
+    h(
+      "p",
+      { class: "lead" },
+      "Every SCIM request the identity provider made, oldest first. Failed requests keep their SCIM error and their body, with passwords and other credentials redacted.",
+    ),
+    form,
+    h("section", { "aria-labelledby": "log-results" }, heading, listing),
+  );
+  await load(null);
 }
