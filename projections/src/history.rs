@@ -194,12 +194,14 @@ pub struct HistoryQuery {
     /// RFC 3339 bounds, inclusive, in scimd's fixed-width form.
     pub since: Option<String>,
     pub until: Option<String>,
-    /// Entries after this `(transaction_id, position)`, for paging in order.
+    /// Entries beyond this `(transaction_id, position)` in reading order, for paging.
     pub after: Option<(i64, i64)>,
+    /// Read from the latest entry back instead of from the first on.
+    pub newest_first: bool,
     pub limit: i64,
 }
 
-/// One page of the history, in the event log's order.
+/// One page of the history, in the event log's order (or its reverse).
 pub async fn history_page(
     db: &crate::db::Db,
     query: &HistoryQuery,
@@ -227,11 +229,20 @@ pub async fn history_page(
     }
     if let Some((transaction_id, position)) = query.after {
         let after = [transaction_id.into(), position.into()];
-        conditions.bind("(transaction_id, position) > (?, ?)", after);
+        let beyond = if query.newest_first { "<" } else { ">" };
+        conditions.bind(
+            &format!("(transaction_id, position) {beyond} (?, ?)"),
+            after,
+        );
     }
+    let order = if query.newest_first {
+        "ORDER BY transaction_id DESC, position DESC"
+    } else {
+        "ORDER BY transaction_id, position"
+    };
     let sql = conditions.select(
         &format!("SELECT {HISTORY_COLUMNS} FROM history_entries"),
-        "ORDER BY transaction_id, position",
+        order,
         query.limit,
     );
     db.fetch_all(&sql).await

@@ -23,6 +23,8 @@ pub struct HistoryFilter {
     /// RFC 3339 date-times, inclusive.
     pub since: Option<String>,
     pub until: Option<String>,
+    /// Latest first (a console's view) rather than in the log's order (an export's).
+    pub newest_first: bool,
 }
 
 /// A position in the history, to read on from.
@@ -50,6 +52,7 @@ async fn query(
         since: filter.since.as_deref().map(instant).transpose()?,
         until: filter.until.as_deref().map(instant).transpose()?,
         after: None,
+        newest_first: filter.newest_first,
         limit: HISTORY_PAGE,
     })
 }

@@ -22,6 +22,8 @@ pub struct LogFilter {
     /// RFC 3339 date-times, inclusive.
     pub since: Option<String>,
     pub until: Option<String>,
+    /// Latest first (a console's view) rather than in the order stored (an export's).
+    pub newest_first: bool,
 }
 
 async fn query(
@@ -39,6 +41,7 @@ async fn query(
         since: filter.since.as_deref().map(instant).transpose()?,
         until: filter.until.as_deref().map(instant).transpose()?,
         after: None,
+        newest_first: filter.newest_first,
         limit: PROVISIONING_LOG_PAGE,
     })
 }

@@ -33,6 +33,9 @@ pub struct HistoryArgs {
     action: Option<String>,
     #[command(flatten)]
     range: TimeRange,
+    /// Latest entries first
+    #[arg(long)]
+    newest_first: bool,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
 }
@@ -71,6 +74,7 @@ pub async fn history(store: &Store, args: HistoryArgs) -> anyhow::Result<()> {
         action: args.action,
         since: args.range.since,
         until: args.range.until,
+        newest_first: args.newest_first,
     };
     let stdout = std::io::stdout();
     let output = |error: &dyn std::fmt::Display| AdminError::Output(error.to_string());

@@ -33,6 +33,9 @@ pub struct ProvisioningLogArgs {
     correlation_id: Option<String>,
     #[command(flatten)]
     range: TimeRange,
+    /// Latest entries first
+    #[arg(long)]
+    newest_first: bool,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
 }
@@ -82,6 +85,7 @@ pub async fn provisioning_log(store: &Store, args: ProvisioningLogArgs) -> anyho
         correlation_id: args.correlation_id,
         since: args.range.since,
         until: args.range.until,
+        newest_first: args.newest_first,
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

@@ -263,9 +263,21 @@ struct HistoryParams {
     count: Option<i64>,
     /// `nextCursor` of the previous page.
     cursor: Option<String>,
+    #[serde(default)]
+    order: ReadingOrder,
 }
 
-/// A page of the change history, in order; `nextCursor` reads on.
+/// Which end of a listing its first page starts at.
+#[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum ReadingOrder {
+    #[default]
+    Oldest,
+    Newest,
+}
+
+/// A page of the change history, in order (`order=newest`: latest first); `nextCursor` reads
+/// on in the same direction.
 async fn history(
     State(state): State<AppState>,
     Path(instance): Path<String>,
@@ -282,6 +294,7 @@ async fn history(
         action: params.action,
         since: params.since,
         until: params.until,
+        newest_first: params.order == ReadingOrder::Newest,
     };
     let count = params.count.unwrap_or(admin::HISTORY_PAGE);
     let store = state.provisioning.store();
@@ -375,9 +388,12 @@ struct ProvisioningLogParams {
     count: Option<i64>,
     /// `nextCursor` of the previous page.
     cursor: Option<String>,
+    #[serde(default)]
+    order: ReadingOrder,
 }
 
-/// A page of the provisioning log, in order; `nextCursor` reads on. Entries this process has
+/// A page of the provisioning log, in order (`order=newest`: latest first); `nextCursor` reads
+/// on in the same direction. Entries this process has
 /// queued are written first, so that a client sees the requests it has just made.
 async fn provisioning_log(
     State(state): State<AppState>,
@@ -397,6 +413,7 @@ async fn provisioning_log(
         correlation_id: params.correlation_id,
         since: params.since,
         until: params.until,
+        newest_first: params.order == ReadingOrder::Newest,
     };
     let count = params.count.unwrap_or(admin::PROVISIONING_LOG_PAGE);
     let store = state.provisioning.store();

@@ -133,12 +133,14 @@ pub struct LogQuery {
     /// RFC 3339 bounds, inclusive, in scimd's fixed-width form.
     pub since: Option<String>,
     pub until: Option<String>,
-    /// Entries after this sequence, for paging in order.
+    /// Entries beyond this sequence in reading order, for paging.
     pub after: Option<i64>,
+    /// Read from the latest entry back instead of from the first on.
+    pub newest_first: bool,
     pub limit: i64,
 }
 
-/// One page of the log, in the order the entries were stored.
+/// One page of the log, in the order the entries were stored (or its reverse).
 pub async fn page(db: &Db, query: &LogQuery) -> Result<Vec<LogEntry>, DbError> {
     let mut conditions = Conditions::default();
     conditions.bind("instance_id = ?", [query.instance_id.as_str().into()]);
@@ -181,11 +183,17 @@ pub async fn page(db: &Db, query: &LogQuery) -> Result<Vec<LogEntry>, DbError> {
         conditions.bind("at <= ?", [until.as_str().into()]);
     }
     if let Some(after) = query.after {
-        conditions.bind("sequence > ?", [after.into()]);
+        let beyond = if query.newest_first { "<" } else { ">" };
+        conditions.bind(&format!("sequence {beyond} ?"), [after.into()]);
     }
+    let order = if query.newest_first {
+        "ORDER BY sequence DESC"
+    } else {
+        "ORDER BY sequence"
+    };
     let sql = conditions.select(
         &format!("SELECT {COLUMNS} FROM provisioning_log"),
-        "ORDER BY sequence",
+        order,
         query.limit,
     );
     db.fetch_all(&sql).await

@@ -256,6 +256,23 @@ async fn the_history_is_served_page_by_page(app: TestApp) {
     let mut paged = first["entries"].as_array().cloned().unwrap_or_default();
     paged.extend(rest["entries"].as_array().cloned().unwrap_or_default());
     assert_eq!(paged, entries);
+    // Latest first, paged the same way, is the same history backwards.
+    let newest = format!("{base}?user=hal&count=3&order=newest");
+    let (_, first) = call(&app, Method::GET, &newest, None).await;
+    let cursor = first["nextCursor"].as_str().unwrap_or_default().to_string();
+    let (_, rest) = call(
+        &app,
+        Method::GET,
+        &format!("{newest}&cursor={cursor}"),
+        None,
+    )
+    .await;
+    let mut backwards = first["entries"].as_array().cloned().unwrap_or_default();
+    backwards.extend(rest["entries"].as_array().cloned().unwrap_or_default());
+    assert_eq!(rest["nextCursor"], Value::Null);
+    assert_eq!(backwards, entries.iter().rev().cloned().collect::<Vec<_>>());
+    let (status, _) = call(&app, Method::GET, &format!("{base}?order=sideways"), None).await;
+    assert_eq!(status, 400);
     let (status, body) = call(&app, Method::GET, &format!("{base}?since=soon"), None).await;
     assert_eq!(status, 400);
     assert!(body["error"]

@@ -315,6 +315,19 @@ async fn the_log_is_found_by_failure_user_and_time_and_read_page_by_page(app: Te
         }
     }
     assert_eq!(paged, all);
+    // Latest first, as the console shows it: the same entries backwards, page by page.
+    let mut backwards = Vec::new();
+    let mut query = format!("{base}?count=3&order=newest");
+    loop {
+        let (status, page) = admin_call(&app, Method::GET, &query, None).await;
+        assert_eq!(status, 200);
+        backwards.extend(page["entries"].as_array().cloned().unwrap_or_default());
+        match page["nextCursor"].as_str() {
+            Some(cursor) => query = format!("{base}?count=3&order=newest&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(backwards, all.iter().rev().cloned().collect::<Vec<_>>());
     let (status, _) = admin_call(&app, Method::GET, &format!("{base}?cursor=x"), None).await;
     assert_eq!(status, 400);
     let (status, body) = admin_call(&app, Method::GET, &format!("{base}?since=soon"), None).await;
