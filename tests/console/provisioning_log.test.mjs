@@ -110,7 +110,7 @@ test("failed requests only hides the successes, and a userName finds that user's
   assert.equal((await scim(key, "GET", `/Users/${made.body.id}`)).status, 200);
   assert.equal((await scim(key, "POST", "/Users", scimUser(bob))).status, 409);
   assert.equal((await scim(key, "POST", "/Users", scimUser(carol))).status, 409);
-  const failures = (await adminApi("GET", logPath(instance, { failed: "true" }))).entries;
+  const failures = (await adminApi("GET", logPath(instance, { failed: "true", order: "newest" }))).entries;
   assert.equal(failures.length, 2);
 
   await signIn(page);
@@ -167,18 +167,22 @@ test("a log longer than a page is read 50 requests at a time, forward and back",
     );
     assert.ok(answers.every((answer) => answer.status === 200));
   }
+  // The latest request, which a support engineer sees first.
+  const latest = await scim(key, "GET", "/Users/the-latest-request");
+  assert.equal(latest.status, 404);
 
   await signIn(page);
   await openLog(page, instance);
   let rows = await rowsOf(page, "Requests 1–50");
   assert.equal(await rows.count(), 50);
   const firstRow = await rows.first().textContent();
+  assert.match(firstRow, /the-latest-request/, "newest first");
   const pages = page.getByRole("navigation", { name: "Provisioning log pages" });
   assert.ok(await pages.getByRole("button", { name: "Previous page" }).isDisabled());
 
   await pages.getByRole("button", { name: "Next page" }).click();
-  rows = await rowsOf(page, "Requests 51–60");
-  assert.equal(await rows.count(), 10);
+  rows = await rowsOf(page, "Requests 51–61");
+  assert.equal(await rows.count(), 11);
   await pages.getByText("Page 2").waitFor();
   assert.ok(await pages.getByRole("button", { name: "Next page" }).isDisabled(), "the last page");
 

@@ -207,6 +207,7 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
       page = await api.get(instancePath(instance, "/provisioning-log"), {
         ...filters,
         count: PAGE_SIZE,
+        order: "newest",
         cursor: cursor ?? undefined,
       });
     } catch (error) {
@@ -219,7 +220,7 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
     const first = (number - 1) * PAGE_SIZE + 1;
     const label = (entry) => `${entry.method} ${entry.path} at ${new Date(entry.at).toLocaleString()}`;
     const shown = table({
-      caption: `Requests ${first}–${first + entries.length - 1}, oldest first`,
+      caption: `Requests ${first}–${first + entries.length - 1}, newest first`,
       empty: emptyText(filters),
       rows: entries,
       rowProps: (entry) => ({ class: entry.failed ? "entry failed" : "entry" }),
@@ -274,7 +275,7 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
     h(
       "p",
       { class: "lead" },
-      "Every SCIM request the identity provider made, oldest first. Failed requests keep their SCIM error and their body, with passwords and other credentials redacted.",
+      "Every SCIM request the identity provider made, newest first. Failed requests keep their SCIM error and their body, with passwords and other credentials redacted.",
     ),
     form,
     h("section", { "aria-labelledby": "log-results" }, heading, listing),
