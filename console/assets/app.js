@@ -129,5 +129,12 @@ async function render() {
   main.focus();
 }
 
+// The address after `#` names the page, so the skip link moves the focus itself instead of
+// following its `#main`.
+document.querySelector(".skip-link").addEventListener("click", (event) => {
+  event.preventDefault();
+  main.focus();
+});
+
 window.addEventListener("hashchange", render);
 render();

@@ -68,3 +68,27 @@ test("every page meets WCAG 2.1 AA as axe checks it", async () => {
   }
   assert.deepEqual(found, []);
 });
+
+test("the keyboard starts in the page after each navigation, and the skip link jumps there from the top", async () => {
+  const { page } = browser;
+  await signIn(page);
+  const { instance } = await instanceWithKey("keyboard");
+  await page.goto(`${BASE_URL}/admin/#/instances/${encodeURIComponent(instance)}/keys`);
+  await page.getByRole("heading", { name: `API keys of ${instance}` }).waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "main", "the focus is on the page");
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement?.name), "integrationUser", "its first control is next");
+
+  // From the top of the document, the skip link comes first and lands in the page.
+  const skip = page.getByRole("link", { name: "Skip to content" });
+  const first = await skip.evaluate(
+    (link) => document.querySelector("a[href], button, input, select, textarea, [tabindex='0']") === link,
+  );
+  assert.ok(first, "the skip link is the first stop of the keyboard");
+  await skip.focus();
+  const box = await skip.boundingBox();
+  assert.ok(box && box.x >= 0 && box.y >= 0, "it comes on screen when it has the focus");
+  await page.keyboard.press("Enter");
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "main");
+  assert.match(page.url(), /\/keys$/, "the page stays where it was");
+});
