@@ -83,9 +83,13 @@ export function table({ caption, columns, rows, empty = "Nothing to show.", rowP
   );
 }
 
-/** A message box; errors are announced at once. */
+/**
+ * A message box. An error is an alert, read out as it appears; other messages are only shown,
+ * and the page says them once through `announce` (a live region added together with its text
+ * is not reliably read, and one read twice is noise).
+ */
 export function message(kind, text) {
-  return h("div", { class: `message ${kind}`, role: kind === "error" ? "alert" : "status" }, text);
+  return h("div", { class: `message ${kind}`, role: kind === "error" ? "alert" : undefined }, text);
 }
 
 /** Says `text` to screen readers without moving the focus. */

@@ -36,9 +36,9 @@ function mappingRow(page, target) {
   return page.getByRole("row").filter({ hasText: target });
 }
 
-/** The page's success messages (the announcer outside `main` repeats them for screen readers). */
+/** The page's success messages (screen readers hear them through the announcer). */
 function said(page) {
-  return page.getByRole("main").getByRole("status");
+  return page.locator("main .message.success");
 }
 
 function attributeOf(mappings, target) {

@@ -80,7 +80,7 @@ export async function render(view, { api, params }) {
     feedback.replaceChildren(
       h(
         "div",
-        { class: "message success", role: "status" },
+        { class: "message success" },
         h("p", {}, `Key ${issued.keyId} issued for ${issued.integrationUser}. Store it now: it is shown only this once.`),
         h("div", { class: "secret" }, h("span", {}, "API key:"), secret, copy),
       ),
