@@ -126,7 +126,9 @@ async function render() {
   }
   const heading = main.querySelector("h1");
   document.title = `${heading ? heading.textContent : "scimd"} · scimd admin`;
-  main.focus();
+  // A new page starts at its top, as a page loaded from the server would.
+  window.scrollTo(0, 0);
+  main.focus({ preventScroll: true });
 }
 
 // The address after `#` names the page, so the skip link moves the focus itself instead of

@@ -75,7 +75,8 @@ test("the keyboard starts in the page after each navigation, and the skip link j
   const { instance } = await instanceWithKey("keyboard");
   await page.goto(`${BASE_URL}/admin/#/instances/${encodeURIComponent(instance)}/keys`);
   await page.getByRole("heading", { name: `API keys of ${instance}` }).waitFor();
-  assert.equal(await page.evaluate(() => document.activeElement?.id), "main", "the focus is on the page");
+  // The shell moves the focus once the page has loaded, listing included.
+  await page.waitForFunction(() => document.activeElement?.id === "main");
   await page.keyboard.press("Tab");
   assert.equal(await page.evaluate(() => document.activeElement?.name), "integrationUser", "its first control is next");
 
