@@ -33,6 +33,8 @@ test("an administrator creates an instance, issues a key shown once, and revokes
   const instance = uniqueName("acme");
   await page.getByLabel("New instance name").fill(instance);
   await page.getByRole("button", { name: "Create instance" }).click();
+  await page.getByText(`Instance ${instance} created.`).waitFor();
+  await screenshot(page, "instances");
   await page.getByRole("link", { name: instance, exact: true }).click();
   await page.getByRole("heading", { name: `API keys of ${instance}` }).waitFor();
   await page.getByText("This instance has no API keys yet.").waitFor();
@@ -76,5 +78,4 @@ test("a duplicate instance name is refused with the API's reason", async () => {
   const alert = page.getByRole("alert");
   await alert.waitFor();
   assert.match(await alert.textContent(), /default/);
-  await screenshot(page, "instances");
 });
