@@ -3,7 +3,8 @@
 //! against a server started here.
 
 use crate::common::admin_api::{with_admin_api, ADMIN_TOKEN};
-use crate::common::{StoreKind, TestApp};
+use crate::common::server::Server;
+use crate::common::{fresh_database, StoreKind, TestApp};
 use crate::on_both_store_kinds;
 use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, LOCATION};
 use scimd::startup::ServerSettings;
@@ -156,4 +157,32 @@ async fn without_an_admin_token_the_console_says_how_to_turn_it_on() {
         let page = response.text().await.unwrap();
         assert!(page.contains("SCIMD_ADMIN_TOKEN"), "{page}");
     }
+}
+
+#[tokio::test]
+async fn scimd_serve_serves_the_console_from_its_own_binary() {
+    let (url, _dir) = fresh_database(StoreKind::Sqlite).await;
+    let mut server = Server::start_logging(&url, &[], &[("SCIMD_ADMIN_TOKEN", ADMIN_TOKEN)]).await;
+    let root = server.base.trim_end_matches("/scim/v2").to_string();
+    let index = plain_client()
+        .get(format!("{root}/admin/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(index.status(), 200);
+    assert!(index.text().await.unwrap().contains("assets/app.js"));
+    for asset in ["app.js", "routes.js", "pages/mapping.js", "style.css"] {
+        let response = plain_client()
+            .get(format!("{root}/admin/assets/{asset}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{asset}");
+        let on_disk = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("console/assets/{asset}")),
+        )
+        .unwrap();
+        assert_eq!(response.bytes().await.unwrap().as_ref(), on_disk, "{asset}");
+    }
+    server.signal("TERM").await;
 }
