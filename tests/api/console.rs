@@ -184,5 +184,5 @@ async fn scimd_serve_serves_the_console_from_its_own_binary() {
         .unwrap();
         assert_eq!(response.bytes().await.unwrap().as_ref(), on_disk, "{asset}");
     }
-    server.signal("TERM").await;
+    assert!(server.signal("TERM").await.success(), "it stops cleanly");
 }
