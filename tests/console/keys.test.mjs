@@ -33,7 +33,7 @@ test("an administrator creates an instance, issues a key shown once, and revokes
   const instance = uniqueName("acme");
   await page.getByLabel("New instance name").fill(instance);
   await page.getByRole("button", { name: "Create instance" }).click();
-  await page.getByText(`Instance ${instance} created.`).waitFor();
+  await page.getByRole("main").getByText(`Instance ${instance} created.`).waitFor();
   await screenshot(page, "instances");
   await page.getByRole("link", { name: instance, exact: true }).click();
   await page.getByRole("heading", { name: `API keys of ${instance}` }).waitFor();
@@ -45,7 +45,7 @@ test("an administrator creates an instance, issues a key shown once, and revokes
   await secret.waitFor();
   const key = (await secret.textContent()).trim();
   assert.match(key, /^scimd_/);
-  await page.getByText("it is shown only this once").waitFor();
+  await page.getByRole("main").getByText("it is shown only this once").waitFor();
   const row = page.getByRole("row").filter({ hasText: "okta-provisioning" });
   await row.getByText("Active").waitFor();
   await screenshot(page, "keys");
