@@ -206,6 +206,11 @@ pub async fn history_page(
     db: &crate::db::Db,
     query: &HistoryQuery,
 ) -> Result<Vec<HistoryEntry>, DbError> {
+    db.fetch_all(&history_statement(query)).await
+}
+
+/// The statement `history_page` runs, for checking its plan.
+pub fn history_statement(query: &HistoryQuery) -> Sql {
     let mut conditions = Conditions::default();
     conditions.bind("instance_id = ?", [query.instance_id.as_str().into()]);
     if let Some(id) = &query.entity_id {
@@ -240,12 +245,11 @@ pub async fn history_page(
     } else {
         "ORDER BY transaction_id, position"
     };
-    let sql = conditions.select(
+    conditions.select(
         &format!("SELECT {HISTORY_COLUMNS} FROM history_entries"),
         order,
         query.limit,
-    );
-    db.fetch_all(&sql).await
+    )
 }
 
 /// The users (or groups: `entity_type`) of `instance_id` that ever bore `name` (any case),

@@ -1,9 +1,11 @@
-//! The statements every write runs follow an index on PostgreSQL, however long the log: a plan
-//! that sorts would make each request slower as the store grows.
+//! The statements every write runs follow an index on PostgreSQL, however long the log, and the
+//! change history's filtered pages read an index in order on both stores: a plan that sorts, or
+//! walks the whole instance to find a page of matches, gets slower as the store grows.
 
 use crate::common::{StoreKind, TestApp};
 use projections::db::{Dialect, Sql};
 use projections::event_log::head_statement;
+use projections::history::{history_statement, HistoryQuery};
 
 #[derive(sqlx::FromRow)]
 struct PlanLine {
@@ -34,4 +36,76 @@ async fn the_head_of_the_log_is_read_from_the_commit_order_index() {
     let plan = plan_without_sorting(&app, &head_statement(Dialect::Postgres)).await;
     assert!(!plan.contains("Sort"), "{plan}");
     assert!(plan.contains("events_in_commit_order"), "{plan}");
+}
+
+/// The change history's pages for one user, one name and one kind of change, both ways.
+fn history_statements(instance_id: &str) -> Vec<(&'static str, Sql)> {
+    let page = |filter: fn(&mut HistoryQuery), newest_first| {
+        let mut query = HistoryQuery {
+            instance_id: instance_id.to_string(),
+            newest_first,
+            limit: 51,
+            ..HistoryQuery::default()
+        };
+        filter(&mut query);
+        history_statement(&query)
+    };
+    let by_entity: fn(&mut HistoryQuery) = |query| query.entity_id = Some("some-id".into());
+    let by_name: fn(&mut HistoryQuery) = |query| query.user_name = Some("user-7".into());
+    let by_action: fn(&mut HistoryQuery) = |query| query.action = Some("UserSuspended".into());
+    vec![
+        ("history_by_entity", page(by_entity, false)),
+        ("history_by_entity", page(by_entity, true)),
+        ("history_by_name", page(by_name, false)),
+        ("history_by_name", page(by_name, true)),
+        ("history_by_action", page(by_action, false)),
+        ("history_by_action", page(by_action, true)),
+    ]
+}
+
+async fn an_instance_with_history(kind: StoreKind) -> (TestApp, String) {
+    let app = TestApp::spawn(kind).await;
+    for n in 0..40 {
+        app.create_user(&format!("user-{n}")).await;
+    }
+    let instances = scimd::admin::list_instances(&app.store)
+        .await
+        .expect("the instances");
+    let id = instances[0].id.clone();
+    (app, id)
+}
+
+#[tokio::test]
+async fn history_filters_read_their_own_index_in_order_on_postgres() {
+    let (app, instance_id) = an_instance_with_history(StoreKind::Postgres).await;
+    app.store
+        .db
+        .execute(&Sql::new("ANALYZE history_entries"))
+        .await
+        .expect("statistics");
+    for (index, sql) in history_statements(&instance_id) {
+        let plan = plan_without_sorting(&app, &sql).await;
+        assert!(!plan.contains("Sort"), "{index}: {plan}");
+        assert!(plan.contains(index), "{index}: {plan}");
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct SqlitePlanLine {
+    detail: String,
+}
+
+#[tokio::test]
+async fn history_filters_read_their_own_index_in_order_on_sqlite() {
+    let (app, instance_id) = an_instance_with_history(StoreKind::Sqlite).await;
+    for (index, sql) in history_statements(&instance_id) {
+        let explain = sql.args().iter().cloned().fold(
+            Sql::new(format!("EXPLAIN QUERY PLAN {}", sql.text())),
+            Sql::bind,
+        );
+        let lines: Vec<SqlitePlanLine> = app.store.db.fetch_all(&explain).await.expect("a plan");
+        let plan: String = lines.into_iter().map(|line| line.detail + "\n").collect();
+        assert!(!plan.contains("TEMP B-TREE"), "{index}: {plan}");
+        assert!(plan.contains(index), "{index}: {plan}");
+    }
 }
