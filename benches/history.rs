@@ -1,6 +1,7 @@
 //! How long the auditor's commands take on a log of 100,000 events: `scimd rebuild`,
 //! `scimd history` exported as JSON Lines and CSV (with the exporter's peak memory, which
-//! must not grow with the log), `scimd verify`, `scimd show` and `scimd audit verify`.
+//! must not grow with the log), `scimd verify`, `scimd show` and `scimd audit verify`; and
+//! what each page of the admin console asks of the admin API on that log.
 //!
 //! The log is written the way IdPs write it: a real `scimd serve` over a fresh store, fed
 //! over HTTP by concurrent clients creating users, changing them and grouping them.
@@ -11,9 +12,12 @@
 #[allow(dead_code)]
 mod postgres;
 
+#[path = "history/console_pages.rs"]
+mod console_pages;
+
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -71,6 +75,7 @@ fn main() -> Result<(), Failure> {
         let written = runtime.block_on(write_log(&url, options.events))?;
         println!("{written}");
         measure(&url, store)?;
+        runtime.block_on(console_pages::measure(&url, store))?;
     }
     Ok(())
 }
@@ -103,24 +108,7 @@ async fn write_log(url: &str, events: usize) -> Result<String, Failure> {
         ],
     )?;
     let token = key.lines().last().unwrap_or_default().to_string();
-    let mut server = Command::new(SCIMD)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", url])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let stdout = server.stdout.take().ok_or("no stdout")?;
-    let mut lines = BufReader::new(stdout).lines();
-    let base = loop {
-        let line = lines.next().ok_or("scimd exited before listening")??;
-        if let Some(rest) = line.strip_prefix("scimd listening on ") {
-            break rest
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_string();
-        }
-    };
+    let (mut server, base) = start_server(url, &[])?;
     let started = Instant::now();
     // Events written so far, as each cohort's requests imply; `scimd rebuild` counts them.
     let written = Arc::new(AtomicUsize::new(0));
@@ -152,6 +140,32 @@ async fn write_log(url: &str, events: usize) -> Result<String, Failure> {
     ))
 }
 
+/// `scimd serve` on a free port with `env` set; the process and its SCIM base URL.
+fn start_server(url: &str, env: &[(&str, &str)]) -> Result<(Child, String), Failure> {
+    let mut server = Command::new(SCIMD)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", url])
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let stdout = server.stdout.take().ok_or("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        let line = lines.next().ok_or("scimd exited before listening")??;
+        if let Some(rest) = line.strip_prefix("scimd listening on ") {
+            break rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string();
+        }
+    };
+    // Keeps reading what it prints, so that it never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    Ok((server, base))
+}
+
 struct Client {
     http: reqwest::Client,
     base: String,
@@ -181,12 +195,17 @@ impl Client {
             .body(body.to_string())
             .send()
             .await?;
-        let status = response.status();
-        let body: Value = response.json().await?;
-        if !status.is_success() {
-            return Err(format!("{path}: {status} {body}").into());
-        }
-        Ok(body)
+        answer(path, response).await
+    }
+
+    async fn get(&self, path: &str) -> Result<Value, Failure> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await?;
+        answer(path, response).await
     }
 
     /// Users created, then retitled, then put in a group of their own; how many events that
@@ -218,6 +237,16 @@ impl Client {
         self.send(reqwest::Method::POST, "/Groups", group).await?;
         Ok(COHORT * 4 + 1 + COHORT)
     }
+}
+
+/// A response's JSON body; an error for a failure status.
+async fn answer(path: &str, response: reqwest::Response) -> Result<Value, Failure> {
+    let status = response.status();
+    let body: Value = response.json().await?;
+    if !status.is_success() {
+        return Err(format!("{path}: {status} {body}").into());
+    }
+    Ok(body)
 }
 
 fn measure(url: &str, store: &str) -> Result<(), Failure> {
