@@ -16,11 +16,7 @@ export class ApiError extends Error {
 export function adminApi(token, onUnauthorized) {
   async function call(method, path, { query, body } = {}) {
     const url = new URL(`v1${path}`, document.baseURI);
-    for (const [name, value] of Object.entries(query ?? {})) {
-      if (value !== undefined && value !== null && value !== "" && value !== false) {
-        url.searchParams.set(name, String(value));
-      }
-    }
+    searchOf(query).forEach((value, name) => url.searchParams.set(name, value));
     const headers = { Authorization: `Bearer ${token}`, Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     let response;
@@ -54,6 +50,17 @@ export function adminApi(token, onUnauthorized) {
     put: (path, body) => call("PUT", path, { body }),
     delete: (path) => call("DELETE", path),
   };
+}
+
+/** `query` as URL parameters, leaving out the empty ones (an unset filter is no filter). */
+export function searchOf(query = {}) {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(query ?? {})) {
+    if (value !== undefined && value !== null && value !== "" && value !== false) {
+      search.set(name, String(value));
+    }
+  }
+  return search;
 }
 
 /** `/instances/{name}` with the name escaped, the start of every instance's path. */

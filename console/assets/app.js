@@ -1,6 +1,6 @@
 // The console's shell: the session (the admin token, kept for this browser tab only), the
 // address after `#` that names the page, and the navigation around every page.
-import { adminApi } from "./api.js";
+import { adminApi, searchOf } from "./api.js";
 import { h } from "./dom.js";
 import { routes } from "./routes.js";
 
@@ -34,13 +34,7 @@ export function navigate(path, query = {}) {
 
 /** The `href` of a page. */
 export function hrefOf(path, query = {}) {
-  const search = new URLSearchParams();
-  for (const [name, value] of Object.entries(query)) {
-    if (value !== undefined && value !== null && value !== "" && value !== false) {
-      search.set(name, String(value));
-    }
-  }
-  const text = search.toString();
+  const text = searchOf(query).toString();
   return `#${path}${text ? `?${text}` : ""}`;
 }
 

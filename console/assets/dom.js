@@ -133,3 +133,30 @@ export function download(name, type, text) {
   link.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
+
+/**
+ * An RFC 3339 time as a `datetime-local` value in the reader's time zone ("" if none), to the
+ * second, or to the minute for a control without seconds.
+ */
+export function toLocalInput(iso, { seconds = true } = {}) {
+  const when = new Date(iso ?? "");
+  if (!iso || Number.isNaN(when.getTime())) return "";
+  const two = (n) => String(n).padStart(2, "0");
+  const minute =
+    `${when.getFullYear()}-${two(when.getMonth() + 1)}-${two(when.getDate())}` +
+    `T${two(when.getHours())}:${two(when.getMinutes())}`;
+  return seconds ? `${minute}:${two(when.getSeconds())}` : minute;
+}
+
+/**
+ * A `datetime-local` value (the reader's time zone) as RFC 3339 UTC ("" if empty or not a
+ * time). `endOfMinute` makes a value without seconds cover its whole minute: "until 10:42"
+ * means up to the end of that minute.
+ */
+export function fromLocalInput(value, { endOfMinute = false } = {}) {
+  if (!value) return "";
+  const when = new Date(value);
+  if (Number.isNaN(when.getTime())) return "";
+  if (endOfMinute && when.getSeconds() === 0) when.setSeconds(59, 999);
+  return when.toISOString();
+}

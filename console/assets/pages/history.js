@@ -2,7 +2,7 @@
 // time range), read 50 entries at a time oldest or newest first, and exported whole as JSON
 // Lines or CSV like `scimd history` (always in the event log's order, as the CLI writes them).
 import { instancePath } from "../api.js";
-import { announce, download, field, h, message, pager, table, time } from "../dom.js";
+import { announce, download, field, fromLocalInput, h, message, pager, table, time, toLocalInput } from "../dom.js";
 
 const PAGE = 50;
 // The admin API's largest page, so that exports take as few round trips as possible.
@@ -31,22 +31,6 @@ const CSV_COLUMNS = [
   ["entity_type", "entityType"], ["entity_id", "entityId"], ["entity_name", "entityName"],
   ["action", "action"], ["details", "details"],
 ];
-
-/** An RFC 3339 time as a `datetime-local` value in the reader's time zone ("" if none). */
-export function toLocalInput(iso) {
-  const when = new Date(iso ?? "");
-  if (!iso || Number.isNaN(when.getTime())) return "";
-  const two = (n) => String(n).padStart(2, "0");
-  return `${when.getFullYear()}-${two(when.getMonth() + 1)}-${two(when.getDate())}` +
-    `T${two(when.getHours())}:${two(when.getMinutes())}:${two(when.getSeconds())}`;
-}
-
-/** A `datetime-local` value (the reader's time zone) as RFC 3339 UTC ("" if empty). */
-export function fromLocalInput(value) {
-  if (!value) return "";
-  const when = new Date(value);
-  return Number.isNaN(when.getTime()) ? "" : when.toISOString();
-}
 
 /** The link to a user's detail page. */
 export function userHref(hrefOf, instance, id) {

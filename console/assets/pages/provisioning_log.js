@@ -3,30 +3,11 @@
 // alice@corp not created?"; a failed request opens onto its SCIM error and its body as scimd
 // kept it (credentials already redacted by scimd).
 import { instancePath } from "../api.js";
-import { announce, field, h, message, pager, table, time, uniqueId } from "../dom.js";
+import { announce, field, fromLocalInput, h, message, pager, table, time, toLocalInput, uniqueId } from "../dom.js";
 
 const PAGE_SIZE = 50;
 // The address's filters, named as the admin API names them, so they pass straight through.
 const FILTERS = ["failed", "user", "correlationId", "externalId", "since", "until"];
-
-/** A `datetime-local` value (the reader's local time) as RFC 3339 UTC; `endOfMinute` for "until". */
-function toUtc(local, endOfMinute) {
-  if (!local) return "";
-  const when = new Date(local);
-  if (Number.isNaN(when.getTime())) return "";
-  // The control stops at minutes: "until 10:42" means up to the end of that minute.
-  if (endOfMinute && when.getSeconds() === 0) when.setSeconds(59, 999);
-  return when.toISOString();
-}
-
-/** RFC 3339 from the address as a `datetime-local` value in the reader's time zone. */
-function toLocal(iso) {
-  if (!iso) return "";
-  const when = new Date(iso);
-  if (Number.isNaN(when.getTime())) return "";
-  const two = (number) => String(number).padStart(2, "0");
-  return `${when.getFullYear()}-${two(when.getMonth() + 1)}-${two(when.getDate())}T${two(when.getHours())}:${two(when.getMinutes())}`;
-}
 
 function filtersOf(query) {
   const filters = {};
@@ -129,8 +110,8 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
   const user = h("input", { type: "search", name: "user", value: filters.user ?? "", autocomplete: "off", spellcheck: "false" });
   const correlationId = h("input", { type: "search", name: "correlationId", value: filters.correlationId ?? "", autocomplete: "off", spellcheck: "false" });
   const externalId = h("input", { type: "search", name: "externalId", value: filters.externalId ?? "", autocomplete: "off", spellcheck: "false" });
-  const since = h("input", { type: "datetime-local", name: "since", value: toLocal(filters.since) });
-  const until = h("input", { type: "datetime-local", name: "until", value: toLocal(filters.until) });
+  const since = h("input", { type: "datetime-local", name: "since", value: toLocalInput(filters.since, { seconds: false }) });
+  const until = h("input", { type: "datetime-local", name: "until", value: toLocalInput(filters.until, { seconds: false }) });
 
   const form = h(
     "form",
@@ -145,8 +126,8 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
           user: user.value.trim(),
           correlationId: correlationId.value.trim(),
           externalId: externalId.value.trim(),
-          since: toUtc(since.value, false),
-          until: toUtc(until.value, true),
+          since: fromLocalInput(since.value),
+          until: fromLocalInput(until.value, { endOfMinute: true }),
         });
       },
     },

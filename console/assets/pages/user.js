@@ -2,8 +2,8 @@
 // event log by the admin API), its application directory entry, and its timeline (the change
 // history of its id, oldest first like the history page, 50 entries a page).
 import { instancePath } from "../api.js";
-import { field, h, message, pager, table, time } from "../dom.js";
-import { fromLocalInput, historyColumns, pagedTo, toLocalInput } from "./history.js";
+import { field, fromLocalInput, h, message, pager, table, time, toLocalInput } from "../dom.js";
+import { historyColumns, pagedTo } from "./history.js";
 
 const PAGE = 50;
 
