@@ -16,8 +16,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
+use projections::hex::to_hex;
 use rust_embed::Embed;
-use std::fmt::Write as _;
 
 #[derive(Embed)]
 #[folder = "console/"]
@@ -82,13 +82,7 @@ fn serve(state: &AppState, request: &HeaderMap, path: &str) -> Response {
 }
 
 fn entity_tag(hash: &[u8; 32]) -> String {
-    let mut tag = String::with_capacity(2 + 2 * 16);
-    tag.push('"');
-    for byte in &hash[..16] {
-        let _ = write!(tag, "{byte:02x}");
-    }
-    tag.push('"');
-    tag
+    format!("\"{}\"", to_hex(&hash[..16]))
 }
 
 fn content_type_of(path: &str) -> &'static str {

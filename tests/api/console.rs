@@ -79,6 +79,11 @@ fn chosen(file: &Path) -> bool {
         .any(|wanted| name.strip_suffix(".test.mjs") == Some(wanted.trim()))
 }
 
+/// A GET as a browser's first request makes it: redirects are answers to check, not to follow.
+async fn fetch(url: String) -> reqwest::Response {
+    plain_client().get(url).send().await.expect("scimd answers")
+}
+
 fn plain_client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -89,14 +94,13 @@ fn plain_client() -> reqwest::Client {
 #[tokio::test]
 async fn the_console_is_served_from_the_binary_with_a_strict_content_policy() {
     let app = TestApp::spawn_with(StoreKind::Sqlite, with_admin_api()).await;
-    let client = plain_client();
     let root = format!("http://{}", app.address);
 
-    let redirect = client.get(format!("{root}/admin")).send().await.unwrap();
+    let redirect = fetch(format!("{root}/admin")).await;
     assert_eq!(redirect.status(), 308);
     assert_eq!(redirect.headers()[LOCATION], "admin/");
 
-    let index = client.get(format!("{root}/admin/")).send().await.unwrap();
+    let index = fetch(format!("{root}/admin/")).await;
     assert_eq!(index.status(), 200);
     assert_eq!(index.headers()[CONTENT_TYPE], "text/html; charset=utf-8");
     let policy = index.headers()["content-security-policy"].to_str().unwrap();
@@ -110,11 +114,7 @@ async fn the_console_is_served_from_the_binary_with_a_strict_content_policy() {
         "nothing is fetched from elsewhere"
     );
 
-    let script = client
-        .get(format!("{root}/admin/assets/app.js"))
-        .send()
-        .await
-        .unwrap();
+    let script = fetch(format!("{root}/admin/assets/app.js")).await;
     assert_eq!(script.status(), 200);
     assert_eq!(
         script.headers()[CONTENT_TYPE],
@@ -122,7 +122,7 @@ async fn the_console_is_served_from_the_binary_with_a_strict_content_policy() {
     );
     assert_eq!(script.headers()[CACHE_CONTROL], "no-cache");
     let etag = script.headers()[ETAG].clone();
-    let again = client
+    let again = plain_client()
         .get(format!("{root}/admin/assets/app.js"))
         .header(IF_NONE_MATCH, etag)
         .send()
@@ -130,15 +130,11 @@ async fn the_console_is_served_from_the_binary_with_a_strict_content_policy() {
         .unwrap();
     assert_eq!(again.status(), 304, "an unchanged file is not sent twice");
 
-    let styles = client
-        .get(format!("{root}/admin/assets/style.css"))
-        .send()
-        .await
-        .unwrap();
+    let styles = fetch(format!("{root}/admin/assets/style.css")).await;
     assert_eq!(styles.headers()[CONTENT_TYPE], "text/css; charset=utf-8");
 
     for missing in ["/admin/assets/nothing.js", "/admin/assets/../Cargo.toml"] {
-        let response = client.get(format!("{root}{missing}")).send().await.unwrap();
+        let response = fetch(format!("{root}{missing}")).await;
         assert_eq!(response.status(), 404, "{missing}");
     }
 }
@@ -148,11 +144,7 @@ async fn without_an_admin_token_the_console_says_how_to_turn_it_on() {
     let app = TestApp::spawn_with(StoreKind::Sqlite, ServerSettings::default()).await;
     let root = format!("http://{}", app.address);
     for path in ["/admin/", "/admin/assets/app.js"] {
-        let response = plain_client()
-            .get(format!("{root}{path}"))
-            .send()
-            .await
-            .unwrap();
+        let response = fetch(format!("{root}{path}")).await;
         assert_eq!(response.status(), 404, "{path}");
         let page = response.text().await.unwrap();
         assert!(page.contains("SCIMD_ADMIN_TOKEN"), "{page}");
@@ -164,19 +156,11 @@ async fn scimd_serve_serves_the_console_from_its_own_binary() {
     let (url, _dir) = fresh_database(StoreKind::Sqlite).await;
     let mut server = Server::start_logging(&url, &[], &[("SCIMD_ADMIN_TOKEN", ADMIN_TOKEN)]).await;
     let root = server.base.trim_end_matches("/scim/v2").to_string();
-    let index = plain_client()
-        .get(format!("{root}/admin/"))
-        .send()
-        .await
-        .unwrap();
+    let index = fetch(format!("{root}/admin/")).await;
     assert_eq!(index.status(), 200);
     assert!(index.text().await.unwrap().contains("assets/app.js"));
     for asset in ["app.js", "routes.js", "pages/mapping.js", "style.css"] {
-        let response = plain_client()
-            .get(format!("{root}/admin/assets/{asset}"))
-            .send()
-            .await
-            .unwrap();
+        let response = fetch(format!("{root}/admin/assets/{asset}")).await;
         assert_eq!(response.status(), 200, "{asset}");
         let on_disk = std::fs::read(
             Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("console/assets/{asset}")),
