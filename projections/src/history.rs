@@ -232,22 +232,13 @@ pub fn history_statement(query: &HistoryQuery) -> Sql {
     if let Some(until) = &query.until {
         conditions.bind("occurred_at <= ?", [until.as_str().into()]);
     }
-    if let Some((transaction_id, position)) = query.after {
-        let after = [transaction_id.into(), position.into()];
-        let beyond = if query.newest_first { "<" } else { ">" };
-        conditions.bind(
-            &format!("(transaction_id, position) {beyond} (?, ?)"),
-            after,
-        );
-    }
-    let order = if query.newest_first {
-        "ORDER BY transaction_id DESC, position DESC"
-    } else {
-        "ORDER BY transaction_id, position"
-    };
+    let after = query
+        .after
+        .map(|(transaction_id, position)| vec![transaction_id.into(), position.into()]);
+    let order = conditions.page_after(&["transaction_id", "position"], after, query.newest_first);
     conditions.select(
         &format!("SELECT {HISTORY_COLUMNS} FROM history_entries"),
-        order,
+        &order,
         query.limit,
     )
 }

@@ -182,18 +182,11 @@ pub async fn page(db: &Db, query: &LogQuery) -> Result<Vec<LogEntry>, DbError> {
     if let Some(until) = &query.until {
         conditions.bind("at <= ?", [until.as_str().into()]);
     }
-    if let Some(after) = query.after {
-        let beyond = if query.newest_first { "<" } else { ">" };
-        conditions.bind(&format!("sequence {beyond} ?"), [after.into()]);
-    }
-    let order = if query.newest_first {
-        "ORDER BY sequence DESC"
-    } else {
-        "ORDER BY sequence"
-    };
+    let after = query.after.map(|sequence| vec![sequence.into()]);
+    let order = conditions.page_after(&["sequence"], after, query.newest_first);
     let sql = conditions.select(
         &format!("SELECT {COLUMNS} FROM provisioning_log"),
-        order,
+        &order,
         query.limit,
     );
     db.fetch_all(&sql).await

@@ -195,6 +195,38 @@ impl Conditions {
         self.conditions.push(numbered);
     }
 
+    /// Keyset paging over `columns`, the listing's order: adds the condition that reads on
+    /// past `after` (the previous page's last key, one value per column), forwards or, with
+    /// `newest_first`, backwards, and returns the `ORDER BY` that reads that way.
+    pub fn page_after(
+        &mut self,
+        columns: &[&str],
+        after: Option<Vec<SqlArg>>,
+        newest_first: bool,
+    ) -> String {
+        let (beyond, direction) = if newest_first {
+            ("<", " DESC")
+        } else {
+            (">", "")
+        };
+        if let Some(after) = after {
+            let condition = match columns {
+                [column] => format!("{column} {beyond} ?"),
+                _ => format!(
+                    "({}) {beyond} ({})",
+                    columns.join(", "),
+                    vec!["?"; columns.len()].join(", ")
+                ),
+            };
+            self.bind(&condition, after);
+        }
+        let order: Vec<String> = columns
+            .iter()
+            .map(|column| format!("{column}{direction}"))
+            .collect();
+        format!("ORDER BY {}", order.join(", "))
+    }
+
     /// `{select} WHERE {conditions} {order} LIMIT {limit}`, with every value bound.
     pub fn select(self, select: &str, order: &str, limit: i64) -> Sql {
         let mut args = self.args;
@@ -549,6 +581,36 @@ mod tests {
                 SqlArg::from(2i64),
                 SqlArg::from(10i64)
             ]
+        );
+    }
+
+    #[test]
+    fn a_keyset_page_reads_on_past_its_key_either_way() {
+        let page = |columns: &[&str], after: Option<Vec<SqlArg>>, newest_first| {
+            let mut conditions = Conditions::default();
+            conditions.bind("instance_id = ?", ["i1".into()]);
+            let order = conditions.page_after(columns, after, newest_first);
+            conditions
+                .select("SELECT a FROM t", &order, 10)
+                .text()
+                .to_string()
+        };
+        let key = || Some(vec![1i64.into(), 2i64.into()]);
+        assert_eq!(
+            page(&["a", "b"], key(), false),
+            "SELECT a FROM t WHERE instance_id = $1 AND (a, b) > ($2, $3) ORDER BY a, b LIMIT $4"
+        );
+        assert_eq!(
+            page(&["a", "b"], key(), true),
+            "SELECT a FROM t WHERE instance_id = $1 AND (a, b) < ($2, $3) ORDER BY a DESC, b DESC LIMIT $4"
+        );
+        assert_eq!(
+            page(&["seq"], Some(vec![7i64.into()]), true),
+            "SELECT a FROM t WHERE instance_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3"
+        );
+        assert_eq!(
+            page(&["seq"], None, false),
+            "SELECT a FROM t WHERE instance_id = $1 ORDER BY seq LIMIT $2"
         );
     }
 
