@@ -78,7 +78,7 @@ fn serve(state: &AppState, request: &HeaderMap, path: &str) -> Response {
         return secured((StatusCode::NOT_MODIFIED, cached).into_response());
     }
     let content_type = [(CONTENT_TYPE, content_type_of(path))];
-    secured((cached, content_type, file.data.into_owned()).into_response())
+    secured((cached, content_type, file.data).into_response())
 }
 
 fn entity_tag(hash: &[u8; 32]) -> String {
