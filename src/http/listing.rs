@@ -324,9 +324,10 @@ async fn documents(
 /// Whether the filter names the top-level attribute `name` anywhere.
 fn mentions(filter: &Filter, name: &str) -> bool {
     match filter {
-        Filter::And(left, right) | Filter::Or(left, right) => {
-            mentions(left, name) || mentions(right, name)
-        }
+        Filter::And(..) | Filter::Or(..) => filter
+            .operands()
+            .into_iter()
+            .any(|operand| mentions(operand, name)),
         Filter::Not(inner) => mentions(inner, name),
         Filter::Present(path) | Filter::Compare { path, .. } => {
             path.name.eq_ignore_ascii_case(name)

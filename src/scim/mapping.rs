@@ -84,11 +84,7 @@ fn primary_of(user: &Value, keys: &[&str]) -> Option<Value> {
 
 fn alternatives(filter: &Filter) -> Vec<&Filter> {
     match filter {
-        Filter::Or(left, right) => {
-            let mut all = alternatives(left);
-            all.extend(alternatives(right));
-            all
-        }
+        Filter::Or(..) => filter.operands(),
         other => vec![other],
     }
 }

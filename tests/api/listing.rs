@@ -17,6 +17,7 @@ on_both_stores!(
     search_endpoints_take_the_query_in_the_body,
     sql_and_rust_evaluation_agree,
     unfiltered_totals_follow_creates_and_deletes_per_instance,
+    and_or_chains_as_long_as_the_filter_may_be_are_answered,
 );
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -561,4 +562,58 @@ async fn unfiltered_totals_follow_creates_and_deletes_per_instance(app: TestApp)
         .send(reqwest::Method::GET, "/Users?count=0", Some(&other), None)
         .await;
     assert_eq!(seen_elsewhere.body["totalResults"], 1);
+}
+
+/// `term(n)` joined by `op` as often as fits in the longest filter accepted, then `last`.
+fn longest_chain(term: impl Fn(usize) -> String, op: &str, last: &str) -> (String, usize) {
+    let limit = scimd::scim::filter::MAX_FILTER_LENGTH;
+    let mut filter = String::new();
+    let mut terms = 0;
+    loop {
+        let next = format!("{} {op} ", term(terms));
+        if filter.len() + next.len() + last.len() > limit {
+            break;
+        }
+        filter.push_str(&next);
+        terms += 1;
+    }
+    filter.push_str(last);
+    (filter, terms + 1)
+}
+
+/// A chain of `and`s or `or`s is as long as the filter's length allows (over 1,800 terms), not
+/// as deep as its nesting: SQLite refuses an expression tree deeper than 1,000 and the Rust
+/// evaluator must not recurse once per term, so the chain must be answered, not fail with 500.
+async fn and_or_chains_as_long_as_the_filter_may_be_are_answered(app: TestApp) {
+    directory(&app).await;
+    let cases = [
+        // In SQL: the shortest terms make the longest chain.
+        longest_chain(|_| "id pr".into(), "or", "id pr"),
+        longest_chain(|_| "active pr".into(), "and", r#"userName sw "a""#),
+        longest_chain(
+            |n| format!(r#"userName eq "nobody{n}""#),
+            "or",
+            r#"userName eq "ALICE@corp.example""#,
+        ),
+        // In Rust: `title` has no column, so the chain is evaluated on each candidate.
+        longest_chain(
+            |n| format!(r#"title eq "t{n}""#),
+            "or",
+            r#"title eq "manager""#,
+        ),
+        longest_chain(|_| "title pr".into(), "and", r#"not (nickName pr)"#),
+    ];
+    let expected = [5, 1, 1, 1, 3];
+    for ((filter, terms), want) in cases.iter().zip(expected) {
+        assert!(*terms > 500, "{terms} terms");
+        let search = json!({"filter": filter, "sortBy": "userName"});
+        let reply = app.post("/Users/.search", search).await;
+        let head: String = filter.chars().take(60).collect();
+        assert_eq!(
+            reply.status, 200,
+            "{terms} terms of {head}: {:?}",
+            reply.body
+        );
+        assert_eq!(reply.body["totalResults"], want, "{head}");
+    }
 }

@@ -19,14 +19,14 @@ use std::cmp::Ordering;
 pub fn resource_matches(filter: &Filter, resource_type: ResourceType, resource: &Value) -> bool {
     let at = |path: &AttrPath| resolve(resource_type, path);
     match filter {
-        Filter::And(left, right) => {
-            resource_matches(left, resource_type, resource)
-                && resource_matches(right, resource_type, resource)
-        }
-        Filter::Or(left, right) => {
-            resource_matches(left, resource_type, resource)
-                || resource_matches(right, resource_type, resource)
-        }
+        Filter::And(..) => filter
+            .operands()
+            .into_iter()
+            .all(|operand| resource_matches(operand, resource_type, resource)),
+        Filter::Or(..) => filter
+            .operands()
+            .into_iter()
+            .any(|operand| resource_matches(operand, resource_type, resource)),
         Filter::Not(inner) => !resource_matches(inner, resource_type, resource),
         Filter::Present(path) => {
             at(path).is_some_and(|resolved| values_at(resource, &resolved.keys).any(is_present))
@@ -82,8 +82,22 @@ fn compare_all(values: &[&Value], op: CompareOp, expected: &CompValue, def: &Att
 /// Whether `element`, a value of the multi-valued complex attribute `def`, matches `filter`.
 pub fn matches(filter: &Filter, element: &Value, def: &AttributeDef) -> Result<bool, ScimError> {
     Ok(match filter {
-        Filter::And(left, right) => matches(left, element, def)? && matches(right, element, def)?,
-        Filter::Or(left, right) => matches(left, element, def)? || matches(right, element, def)?,
+        Filter::And(..) => {
+            for operand in filter.operands() {
+                if !matches(operand, element, def)? {
+                    return Ok(false);
+                }
+            }
+            true
+        }
+        Filter::Or(..) => {
+            for operand in filter.operands() {
+                if matches(operand, element, def)? {
+                    return Ok(true);
+                }
+            }
+            false
+        }
         Filter::Not(inner) => !matches(inner, element, def)?,
         Filter::Present(path) => {
             let (value, _) = lookup(path, element, def)?;
@@ -273,5 +287,47 @@ mod tests {
             result.and_then(|e| e.scim_type),
             Some(ScimType::InvalidFilter)
         );
+    }
+
+    /// The shortest terms joined by `keyword`, as many as the longest filter holds, then `last`.
+    fn longest_chain(term: &str, keyword: &str, last: &str) -> String {
+        let joint = format!("{term} {keyword} ");
+        let room = crate::scim::filter::MAX_FILTER_LENGTH - last.len();
+        format!("{}{last}", joint.repeat(room / joint.len()))
+    }
+
+    /// A chain nests as deep as it is long: evaluated with one recursion per term, the longest
+    /// chains overflowed the stack of the worker thread serving the request (which holds the
+    /// rest of the request's frames too). Here the evaluator gets a small stack of its own:
+    /// enough for any nesting the depth limit allows, far too little for one frame per term.
+    #[test]
+    fn the_longest_chains_are_evaluated_without_exhausting_the_stack() {
+        let evaluated = std::thread::Builder::new()
+            .stack_size(512 * 1024)
+            .spawn(evaluate_the_longest_chains)
+            .map(|thread| thread.join());
+        assert!(matches!(evaluated, Ok(Ok(()))));
+    }
+
+    fn evaluate_the_longest_chains() {
+        let user = json!({"userName": "a", "title": "Manager", "emails": [{"type": "work"}]});
+        let whole = |filter: &str| {
+            parse_filter(filter)
+                .map(|filter| resource_matches(&filter, ResourceType::User, &user))
+                .map_err(|error| error.to_string())
+        };
+        let ors = longest_chain("title pr", "or", r#"title eq "x""#);
+        let ands = longest_chain("title pr", "and", r#"title eq "x""#);
+        assert_eq!(whole(&ors), Ok(true));
+        assert_eq!(whole(&ands), Ok(false));
+        let element = json!({"type": "work"});
+        assert!(emails_match(
+            &longest_chain("type pr", "and", "type pr"),
+            element.clone()
+        ));
+        assert!(emails_match(
+            &longest_chain("value pr", "or", "type pr"),
+            element
+        ));
     }
 }

@@ -171,6 +171,29 @@ impl fmt::Display for Filter {
 }
 
 impl Filter {
+    /// The operands of the run of one logical operator at the top of this filter, left to
+    /// right: `a and (b and c) and d` gives a, b, c, d; a filter that is not an `and` or an
+    /// `or` is its own one operand. A chain nests as deep as it is long (the length limit allows
+    /// about 1,800 terms), so whoever walks a filter takes chains from here, without recursing
+    /// once per term, and recurses only into nesting, which `FilterLimits::max_depth` bounds.
+    pub fn operands(&self) -> Vec<&Filter> {
+        let is_and = match self {
+            Filter::And(..) => true,
+            Filter::Or(..) => false,
+            single => return vec![single],
+        };
+        let mut operands = Vec::new();
+        let mut pending = vec![self];
+        while let Some(filter) = pending.pop() {
+            match filter {
+                Filter::And(left, right) if is_and => pending.extend([right.as_ref(), left]),
+                Filter::Or(left, right) if !is_and => pending.extend([right.as_ref(), left]),
+                operand => operands.push(operand),
+            }
+        }
+        operands
+    }
+
     /// Prints a run of one logical operator. The parser is left-associative, so
     /// `a or b or c …` nests on the left as deeply as the input is long; walking
     /// that spine in a loop keeps printing's recursion bounded by the nesting depth.
@@ -259,6 +282,30 @@ mod tests {
         for (filter, want) in cases {
             assert_eq!(filter.to_string(), want);
         }
+    }
+
+    #[test]
+    fn chains_give_their_operands_in_order_however_they_nest() {
+        use Filter::{And, Not, Or};
+        let names = |filter: &Filter| -> Vec<String> {
+            filter.operands().iter().map(|f| f.to_string()).collect()
+        };
+        let left = And(Box::new(And(pr("a"), pr("b"))), pr("c"));
+        assert_eq!(names(&left), ["a pr", "b pr", "c pr"]);
+        let right = And(pr("a"), Box::new(And(pr("b"), pr("c"))));
+        assert_eq!(names(&right), ["a pr", "b pr", "c pr"]);
+        let mixed = Or(
+            Box::new(And(pr("a"), pr("b"))),
+            Box::new(Or(pr("c"), pr("d"))),
+        );
+        assert_eq!(names(&mixed), ["a pr and b pr", "c pr", "d pr"]);
+        assert_eq!(names(&Not(pr("a"))), ["not (a pr)"]);
+        let mut long = *pr("t");
+        // More terms than the longest filter can hold.
+        for _ in 0..MAX_FILTER_LENGTH / 4 {
+            long = Or(Box::new(long), pr("t"));
+        }
+        assert_eq!(long.operands().len(), MAX_FILTER_LENGTH / 4 + 1);
     }
 
     #[test]

@@ -97,10 +97,10 @@ fn check_with(
 ) -> Result<(), ScimError> {
     let unknown = |path: &AttrPath| invalid(format!("there is no attribute {path} to filter on"));
     match filter {
-        Filter::And(left, right) | Filter::Or(left, right) => {
-            check_with(left, resolve, top_level)?;
-            check_with(right, resolve, top_level)
-        }
+        Filter::And(..) | Filter::Or(..) => filter
+            .operands()
+            .into_iter()
+            .try_for_each(|operand| check_with(operand, resolve, top_level)),
         Filter::Not(inner) => check_with(inner, resolve, top_level),
         Filter::Present(path) => resolve(path).map(drop).ok_or_else(|| unknown(path)),
         Filter::Compare { path, op, value } => {

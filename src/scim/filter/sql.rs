@@ -144,26 +144,32 @@ impl<'a> SqlFilter<'a> {
 
     fn translate_part(&mut self, filter: &Filter) -> Translation {
         match filter {
-            Filter::And(left, right) => {
-                let (left, right) = (self.translate(left), self.translate(right));
-                let condition = match (left.condition, right.condition) {
-                    (Some(l), Some(r)) => Some(format!("({l} AND {r})")),
-                    (one, other) => one.or(other),
-                };
+            Filter::And(..) => {
+                let parts = self.translate_each(filter.operands());
+                let exact = parts.iter().all(|part| part.exact);
+                // Operands without a condition drop out: the rest select a superset.
+                let conditions: Vec<String> = parts
+                    .into_iter()
+                    .filter_map(|part| part.condition)
+                    .collect();
                 Translation {
-                    condition,
-                    exact: left.exact && right.exact,
+                    condition: balanced(&conditions, "AND"),
+                    exact,
                 }
             }
-            Filter::Or(left, right) => {
+            Filter::Or(..) => {
                 let mark = self.args.len();
-                let (left, right) = (self.translate(left), self.translate(right));
-                match (left.condition, right.condition) {
-                    (Some(l), Some(r)) => Translation {
-                        condition: Some(format!("({l} OR {r})")),
-                        exact: left.exact && right.exact,
+                let parts = self.translate_each(filter.operands());
+                let exact = parts.iter().all(|part| part.exact);
+                let conditions: Option<Vec<String>> =
+                    parts.into_iter().map(|part| part.condition).collect();
+                match conditions {
+                    Some(conditions) => Translation {
+                        condition: balanced(&conditions, "OR"),
+                        exact,
                     },
-                    _ => {
+                    // One operand that could be anything makes the whole `or` anything.
+                    None => {
                         self.args.truncate(mark);
                         Translation::nothing()
                     }
@@ -195,6 +201,14 @@ impl<'a> SqlFilter<'a> {
                 .value_path(attr, filter)
                 .map_or_else(Translation::nothing, Translation::exact),
         }
+    }
+
+    /// The operands' translations, in order, so that placeholders are numbered in order.
+    fn translate_each(&mut self, operands: Vec<&Filter>) -> Vec<Translation> {
+        operands
+            .into_iter()
+            .map(|operand| self.translate(operand))
+            .collect()
     }
 
     fn bind(&mut self, arg: impl Into<SqlArg>) -> String {
@@ -318,6 +332,21 @@ impl<'a> SqlFilter<'a> {
     }
 }
 
+/// `conditions` joined by `keyword` as a balanced tree of parentheses: a chain as long as the
+/// filter allows stays a few levels deep, where a flat or left-nested one is as deep as it is
+/// long, and SQLite refuses an expression tree deeper than 1,000 levels.
+fn balanced(conditions: &[String], keyword: &str) -> Option<String> {
+    match conditions {
+        [] => None,
+        [only] => Some(only.clone()),
+        _ => {
+            let (left, right) = conditions.split_at(conditions.len().div_ceil(2));
+            let (left, right) = (balanced(left, keyword)?, balanced(right, keyword)?);
+            Some(format!("({left} {keyword} {right})"))
+        }
+    }
+}
+
 /// Text compared and sorted in byte order on both stores, whatever PostgreSQL's database
 /// collation is, as Rust compares strings.
 pub fn byte_order(dialect: Dialect) -> &'static str {
@@ -426,6 +455,45 @@ mod tests {
             "((external_id IS NOT NULL AND external_id = $2) AND ((user_name_key = $3) OR (active IS NOT NULL AND active = $4)))"
         );
         assert_eq!(args.len(), 4);
+    }
+
+    #[test]
+    fn chains_become_balanced_conditions_with_placeholders_in_order() {
+        let (sql, args) = translate(
+            ResourceType::User,
+            Dialect::Sqlite,
+            r#"id eq "1" and id eq "2" and id eq "3" and (id eq "4" and id eq "5")"#,
+        )
+        .unwrap_or_default();
+        assert_eq!(
+            sql,
+            "((((id = $2) AND (id = $3)) AND (id = $4)) AND ((id = $5) AND (id = $6)))"
+        );
+        assert_eq!(args.len(), 6);
+        assert_eq!(args[5], SqlArg::from("5"));
+    }
+
+    /// SQLite refuses expression trees deeper than 1,000 levels.
+    #[test]
+    fn a_chain_as_long_as_a_filter_may_be_nests_logarithmically() {
+        for keyword in ["and", "or"] {
+            let terms = vec![r#"id eq "x""#; 1000].join(&format!(" {keyword} "));
+            let (sql, args) =
+                translate(ResourceType::User, Dialect::Sqlite, &terms).unwrap_or_default();
+            assert_eq!(args.len(), 1001);
+            let deepest = sql
+                .chars()
+                .scan(0i32, |depth, c| {
+                    *depth += match c {
+                        '(' => 1,
+                        ')' => -1,
+                        _ => 0,
+                    };
+                    Some(*depth)
+                })
+                .max();
+            assert_eq!(deepest, Some(11), "{keyword}");
+        }
     }
 
     #[test]

@@ -462,9 +462,11 @@ fn implied_value(filter: &Filter) -> Option<Map<String, Value>> {
             };
             Some(Map::from_iter([(path.name.clone(), value)]))
         }
-        Filter::And(left, right) => {
-            let mut implied = implied_value(left)?;
-            implied.extend(implied_value(right)?);
+        Filter::And(..) => {
+            let mut implied = Map::new();
+            for operand in filter.operands() {
+                implied.extend(implied_value(operand)?);
+            }
             Some(implied)
         }
         _ => None,

@@ -109,9 +109,11 @@ fn filtered_ids(filter: &Filter) -> Result<Vec<String>, ScimError> {
         } if path.name.eq_ignore_ascii_case("value") && path.sub_attr.is_none() => {
             Ok(vec![id.clone()])
         }
-        Filter::Or(left, right) => {
-            let mut ids = filtered_ids(left)?;
-            ids.extend(filtered_ids(right)?);
+        Filter::Or(..) => {
+            let mut ids = Vec::new();
+            for operand in filter.operands() {
+                ids.extend(filtered_ids(operand)?);
+            }
             Ok(ids)
         }
         other => Err(ScimError::bad_request(
