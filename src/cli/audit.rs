@@ -1,7 +1,7 @@
 //! `scimd audit verify`: checks each instance's event log against its hash chain, one line (or
 //! JSON document) per instance, and fails when any chain is broken.
 
-use super::print_json;
+use super::{print_json, printable};
 use clap::Subcommand;
 use scimd::admin::{self, views, AdminError, InstanceChain};
 use scimd::store::Store;
@@ -27,7 +27,7 @@ pub async fn audit(store: &Store, command: AuditCommand, json: bool) -> anyhow::
         ))?;
     } else {
         for instance in &found {
-            println!("{}", line(instance));
+            println!("{}", printable(&line(instance)));
         }
     }
     let broken = found.iter().filter(|found| !found.check.intact()).count();

@@ -1,7 +1,9 @@
 //! `scimd history`: an instance's change history, streamed page by page as a table, JSON Lines
 //! or CSV; `scimd rebuild`: every projection rebuilt from the event log.
 
+use super::printable;
 use super::progress::Progress;
+use super::spreadsheet::inert;
 use clap::{Args, ValueEnum};
 use scimd::admin::{self, views, AdminError, HistoryFilter};
 use scimd::store::Store;
@@ -86,7 +88,7 @@ pub async fn history(store: &Store, args: HistoryArgs) -> anyhow::Result<()> {
             admin::each_history_page(store, &args.instance, &filter, |page| {
                 for entry in page {
                     let position = entry.position.to_string();
-                    csv.write_record([
+                    let record = [
                         position.as_str(),
                         &entry.occurred_at,
                         &entry.actor,
@@ -99,8 +101,9 @@ pub async fn history(store: &Store, args: HistoryArgs) -> anyhow::Result<()> {
                         entry.entity_name.as_deref().unwrap_or_default(),
                         &entry.action,
                         &entry.details,
-                    ])
-                    .map_err(|error| output(&error))?;
+                    ];
+                    csv.write_record(record.map(inert).iter().map(|cell| cell.as_bytes()))
+                        .map_err(|error| output(&error))?;
                 }
                 csv.flush().map_err(|error| output(&error))
             })
@@ -122,11 +125,11 @@ pub async fn history(store: &Store, args: HistoryArgs) -> anyhow::Result<()> {
                         _ => format!(
                             "{:<8}  {:<27}  {:<20}  {:<24}  {:<24}  {}",
                             entry.position,
-                            entry.occurred_at,
-                            entry.actor,
-                            entry.entity_name.as_deref().unwrap_or(&entry.entity_id),
-                            entry.action,
-                            entry.details
+                            printable(&entry.occurred_at),
+                            printable(&entry.actor),
+                            printable(entry.entity_name.as_deref().unwrap_or(&entry.entity_id)),
+                            printable(&entry.action),
+                            printable(&entry.details)
                         ),
                     };
                     writeln!(out, "{line}").map_err(|error| output(&error))?;

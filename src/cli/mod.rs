@@ -9,7 +9,9 @@ mod provisioning_log;
 mod serve;
 mod settings;
 mod show;
+mod spreadsheet;
 mod tenancy;
+mod terminal;
 mod verify;
 
 use anyhow::Context as _;
@@ -18,6 +20,7 @@ use scimd::store::{redact, Store, StoreSettings};
 use serde_json::Value;
 use std::io::Write as _;
 use std::sync::Arc;
+use terminal::printable;
 
 use audit::AuditCommand;
 pub use serve::{LogFormat, ServeArgs};
@@ -130,6 +133,14 @@ fn print_json(value: &Value) -> anyhow::Result<()> {
 }
 
 fn print_table(headers: &[&str], rows: Vec<Vec<String>>) {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|cell| printable(cell).into_owned())
+                .collect()
+        })
+        .collect();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {

@@ -2,6 +2,7 @@
 //! page as a table or JSON Lines.
 
 use super::history::TimeRange;
+use super::printable;
 use clap::{Args, ValueEnum};
 use scimd::admin::{self, views, AdminError, LogFilter};
 use scimd::store::provisioning_log::LogEntry;
@@ -42,7 +43,8 @@ pub struct ProvisioningLogArgs {
 
 /// Fixed widths, so that rows can be printed page by page as they are read.
 fn row(cells: [&str; 7], error: &str) -> String {
-    let [time, status, ms, method, user, correlation, path] = cells;
+    let [time, status, ms, method, user, correlation, path] = cells.map(printable);
+    let error = printable(error);
     let line = format!(
         "{time:<27}  {status:<6}  {ms:>8}  {method:<6}  {user:<24}  {correlation:<36}  {path:<32}  {error}"
     );

@@ -85,10 +85,10 @@ fn print_report(report: &VerifyReport, seconds: f64) {
                 table.table, table.live_rows, table.rebuilt_rows
             );
             for row in &table.only_live {
-                println!("  only live:    {row}");
+                println!("  only live:    {}", super::printable(row));
             }
             for row in &table.only_rebuilt {
-                println!("  only rebuilt: {row}");
+                println!("  only rebuilt: {}", super::printable(row));
             }
         }
     }

@@ -1,12 +1,16 @@
 //! The change history: every event of an instance, in order, with who, how and what changed.
 
+use crate::common::cli::run_cli;
 use crate::common::TestApp;
 use crate::on_both_stores;
 use aggregates::settings::SettingsCommand;
 use scimd::admin::{self, HistoryFilter, DEFAULT_INSTANCE};
 use serde_json::{json, Value};
 
-on_both_stores!(every_change_is_in_the_history_in_order_with_who_and_what);
+on_both_stores!(
+    every_change_is_in_the_history_in_order_with_who_and_what,
+    exports_and_tables_show_request_text_inert,
+);
 
 async fn entries(app: &TestApp, filter: &HistoryFilter) -> Vec<Value> {
     let (page, next) = admin::history(&app.store, DEFAULT_INSTANCE, filter, None, 1000)
@@ -133,4 +137,67 @@ async fn every_change_is_in_the_history_in_order_with_who_and_what(app: TestApp)
         }
     }
     assert_eq!(paged, all);
+}
+
+/// A cell a spreadsheet evaluates as a formula (CSV injection), or a character a terminal acts
+/// on: what an IdP, or anyone with a key, puts in a userName, a User-Agent or a value.
+async fn exports_and_tables_show_request_text_inert(app: TestApp) {
+    let create = app
+        .client
+        .post(format!("{}/Users", app.base))
+        .bearer_auth(&app.token)
+        .header("user-agent", "@SUM(1+1)*cmd")
+        .header("content-type", "application/scim+json")
+        .body(
+            json!({
+                "userName": "=1+2@corp.example",
+                "title": "-3+4",
+                "nickName": "\u{9b}2J\u{85}forged\u{2028}",
+                "externalId": "+5",
+            })
+            .to_string(),
+        );
+    let created = create.send().await.expect("scimd answers");
+    assert_eq!(created.status(), 201);
+    let history = |format: &'static str| {
+        let url = app.database_url.clone();
+        async move {
+            let args = [
+                "history",
+                "--instance",
+                DEFAULT_INSTANCE,
+                "--format",
+                format,
+            ];
+            let (ok, out, err) = run_cli(&url, &args).await;
+            assert!(ok, "{err}");
+            out
+        }
+    };
+    let entries = entries(&app, &HistoryFilter::default()).await;
+
+    let csv = history("csv").await;
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().filter_map(Result::ok).collect();
+    assert_eq!(rows.len(), entries.len(), "{csv}");
+    let created = &rows[0];
+    assert_eq!(created.get(5), Some("'@SUM(1+1)*cmd"), "{csv}");
+    assert_eq!(created.get(9), Some("'=1+2@corp.example"), "{csv}");
+    for cell in rows.iter().flatten() {
+        assert!(
+            !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+            "{cell:?} in {csv}"
+        );
+    }
+    assert!(csv.contains(",'=1+2@corp.example,UserCreated,"), "{csv}");
+
+    let table = history("table").await;
+    assert_eq!(table.lines().count(), entries.len() + 1, "{table}");
+    assert!(!table.chars().any(acted_on), "{table:?}");
+    assert!(table.contains("\\u{9b}2J\\u{85}forged\\u{2028}"), "{table}");
+}
+
+/// A character a terminal acts on, other than the newline that ends each row.
+fn acted_on(c: char) -> bool {
+    c != '\n' && (c.is_control() || c == '\u{2028}')
 }

@@ -19,6 +19,7 @@ on_both_stores_with!(with_admin_api;
     a_failure_keeps_its_body_but_never_a_credential,
     the_log_is_found_by_failure_user_and_time_and_read_page_by_page,
     a_bulk_request_with_a_failed_operation_is_a_failure,
+    the_cli_table_shows_what_a_request_sent_as_text,
 );
 on_both_stores_with!(pruning_often;
     entries_past_retention_are_pruned_while_the_server_runs,
@@ -575,4 +576,32 @@ async fn entries_past_retention_are_pruned_while_the_server_runs(app: TestApp) {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// A request's text is chosen by whoever sends it, without a key too: on the operator's
+/// terminal, a newline in it would forge a row and an escape sequence retitle the window.
+async fn the_cli_table_shows_what_a_request_sent_as_text(app: TestApp) {
+    let forged = "\u{1b}]0;owned\u{7}\n2026-01-01T00:00:00.000000Z  201  forged\u{9b}2J";
+    let filter = format!(
+        "userName eq {}",
+        serde_json::to_string(forged).unwrap_or_default()
+    );
+    let found = app.get(&format!("/Users?filter={}", encode(&filter))).await;
+    assert_eq!(found.status, 200, "{:?}", found.body);
+    let path = format!("/Users/{}", encode(forged));
+    assert_eq!(app.get(&path).await.status, 404);
+    let refused = app.post("/Users", user(&format!("x{forged}"))).await;
+    assert_eq!(refused.status, 400);
+    let logged = log(&app, "").await;
+
+    let args = ["provisioning-log", "--instance", admin::DEFAULT_INSTANCE];
+    let (ok, table, err) = run_cli(&app.database_url, &args).await;
+    assert!(ok, "{err}");
+    assert_eq!(table.lines().count(), logged.len() + 1, "{table}");
+    let acted_on = |c: char| c != '\n' && c.is_control();
+    assert!(!table.chars().any(acted_on), "{table:?}");
+    assert!(
+        table.contains("\\u{1b}]0;owned\\u{7}\\n2026-01-01T00:00:00.000000Z  201  forged\\u{9b}2J"),
+        "{table}"
+    );
 }

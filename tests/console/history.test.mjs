@@ -154,6 +154,36 @@ test("exports hold exactly the filtered entries, and the user finder says when t
   assert.match(page.url(), new RegExp(`/users/${ids[1]}$`));
 });
 
+test("the CSV export writes text a spreadsheet would run as a formula as text, as the CLI does", async () => {
+  const { page } = browser;
+  const { instance, key } = await instanceWithKey("formula");
+  const userName = `=${uniqueName("sum")}@example.com`;
+  const userAgent = "@SUM(1+1)*cmd";
+  const created = await scim(key, "POST", "/Users", scimUser(userName, {
+    title: "-3+4",
+    emails: [{ value: "plain@example.com", type: "work" }],
+  }), { "User-Agent": userAgent });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+
+  await signIn(page);
+  await page.goto(historyUrl(instance));
+  await page.getByRole("heading", { name: `Change history of ${instance}` }).waitFor();
+  await page.getByRole("table").getByText("Changes 1–2, oldest first").waitFor();
+  const [csv] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("button", { name: "Export CSV" }).click(),
+  ]);
+  const rows = readFileSync(await csv.path(), "utf8").trimEnd().split("\n");
+  assert.equal(rows.length, 3, rows.join("\n"));
+  // The cells as `scimd history --format csv` writes them (tests/api/history.rs checks the CLI):
+  // a leading "'" before "=", "+", "-", "@", a tab or a carriage return.
+  const [entry] = await allEntries(instance, { action: "UserCreated" });
+  const expected = [entry.position, entry.occurredAt, entry.actor, entry.keyId, entry.source, `'${userAgent}`,
+    entry.correlationId, "User", entry.entityId, `'${userName}`, "UserCreated"].join(",");
+  assert.ok(rows[1].startsWith(`${expected},"{`), `${rows[1]}\ndoes not start with\n${expected}`);
+  for (const row of rows.slice(1)) assert.ok(!/,[=+\-@\t\r]/.test(row), row);
+});
+
 test("a 10,000-entry history pages 50 entries at a time and the page stays short", async () => {
   const { page } = browser;
   const { instance, key } = await instanceWithKey("big");

@@ -156,8 +156,13 @@ export function pagedTo(container, pressed, page) {
   announce(`Page ${page}`);
 }
 
+// A cell a spreadsheet would evaluate as a formula gets a leading "'" (CSV injection), by the
+// same rule as `scimd history --format csv` (src/cli/spreadsheet.rs): the exports stay identical.
+const FORMULA_START = /^[=+\-@\t\r]/;
+
 function csvField(value) {
-  const text = value === null || value === undefined ? "" : typeof value === "string" ? value : String(value);
+  const raw = value === null || value === undefined ? "" : typeof value === "string" ? value : String(value);
+  const text = FORMULA_START.test(raw) ? `'${raw}` : raw;
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
