@@ -153,15 +153,17 @@ mod tests {
 
     #[test]
     fn the_digest_depends_on_every_row() {
-        let one = TableDigest {
-            table: "t",
-            rows: vec![hash(1), hash(2)],
-        };
-        let other = TableDigest {
-            table: "t",
-            rows: vec![hash(1), hash(3)],
-        };
-        assert_ne!(one.digest(), other.digest());
-        assert_ne!(combined(std::slice::from_ref(&one)), combined(&[other]));
+        let rows = vec![hash(1), hash(2), hash(3)];
+        let one = TableDigest { table: "t", rows };
+        for changed in 0..one.rows.len() {
+            let mut other = one.clone();
+            other.rows[changed] = hash(9);
+            assert_ne!(one.digest(), other.digest(), "row {changed} changed");
+            assert_ne!(
+                combined(std::slice::from_ref(&one)),
+                combined(&[other]),
+                "row {changed} changed"
+            );
+        }
     }
 }

@@ -92,6 +92,12 @@ pub enum AdminError {
     Output(String),
     #[error("the event log of {0} instance(s) does not match its hash chain")]
     ChainBroken(usize),
+    #[error("{0:?} is not a head hash (64 hex digits, as `audit verify` prints them)")]
+    InvalidHead(String),
+    #[error("{0} is not a number of events")]
+    InvalidHeadCount(i64),
+    #[error("instance {instance}: {detail}")]
+    UnexpectedHead { instance: String, detail: String },
 }
 
 impl From<CommandError<SettingsError>> for AdminError {

@@ -2,7 +2,7 @@
 //! provisioning log entries and chain audits, shared by the CLI's `--json` output and the admin HTTP API, so that both
 //! show exactly the same thing.
 
-use super::{InstanceChain, IssuedKey};
+use super::{ExpectedHead, HeadCheck, InstanceChain, IssuedKey};
 use crate::store::provisioning_log::LogEntry;
 use crate::store::tenancy::{InstanceRecord, KeyRecord};
 use aggregates::settings::InstanceSettings;
@@ -111,6 +111,22 @@ pub fn instance_chain(found: &InstanceChain) -> Value {
         "events": found.check.verified,
         "head": found.check.head,
         "discrepancy": found.check.discrepancy.as_ref().map(discrepancy),
+    })
+}
+
+/// How the chain compares with a head recorded elsewhere.
+pub fn head_check(expected: &ExpectedHead, head: &HeadCheck) -> Value {
+    let found = match head {
+        HeadCheck::Matches => Some(expected.hash.as_str()),
+        HeadCheck::Differs { found } => Some(found.as_str()),
+        HeadCheck::Shorter { .. } | HeadCheck::BrokenBefore { .. } => None,
+    };
+    json!({
+        "atCount": expected.count,
+        "hash": expected.hash,
+        "matches": head.matches(),
+        "found": found,
+        "detail": head.describe(expected),
     })
 }
 

@@ -326,11 +326,42 @@ fn page_of<T>(entries: &[T], view: impl Fn(&T) -> Value, next: Option<String>) -
     Ok(Json(json!({"entries": entries, "nextCursor": next})))
 }
 
-/// The instance's hash-chain audit, as `scimd audit verify --instance` reports it. A broken
-/// chain is a finding, not a failed request: 200 either way, `intact` tells.
-async fn audit(State(state): State<AppState>, Path(instance): Path<String>) -> Reply {
-    let found = admin::verify_chain(state.provisioning.store(), &instance).await?;
-    Ok(Json(views::instance_chain(&found)))
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct AuditParams {
+    /// A head hash recorded elsewhere, and how many events the chain held then: both or none.
+    expect_head: Option<String>,
+    at_count: Option<i64>,
+}
+
+/// The instance's hash-chain audit, as `scimd audit verify --instance` reports it, with
+/// `expectedHead` when asked to compare with a recorded head. A broken chain or a missing head
+/// is a finding, not a failed request: 200 either way, `intact` and `expectedHead.matches` tell.
+async fn audit(
+    State(state): State<AppState>,
+    Path(instance): Path<String>,
+    Query(params): Query<AuditParams>,
+) -> Reply {
+    let store = state.provisioning.store();
+    let (hash, count) = match (params.expect_head, params.at_count) {
+        (None, None) => {
+            let found = admin::verify_chain(store, &instance).await?;
+            return Ok(Json(views::instance_chain(&found)));
+        }
+        (Some(hash), Some(count)) => (hash, count),
+        _ => {
+            return Err(AdminFailure(
+                StatusCode::BAD_REQUEST,
+                "expectHead and atCount go together: the head and how many events it covered"
+                    .into(),
+            ))
+        }
+    };
+    let expected = admin::ExpectedHead::parse(&hash, count)?;
+    let (found, head) = admin::verify_head(store, &instance, &expected).await?;
+    let mut report = views::instance_chain(&found);
+    report["expectedHead"] = views::head_check(&expected, &head);
+    Ok(Json(report))
 }
 
 #[derive(Deserialize)]

@@ -1,9 +1,10 @@
 //! Tamper evidence: each instance's events are hash-chained, and `audit verify` finds the first
 //! event that was altered, removed, inserted or moved by writing to the database directly.
 
+use crate::common::admin_api::{call, with_admin_api};
 use crate::common::cli::{database_with_instance, open_store, run_cli};
 use crate::common::{user, StoreKind, TestApp};
-use crate::{on_both_store_kinds, on_both_stores};
+use crate::{on_both_store_kinds, on_both_stores, on_both_stores_with};
 use projections::chain::audit::{ChainCheck, Tampering};
 use projections::db::{Dialect, Sql};
 use reqwest::Method;
@@ -22,7 +23,14 @@ on_both_stores!(
     a_store_without_a_chain_is_sealed_from_its_first_event,
 );
 
-on_both_store_kinds!(the_cli_reports_the_chain_and_fails_when_it_is_broken);
+on_both_stores_with!(with_admin_api;
+    a_recorded_head_is_checked_over_http_and_a_cut_off_log_is_found,
+);
+
+on_both_store_kinds!(
+    the_cli_reports_the_chain_and_fails_when_it_is_broken,
+    the_cli_checks_a_recorded_head_in_one_command,
+);
 
 async fn verify(app: &TestApp, instance: &str) -> ChainCheck {
     let mut found = admin::verify_chains(&app.store, Some(instance))
@@ -408,4 +416,165 @@ async fn the_cli_reports_the_chain_and_fails_when_it_is_broken(kind: StoreKind) 
     let (ok, _, err) = run_cli(&url, &["audit", "verify", "--instance", "nope"]).await;
     assert!(!ok);
     assert!(err.contains("no instance is named"), "{err}");
+}
+
+/// Removes the instance's last event together with its chain entry, as someone with write
+/// access to the database could: what is left is an intact, shorter chain.
+fn cut_off_last_event() -> Vec<Sql> {
+    vec![
+        Sql::new("DELETE FROM events WHERE position = (SELECT max(position) FROM events)"),
+        Sql::new(
+            "DELETE FROM event_chain WHERE chain_position =
+               (SELECT max(chain_position) FROM event_chain)",
+        ),
+    ]
+}
+
+async fn audit_expecting(app: &TestApp, head: &str, count: i64) -> (u16, Value) {
+    let path = format!("/instances/default/audit?expectHead={head}&atCount={count}");
+    call(app, Method::GET, &path, None).await
+}
+
+/// The chain alone cannot show that its end was cut off (events and chain entries together);
+/// a head recorded elsewhere can, and the admin API compares it in one request.
+async fn a_recorded_head_is_checked_over_http_and_a_cut_off_log_is_found(app: TestApp) {
+    three_users(&app).await;
+    let recorded = verify(&app, DEFAULT_INSTANCE).await;
+    let (head, count) = (recorded.head.clone().unwrap_or_default(), recorded.verified);
+
+    let (status, report) = audit_expecting(&app, &head.to_uppercase(), count).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["expectedHead"]["matches"], true, "{report}");
+    assert_eq!(report["expectedHead"]["found"], json!(head), "{report}");
+    app.create_user("dave@corp.example").await;
+    let (_, later) = audit_expecting(&app, &head, count).await;
+    assert_eq!(
+        later["expectedHead"]["matches"], true,
+        "a later event changes no earlier entry: {later}"
+    );
+    let (_, elsewhere) = audit_expecting(&app, &head, count + 1).await;
+    assert_eq!(elsewhere["expectedHead"]["matches"], false, "{elsewhere}");
+    assert_ne!(
+        elsewhere["expectedHead"]["found"],
+        json!(head),
+        "{elsewhere}"
+    );
+    let last = verify(&app, DEFAULT_INSTANCE).await;
+
+    app.store
+        .db
+        .execute_all(cut_off_last_event())
+        .await
+        .expect("the database accepts the edits");
+    let (_, plain) = call(&app, Method::GET, "/instances/default/audit", None).await;
+    assert_eq!(
+        plain["intact"], true,
+        "the chain alone cannot tell: {plain}"
+    );
+    let last_head = last.head.unwrap_or_default();
+    let (status, cut) = audit_expecting(&app, &last_head, last.verified).await;
+    assert_eq!(status, 200, "{cut}");
+    assert_eq!(cut["expectedHead"]["matches"], false, "{cut}");
+    assert_eq!(cut["expectedHead"]["found"], Value::Null, "{cut}");
+    let detail = cut["expectedHead"]["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains(&format!("holds only {} events", last.verified - 1)),
+        "{detail}"
+    );
+
+    for query in [
+        format!("expectHead={head}"),
+        format!("atCount={count}"),
+        format!("expectHead=zz&atCount={count}"),
+        format!("expectHead={head}&atCount=-1"),
+    ] {
+        let path = format!("/instances/default/audit?{query}");
+        let (status, refused) = call(&app, Method::GET, &path, None).await;
+        assert_eq!(status, 400, "{query}: {refused}");
+    }
+}
+
+async fn the_cli_checks_a_recorded_head_in_one_command(kind: StoreKind) {
+    let (url, _dir) = database_with_instance(kind, "acme").await;
+    let add_field = |field: &'static str| {
+        let url = url.clone();
+        async move {
+            let (ok, _, err) = run_cli(&url, &["fields", "add", "--instance", "acme", field]).await;
+            assert!(ok, "{err}");
+        }
+    };
+    add_field("Country").await;
+    add_field("Region").await;
+    let (ok, out, err) = run_cli(&url, &["audit", "verify", "--instance", "acme"]).await;
+    assert!(ok, "{err}");
+    let recorded = out
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    add_field("City").await;
+    let expecting = |head: String, count: &'static str| {
+        let url = url.clone();
+        async move {
+            let args = [
+                "audit",
+                "verify",
+                "--instance",
+                "acme",
+                "--expect-head",
+                &head,
+            ];
+            run_cli(&url, &[&args[..], &["--at-count", count]].concat()).await
+        }
+    };
+
+    let (ok, out, err) = expecting(recorded.clone(), "2").await;
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains(&format!(
+            "instance acme: entry 2 of the chain has the expected head {recorded}"
+        )),
+        "{out}"
+    );
+    let (ok, out, err) = expecting(recorded.clone(), "3").await;
+    assert!(!ok, "{out}");
+    assert!(out.contains("entry 3 of the chain is "), "{out}");
+    assert!(
+        err.contains(&format!("not the expected head {recorded}")),
+        "{err}"
+    );
+    let (ok, out, err) = expecting(recorded.clone(), "4").await;
+    assert!(!ok, "{out}");
+    assert!(
+        err.contains("holds only 3 events, fewer than the 4"),
+        "{err}"
+    );
+
+    let (ok, out, _) = run_cli(
+        &url,
+        &[
+            "--json",
+            "audit",
+            "verify",
+            "--instance",
+            "acme",
+            "--expect-head",
+            &recorded,
+            "--at-count",
+            "2",
+        ],
+    )
+    .await;
+    assert!(ok, "{out}");
+    let report: Value = serde_json::from_str(&out).unwrap_or_default();
+    assert_eq!(report[0]["expectedHead"]["matches"], true, "{out}");
+    assert_eq!(report[0]["expectedHead"]["atCount"], 2, "{out}");
+
+    let (ok, _, err) = expecting("not-a-hash".to_string(), "2").await;
+    assert!(!ok);
+    assert!(err.contains("is not a head hash"), "{err}");
+    let (ok, _, err) = run_cli(&url, &["audit", "verify", "--expect-head", &recorded]).await;
+    assert!(!ok, "a head without its count or instance is refused");
+    assert!(err.contains("--at-count"), "{err}");
 }

@@ -74,6 +74,9 @@ pub struct ChainCheck {
     /// an auditor records it elsewhere to detect a later rewrite of the whole chain.
     pub head: Option<String>,
     pub discrepancy: Option<Discrepancy>,
+    /// The hash after the first `n` events, for the `n` the check was asked about, when that
+    /// many were verified: to compare with a head recorded elsewhere when there were `n`.
+    pub hash_at: Option<String>,
 }
 
 impl ChainCheck {
@@ -240,9 +243,13 @@ impl ChainAudit {
         }
     }
 
-    /// Checks one instance's chain.
-    pub async fn verify(&self, instance_id: &str) -> Result<ChainCheck, ProjectionError> {
-        let mut check = self.walk_chain(instance_id).await?;
+    /// Checks one instance's chain; with `at_count`, also keeps the hash after that many events.
+    pub async fn verify(
+        &self,
+        instance_id: &str,
+        at_count: Option<i64>,
+    ) -> Result<ChainCheck, ProjectionError> {
+        let mut check = self.walk_chain(instance_id, at_count).await?;
         let inserted = [self.inserted.get(instance_id), self.unattributed.as_ref()]
             .into_iter()
             .flatten()
@@ -256,6 +263,10 @@ impl ChainAudit {
             if earlier {
                 check.verified = check.verified.min(chain_position - 1);
                 check.head = None;
+                // The chain's entries before the inserted event are intact, those after not.
+                if at_count.is_some_and(|count| count > check.verified) {
+                    check.hash_at = None;
+                }
                 check.discrepancy = Some(Discrepancy {
                     kind: Tampering::Inserted,
                     chain_position,
@@ -283,7 +294,11 @@ impl ChainAudit {
         Ok(count.total + 1)
     }
 
-    async fn walk_chain(&self, instance_id: &str) -> Result<ChainCheck, ProjectionError> {
+    async fn walk_chain(
+        &self,
+        instance_id: &str,
+        at_count: Option<i64>,
+    ) -> Result<ChainCheck, ProjectionError> {
         let text = statement(
             LINKS,
             match self.db.dialect() {
@@ -291,10 +306,13 @@ impl ChainAudit {
                 Dialect::Postgres => POSTGRES_EVENT_COLUMNS,
             },
         );
+        let start = genesis(instance_id);
         let mut walk = Walk {
-            previous: genesis(instance_id),
+            previous: start,
             previous_position: None,
             verified: 0,
+            at_count,
+            hash_at: (at_count == Some(0)).then_some(start),
         };
         let discrepancy = 'pages: loop {
             let sql = Sql::new(text.clone())
@@ -316,6 +334,7 @@ impl ChainAudit {
             verified: walk.verified,
             head: discrepancy.is_none().then(|| to_hex(&walk.previous)),
             discrepancy,
+            hash_at: walk.hash_at.map(|hash| to_hex(&hash)),
         })
     }
 }
@@ -325,6 +344,9 @@ struct Walk {
     previous: Digest,
     previous_position: Option<Position>,
     verified: i64,
+    /// Which entry's hash to keep, and the hash once that entry is verified.
+    at_count: Option<i64>,
+    hash_at: Option<Digest>,
 }
 
 impl Walk {
@@ -385,6 +407,9 @@ impl Walk {
         self.previous = hash;
         self.previous_position = Some(sealed.position);
         self.verified = expected;
+        if self.at_count == Some(expected) {
+            self.hash_at = Some(hash);
+        }
         None
     }
 }
