@@ -2,7 +2,7 @@
 //! event of the instance, and the application directory they shape.
 
 use super::progress::Progress;
-use super::{print_json, print_table};
+use super::{print_json, print_table, printable};
 use aggregates::settings::{InstanceSettings, SettingsCommand};
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
@@ -252,7 +252,7 @@ pub async fn import(store: &Store, args: ImportArgs, json: bool) -> anyhow::Resu
         }))?;
     } else {
         for rejected in &report.rejected {
-            eprintln!("line {}: {}", rejected.line, rejected.reason);
+            eprintln!("line {}: {}", rejected.line, printable(&rejected.reason));
         }
     }
     if !report.rejected.is_empty() {
