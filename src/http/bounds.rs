@@ -105,6 +105,9 @@ enum Refusal {
 
 impl Refusal {
     fn into_response(self, bulk: bool, max_bytes: usize, timeout: Duration) -> Response {
+        // The rest of a body too large or too slow may still come: the connection cannot
+        // carry another request, and a client must not send one on it.
+        let unfinished = matches!(self, Refusal::TooLarge | Refusal::TooSlow);
         let error = match self {
             // RFC 7644 §3.7.4 names the Bulk limit maxPayloadSize.
             Refusal::TooLarge if bulk => ScimError::new(
@@ -117,28 +120,25 @@ impl Refusal {
                 None,
                 format!("the request body is larger than this server accepts ({max_bytes} bytes)"),
             ),
-            Refusal::TooSlow => {
-                let mut response = ScimError::new(
-                    StatusCode::REQUEST_TIMEOUT,
-                    None,
-                    format!(
-                        "the request body did not arrive within {} s",
-                        timeout.as_secs_f64()
-                    ),
-                )
-                .into_response();
-                // The rest of the body may still come: the connection cannot carry another
-                // request.
-                response
-                    .headers_mut()
-                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
-                return response;
-            }
+            Refusal::TooSlow => ScimError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                None,
+                format!(
+                    "the request body did not arrive within {} s",
+                    timeout.as_secs_f64()
+                ),
+            ),
             Refusal::Unreadable(cause) => {
                 ScimError::invalid_syntax(format!("the request body could not be read: {cause}"))
             }
         };
-        error.into_response()
+        let mut response = error.into_response();
+        if unfinished {
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        response
     }
 }
 
