@@ -4,8 +4,8 @@
 //! `{"error": "..."}` with a fitting status.
 
 use super::admin_tenancy;
-use super::bounds;
 use super::auth::bearer;
+use super::bounds;
 use super::challenge::{challenge, Refusal, ADMIN_REALM};
 use super::extract::BaseUrl;
 use super::failed_auth::{client_of, too_many};

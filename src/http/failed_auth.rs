@@ -66,7 +66,9 @@ pub struct FailedAuthLimiter {
 impl FailedAuthLimiter {
     pub fn new(limit: FailedAuthLimit, metrics: AuthMetrics) -> Self {
         Self {
-            buckets: limit.quota().map(|quota| Arc::new(RateLimiter::keyed(quota))),
+            buckets: limit
+                .quota()
+                .map(|quota| Arc::new(RateLimiter::keyed(quota))),
             metrics,
         }
     }
@@ -136,7 +138,10 @@ mod tests {
     use std::net::Ipv4Addr;
 
     fn limiter(per_minute: u32, burst: u32) -> FailedAuthLimiter {
-        FailedAuthLimiter::new(FailedAuthLimit { per_minute, burst }, AuthMetrics::default())
+        FailedAuthLimiter::new(
+            FailedAuthLimit { per_minute, burst },
+            AuthMetrics::default(),
+        )
     }
 
     const HOME: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1));

@@ -25,6 +25,8 @@ mod router;
 mod search;
 mod users;
 
-pub use failed_auth::{FailedAuthLimit, FailedAuthLimiter, FAILED_AUTH_BURST, FAILED_AUTH_PER_MINUTE};
+pub use failed_auth::{
+    FailedAuthLimit, FailedAuthLimiter, FAILED_AUTH_BURST, FAILED_AUTH_PER_MINUTE,
+};
 pub use rate_limit::{KeyLimiter, RateLimit};
 pub use router::{router, AppState};

@@ -85,8 +85,16 @@ mod tests {
     #[test]
     fn a_valid_host_and_scheme_are_used() {
         for (host, proto, expected) in [
-            ("scim.example.com", Some("https"), "https://scim.example.com"),
-            ("scim.example.com:8443", None, "http://scim.example.com:8443"),
+            (
+                "scim.example.com",
+                Some("https"),
+                "https://scim.example.com",
+            ),
+            (
+                "scim.example.com:8443",
+                None,
+                "http://scim.example.com:8443",
+            ),
             ("10.0.0.1:80", Some("http"), "http://10.0.0.1:80"),
             ("[::1]:8080", None, "http://[::1]:8080"),
             ("[2001:db8::1]", Some("https"), "https://[2001:db8::1]"),

@@ -213,7 +213,10 @@ async fn failed_authentications_are_limited_per_address_but_a_valid_key_never_is
         assert!((1..=60).contains(&retry_after), "{retry_after}");
     }
     let (status, body) = admin(&app, Method::GET, "/instances", Some("not-the-token"), None).await;
-    assert_eq!(status, 429, "the admin API shares the address's budget: {body}");
+    assert_eq!(
+        status, 429,
+        "the admin API shares the address's budget: {body}"
+    );
     assert!(body["error"].is_string(), "{body}");
 
     // The address is over its limit, and a valid credential from it is served all the same.
@@ -342,11 +345,20 @@ async fn an_unknown_attribute_name_is_logged_escaped(kind: StoreKind) {
     let env = [("RUST_LOG", "debug")];
     let mut server = Server::start_logging(&url, &["--log-format", "text"], &env).await;
     let logs = server.logs.clone().expect("stderr is captured");
-    let key = server.printed_key.clone().expect("a first start prints a key");
+    let key = server
+        .printed_key
+        .clone()
+        .expect("a first start prints a key");
     let forged = "x\n2026-01-01T00:00:00Z  INFO scimd: forged line \u{1b}[2J";
     let mut body = user("escaped@corp");
     body[forged] = json!("value");
-    let reply = send(Method::POST, &format!("{}/Users", server.base), &key, Some(body)).await;
+    let reply = send(
+        Method::POST,
+        &format!("{}/Users", server.base),
+        &key,
+        Some(body),
+    )
+    .await;
     assert_eq!(reply.status, 201, "{:?}", reply.body);
     assert!(server.signal("TERM").await.success());
     let lines = logs.after_exit().await;
@@ -357,7 +369,10 @@ async fn an_unknown_attribute_name_is_logged_escaped(kind: StoreKind) {
     assert_eq!(ignored.len(), 1, "{lines:#?}");
     assert!(ignored[0].contains(r"x\n2026"), "{}", ignored[0]);
     for line in &lines {
-        assert!(!line.contains("forged line \u{1b}"), "raw request text: {line:?}");
+        assert!(
+            !line.contains("forged line \u{1b}"),
+            "raw request text: {line:?}"
+        );
         assert!(!line.starts_with("2026-01-01T00:00:00Z"), "{line:?}");
     }
 }
