@@ -32,7 +32,7 @@ on_both_stores_with!(three_failures_then_one_a_minute;
     a_refused_key_logs_its_path_and_user_agent_cut_to_size,
 );
 on_both_stores!(locations_never_take_a_forged_host_or_scheme);
-on_both_store_kinds!(an_unknown_attribute_name_is_logged_escaped);
+on_both_store_kinds!(request_text_is_logged_escaped);
 
 /// Long enough that no connection a test holds is timed out under it.
 const PATIENT: Duration = Duration::from_secs(600);
@@ -340,7 +340,7 @@ async fn locations_never_take_a_forged_host_or_scheme(app: TestApp) {
     );
 }
 
-async fn an_unknown_attribute_name_is_logged_escaped(kind: StoreKind) {
+async fn request_text_is_logged_escaped(kind: StoreKind) {
     let (url, _dir) = fresh_database(kind).await;
     let env = [("RUST_LOG", "debug")];
     let mut server = Server::start_logging(&url, &["--log-format", "text"], &env).await;
@@ -360,8 +360,29 @@ async fn an_unknown_attribute_name_is_logged_escaped(kind: StoreKind) {
     )
     .await;
     assert_eq!(reply.status, 201, "{:?}", reply.body);
+    // U+009B, which opens an escape sequence in some terminals, is valid UTF-8 in a path.
+    let address = server
+        .base
+        .trim_start_matches("http://")
+        .trim_end_matches("/scim/v2");
+    let mut stream = TcpStream::connect(address).await.expect("a connection");
+    let request = "GET /scim/v2/Users/\u{9b}[2J HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    stream.write_all(request.as_bytes()).await.expect("sent");
+    let mut answer = [0_u8; 12];
+    stream.read_exact(&mut answer).await.expect("an answer");
+    assert_eq!(&answer, b"HTTP/1.1 401", "the path reaches the router");
     assert!(server.signal("TERM").await.success());
     let lines = logs.after_exit().await;
+    let refused: Vec<&String> = lines
+        .iter()
+        .filter(|line| line.contains("status=401"))
+        .collect();
+    assert_eq!(refused.len(), 1, "{lines:#?}");
+    assert!(
+        refused[0].contains(r"path=/scim/v2/Users/\u{9b}[2J"),
+        "{}",
+        refused[0]
+    );
     let ignored: Vec<&String> = lines
         .iter()
         .filter(|line| line.contains("ignoring an attribute"))
@@ -374,5 +395,6 @@ async fn an_unknown_attribute_name_is_logged_escaped(kind: StoreKind) {
             "raw request text: {line:?}"
         );
         assert!(!line.starts_with("2026-01-01T00:00:00Z"), "{line:?}");
+        assert!(!line.contains('\u{9b}'), "raw request text: {line:?}");
     }
 }
