@@ -3,8 +3,9 @@
 //! writes. They end up in `Location`, `meta.location` and `$ref`, and in the provisioning log
 //! the console shows, so only a syntactically valid `host[:port]` and a scheme of exactly
 //! `http` or `https` are used; any other Host falls back to `http://` and the address the
-//! connection was accepted on, any other scheme to `http`. (A fallback rather than a 400: an IdP behind a proxy that sends
-//! odd headers still gets served, with locations that name this server.)
+//! connection was accepted on, any other scheme to `http`. (A fallback rather than a 400: an IdP
+//! behind a proxy that sends odd headers still gets served, with locations that name this
+//! server.)
 //!
 //! A syntactically valid Host is still the client's to choose: behind a proxy, set the public
 //! URL (docs/deployment.md).
@@ -28,40 +29,33 @@ pub fn origin(headers: &HeaderMap, local: Option<SocketAddr>) -> String {
 }
 
 /// Whether `text` is `host[:port]`: a DNS name or IPv4 address (letters, digits, `-` and `.`),
-/// or an IPv6 address in brackets, then optionally a port of 1 to 5 digits.
+/// or an IPv6 address in brackets, then optionally a port.
 fn is_host_and_port(text: &str) -> bool {
-    let (host, port) = if let Some(rest) = text.strip_prefix('[') {
-        let Some((address, after)) = rest.split_once(']') else {
+    if let Some(bracketed) = text.strip_prefix('[') {
+        let Some((address, rest)) = bracketed.split_once(']') else {
             return false;
         };
-        if address.parse::<std::net::Ipv6Addr>().is_err() {
-            return false;
-        }
-        match after {
-            "" => return true,
-            _ => match after.strip_prefix(':') {
-                Some(port) => ("ipv6", Some(port)),
-                None => return false,
-            },
-        }
-    } else {
-        match text.split_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (text, None),
-        }
+        let port_ok = rest.is_empty() || rest.strip_prefix(':').is_some_and(is_port);
+        return port_ok && address.parse::<std::net::Ipv6Addr>().is_ok();
+    }
+    let (host, port_ok) = match text.split_once(':') {
+        Some((host, port)) => (host, is_port(port)),
+        None => (text, true),
     };
-    let host_ok = !host.is_empty()
+    port_ok
+        && !host.is_empty()
         && host.len() <= 253
         && !host.starts_with(['.', '-'])
         && host
             .bytes()
-            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'.');
-    let port_ok = port.is_none_or(|port| {
-        (1..=5).contains(&port.len())
-            && port.bytes().all(|byte| byte.is_ascii_digit())
-            && port.parse::<u16>().is_ok()
-    });
-    host_ok && port_ok
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'.')
+}
+
+/// Whether `text` is a port: 1 to 5 digits, at most 65535.
+fn is_port(text: &str) -> bool {
+    (1..=5).contains(&text.len())
+        && text.bytes().all(|byte| byte.is_ascii_digit())
+        && text.parse::<u16>().is_ok()
 }
 
 #[cfg(test)]
@@ -113,6 +107,8 @@ mod tests {
             "evil.example:99999",
             "evil.example:",
             "[::1",
+            "[::1]:",
+            "[::1]x",
             "[not-v6]:80",
             "a b",
             "",
