@@ -16,6 +16,7 @@ use scimd::limits::Limits;
 use scimd::provisioning_log::bound::{MARKER, PATH_LIMIT, USER_AGENT_LIMIT};
 use scimd::startup::ServerSettings;
 use serde_json::{json, Value};
+use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
@@ -33,6 +34,42 @@ on_both_stores_with!(three_failures_then_one_a_minute;
 );
 on_both_stores!(locations_never_take_a_forged_host_or_scheme);
 on_both_store_kinds!(request_text_is_logged_escaped);
+
+/// The flags of `scimd serve` reach the connection cap and the failed-authentication limit
+/// (both are the same on every store, tested above).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_takes_the_connection_cap_and_failed_auth_limit_from_its_flags() {
+    let (database_url, _dir) = fresh_database(StoreKind::Sqlite).await;
+    let flags = [
+        "--max-connections",
+        "2",
+        "--header-read-timeout-secs",
+        "600",
+        "--failed-auth-burst",
+        "1",
+        "--failed-auth-per-minute",
+        "1",
+    ];
+    let server = Server::start_with(&database_url, &flags).await;
+    let users = format!("{}/Users", server.base);
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("a client");
+    let mut statuses = Vec::new();
+    for _ in 0..2 {
+        let reply = client.get(&users).send().await.expect("scimd answers");
+        statuses.push(reply.status().as_u16());
+    }
+    assert_eq!(statuses, [401, 429]);
+    let address = server
+        .base
+        .trim_start_matches("http://")
+        .trim_end_matches("/scim/v2");
+    let address: SocketAddr = address.parse().expect("a socket address");
+    let held = fill_up(address, 2).await;
+    drop(held);
+}
 
 /// Long enough that no connection a test holds is timed out under it.
 const PATIENT: Duration = Duration::from_secs(600);
@@ -146,26 +183,30 @@ async fn open_routes_and_unknown_paths_read_no_more_than_a_few_kib(app: TestApp)
     }
 }
 
-async fn connections_past_the_cap_are_closed_unread_and_counted(app: TestApp) {
-    let cap = 4;
+/// Opens connections to `address`, each answered once and then kept open, until one is closed
+/// unanswered; returns those kept. At most `cap` may be served at once, and one of them may
+/// already be taken (a client's pooled connection).
+async fn fill_up(address: SocketAddr, cap: usize) -> Vec<TcpStream> {
     let request = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n";
-    // Kept open after their answer; the harness's own client may hold one slot too.
     let mut held = Vec::new();
-    let mut refused = false;
     for _ in 0..=cap {
-        let mut stream = TcpStream::connect(app.address).await.expect("a connection");
+        let mut stream = TcpStream::connect(address).await.expect("a connection");
         let _ = stream.write_all(request).await;
         let mut answer = [0_u8; 12];
         match stream.read_exact(&mut answer).await {
             Ok(_) if answer.starts_with(b"HTTP/1.1 200") => held.push(stream),
             _ => {
-                refused = true;
-                break;
+                assert!(held.len() + 1 >= cap, "only {} were served", held.len());
+                return held;
             }
         }
     }
-    assert!(refused, "{} connections were served at once", held.len());
-    assert!(held.len() >= cap - 1, "only {} were served", held.len());
+    panic!("{} connections were served at once", held.len());
+}
+
+async fn connections_past_the_cap_are_closed_unread_and_counted(app: TestApp) {
+    let cap = 4;
+    let held = fill_up(app.address, cap).await;
     drop(held);
     // Once the held connections are gone, their slots serve others again.
     let mut served = false;
