@@ -30,12 +30,14 @@ pub fn record_aggregate(id: &str) {
 pub async fn assign(request: Request, next: Next) -> Response {
     let id = uuid::Uuid::new_v4().to_string();
     let method = request.method().clone();
-    let path = request.uri().path().to_string();
+    let path = request.uri().path();
     let span = tracing::info_span!(
         "request",
         correlation_id = %id,
         %method,
-        %path,
+        // The parser refuses ASCII control bytes in a path but lets UTF-8 through, C1 controls
+        // (U+009B opens a terminal escape) included: escaped, they can do nothing to a log.
+        path = %path.escape_debug(),
         instance = tracing::field::Empty,
         key_id = tracing::field::Empty,
         aggregate_id = tracing::field::Empty,

@@ -10,6 +10,9 @@ use std::time::Duration;
 
 /// Largest request body accepted by default (Bulk has its own, `BulkLimits`).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Largest body read of a request no credential has admitted (the open routes take none): an
+/// anonymous client must not make scimd buffer `max_body_bytes` per connection.
+pub const UNAUTHENTICATED_BODY_BYTES: usize = 4 * 1024;
 /// Default time a request may take from its headers on, in seconds.
 pub const REQUEST_TIMEOUT_SECS: u64 = 60;
 /// Default time a client has to send a request's headers (and an idle connection to start

@@ -36,6 +36,58 @@ struct RouteLabels {
 
 type Latencies = Family<RouteLabels, Histogram, fn() -> Histogram>;
 
+/// Which credential a refused request failed to present.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// A SCIM API key under `/scim/v2`.
+    ScimKey,
+    /// The admin token of `/admin/v1`.
+    AdminToken,
+    /// The token of `/metrics`.
+    MetricsToken,
+}
+
+impl Credential {
+    fn label(self) -> CredentialLabels {
+        let credential = match self {
+            Self::ScimKey => "scim_key",
+            Self::AdminToken => "admin_token",
+            Self::MetricsToken => "metrics_token",
+        };
+        CredentialLabels { credential }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct CredentialLabels {
+    credential: &'static str,
+}
+
+/// What the accept loop counts: the connections it serves and those it turned away at the cap.
+#[derive(Clone, Default)]
+pub struct ConnectionMetrics {
+    pub open: Gauge,
+    pub refused: Counter,
+}
+
+/// What authentication counts: refusals, and those answered 429 because their client address
+/// had failed too often.
+#[derive(Clone, Default)]
+pub struct AuthMetrics {
+    failed: Family<CredentialLabels, Counter>,
+    limited: Family<CredentialLabels, Counter>,
+}
+
+impl AuthMetrics {
+    pub fn failed(&self, credential: Credential) {
+        self.failed.get_or_create(&credential.label()).inc();
+    }
+
+    pub fn limited(&self, credential: Credential) {
+        self.limited.get_or_create(&credential.label()).inc();
+    }
+}
+
 /// 1 ms to about 16 s: a read answers in milliseconds, a large Bulk request in seconds.
 fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.001, 2.0, 15))
@@ -46,6 +98,8 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latencies: Latencies,
     projection_lag: Gauge,
+    pub connections: ConnectionMetrics,
+    pub auth: AuthMetrics,
 }
 
 impl Metrics {
@@ -96,11 +150,42 @@ impl Metrics {
             "Provisioning log entries never stored (queue full or store failing)",
             log.dropped_counter(),
         );
+        registry.register(
+            "provisioning_log_truncated_fields",
+            "Paths, user agents, details and subjects cut short before they were stored in the \
+             provisioning log",
+            log.truncated_counter(),
+        );
+        let connections = ConnectionMetrics::default();
+        registry.register(
+            "http_connections_open",
+            "HTTP connections being served",
+            connections.open.clone(),
+        );
+        registry.register(
+            "http_connections_refused",
+            "HTTP connections closed unread because the connection cap was reached",
+            connections.refused.clone(),
+        );
+        let auth = AuthMetrics::default();
+        registry.register(
+            "failed_authentications",
+            "Requests refused for a missing, unknown, revoked or wrong credential, by credential",
+            auth.failed.clone(),
+        );
+        registry.register(
+            "failed_authentications_limited",
+            "Refused requests answered 429 because their client address failed too often, by \
+             credential",
+            auth.limited.clone(),
+        );
         Self {
             registry,
             requests,
             latencies,
             projection_lag,
+            connections,
+            auth,
         }
     }
 

@@ -2,7 +2,8 @@
 //! to a running service (the binary and the tests both start scimd through it).
 
 use crate::admin::token::AdminToken;
-use crate::http::{connections, router, AppState, KeyLimiter, RateLimit};
+use crate::http::connections::{self, ConnectionSettings, MAX_CONNECTIONS};
+use crate::http::{router, AppState, FailedAuthLimit, FailedAuthLimiter, KeyLimiter, RateLimit};
 use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::provisioning::Provisioning;
@@ -40,6 +41,10 @@ pub struct ServerSettings {
     pub rate_limit: RateLimit,
     /// The bearer token `/metrics` asks for; `None` leaves it open, like `/healthz`.
     pub metrics_token: Option<AdminToken>,
+    /// Connections served at once; more are closed unread.
+    pub max_connections: usize,
+    /// Failed authentications each client address may make, per process (then 429).
+    pub failed_auth_limit: FailedAuthLimit,
 }
 
 /// Seconds after which a name claim of an interrupted create is an orphan, at least: twice the
@@ -74,6 +79,8 @@ impl Default for ServerSettings {
             shutdown_grace: Duration::from_secs(SHUTDOWN_GRACE_SECS),
             rate_limit: RateLimit::default(),
             metrics_token: None,
+            max_connections: MAX_CONNECTIONS,
+            failed_auth_limit: FailedAuthLimit::default(),
         }
     }
 }
@@ -131,14 +138,19 @@ pub async fn serve(
         admin_token: settings.admin_token.map(Arc::new),
         provisioning_log: log.clone(),
         rate_limit: KeyLimiter::new(settings.rate_limit),
-        metrics,
+        failed_auth: FailedAuthLimiter::new(settings.failed_auth_limit, metrics.auth.clone()),
+        metrics: Arc::clone(&metrics),
         metrics_token: settings.metrics_token.map(Arc::new),
     };
     let app = router(state);
     let served = connections::serve(
         listener,
         app,
-        settings.limits.header_read_timeout,
+        ConnectionSettings {
+            header_read_timeout: settings.limits.header_read_timeout,
+            max_connections: settings.max_connections,
+            metrics: metrics.connections.clone(),
+        },
         settings.shutdown_grace,
         shutdown,
     )

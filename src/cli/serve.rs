@@ -6,7 +6,8 @@ use anyhow::Context as _;
 use clap::Args;
 use scimd::admin;
 use scimd::admin::token::{AdminToken, MIN_ADMIN_TOKEN_CHARS};
-use scimd::http::RateLimit;
+use scimd::http::connections::MAX_CONNECTIONS;
+use scimd::http::{FailedAuthLimit, RateLimit, FAILED_AUTH_BURST, FAILED_AUTH_PER_MINUTE};
 use scimd::limits::{self, Limits};
 use scimd::scim::bulk::BulkLimits;
 use scimd::scim::filter::{self, FilterLimits};
@@ -95,6 +96,18 @@ pub struct ServeArgs {
     /// Requests each API key may send at once after a quiet spell; 0: one second's worth
     #[arg(long, env = "SCIMD_RATE_LIMIT_BURST", default_value_t = 0)]
     pub rate_limit_burst: u32,
+    /// Connections served at once; one more is closed as soon as it is accepted
+    #[arg(long, env = "SCIMD_MAX_CONNECTIONS", default_value_t = MAX_CONNECTIONS,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_connections: usize,
+    /// Failed authentications (missing, unknown, revoked or wrong key or token) a client address
+    /// may sustain a minute, per process; more get 429 with Retry-After and are not written to
+    /// the provisioning log; 0: no limit. A valid credential is never limited
+    #[arg(long, env = "SCIMD_FAILED_AUTH_PER_MINUTE", default_value_t = FAILED_AUTH_PER_MINUTE)]
+    pub failed_auth_per_minute: u32,
+    /// Failed authentications a client address may make at once; 0: one minute's worth
+    #[arg(long, env = "SCIMD_FAILED_AUTH_BURST", default_value_t = FAILED_AUTH_BURST)]
+    pub failed_auth_burst: u32,
     /// Makes /metrics ask for this bearer token (at least 32 characters); without it /metrics
     /// is open like /healthz
     #[arg(long, env = "SCIMD_METRICS_TOKEN", hide_env_values = true)]
@@ -175,6 +188,11 @@ pub async fn serve(database: &str, args: ServeArgs) -> anyhow::Result<()> {
         rate_limit: RateLimit {
             per_second: args.rate_limit_per_second,
             burst: args.rate_limit_burst,
+        },
+        max_connections: args.max_connections,
+        failed_auth_limit: FailedAuthLimit {
+            per_minute: args.failed_auth_per_minute,
+            burst: args.failed_auth_burst,
         },
         ..ServerSettings::default()
     };

@@ -5,11 +5,14 @@
 
 use super::admin_tenancy;
 use super::auth::bearer;
+use super::bounds;
 use super::challenge::{challenge, Refusal, ADMIN_REALM};
 use super::extract::BaseUrl;
+use super::failed_auth::{client_of, too_many};
 use super::router::AppState;
 use crate::admin::views;
 use crate::admin::{self, AdminError, Authentication};
+use crate::metrics::Credential;
 use crate::scim::schema::ResourceType;
 use aggregates::settings::SettingsCommand;
 use axum::extract::{Path, Query, Request, State};
@@ -49,6 +52,11 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/instances/{instance}/provisioning-log",
             get(provisioning_log),
         )
+        // Inside the token check: no body is read for a client without the token.
+        .route_layer(middleware::from_fn_with_state(
+            state.limits,
+            bounds::bound_admin,
+        ))
         .route_layer(middleware::from_fn_with_state(state, require_admin_token))
 }
 
@@ -61,7 +69,21 @@ async fn require_admin_token(
         return AdminFailure(StatusCode::NOT_FOUND, "the admin API is not enabled".into())
             .into_response();
     };
+    let client = client_of(request.extensions());
+    let limited = |wait| {
+        too_many(wait, |seconds| {
+            let detail = format!(
+                "too many failed authentications from this address; the admin token is \
+                 accepted now, anything else in {seconds} s"
+            );
+            AdminFailure(StatusCode::TOO_MANY_REQUESTS, detail).into_response()
+        })
+    };
+    let fail = || state.failed_auth.fail(client, Credential::AdminToken);
     let Some(presented) = bearer(request.headers()) else {
+        if let Err(wait) = fail() {
+            return limited(wait);
+        }
         let refused = AdminFailure(
             StatusCode::UNAUTHORIZED,
             "send the admin token as Authorization: Bearer <token>".into(),
@@ -76,6 +98,9 @@ async fn require_admin_token(
     }
     match admin::authenticate(state.provisioning.store(), &presented).await {
         Ok(Authentication::Admitted(principal)) => {
+            if let Err(wait) = fail() {
+                return limited(wait);
+            }
             tracing::warn!(key_id = %principal.key_id, "a SCIM API key was presented to the admin API");
             let refused = AdminFailure(
                 StatusCode::FORBIDDEN,
@@ -88,6 +113,9 @@ async fn require_admin_token(
             )
         }
         Ok(Authentication::Refused { .. }) => {
+            if let Err(wait) = fail() {
+                return limited(wait);
+            }
             let refused = AdminFailure(
                 StatusCode::UNAUTHORIZED,
                 "the admin token is not valid; send it as Authorization: Bearer <token>".into(),

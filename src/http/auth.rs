@@ -1,10 +1,13 @@
 //! Bearer-key authentication of SCIM requests. The key alone determines the instance. The
 //! response carries the key's holder (also of a refused but existing key) for the
-//! provisioning log.
+//! provisioning log, unless the client address has failed too often (`failed_auth`): then the
+//! refusal is a 429 that is not logged.
 
 use super::challenge::{challenge, Refusal, SCIM_REALM};
+use super::failed_auth::{client_of, scim_too_many};
 use super::router::AppState;
 use crate::admin::{self, Authentication};
+use crate::metrics::Credential;
 use crate::scim::error::ScimError;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap};
@@ -25,7 +28,11 @@ pub async fn require_key(
     mut request: Request,
     next: Next,
 ) -> Response {
+    let client = client_of(request.extensions());
     let Some(token) = bearer(request.headers()) else {
+        if let Err(wait) = state.failed_auth.fail(client, Credential::ScimKey) {
+            return scim_too_many(wait);
+        }
         let refused = ScimError::unauthorized("send an API key as Authorization: Bearer <key>");
         return challenge(refused.into_response(), SCIM_REALM, Refusal::Missing);
     };
@@ -43,6 +50,9 @@ pub async fn require_key(
             next.run(request).await
         }
         Authentication::Refused { .. } => {
+            if let Err(wait) = state.failed_auth.fail(client, Credential::ScimKey) {
+                return scim_too_many(wait);
+            }
             let refused = ScimError::unauthorized("the API key is not valid or has been revoked");
             challenge(refused.into_response(), SCIM_REALM, Refusal::InvalidToken)
         }
@@ -54,14 +64,24 @@ pub async fn require_key(
 }
 
 /// `/scim/v2` paths that name no endpoint: 404 whoever asks, but logged for the key's instance
-/// (an IdP configured with a wrong path is a common provisioning failure).
-pub async fn no_such_endpoint(State(state): State<AppState>, headers: HeaderMap) -> Response {
+/// (an IdP configured with a wrong path is a common provisioning failure). A refused key counts
+/// as a failed authentication, since it too is logged.
+pub async fn no_such_endpoint(State(state): State<AppState>, request: Request) -> Response {
     let mut response = ScimError::not_found("no such endpoint").into_response();
-    let Some(token) = bearer(&headers) else {
+    let Some(token) = bearer(request.headers()) else {
         return response;
     };
     let authentication = admin::authenticate(state.provisioning.store(), &token).await;
-    if let Some(holder) = authentication.ok().and_then(|found| found.holder()) {
+    let Ok(authentication) = authentication else {
+        return response;
+    };
+    if matches!(authentication, Authentication::Refused { .. }) {
+        let client = client_of(request.extensions());
+        if let Err(wait) = state.failed_auth.fail(client, Credential::ScimKey) {
+            return scim_too_many(wait);
+        }
+    }
+    if let Some(holder) = authentication.holder() {
         response.extensions_mut().insert(holder);
     }
     response

@@ -2,11 +2,13 @@
 //! read timeout and fits its endpoint's size limit (chunked or not), and a handler that answers
 //! within the request timeout. Each refusal is one SCIM error.
 //!
-//! SCIM endpoints are bounded inside their router, behind authentication and inside the
-//! provisioning log's capture, so that a refused request of a known key is logged like any
-//! other; everything else (admin API, health) is bounded at the root.
+//! No body is read before its credential is checked: SCIM endpoints are bounded inside their
+//! router, behind authentication and inside the provisioning log's capture (so that a refused
+//! request of a known key is logged like any other), and the admin API behind the admin token.
+//! The open routes (health, metrics, console) take no body and read at most
+//! `UNAUTHENTICATED_BODY_BYTES`; a path no route matches is answered without reading its body.
 
-use crate::limits::Limits;
+use crate::limits::{Limits, UNAUTHENTICATED_BODY_BYTES};
 use crate::provisioning_log::SeenBody;
 use crate::scim::error::ScimError;
 use axum::body::{Body, Bytes};
@@ -17,24 +19,20 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt as _;
 use std::time::Duration;
 
-/// Where the SCIM router is nested; it bounds its own requests.
-pub const SCIM_PREFIX: &str = "/scim/v2";
 /// The Bulk endpoint, relative to the SCIM router: its body limit is maxPayloadSize.
 const BULK_ROUTE: &str = "/Bulk";
 
-/// Middleware at the root: bounds every request the SCIM router does not.
-pub async fn bound_outside_scim(
-    State(limits): State<Limits>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let path = request.uri().path();
-    let scim = path
-        .strip_prefix(SCIM_PREFIX)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
-    if scim {
-        return next.run(request).await;
-    }
+/// Route layer of the open routes: whoever asks gets a few KiB of body read, no more.
+pub async fn bound_open(State(limits): State<Limits>, request: Request, next: Next) -> Response {
+    let limits = Limits {
+        max_body_bytes: limits.max_body_bytes.min(UNAUTHENTICATED_BODY_BYTES),
+        ..limits
+    };
+    bound(limits, Endpoint::Other, request, next).await
+}
+
+/// Route layer of the admin API, behind its token.
+pub async fn bound_admin(State(limits): State<Limits>, request: Request, next: Next) -> Response {
     bound(limits, Endpoint::Other, request, next).await
 }
 
@@ -107,6 +105,9 @@ enum Refusal {
 
 impl Refusal {
     fn into_response(self, bulk: bool, max_bytes: usize, timeout: Duration) -> Response {
+        // The rest of a body too large or too slow may still come: the connection cannot
+        // carry another request, and a client must not send one on it.
+        let unfinished = matches!(self, Refusal::TooLarge | Refusal::TooSlow);
         let error = match self {
             // RFC 7644 §3.7.4 names the Bulk limit maxPayloadSize.
             Refusal::TooLarge if bulk => ScimError::new(
@@ -119,28 +120,25 @@ impl Refusal {
                 None,
                 format!("the request body is larger than this server accepts ({max_bytes} bytes)"),
             ),
-            Refusal::TooSlow => {
-                let mut response = ScimError::new(
-                    StatusCode::REQUEST_TIMEOUT,
-                    None,
-                    format!(
-                        "the request body did not arrive within {} s",
-                        timeout.as_secs_f64()
-                    ),
-                )
-                .into_response();
-                // The rest of the body may still come: the connection cannot carry another
-                // request.
-                response
-                    .headers_mut()
-                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
-                return response;
-            }
+            Refusal::TooSlow => ScimError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                None,
+                format!(
+                    "the request body did not arrive within {} s",
+                    timeout.as_secs_f64()
+                ),
+            ),
             Refusal::Unreadable(cause) => {
                 ScimError::invalid_syntax(format!("the request body could not be read: {cause}"))
             }
         };
-        error.into_response()
+        let mut response = error.into_response();
+        if unfinished {
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        response
     }
 }
 

@@ -1,7 +1,9 @@
 //! Extractors: the JSON body of a SCIM request, the caller's context, the base URL resources
 //! are located under, and the version preconditions of a request.
 
+use super::connections::Peer;
 use super::json::parse_strict;
+use super::origin::origin;
 use super::router::AppState;
 use crate::admin::Principal;
 use crate::correlation;
@@ -113,7 +115,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Context {
     }
 }
 
-/// Where this server's SCIM endpoints are, as the client reached them (or as configured).
+/// Where this server's SCIM endpoints are: as configured, or as the client reached them when
+/// its headers say so validly (`origin`).
 pub struct BaseUrl(pub String);
 
 impl<S> FromRequestParts<S> for BaseUrl
@@ -131,18 +134,8 @@ where
                 public_url.trim_end_matches('/')
             )));
         }
-        let header_text = |name: &str| {
-            parts
-                .headers
-                .get(name)
-                .and_then(|value| value.to_str().ok())
-        };
-        let host = header_text(header::HOST.as_str())
-            .map(str::to_string)
-            .or_else(|| parts.uri.authority().map(|authority| authority.to_string()))
-            .unwrap_or_else(|| "localhost".to_string());
-        let scheme = header_text("x-forwarded-proto").unwrap_or("http");
-        Ok(Self(format!("{scheme}://{host}/scim/v2")))
+        let local = parts.extensions.get::<Peer>().map(|peer| peer.local);
+        Ok(Self(format!("{}/scim/v2", origin(&parts.headers, local))))
     }
 }
 

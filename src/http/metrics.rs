@@ -5,11 +5,12 @@
 //! route layer leaves it in a slot the outer middleware put in the request.
 
 use super::auth::bearer;
+use super::failed_auth::{client_of, scim_too_many};
 use super::router::AppState;
-use crate::metrics::{Metrics, CONTENT_TYPE, UNMATCHED_ROUTE};
+use crate::metrics::{Credential, Metrics, CONTENT_TYPE, UNMATCHED_ROUTE};
 use crate::scim::error::ScimError;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderMap, Method};
+use axum::http::{header, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::{Arc, OnceLock};
@@ -64,9 +65,13 @@ fn method_label(method: &Method) -> &'static str {
 }
 
 /// `GET /metrics`: open, unless the server was given a metrics token.
-pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn metrics(State(state): State<AppState>, request: Request) -> Response {
     if let Some(token) = &state.metrics_token {
-        if !bearer(&headers).is_some_and(|presented| token.admits(&presented)) {
+        if !bearer(request.headers()).is_some_and(|presented| token.admits(&presented)) {
+            let client = client_of(request.extensions());
+            if let Err(wait) = state.failed_auth.fail(client, Credential::MetricsToken) {
+                return scim_too_many(wait);
+            }
             return ScimError::unauthorized(
                 "send the metrics token as Authorization: Bearer <token>",
             )

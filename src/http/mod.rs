@@ -12,16 +12,21 @@ mod console;
 mod discovery;
 mod documents;
 mod extract;
+mod failed_auth;
 mod groups;
 mod health;
 mod json;
 mod listing;
 mod metrics;
+mod origin;
 mod rate_limit;
 mod response;
 mod router;
 mod search;
 mod users;
 
+pub use failed_auth::{
+    FailedAuthLimit, FailedAuthLimiter, FAILED_AUTH_BURST, FAILED_AUTH_PER_MINUTE,
+};
 pub use rate_limit::{KeyLimiter, RateLimit};
 pub use router::{router, AppState};

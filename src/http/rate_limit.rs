@@ -61,8 +61,16 @@ impl KeyLimiter {
 
 /// Whole seconds to wait, rounded up: a client that waits `Retry-After` (RFC 9110 §10.2.3,
 /// seconds only) must find its bucket refilled, and 0 would invite an immediate retry.
-fn retry_after_seconds(wait: Duration) -> u64 {
+pub(super) fn retry_after_seconds(wait: Duration) -> u64 {
     (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+}
+
+/// `response` (a 429) with its `Retry-After` of `seconds`.
+pub(super) fn with_retry_after(mut response: Response, seconds: u64) -> Response {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
 }
 
 /// Middleware behind `require_key`: refuses a request of a key that is over its limit.
@@ -80,16 +88,13 @@ pub async fn limit_per_key(
     };
     let seconds = retry_after_seconds(wait);
     // RFC 7644 §3.12 has no scimType for this; the status says it all.
-    let mut response = ScimError::new(
+    let response = ScimError::new(
         StatusCode::TOO_MANY_REQUESTS,
         None,
         format!("this API key is over its rate limit; retry in {seconds} s"),
     )
     .into_response();
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-    response
+    with_retry_after(response, seconds)
 }
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 //! `/healthz`, `/readyz` and `/metrics`.
 
 use super::{
-    admin, auth, bounds, bulk, console, discovery, groups, health, metrics, rate_limit, search,
-    users,
+    admin, auth, bounds, bulk, console, discovery, failed_auth, groups, health, metrics,
+    rate_limit, search, users,
 };
 use crate::admin::token::AdminToken;
 use crate::correlation;
@@ -31,6 +31,8 @@ pub struct AppState {
     pub provisioning_log: ProvisioningLog,
     /// Each key's request budget in this process.
     pub rate_limit: rate_limit::KeyLimiter,
+    /// Each client address's budget of failed authentications in this process.
+    pub failed_auth: failed_auth::FailedAuthLimiter,
     pub metrics: Arc<Metrics>,
     /// The token `/metrics` asks for; `None` leaves it open.
     pub metrics_token: Option<Arc<AdminToken>>,
@@ -98,19 +100,17 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
         .merge(console::routes())
+        .route_layer(middleware::from_fn_with_state(limits, bounds::bound_open))
         .route_layer(middleware::from_fn(metrics::note_route))
-        .nest(bounds::SCIM_PREFIX, scim)
+        .nest("/scim/v2", scim)
         .nest(
             "/admin/v1",
             admin::router(state.clone()).route_layer(middleware::from_fn(metrics::note_route)),
         )
+        // A fallback reads no body, so it needs no bound.
         .fallback(not_found)
         // `bounds` reads every body within its endpoint's limit before any extractor runs.
         .layer(DefaultBodyLimit::disable())
-        .layer(middleware::from_fn_with_state(
-            limits,
-            bounds::bound_outside_scim,
-        ))
         .layer(middleware::from_fn_with_state(
             Arc::clone(&state.metrics),
             metrics::count,

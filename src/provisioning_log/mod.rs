@@ -3,10 +3,11 @@
 //! answer "why was alice@corp not created?" from an IdP's correlation id or a userName.
 //!
 //! Written off the request path (`writer`), described by pure code (`describe`, `redact`),
-//! captured by middleware (`capture`), stored in a plain table (`store::provisioning_log`) and
+//! captured by middleware (`capture`), cut to size (`bound`), stored in a plain table (`store::provisioning_log`) and
 //! pruned after the retention period (`retention`). It is not derived from events and is
 //! never rebuilt.
 
+pub mod bound;
 mod capture;
 pub mod describe;
 pub mod redact;

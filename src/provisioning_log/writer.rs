@@ -3,6 +3,7 @@
 //! per batch. When the store falls so far behind that the queue is full, entries are dropped
 //! and counted rather than making IdPs wait; so are entries the store refused twice.
 
+use super::bound::bound;
 use crate::store::provisioning_log::{self, LogEntry};
 use projections::db::Db;
 use prometheus_client::metrics::counter::Counter;
@@ -11,7 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 /// Entries waiting to be written, at most: bounds the memory a stalled store can take
-/// (an entry keeps at most `STORED_BODY_LIMIT` of body).
+/// (an entry keeps at most `STORED_BODY_LIMIT` of body, and `bound` caps the rest).
 pub const QUEUE_CAPACITY: usize = 4096;
 /// Entries written in one transaction, at most.
 const BATCH: usize = 256;
@@ -36,6 +37,8 @@ pub struct ProvisioningLog {
     queue: mpsc::Sender<Message>,
     /// Entries never stored, for whatever reason (`/metrics` shows it).
     dropped: Counter,
+    /// Fields cut to their bound (`/metrics` shows it).
+    truncated: Counter,
 }
 
 impl ProvisioningLog {
@@ -45,12 +48,17 @@ impl ProvisioningLog {
         let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let dropped = Counter::default();
         let writer = tokio::spawn(write(db, receiver, dropped.clone()));
-        let log = Self { queue, dropped };
+        let log = Self {
+            queue,
+            dropped,
+            truncated: Counter::default(),
+        };
         (log, writer)
     }
 
-    /// Queues `entry` without waiting; drops it, counted, when the queue is full.
-    pub fn record(&self, entry: LogEntry) {
+    /// Queues `entry`, cut to size, without waiting; drops it, counted, when the queue is full.
+    pub fn record(&self, mut entry: LogEntry) {
+        self.truncated.inc_by(bound(&mut entry));
         match self.queue.try_send(Message::Entry(Box::new(entry))) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
@@ -76,6 +84,11 @@ impl ProvisioningLog {
     /// The counter behind `dropped`, for a metrics registry.
     pub fn dropped_counter(&self) -> Counter {
         self.dropped.clone()
+    }
+
+    /// The count of fields cut to their bound, for a metrics registry.
+    pub fn truncated_counter(&self) -> Counter {
+        self.truncated.clone()
     }
 
     /// Waits until every entry recorded so far is stored, so that a reader sees its own

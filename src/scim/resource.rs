@@ -51,7 +51,8 @@ pub fn decode(resource_type: ResourceType, input: &Value) -> Result<Decoded, Sci
         let Some(def) = resource_type.attribute(key) else {
             // RFC 7644 §3.3 lets a service provider ignore attributes it does not know;
             // refusing them would break IdPs that send extensions of their own.
-            tracing::debug!(attribute = %key, "ignoring an attribute this server does not define");
+            // Debug-formatted: the name is the client's, line breaks and escape bytes included.
+            tracing::debug!(attribute = ?key, "ignoring an attribute this server does not define");
             continue;
         };
         match decode_attribute(def, value, def.name, &mut decoded.password_supplied)? {
@@ -171,7 +172,7 @@ fn decode_single(
             let mut decoded = Map::new();
             for (key, sub_value) in object {
                 let Some(sub) = def.sub_attribute(key) else {
-                    tracing::debug!(attribute = %path, sub_attribute = %key, "ignoring an unknown sub-attribute");
+                    tracing::debug!(attribute = %path, sub_attribute = ?key, "ignoring an unknown sub-attribute");
                     continue;
                 };
                 let sub_path = if def.name.starts_with("urn:") {

@@ -14,6 +14,7 @@ mod crash;
 mod directory;
 mod discovery;
 mod entra;
+mod exposure;
 mod groups;
 mod health;
 mod history;

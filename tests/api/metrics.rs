@@ -28,7 +28,7 @@ fn with_a_sleeping_projector() -> ServerSettings {
 }
 
 /// One scrape: each sample's name and labels, and its value.
-struct Scrape(BTreeMap<(String, BTreeMap<String, String>), f64>);
+pub(crate) struct Scrape(BTreeMap<(String, BTreeMap<String, String>), f64>);
 
 impl Scrape {
     fn parse(text: &str) -> Self {
@@ -54,7 +54,7 @@ impl Scrape {
     }
 
     /// The value of the sample, 0 when it has never been counted.
-    fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+    pub(crate) fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
         let labels = labels
             .iter()
             .map(|(key, value)| (key.to_string(), value.to_string()))
@@ -71,7 +71,7 @@ impl Scrape {
     }
 }
 
-async fn scrape(app: &TestApp) -> (Scrape, String) {
+pub(crate) async fn scrape(app: &TestApp) -> (Scrape, String) {
     let response = app
         .client
         .get(format!("http://{}/metrics", app.address))
