@@ -175,6 +175,7 @@ pub async fn serve(database: &str, args: ServeArgs) -> anyhow::Result<()> {
         rate_limit: RateLimit {
             per_second: args.rate_limit_per_second,
             burst: args.rate_limit_burst,
+            ..RateLimit::default()
         },
         ..ServerSettings::default()
     };
