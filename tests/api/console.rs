@@ -11,11 +11,21 @@ use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, LOCATION
 use scimd::startup::ServerSettings;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::time::Duration;
 
 on_both_store_kinds!(the_console_passes_its_browser_tests);
 
+/// The history test makes its 10,000 entries with Bulk requests of 1,000 creates, which on a
+/// loaded machine can outlast the default request timeout (60 s); the suite is about the
+/// console, not about that bound.
+fn with_patience_for_big_bulks() -> ServerSettings {
+    let mut settings = with_admin_api();
+    settings.limits.request_timeout = Duration::from_secs(600);
+    settings
+}
+
 async fn the_console_passes_its_browser_tests(kind: StoreKind) {
-    let app = TestApp::spawn_with(kind, with_admin_api()).await;
+    let app = TestApp::spawn_with(kind, with_patience_for_big_bulks()).await;
     let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/console");
     let chromium = std::env::var_os("SCIMD_CHROMIUM")
         .map(PathBuf::from)
