@@ -188,6 +188,7 @@ pub async fn serve(database: &str, args: ServeArgs) -> anyhow::Result<()> {
         rate_limit: RateLimit {
             per_second: args.rate_limit_per_second,
             burst: args.rate_limit_burst,
+            ..RateLimit::default()
         },
         max_connections: args.max_connections,
         failed_auth_limit: FailedAuthLimit {

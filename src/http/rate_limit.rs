@@ -25,13 +25,21 @@ pub struct RateLimit {
     pub per_second: u32,
     /// Requests a key may send at once after a quiet spell; 0: one second's worth.
     pub burst: u32,
+    /// How long one request's worth takes to come back, in place of `1 / per_second`, for a
+    /// pace slower than one a second: tests need a bucket that does not refill while they run,
+    /// however slowly they run. `per_second` still turns the limit on.
+    pub refill_every: Option<Duration>,
 }
 
 impl RateLimit {
     fn quota(self) -> Option<Quota> {
         let rate = NonZeroU32::new(self.per_second)?;
         let burst = NonZeroU32::new(self.burst).unwrap_or(rate);
-        Some(Quota::per_second(rate).allow_burst(burst))
+        let quota = match self.refill_every {
+            Some(every) => Quota::with_period(every)?,
+            None => Quota::per_second(rate),
+        };
+        Some(quota.allow_burst(burst))
     }
 }
 
@@ -106,6 +114,7 @@ mod tests {
         let limiter = KeyLimiter::new(RateLimit {
             per_second: 1,
             burst: 3,
+            ..RateLimit::default()
         });
         for _ in 0..3 {
             assert_eq!(limiter.admit("a"), Ok(()));
@@ -123,6 +132,7 @@ mod tests {
         let limiter = KeyLimiter::new(RateLimit {
             per_second: 0,
             burst: 1,
+            ..RateLimit::default()
         });
         for _ in 0..1000 {
             assert_eq!(limiter.admit("a"), Ok(()));
@@ -134,9 +144,26 @@ mod tests {
         let limiter = KeyLimiter::new(RateLimit {
             per_second: 5,
             burst: 0,
+            ..RateLimit::default()
         });
         let admitted = (0..10).filter(|_| limiter.admit("a").is_ok()).count();
         assert_eq!(admitted, 5);
+    }
+
+    #[test]
+    fn a_refill_period_paces_a_key_slower_than_one_a_second() {
+        let limiter = KeyLimiter::new(RateLimit {
+            per_second: 1,
+            burst: 2,
+            refill_every: Some(Duration::from_secs(3600)),
+        });
+        let admitted = (0..10).filter(|_| limiter.admit("a").is_ok()).count();
+        assert_eq!(admitted, 2);
+        let wait = limiter.admit("a").err();
+        assert!(
+            wait.is_some_and(|wait| wait > Duration::from_secs(3000)),
+            "{wait:?}"
+        );
     }
 
     #[test]

@@ -15,10 +15,10 @@ async fn a_kill_under_load_keeps_every_acknowledged_change(kind: StoreKind) {
     let (url, _dir) = database_with_instance(kind, "acme").await;
     let token = new_key(&url, "acme", "okta").await;
     let mut server = Server::start(&url).await;
-    let writers = write_load::start(&server.base, &token);
-    tokio::time::sleep(write_load::LOAD).await;
+    let load = write_load::start(&server.base, &token);
+    write_load::under_way(&load).await;
     server.signal("KILL").await;
-    let outcomes = write_load::finish(writers).await;
+    let outcomes = write_load::finish(load).await;
 
     let mut server = Server::start(&url).await;
     write_load::assert_survived(&outcomes, &server.base, &token).await;

@@ -1,9 +1,11 @@
 //! The limits `serve` puts on what a client sends: each answers with its SCIM error, follows
 //! its setting, is reported where SCIM reports it, and changes nothing.
 
-use crate::common::admin_api::{with_admin_api, ADMIN_TOKEN};
+use crate::common::admin_api::{call, with_admin_api, ADMIN_TOKEN};
+use crate::common::wire::{body_of, exchange};
 use crate::common::{encode, user, Reply, TestApp};
 use crate::on_both_stores_with;
+use reqwest::Method;
 use scimd::limits::Limits;
 use scimd::scim::bulk::BulkLimits;
 use scimd::scim::filter::FilterLimits;
@@ -12,8 +14,6 @@ use scimd::scim::list::ListLimits;
 use scimd::startup::ServerSettings;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::TcpStream;
 
 fn small_limits() -> ServerSettings {
     ServerSettings {
@@ -76,19 +76,32 @@ fn detail(reply: &Reply) -> &str {
     reply.body["detail"].as_str().unwrap_or_default()
 }
 
+/// The userNames of every user, sorted, from a listing that must succeed: an error answer
+/// (whose `Resources` are none) is not an empty store.
 async fn user_names(app: &TestApp) -> Vec<String> {
     let reply = app.get("/Users?count=5").await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    assert_eq!(
+        reply.body["schemas"],
+        json!(["urn:ietf:params:scim:api:messages:2.0:ListResponse"]),
+        "{:?}",
+        reply.body
+    );
     let mut names: Vec<String> = reply
         .resources()
         .iter()
         .filter_map(|user| user["userName"].as_str().map(str::to_string))
         .collect();
+    // Within one page: every user is in it.
+    assert_eq!(reply.body["totalResults"], names.len(), "{:?}", reply.body);
     names.sort();
     names
 }
 
 async fn service_provider_config_reports_the_limits(app: TestApp) {
-    let config = app.get("/ServiceProviderConfig").await.body;
+    let reply = app.get("/ServiceProviderConfig").await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    let config = reply.body;
     assert_eq!(config["filter"]["maxResults"], 5);
     assert_eq!(config["pagination"]["maxPageSize"], 5);
     assert_eq!(config["pagination"]["defaultPageSize"], 5);
@@ -96,24 +109,11 @@ async fn service_provider_config_reports_the_limits(app: TestApp) {
     assert_eq!(config["bulk"]["maxPayloadSize"], 32 * 1024);
 }
 
-/// One HTTP/1.1 exchange over a fresh connection, answered in full: (status, body).
-async fn exchange(address: SocketAddr, request: &[u8]) -> (u16, Value) {
-    let mut stream = TcpStream::connect(address).await.expect("scimd accepts");
-    stream
-        .write_all(request)
-        .await
-        .expect("the request is sent");
-    let mut answer = Vec::new();
-    // scimd may close the connection before reading all of a refused body.
-    let _ = stream.read_to_end(&mut answer).await;
-    let text = String::from_utf8_lossy(&answer);
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or_else(|| panic!("an HTTP response, got {text:?}"));
-    let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+/// One HTTP/1.1 exchange over a fresh connection: (status, JSON body).
+async fn exchange_json(address: SocketAddr, request: &[u8]) -> (u16, Value) {
+    let (status, answer) = exchange(address, request).await;
+    let body = serde_json::from_str(body_of(&answer)).unwrap_or(Value::Null);
+    (status, body)
 }
 
 /// A request with a chunked body of `chunks` chunks of `chunk` bytes, and no Content-Length.
@@ -130,6 +130,9 @@ fn chunked(method: &str, target: &str, token: &str, chunk: &str, chunks: usize) 
 }
 
 async fn a_body_over_the_limit_is_413_on_every_route_chunked_or_not(app: TestApp) {
+    let roles = "/instances/default/roles";
+    let (status, roles_before) = call(&app, Method::GET, roles, None).await;
+    assert_eq!(status, 200, "{roles_before}");
     let mut big = user("big@example.com");
     big["nickName"] = json!("x".repeat(9 * 1024));
     let reply = app.post("/Users", big.clone()).await;
@@ -150,7 +153,8 @@ async fn a_body_over_the_limit_is_413_on_every_route_chunked_or_not(app: TestApp
         ),
         ("POST", "/healthz", ADMIN_TOKEN),
     ] {
-        let (status, body) = exchange(app.address, &chunked(method, target, token, chunk, 9)).await;
+        let (status, body) =
+            exchange_json(app.address, &chunked(method, target, token, chunk, 9)).await;
         assert_eq!(status, 413, "{method} {target}: {body}");
         assert_eq!(body["status"], "413", "{method} {target}: {body}");
         assert_eq!(
@@ -160,13 +164,13 @@ async fn a_body_over_the_limit_is_413_on_every_route_chunked_or_not(app: TestApp
         );
     }
     // Bulk has its own limit, maxPayloadSize: a body over the other limit passes.
-    let (status, body) = exchange(
+    let (status, body) = exchange_json(
         app.address,
         &chunked("POST", "/scim/v2/Bulk", &app.token, chunk, 9),
     )
     .await;
     assert_eq!(status, 400, "{body}");
-    let (status, body) = exchange(
+    let (status, body) = exchange_json(
         app.address,
         &chunked("POST", "/scim/v2/Bulk", &app.token, chunk, 33),
     )
@@ -193,7 +197,13 @@ async fn a_body_over_the_limit_is_413_on_every_route_chunked_or_not(app: TestApp
         .expect("scimd answers");
     let reply = Reply::read(response).await;
     assert_eq!(scim_error(&reply), (413, None));
-    assert!(user_names(&app).await.is_empty());
+
+    // Nothing refused was applied.
+    assert_eq!(user_names(&app).await, Vec::<String>::new());
+    assert_eq!(
+        call(&app, Method::GET, roles, None).await,
+        (200, roles_before)
+    );
 }
 
 async fn filters_past_their_length_or_depth_are_invalid_filters(app: TestApp) {
@@ -208,11 +218,10 @@ async fn filters_past_their_length_or_depth_are_invalid_filters(app: TestApp) {
     let long = format!("userName eq \"{}\"", "a".repeat(90));
     let deep = "(((( userName pr ))))";
     let shallow = "((( userName pr )))";
+    let reply = app.get(&format!("/Users?filter={}", encode(shallow))).await;
     assert_eq!(
-        app.get(&format!("/Users?filter={}", encode(shallow)))
-            .await
-            .body["totalResults"],
-        1
+        (reply.status, &reply.body["totalResults"]),
+        (200, &json!(1))
     );
     for filter in [long.as_str(), deep] {
         let reply = app.get(&format!("/Users?filter={}", encode(filter))).await;
@@ -246,7 +255,10 @@ async fn a_larger_count_is_clamped_to_the_page_size(app: TestApp) {
         assert_eq!(reply.body["itemsPerPage"], 5, "{query}");
         assert_eq!(reply.resources().len(), 5, "{query}");
     }
-    assert_eq!(app.get("/Users?count=3").await.resources().len(), 3);
+    let reply = app.get("/Users?count=3").await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    assert_eq!(reply.body["itemsPerPage"], 3);
+    assert_eq!(reply.resources().len(), 3);
 }
 
 async fn values_past_their_limits_are_invalid_values_naming_the_attribute(app: TestApp) {
@@ -296,6 +308,7 @@ async fn values_past_their_limits_are_invalid_values_naming_the_attribute(app: T
         "Operations": [{"method": "POST", "path": "/Users", "bulkId": "b", "data": cases[0].0}],
     });
     let reply = app.post("/Bulk", bulk).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
     assert_eq!(
         reply.body["Operations"][0]["status"], "400",
         "{:?}",
@@ -303,7 +316,9 @@ async fn values_past_their_limits_are_invalid_values_naming_the_attribute(app: T
     );
 
     assert_eq!(user_names(&app).await, ["ann"]);
-    let ann = app.get(&format!("/Users/{id}")).await.body;
+    let reply = app.get(&format!("/Users/{id}")).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    let ann = reply.body;
     assert_eq!(ann["emails"].as_array().map(Vec::len), Some(3));
     assert_eq!(ann["title"], Value::Null);
 }
@@ -350,12 +365,14 @@ async fn members_named_by_one_request_are_bounded(app: TestApp) {
     let by_filter = json!([{"op": "remove", "path": format!("members[{filter}]")}]);
     let reply = app.patch(&path, by_filter).await;
     assert_eq!(scim_error(&reply), (400, Some("invalidValue")));
-    let group = app.get(&path).await.body;
-    assert_eq!(group["members"].as_array().map(Vec::len), Some(4));
+    let group = app.get(&path).await;
+    assert_eq!(group.status, 200, "{:?}", group.body);
+    assert_eq!(group.body["members"].as_array().map(Vec::len), Some(4));
 
     // Within the limit, a group grows past it: the limit is per request, not per group.
     let add = json!([{"op": "add", "path": "members", "value": members(&ids[4..])}]);
     assert_eq!(app.patch(&path, add).await.status, 200);
-    let group = app.get(&path).await.body;
-    assert_eq!(group["members"].as_array().map(Vec::len), Some(5));
+    let group = app.get(&path).await;
+    assert_eq!(group.status, 200, "{:?}", group.body);
+    assert_eq!(group.body["members"].as_array().map(Vec::len), Some(5));
 }

@@ -43,13 +43,18 @@ async fn a_statement_past_the_timeout_fails(kind: StoreKind) {
                 .begin_write()
                 .await
                 .expect("the write lock is free");
+            // Released only once the limited store has given up, however long that takes a
+            // loaded machine, and then a moment later, so that the patient store waits for it.
+            let (give_up, gave_up) = tokio::sync::oneshot::channel::<()>();
             let release = tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                let _ = gave_up.await;
+                tokio::time::sleep(Duration::from_millis(500)).await;
                 held.commit().await.expect("the holder commits");
             });
             let waited = limited.db.begin_write().await;
             let error = waited.err().expect("the lock is held past 200 ms");
             assert!(error.to_string().contains("locked"), "{error}");
+            let _ = give_up.send(());
             // Without a timeout it waits (up to 10 s) for the lock to be released.
             let patient = open(&url, None).await;
             patient

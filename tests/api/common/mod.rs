@@ -6,6 +6,7 @@ pub mod audit_trail;
 pub mod cli;
 pub mod postgres;
 pub mod server;
+pub mod wire;
 pub mod write_load;
 
 use reqwest::Method;

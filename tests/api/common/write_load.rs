@@ -5,13 +5,23 @@
 use super::encode;
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
 /// Clients creating and patching users at once when the server is stopped.
 pub const WRITERS: usize = 16;
-/// How long the load runs before the server is stopped.
-pub const LOAD: Duration = Duration::from_millis(1500);
+/// How long the writers may take to get going: however loaded the machine, far more than
+/// sixteen creates need.
+const GETTING_GOING: Duration = Duration::from_secs(60);
+
+/// The writers, running.
+pub struct Load {
+    writers: Vec<JoinHandle<Outcomes>>,
+    /// One permit for each writer whose first create was acknowledged.
+    going: Arc<Semaphore>,
+}
 
 /// What one writer knows once the server is gone.
 #[derive(Debug, Default)]
@@ -25,20 +35,35 @@ pub struct Outcomes {
 
 /// Starts `WRITERS` clients, each creating a user and then changing its title, again and again,
 /// until the server at `base` stops answering. Any answer but success fails the test.
-pub fn start(base: &str, token: &str) -> Vec<JoinHandle<Outcomes>> {
+pub fn start(base: &str, token: &str) -> Load {
     let client = Client::new();
-    (0..WRITERS)
+    let going = Arc::new(Semaphore::new(0));
+    let writers = (0..WRITERS)
         .map(|writer| {
             let (client, base, token) = (client.clone(), base.to_string(), token.to_string());
-            tokio::spawn(write_until_stopped(client, base, token, writer))
+            let going = Arc::clone(&going);
+            tokio::spawn(write_until_stopped(client, base, token, writer, going))
         })
-        .collect()
+        .collect();
+    Load { writers, going }
+}
+
+/// Waits until every writer has had a create acknowledged and is on to its next request: the
+/// server is then stopped under load however slowly the machine runs, where a fixed wait could
+/// stop it before a slow machine's writers got going.
+pub async fn under_way(load: &Load) {
+    let everyone = u32::try_from(WRITERS).unwrap_or(u32::MAX);
+    let going = tokio::time::timeout(GETTING_GOING, load.going.acquire_many(everyone)).await;
+    assert!(
+        matches!(going, Ok(Ok(_))),
+        "the writers did not all get going within {GETTING_GOING:?} (a failed writer says why above)"
+    );
 }
 
 /// Waits for the writers to notice the server is gone; checks that the load was under way.
-pub async fn finish(writers: Vec<JoinHandle<Outcomes>>) -> Vec<Outcomes> {
-    let mut outcomes = Vec::with_capacity(writers.len());
-    for writer in writers {
+pub async fn finish(load: Load) -> Vec<Outcomes> {
+    let mut outcomes = Vec::with_capacity(load.writers.len());
+    for writer in load.writers {
         outcomes.push(writer.await.expect("a writer ends once the server is gone"));
     }
     let acknowledged: usize = outcomes.iter().map(|o| o.created.len()).sum();
@@ -73,6 +98,7 @@ async fn write_until_stopped(
     base: String,
     token: String,
     writer: usize,
+    going: Arc<Semaphore>,
 ) -> Outcomes {
     let mut outcomes = Outcomes::default();
     for n in 0.. {
@@ -85,6 +111,9 @@ async fn write_until_stopped(
             return outcomes;
         };
         assert_eq!(status, 201, "creating {user_name}: {created}");
+        if n == 0 {
+            going.add_permits(1);
+        }
         let id = created["id"].as_str().unwrap_or_default().to_string();
         let rename = json!({
             "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
