@@ -224,6 +224,7 @@ impl Provisioning {
         if_match: Option<i64>,
     ) -> Result<(), ProvisioningError> {
         correlation::record_aggregate(id);
+        self.ensure_in_instance(ctx, Group::TYPE, id).await?;
         // The aggregate itself answers "not found" and checks the If-Match version.
         let turn = self.locks.lock(id).await;
         let command = GroupCommand::Delete {

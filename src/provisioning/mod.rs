@@ -18,6 +18,7 @@ use aggregates::group::{GroupCommand, GroupError, MemberId};
 use aggregates::settings::InstanceSettings;
 use locks::AggregateLocks;
 use projections::db::{Record, Sql};
+use projections::event_log::written_in;
 use projections::metadata::timestamp;
 use projections::scim_groups::groups_with_member;
 use std::sync::Arc;
@@ -157,6 +158,23 @@ impl Provisioning {
         // Another replica's writer is not queued behind ours: give it room to finish.
         tokio::time::sleep(crate::store::backoff(attempt)).await;
         Ok(())
+    }
+
+    /// Refuses, as not found, an id the request's instance never wrote, before its aggregate is
+    /// loaded: answering another instance's id only after loading its history would tell, by
+    /// the time taken, that the id exists. The log decides, not the read model, so a resource
+    /// committed but not projected yet is found; the aggregate still checks its instance.
+    async fn ensure_in_instance(
+        &self,
+        ctx: &RequestContext,
+        aggregate_type: &str,
+        id: &str,
+    ) -> Result<(), ProvisioningError> {
+        let instance_id = &ctx.principal.instance_id;
+        match written_in(&self.store.db, aggregate_type, id, instance_id).await? {
+            true => Ok(()),
+            false => Err(ProvisioningError::NotFound),
+        }
     }
 
     /// What follows the deletion of a user or group: its names are free, it leaves every group
