@@ -18,7 +18,16 @@ use projections::event_log::ended_by;
 use projections::scim_groups::{
     find_group, member_kinds, members_of_groups, unmanaged_group_named, GroupRecord, MemberRecord,
 };
+use projections::time_travel::{group_as_of, AsOf};
 use std::collections::HashMap;
+
+/// A group a create wrote. `members` are given when the read model lagged behind the create
+/// and the group was read from its events: render those, not the read model's (none yet).
+#[derive(Debug, Clone)]
+pub struct WrittenGroup {
+    pub record: GroupRecord,
+    pub members: Option<Vec<MemberRecord>>,
+}
 
 /// What an edit makes of a group: its new name and externalId, and its member changes.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,7 +71,7 @@ impl Provisioning {
         &self,
         ctx: &RequestContext,
         fields: GroupFields,
-    ) -> Result<GroupRecord, ProvisioningError> {
+    ) -> Result<WrittenGroup, ProvisioningError> {
         let members = self
             .resolve_members(ctx, fields.member_ids.as_deref().unwrap_or_default())
             .await?;
@@ -74,7 +83,10 @@ impl Provisioning {
             let existing =
                 unmanaged_group_named(&self.store.db, instance_id, &fields.display_name).await?;
             return match existing {
-                Some(existing) => self.adopt_group(ctx, &existing, fields).await,
+                Some(existing) => Ok(WrittenGroup {
+                    record: self.adopt_group(ctx, &existing, fields).await?,
+                    members: None,
+                }),
                 None => Err(taken),
             };
         }
@@ -95,8 +107,29 @@ impl Provisioning {
             return Err(group_error(error));
         }
         tracing::info!(group_id = %id, "group created");
-        self.forget_deleted_members(ctx, &id, &added).await?;
-        self.group_after_write(ctx, &id).await
+        let shown = async {
+            self.forget_deleted_members(ctx, &id, &added).await?;
+            self.group_after_write(ctx, &id).await
+        };
+        match shown.await {
+            Ok(record) => Ok(WrittenGroup {
+                record,
+                members: None,
+            }),
+            // The create stands: answered as its events make it (see `answer_written_user`).
+            Err(ProvisioningError::Lagging(lag)) => {
+                tracing::warn!(%lag, group_id = %id, "read model lagging: the new group is answered from its events");
+                let instance_id = &ctx.principal.instance_id;
+                match group_as_of(&self.store.db, instance_id, &id, None).await? {
+                    Some(AsOf::Live(group)) => Ok(WrittenGroup {
+                        record: group.record,
+                        members: Some(group.members),
+                    }),
+                    _ => Err(ProvisioningError::Lagging(lag)),
+                }
+            }
+            Err(error) => Err(error),
+        }
     }
 
     /// Takes over a group imported before provisioning whose name the IdP now provisions: same

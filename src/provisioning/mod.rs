@@ -10,7 +10,7 @@ mod users;
 
 pub use context::RequestContext;
 pub use error::ProvisioningError;
-pub use groups::GroupChange;
+pub use groups::{GroupChange, WrittenGroup};
 
 use crate::store::metrics::AggregateLabel;
 use crate::store::{Claim, NameKind, Store, UniqueName};

@@ -13,6 +13,7 @@ use cqrs_es::Aggregate;
 use projections::directory::{unmanaged_user_named, waiting_for_manager};
 use projections::scim_groups::{groups_of_members, MembershipRecord};
 use projections::scim_users::{find_manager, find_user, UserRecord};
+use projections::time_travel::{user_row_as_of, AsOf};
 use std::collections::HashMap;
 
 impl Provisioning {
@@ -202,11 +203,38 @@ impl Provisioning {
             return Err(user_error(error));
         }
         tracing::info!(user_id = %id, "user created");
-        self.link_late_manager(ctx, &id, pending).await?;
-        self.await_earlier_reports().await?;
-        let created = self.user(ctx, &id).await?;
-        self.link_waiting_reports(ctx, &created).await;
-        Ok(created)
+        self.answer_written_user(ctx, &id, pending).await
+    }
+
+    /// What a create or an adoption answers once its command has committed: the user as the
+    /// read model shows it after the manager links. The write stands whatever the read model
+    /// does, so a read model lagging past the wait must not turn it into an error: the retry
+    /// would find the name taken, and Bulk would lose the id. The user is then answered as its
+    /// events make it, which is what the read model will show.
+    async fn answer_written_user(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        pending: Option<String>,
+    ) -> Result<UserRecord, ProvisioningError> {
+        let shown = async {
+            self.link_late_manager(ctx, id, pending).await?;
+            self.await_earlier_reports().await?;
+            let written = self.user(ctx, id).await?;
+            self.link_waiting_reports(ctx, &written).await;
+            Ok::<_, ProvisioningError>(written)
+        };
+        match shown.await {
+            Err(ProvisioningError::Lagging(lag)) => {
+                tracing::warn!(%lag, user_id = %id, "read model lagging: the written user is answered from its events, without its manager links");
+                let instance_id = &ctx.principal.instance_id;
+                let folded = user_row_as_of(&self.store.db, instance_id, id, None).await?;
+                folded
+                    .and_then(AsOf::live)
+                    .ok_or(ProvisioningError::Lagging(lag))
+            }
+            shown => shown,
+        }
     }
 
     /// Takes over an account imported before provisioning whose name the IdP now provisions:
@@ -243,11 +271,7 @@ impl Provisioning {
             Err(error) => return Err(user_error(error)),
         }
         tracing::info!(user_id = %id, "imported user adopted");
-        self.link_late_manager(ctx, id, pending).await?;
-        self.await_earlier_reports().await?;
-        let adopted = self.user(ctx, id).await?;
-        self.link_waiting_reports(ctx, &adopted).await;
-        Ok(adopted)
+        self.answer_written_user(ctx, id, pending).await
     }
 
     /// Replaces a user's profile with what `change` derives from its current state. If another
