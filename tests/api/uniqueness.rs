@@ -1,12 +1,14 @@
 //! Names that must be unique: a userName across every instance of the deployment, a group's
 //! displayName within its instance; and races for either.
 
-use crate::common::{user, TestApp};
-use crate::on_both_stores;
+use crate::common::stuck::stick_read_model;
+use crate::common::{user, StoreKind, TestApp};
+use crate::{on_both_store_kinds, on_both_stores};
 use futures::future::join_all;
 use projections::db::Sql;
 use projections::metadata::timestamp;
 use reqwest::Method;
+use scimd::startup::ServerSettings;
 use serde_json::json;
 
 on_both_stores!(
@@ -18,6 +20,7 @@ on_both_stores!(
     concurrent_creates_of_one_group_name_give_exactly_one_group,
     a_claim_left_by_an_interrupted_create_is_taken_over_once_old,
 );
+on_both_store_kinds!(the_sweep_frees_only_names_the_event_log_shows_unused);
 
 async fn a_user_name_of_another_instance_is_a_conflict_that_names_no_instance(app: TestApp) {
     let other = app.key_for("acme-secret-tenant", "okta").await;
@@ -195,6 +198,53 @@ async fn a_claim_left_by_an_interrupted_create_is_taken_over_once_old(app: TestA
     for (path, body) in [
         ("/Users", user("running@corp.example")),
         ("/Users", user("holder@corp.example")),
+        ("/Groups", json!({"displayName": "Holders"})),
+    ] {
+        let refused = app.post(path, body.clone()).await;
+        assert_eq!(refused.status, 409, "{body}: {:?}", refused.body);
+    }
+}
+
+/// The periodic sweep of name claims, run as if every claim were old. A claim for the old name
+/// of a rename whose release was lost is freed. But a read model that lags (a stuck projector)
+/// or is empty (a rebuild, or a replica rebuilding for a new projection version) shows live
+/// users and groups without their names: their claims must stay, or a second create of the
+/// name would succeed.
+async fn the_sweep_frees_only_names_the_event_log_shows_unused(kind: StoreKind) {
+    let wait = std::time::Duration::from_millis(300);
+    let app = TestApp::spawn_waiting(kind, ServerSettings::default(), wait).await;
+    let every_claim = "9999-12-31T00:00:00.000000Z";
+    let renamed = app.create_user("before@corp.example").await;
+    let patch = json!([{"op": "replace", "path": "userName", "value": "after@corp.example"}]);
+    let reply = app.patch(&format!("/Users/{renamed}"), patch).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    let lost_release = Sql::new(
+        "INSERT INTO user_name_claims (user_name_key, instance_id, user_id, claimed_at)
+         SELECT 'before@corp.example', instance_id, user_id, claimed_at
+           FROM user_name_claims WHERE user_id = $1",
+    )
+    .bind(renamed.clone());
+    let db = &app.store.db;
+    db.execute(&lost_release).await.expect("a claim is added");
+    let removed = app.store.claims.reconcile(every_claim).await;
+    assert_eq!(removed.expect("the sweep runs"), 1);
+    app.create_user("before@corp.example").await;
+    app.create_group("Holders", &[]).await;
+
+    stick_read_model(&app).await;
+    let committed = app.post("/Users", user("committed@corp.example")).await;
+    assert_eq!(committed.status, 201, "{:?}", committed.body);
+    app.store
+        .projector
+        .reset()
+        .await
+        .expect("the read model is emptied for a rebuild");
+    let removed = app.store.claims.reconcile(every_claim).await;
+    assert_eq!(removed.expect("the sweep runs"), 0);
+    for (path, body) in [
+        ("/Users", user("committed@corp.example")),
+        ("/Users", user("after@corp.example")),
+        ("/Users", user("before@corp.example")),
         ("/Groups", json!({"displayName": "Holders"})),
     ] {
         let refused = app.post(path, body.clone()).await;
