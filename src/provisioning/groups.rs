@@ -20,6 +20,7 @@ use projections::scim_groups::{
 };
 use projections::time_travel::{group_as_of, AsOf};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// A group a create wrote. `members` are given when the read model lagged behind the create
 /// and the group was read from its events: render those, not the read model's (none yet).
@@ -78,33 +79,34 @@ impl Provisioning {
         let id = uuid::Uuid::new_v4().to_string();
         correlation::record_aggregate(&id);
         let name = self.group_name(ctx, fields.display_name.as_str());
-        if let Err(taken) = self.reserve(&name, &id).await {
-            let instance_id = &ctx.principal.instance_id;
-            let existing =
-                unmanaged_group_named(&self.store.db, instance_id, &fields.display_name).await?;
-            return match existing {
-                Some(existing) => Ok(WrittenGroup {
-                    record: self.adopt_group(ctx, &existing, fields).await?,
-                    members: None,
-                }),
-                None => Err(taken),
-            };
-        }
         let added = members.clone();
         let command = GroupCommand::Create {
             instance_id: ctx.instance_id(),
-            display_name: fields.display_name,
-            external_id: fields.external_id,
+            display_name: fields.display_name.clone(),
+            external_id: fields.external_id.clone(),
             members,
         };
-        if let Err(error) = self
-            .store
-            .commands
-            .execute_group(&id, command, &ctx.metadata())
-            .await
-        {
-            self.release(&name, &id).await;
-            return Err(group_error(error));
+        let (store, owner, metadata) = (Arc::clone(&self.store), id.clone(), ctx.metadata());
+        let create = async move {
+            let created = store.commands.execute_group(&owner, command, &metadata);
+            created.await.map_err(group_error)
+        };
+        match self.create_detached(name, &id, create).await {
+            Ok(()) => {}
+            Err(ProvisioningError::GroupNameTaken) => {
+                let instance_id = &ctx.principal.instance_id;
+                let existing =
+                    unmanaged_group_named(&self.store.db, instance_id, &fields.display_name)
+                        .await?;
+                return match existing {
+                    Some(existing) => Ok(WrittenGroup {
+                        record: self.adopt_group(ctx, &existing, fields).await?,
+                        members: None,
+                    }),
+                    None => Err(ProvisioningError::GroupNameTaken),
+                };
+            }
+            Err(error) => return Err(error),
         }
         tracing::info!(group_id = %id, "group created");
         let shown = async {
@@ -228,11 +230,10 @@ impl Provisioning {
                 external_id,
                 membership,
             };
-            let outcome = self
-                .store
-                .commands
-                .execute_group(id, command, &ctx.metadata())
-                .await;
+            let renamed = rename.as_ref().map(|rename| &rename.new);
+            let metadata = ctx.metadata();
+            let update = self.store.commands.execute_group(id, command, &metadata);
+            let outcome = self.holding(renamed, id, update).await;
             self.end_rename(rename, id, outcome.is_ok()).await;
             match outcome {
                 Ok(()) => {

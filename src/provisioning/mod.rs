@@ -21,7 +21,10 @@ use projections::db::{Record, Sql};
 use projections::event_log::written_in;
 use projections::metadata::timestamp;
 use projections::scim_groups::groups_with_member;
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
+use tracing::Instrument;
 
 #[derive(sqlx::FromRow)]
 struct Count {
@@ -37,16 +40,23 @@ const EDIT_ATTEMPTS: u32 = 16;
 pub struct Provisioning {
     store: Arc<Store>,
     locks: Arc<AggregateLocks>,
-    /// How old a claim of a never-created owner must be before a create may take it over.
+    /// How long a claim of a never-created owner must have gone unrenewed before a create may
+    /// take it over.
     claim_grace: chrono::Duration,
+    /// How often a request renews the claims it holds: well within the grace.
+    renew_claims_every: Duration,
 }
 
+/// The shortest renewal period, for very short (test) graces.
+const SHORTEST_RENEWAL: Duration = Duration::from_millis(100);
+
 impl Provisioning {
-    pub fn new(store: Arc<Store>, claim_grace: std::time::Duration) -> Self {
+    pub fn new(store: Arc<Store>, claim_grace: Duration) -> Self {
         Self {
             store,
             locks: Arc::default(),
             claim_grace: chrono::Duration::from_std(claim_grace).unwrap_or(chrono::Duration::MAX),
+            renew_claims_every: (claim_grace / 4).max(SHORTEST_RENEWAL),
         }
     }
 
@@ -94,6 +104,64 @@ impl Provisioning {
                     NameKind::UserName => ProvisioningError::UserNameTaken,
                     NameKind::GroupName => ProvisioningError::GroupNameTaken,
                 })
+            }
+        }
+    }
+
+    /// Reserves `name` for the new `owner`, then runs `command`, its create, and releases the
+    /// name if that fails. Both run as a task of their own, renewing the reservation meanwhile
+    /// (see `holding`): a client that disconnects, or a request timeout, drops the request's
+    /// future, and a create dropped between its reservation and its command would leave the
+    /// name reserved for an owner that never comes, refusing the IdP's retry. The task carries
+    /// on to the end either way.
+    async fn create_detached<F>(
+        &self,
+        name: UniqueName,
+        owner: &str,
+        command: F,
+    ) -> Result<(), ProvisioningError>
+    where
+        F: Future<Output = Result<(), ProvisioningError>> + Send + 'static,
+    {
+        let this = self.clone();
+        let owner = owner.to_string();
+        let create = async move {
+            this.reserve(&name, &owner).await?;
+            let outcome = this.holding(Some(&name), &owner, command).await;
+            if outcome.is_err() {
+                this.release(&name, &owner).await;
+            }
+            outcome
+        };
+        tokio::spawn(create.in_current_span())
+            .await
+            .map_err(|failed| ProvisioningError::Store(failed.to_string()))?
+    }
+
+    /// Runs `work` while renewing `owner`'s reservation of `name`, if given. A reservation not
+    /// renewed for the claim grace, whose owner has no event, is an orphan (its process died)
+    /// that another create takes over; renewed, it is held however long `work` takes.
+    async fn holding<T>(
+        &self,
+        name: Option<&UniqueName>,
+        owner: &str,
+        work: impl Future<Output = T>,
+    ) -> T {
+        let Some(name) = name else {
+            return work.await;
+        };
+        tokio::pin!(work);
+        let every = self.renew_claims_every;
+        let mut renewals = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        loop {
+            tokio::select! {
+                done = &mut work => return done,
+                _ = renewals.tick() => {
+                    let now = timestamp(chrono::Utc::now());
+                    if let Err(error) = self.store.claims.renew(name, owner, &now).await {
+                        tracing::warn!(%error, owner, "could not renew a name reservation");
+                    }
+                }
             }
         }
     }

@@ -15,6 +15,7 @@ use projections::scim_groups::{groups_of_members, MembershipRecord};
 use projections::scim_users::{find_manager, find_user, UserRecord};
 use projections::time_travel::{user_row_as_of, AsOf};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 impl Provisioning {
     pub async fn user(
@@ -177,30 +178,30 @@ impl Provisioning {
         let id = uuid::Uuid::new_v4().to_string();
         correlation::record_aggregate(&id);
         let name = self.user_name(ctx, profile.user_name.as_str());
-        if let Err(taken) = self.reserve(&name, &id).await {
-            let instance_id = &ctx.principal.instance_id;
-            let user_name = profile.user_name.as_str();
-            return match unmanaged_user_named(&self.store.db, instance_id, user_name).await? {
-                Some(existing) => self.adopt_user(ctx, &existing, profile, &settings).await,
-                None => Err(taken),
-            };
-        }
         let manager = self.manager_of(ctx, &profile).await?;
         let pending = pending_reference(manager.as_ref());
         let command = UserCommand::Create {
             instance_id: ctx.instance_id(),
             mapped: mapped_fields(settings.mapping(), &profile),
             manager,
-            profile,
+            profile: profile.clone(),
         };
-        if let Err(error) = self
-            .store
-            .commands
-            .execute_user(&id, command, &ctx.metadata())
-            .await
-        {
-            self.release(&name, &id).await;
-            return Err(user_error(error));
+        let (store, owner, metadata) = (Arc::clone(&self.store), id.clone(), ctx.metadata());
+        let create = async move {
+            let created = store.commands.execute_user(&owner, command, &metadata);
+            created.await.map_err(user_error)
+        };
+        match self.create_detached(name, &id, create).await {
+            Ok(()) => {}
+            Err(ProvisioningError::UserNameTaken) => {
+                let instance_id = &ctx.principal.instance_id;
+                let user_name = profile.user_name.as_str();
+                return match unmanaged_user_named(&self.store.db, instance_id, user_name).await? {
+                    Some(existing) => self.adopt_user(ctx, &existing, profile, &settings).await,
+                    None => Err(ProvisioningError::UserNameTaken),
+                };
+            }
+            Err(error) => return Err(error),
         }
         tracing::info!(user_id = %id, "user created");
         self.answer_written_user(ctx, &id, pending).await
@@ -312,11 +313,10 @@ impl Provisioning {
                 profile,
                 cause: ctx.request.clone(),
             };
-            let outcome = self
-                .store
-                .commands
-                .execute_user(id, command, &ctx.metadata())
-                .await;
+            let renamed = rename.as_ref().map(|rename| &rename.new);
+            let metadata = ctx.metadata();
+            let update = self.store.commands.execute_user(id, command, &metadata);
+            let outcome = self.holding(renamed, id, update).await;
             self.end_rename(rename, id, outcome.is_ok()).await;
             match outcome {
                 Ok(()) => {

@@ -225,7 +225,7 @@ impl NameClaims {
         let holder: Option<Owner> = self.db.fetch_optional(&name.owner_statement()).await?;
         let free_again = match holder {
             Some(holder) if holder.owner == owner => {
-                if self.db.execute(&name.renew_statement(owner, now)).await? == 1 {
+                if self.renew(name, owner, now).await? {
                     return Ok(Claim::AlreadyHeld);
                 }
                 // The sweep removed it meanwhile, as a name the owner had given up.
@@ -247,6 +247,12 @@ impl NameClaims {
         } else {
             Claim::Taken
         })
+    }
+
+    /// Dates `owner`'s claim on `name` `now` again, so that it is not taken for an orphan
+    /// while its create or rename runs. False if `owner` does not hold it.
+    pub async fn renew(&self, name: &UniqueName, owner: &str, now: &str) -> Result<bool, DbError> {
+        Ok(self.db.execute(&name.renew_statement(owner, now)).await? == 1)
     }
 
     /// The instance whose user or group holds `name`, if one does.

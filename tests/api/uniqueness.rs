@@ -9,7 +9,7 @@ use projections::db::Sql;
 use projections::metadata::timestamp;
 use reqwest::Method;
 use scimd::startup::ServerSettings;
-use serde_json::json;
+use serde_json::{json, Value};
 
 on_both_stores!(
     a_user_name_of_another_instance_is_a_conflict_that_names_no_instance,
@@ -20,7 +20,10 @@ on_both_stores!(
     concurrent_creates_of_one_group_name_give_exactly_one_group,
     a_claim_left_by_an_interrupted_create_is_taken_over_once_old,
 );
-on_both_store_kinds!(the_sweep_frees_only_names_the_event_log_shows_unused);
+on_both_store_kinds!(
+    the_sweep_frees_only_names_the_event_log_shows_unused,
+    a_claim_left_by_a_dead_process_is_taken_over_within_the_grace,
+);
 
 async fn a_user_name_of_another_instance_is_a_conflict_that_names_no_instance(app: TestApp) {
     let other = app.key_for("acme-secret-tenant", "okta").await;
@@ -250,4 +253,72 @@ async fn the_sweep_frees_only_names_the_event_log_shows_unused(kind: StoreKind) 
         let refused = app.post(path, body.clone()).await;
         assert_eq!(refused.status, 409, "{body}: {:?}", refused.body);
     }
+}
+
+/// A process that dies mid-create (SIGKILL, OOM) leaves a claim whose owner has no event and
+/// that nobody renews any more. Live requests renew their claims every quarter of the grace,
+/// so the grace can be short: the IdP's retry half a minute later succeeds, where it was
+/// refused for two minutes. A claim renewed moments ago may be a create still running.
+async fn a_claim_left_by_a_dead_process_is_taken_over_within_the_grace(kind: StoreKind) {
+    let app = TestApp::spawn(kind).await;
+    let holder = app.create_user("holder@corp.example").await;
+    let now = chrono::Utc::now();
+    let minute_ago = timestamp(now - chrono::Duration::seconds(60));
+    let moments_ago = timestamp(now - chrono::Duration::seconds(2));
+    for (key, owner, renewed_at) in [
+        ("killed@corp.example", "never-created-1", &minute_ago),
+        ("running@corp.example", "never-created-2", &moments_ago),
+    ] {
+        let orphan = Sql::new(
+            "INSERT INTO user_name_claims (user_name_key, instance_id, user_id, claimed_at)
+             SELECT $1, instance_id, $2, $3 FROM user_name_claims WHERE user_id = $4",
+        )
+        .bind(key)
+        .bind(owner)
+        .bind(renewed_at.as_str())
+        .bind(holder.as_str());
+        let added = app.store.db.execute(&orphan).await;
+        assert_eq!(added.expect("the claims table is writable"), 1);
+    }
+    let retried = app.post("/Users", user("killed@corp.example")).await;
+    assert_eq!(retried.status, 201, "{:?}", retried.body);
+    let refused = app.post("/Users", user("running@corp.example")).await;
+    assert_eq!(refused.status, 409, "{:?}", refused.body);
+}
+
+/// A create cut off by the request timeout (as by a client hanging up) while its command
+/// waits for the database: it goes on as a task of its own, holding its name however long
+/// the wait, so a second create of the name is refused rather than taking the claim over (and
+/// both committing); once the database lets it, the first create finishes, so the name is
+/// held by a user that exists, not by a reservation that nothing will ever use. PostgreSQL
+/// only: it is where a command can be held up after its reservation; SQLite's one writer
+/// would hold the reservation up too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_cut_off_mid_flight_finishes_and_keeps_its_name_meanwhile() {
+    let mut settings = ServerSettings::default();
+    settings.limits.request_timeout = std::time::Duration::from_secs(1);
+    settings.claim_grace = std::time::Duration::from_secs(1);
+    let app = TestApp::spawn_with(StoreKind::Postgres, settings).await;
+    let mut held = app.store.db.begin_write().await.expect("a transaction");
+    held.execute(&Sql::new("LOCK TABLE events IN EXCLUSIVE MODE"))
+        .await
+        .expect("the events are locked");
+    let cut_off = app.post("/Users", user("cut@corp.example")).await;
+    assert_eq!(cut_off.status, 503, "{:?}", cut_off.body);
+    // Well past the grace: only renewals keep the claim.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let second = app.post("/Users", user("cut@corp.example")).await;
+    assert_eq!(second.status, 409, "{:?}", second.body);
+    held.commit().await.expect("the events are unlocked");
+
+    let filter = crate::common::encode("userName eq \"cut@corp.example\"");
+    let mut found = Value::Null;
+    for _ in 0..300 {
+        found = app.get(&format!("/Users?filter={filter}")).await.body;
+        if found["totalResults"] == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(found["totalResults"], 1, "{found:?}");
 }
