@@ -297,7 +297,7 @@ async fn a_claim_left_by_a_dead_process_is_taken_over_within_the_grace(kind: Sto
 async fn a_create_cut_off_mid_flight_finishes_and_keeps_its_name_meanwhile() {
     let mut settings = ServerSettings::default();
     settings.limits.request_timeout = std::time::Duration::from_secs(1);
-    settings.claim_grace = std::time::Duration::from_secs(1);
+    settings.claim_grace = std::time::Duration::from_secs(2);
     let app = TestApp::spawn_with(StoreKind::Postgres, settings).await;
     let mut held = app.store.db.begin_write().await.expect("a transaction");
     held.execute(&Sql::new("LOCK TABLE events IN EXCLUSIVE MODE"))
@@ -306,7 +306,7 @@ async fn a_create_cut_off_mid_flight_finishes_and_keeps_its_name_meanwhile() {
     let cut_off = app.post("/Users", user("cut@corp.example")).await;
     assert_eq!(cut_off.status, 503, "{:?}", cut_off.body);
     // Well past the grace: only renewals keep the claim.
-    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
     let second = app.post("/Users", user("cut@corp.example")).await;
     assert_eq!(second.status, 409, "{:?}", second.body);
     held.commit().await.expect("the events are unlocked");
