@@ -26,8 +26,10 @@ pub struct ServerSettings {
     pub limits: Limits,
     /// How often the projector looks for events written by other processes.
     pub projector_poll: Duration,
-    /// A name claim older than this whose owner does not hold the name is an orphan: a create
-    /// may take it over, and the periodic sweep removes it. Longer than any request can take.
+    /// A name claim of a never-created owner that was not renewed for this long is an orphan,
+    /// left by a process that died mid-create: a create takes it over, and the periodic sweep
+    /// removes it. Requests renew the claims they hold every quarter of it, however long they
+    /// take.
     pub claim_grace: Duration,
     /// Enables the admin HTTP API under `/admin/v1`.
     pub admin_token: Option<AdminToken>,
@@ -47,10 +49,10 @@ pub struct ServerSettings {
     pub failed_auth_limit: FailedAuthLimit,
 }
 
-/// Seconds after which a name claim of an interrupted create is an orphan, at least: twice the
-/// default request timeout, so that no live request loses its claim (`serve` stretches it to
-/// twice a longer timeout).
-pub const CLAIM_GRACE_SECS: u64 = 120;
+/// Seconds after which an unrenewed name claim of a never-created owner is an orphan: the
+/// IdP's retry of a create cut off by a crash waits at most this long. Renewals every 7.5 s
+/// leave room for a slow database and for clocks of replicas a little apart.
+pub const CLAIM_GRACE_SECS: u64 = 30;
 
 const CLAIM_SWEEP_EVERY: Duration = Duration::from_secs(600);
 
@@ -106,7 +108,7 @@ pub async fn serve(
     store.projector.prepare().await?;
     let reached = store.projector.catch_up().await?;
     tracing::info!(%reached, "read model is up to date");
-    let claim_grace = claim_grace(&settings);
+    let claim_grace = settings.claim_grace;
     reconcile_claims(&store, claim_grace).await;
     let pruner = match settings.provisioning_log_retention {
         Some(retention) => {
@@ -166,13 +168,6 @@ pub async fn serve(
     }
     log_writer.abort();
     Ok(served?)
-}
-
-/// The age past which a claim of a never-created owner is an orphan: no request that could
-/// still be creating it runs that long.
-fn claim_grace(settings: &ServerSettings) -> Duration {
-    let longest_request = settings.limits.request_timeout;
-    settings.claim_grace.max(longest_request.saturating_mul(2))
 }
 
 async fn reconcile_claims(store: &Store, grace: Duration) {

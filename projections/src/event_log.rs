@@ -214,6 +214,33 @@ pub async fn last_position_of(
     }))
 }
 
+/// Whether the aggregate's first event was written in `instance_id`. One row is read by the
+/// primary key whether the aggregate is the instance's, another instance's or no one's, so
+/// the answer takes alike for each: a request can be refused an id of another instance without
+/// loading that aggregate's history, whose cost would tell that the id exists.
+pub async fn written_in(
+    db: &Db,
+    aggregate_type: &str,
+    aggregate_id: &str,
+    instance_id: &str,
+) -> Result<bool, ProjectionError> {
+    let instance = match db.dialect() {
+        Dialect::Sqlite => "json_extract(metadata, '$.instance_id')",
+        Dialect::Postgres => "metadata ->> 'instance_id'",
+    };
+    let sql = Sql::new(format!(
+        "SELECT COUNT(*) AS count FROM (SELECT metadata FROM events
+                                  WHERE aggregate_type = $1 AND aggregate_id = $2
+                                  ORDER BY sequence LIMIT 1) first_event
+          WHERE {instance} = $3"
+    ))
+    .bind(aggregate_type)
+    .bind(aggregate_id)
+    .bind(instance_id);
+    let row: CountRow = db.fetch_one(&sql).await?;
+    Ok(row.count > 0)
+}
+
 /// Those of `ids` (aggregates of `aggregate_type`) whose last event so far is of
 /// `event_type`: for a final event such as a deletion, those that ended so. Read from the log
 /// itself, which shows every committed event at once, whereas the read models may still be

@@ -48,8 +48,19 @@ pub(super) async fn create_group(
     selection: &Selection,
 ) -> Result<ScimResponse, ScimError> {
     let fields = group_fields(decode_within(GROUP, body, state.limits.values)?)?;
-    let record = state.provisioning.create_group(ctx, fields).await?;
-    respond(state, StatusCode::CREATED, &record, base, selection).await
+    let written = state.provisioning.create_group(ctx, fields).await?;
+    let Some(members) = written.members else {
+        return respond(state, StatusCode::CREATED, &written.record, base, selection).await;
+    };
+    // Read from the events, while the read model has yet to show the group and its members.
+    let members = selection
+        .includes(related(GROUP))
+        .then_some(members.as_slice());
+    let body = render::group(&written.record, members, base);
+    Ok(ScimResponse::resource(
+        StatusCode::CREATED,
+        selection.apply(GROUP, body),
+    ))
 }
 
 pub(super) async fn replace_group(

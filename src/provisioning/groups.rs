@@ -18,7 +18,17 @@ use projections::event_log::ended_by;
 use projections::scim_groups::{
     find_group, member_kinds, members_of_groups, unmanaged_group_named, GroupRecord, MemberRecord,
 };
+use projections::time_travel::{group_as_of, AsOf};
 use std::collections::HashMap;
+use std::sync::Arc;
+
+/// A group a create wrote. `members` are given when the read model lagged behind the create
+/// and the group was read from its events: render those, not the read model's (none yet).
+#[derive(Debug, Clone)]
+pub struct WrittenGroup {
+    pub record: GroupRecord,
+    pub members: Option<Vec<MemberRecord>>,
+}
 
 /// What an edit makes of a group: its new name and externalId, and its member changes.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,41 +72,66 @@ impl Provisioning {
         &self,
         ctx: &RequestContext,
         fields: GroupFields,
-    ) -> Result<GroupRecord, ProvisioningError> {
+    ) -> Result<WrittenGroup, ProvisioningError> {
         let members = self
             .resolve_members(ctx, fields.member_ids.as_deref().unwrap_or_default())
             .await?;
         let id = uuid::Uuid::new_v4().to_string();
         correlation::record_aggregate(&id);
         let name = self.group_name(ctx, fields.display_name.as_str());
-        if let Err(taken) = self.reserve(&name, &id).await {
-            let instance_id = &ctx.principal.instance_id;
-            let existing =
-                unmanaged_group_named(&self.store.db, instance_id, &fields.display_name).await?;
-            return match existing {
-                Some(existing) => self.adopt_group(ctx, &existing, fields).await,
-                None => Err(taken),
-            };
-        }
         let added = members.clone();
         let command = GroupCommand::Create {
             instance_id: ctx.instance_id(),
-            display_name: fields.display_name,
-            external_id: fields.external_id,
+            display_name: fields.display_name.clone(),
+            external_id: fields.external_id.clone(),
             members,
         };
-        if let Err(error) = self
-            .store
-            .commands
-            .execute_group(&id, command, &ctx.metadata())
-            .await
-        {
-            self.release(&name, &id).await;
-            return Err(group_error(error));
+        let (store, owner, metadata) = (Arc::clone(&self.store), id.clone(), ctx.metadata());
+        let create = async move {
+            let created = store.commands.execute_group(&owner, command, &metadata);
+            created.await.map_err(group_error)
+        };
+        match self.create_detached(name, &id, create).await {
+            Ok(()) => {}
+            Err(ProvisioningError::GroupNameTaken) => {
+                let instance_id = &ctx.principal.instance_id;
+                let existing =
+                    unmanaged_group_named(&self.store.db, instance_id, &fields.display_name)
+                        .await?;
+                return match existing {
+                    Some(existing) => Ok(WrittenGroup {
+                        record: self.adopt_group(ctx, &existing, fields).await?,
+                        members: None,
+                    }),
+                    None => Err(ProvisioningError::GroupNameTaken),
+                };
+            }
+            Err(error) => return Err(error),
         }
         tracing::info!(group_id = %id, "group created");
-        self.forget_deleted_members(ctx, &id, &added).await?;
-        self.group_after_write(ctx, &id).await
+        let shown = async {
+            self.forget_deleted_members(ctx, &id, &added).await?;
+            self.group_after_write(ctx, &id).await
+        };
+        match shown.await {
+            Ok(record) => Ok(WrittenGroup {
+                record,
+                members: None,
+            }),
+            // The create stands: answered as its events make it (see `answer_written_user`).
+            Err(ProvisioningError::Lagging(lag)) => {
+                tracing::warn!(%lag, group_id = %id, "read model lagging: the new group is answered from its events");
+                let instance_id = &ctx.principal.instance_id;
+                match group_as_of(&self.store.db, instance_id, &id, None).await? {
+                    Some(AsOf::Live(group)) => Ok(WrittenGroup {
+                        record: group.record,
+                        members: Some(group.members),
+                    }),
+                    _ => Err(ProvisioningError::Lagging(lag)),
+                }
+            }
+            Err(error) => Err(error),
+        }
     }
 
     /// Takes over a group imported before provisioning whose name the IdP now provisions: same
@@ -195,11 +230,10 @@ impl Provisioning {
                 external_id,
                 membership,
             };
-            let outcome = self
-                .store
-                .commands
-                .execute_group(id, command, &ctx.metadata())
-                .await;
+            let renamed = rename.as_ref().map(|rename| &rename.new);
+            let metadata = ctx.metadata();
+            let update = self.store.commands.execute_group(id, command, &metadata);
+            let outcome = self.holding(renamed, id, update).await;
             self.end_rename(rename, id, outcome.is_ok()).await;
             match outcome {
                 Ok(()) => {
@@ -224,6 +258,7 @@ impl Provisioning {
         if_match: Option<i64>,
     ) -> Result<(), ProvisioningError> {
         correlation::record_aggregate(id);
+        self.ensure_in_instance(ctx, Group::TYPE, id).await?;
         // The aggregate itself answers "not found" and checks the If-Match version.
         let turn = self.locks.lock(id).await;
         let command = GroupCommand::Delete {

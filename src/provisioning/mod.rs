@@ -10,7 +10,7 @@ mod users;
 
 pub use context::RequestContext;
 pub use error::ProvisioningError;
-pub use groups::GroupChange;
+pub use groups::{GroupChange, WrittenGroup};
 
 use crate::store::metrics::AggregateLabel;
 use crate::store::{Claim, NameKind, Store, UniqueName};
@@ -18,9 +18,13 @@ use aggregates::group::{GroupCommand, GroupError, MemberId};
 use aggregates::settings::InstanceSettings;
 use locks::AggregateLocks;
 use projections::db::{Record, Sql};
+use projections::event_log::written_in;
 use projections::metadata::timestamp;
 use projections::scim_groups::groups_with_member;
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
+use tracing::Instrument;
 
 #[derive(sqlx::FromRow)]
 struct Count {
@@ -36,16 +40,23 @@ const EDIT_ATTEMPTS: u32 = 16;
 pub struct Provisioning {
     store: Arc<Store>,
     locks: Arc<AggregateLocks>,
-    /// How old a claim of a never-created owner must be before a create may take it over.
+    /// How long a claim of a never-created owner must have gone unrenewed before a create may
+    /// take it over.
     claim_grace: chrono::Duration,
+    /// How often a request renews the claims it holds: well within the grace.
+    renew_claims_every: Duration,
 }
 
+/// The shortest renewal period, for very short (test) graces.
+const SHORTEST_RENEWAL: Duration = Duration::from_millis(100);
+
 impl Provisioning {
-    pub fn new(store: Arc<Store>, claim_grace: std::time::Duration) -> Self {
+    pub fn new(store: Arc<Store>, claim_grace: Duration) -> Self {
         Self {
             store,
             locks: Arc::default(),
             claim_grace: chrono::Duration::from_std(claim_grace).unwrap_or(chrono::Duration::MAX),
+            renew_claims_every: (claim_grace / 4).max(SHORTEST_RENEWAL),
         }
     }
 
@@ -93,6 +104,64 @@ impl Provisioning {
                     NameKind::UserName => ProvisioningError::UserNameTaken,
                     NameKind::GroupName => ProvisioningError::GroupNameTaken,
                 })
+            }
+        }
+    }
+
+    /// Reserves `name` for the new `owner`, then runs `command`, its create, and releases the
+    /// name if that fails. Both run as a task of their own, renewing the reservation meanwhile
+    /// (see `holding`): a client that disconnects, or a request timeout, drops the request's
+    /// future, and a create dropped between its reservation and its command would leave the
+    /// name reserved for an owner that never comes, refusing the IdP's retry. The task carries
+    /// on to the end either way.
+    async fn create_detached<F>(
+        &self,
+        name: UniqueName,
+        owner: &str,
+        command: F,
+    ) -> Result<(), ProvisioningError>
+    where
+        F: Future<Output = Result<(), ProvisioningError>> + Send + 'static,
+    {
+        let this = self.clone();
+        let owner = owner.to_string();
+        let create = async move {
+            this.reserve(&name, &owner).await?;
+            let outcome = this.holding(Some(&name), &owner, command).await;
+            if outcome.is_err() {
+                this.release(&name, &owner).await;
+            }
+            outcome
+        };
+        tokio::spawn(create.in_current_span())
+            .await
+            .map_err(|failed| ProvisioningError::Store(failed.to_string()))?
+    }
+
+    /// Runs `work` while renewing `owner`'s reservation of `name`, if given. A reservation not
+    /// renewed for the claim grace, whose owner has no event, is an orphan (its process died)
+    /// that another create takes over; renewed, it is held however long `work` takes.
+    async fn holding<T>(
+        &self,
+        name: Option<&UniqueName>,
+        owner: &str,
+        work: impl Future<Output = T>,
+    ) -> T {
+        let Some(name) = name else {
+            return work.await;
+        };
+        tokio::pin!(work);
+        let every = self.renew_claims_every;
+        let mut renewals = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        loop {
+            tokio::select! {
+                done = &mut work => return done,
+                _ = renewals.tick() => {
+                    let now = timestamp(chrono::Utc::now());
+                    if let Err(error) = self.store.claims.renew(name, owner, &now).await {
+                        tracing::warn!(%error, owner, "could not renew a name reservation");
+                    }
+                }
             }
         }
     }
@@ -157,6 +226,23 @@ impl Provisioning {
         // Another replica's writer is not queued behind ours: give it room to finish.
         tokio::time::sleep(crate::store::backoff(attempt)).await;
         Ok(())
+    }
+
+    /// Refuses, as not found, an id the request's instance never wrote, before its aggregate is
+    /// loaded: answering another instance's id only after loading its history would tell, by
+    /// the time taken, that the id exists. The log decides, not the read model, so a resource
+    /// committed but not projected yet is found; the aggregate still checks its instance.
+    async fn ensure_in_instance(
+        &self,
+        ctx: &RequestContext,
+        aggregate_type: &str,
+        id: &str,
+    ) -> Result<(), ProvisioningError> {
+        let instance_id = &ctx.principal.instance_id;
+        match written_in(&self.store.db, aggregate_type, id, instance_id).await? {
+            true => Ok(()),
+            false => Err(ProvisioningError::NotFound),
+        }
     }
 
     /// What follows the deletion of a user or group: its names are free, it leaves every group

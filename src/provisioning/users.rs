@@ -13,7 +13,9 @@ use cqrs_es::Aggregate;
 use projections::directory::{unmanaged_user_named, waiting_for_manager};
 use projections::scim_groups::{groups_of_members, MembershipRecord};
 use projections::scim_users::{find_manager, find_user, UserRecord};
+use projections::time_travel::{user_row_as_of, AsOf};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 impl Provisioning {
     pub async fn user(
@@ -176,37 +178,64 @@ impl Provisioning {
         let id = uuid::Uuid::new_v4().to_string();
         correlation::record_aggregate(&id);
         let name = self.user_name(ctx, profile.user_name.as_str());
-        if let Err(taken) = self.reserve(&name, &id).await {
-            let instance_id = &ctx.principal.instance_id;
-            let user_name = profile.user_name.as_str();
-            return match unmanaged_user_named(&self.store.db, instance_id, user_name).await? {
-                Some(existing) => self.adopt_user(ctx, &existing, profile, &settings).await,
-                None => Err(taken),
-            };
-        }
         let manager = self.manager_of(ctx, &profile).await?;
         let pending = pending_reference(manager.as_ref());
         let command = UserCommand::Create {
             instance_id: ctx.instance_id(),
             mapped: mapped_fields(settings.mapping(), &profile),
             manager,
-            profile,
+            profile: profile.clone(),
         };
-        if let Err(error) = self
-            .store
-            .commands
-            .execute_user(&id, command, &ctx.metadata())
-            .await
-        {
-            self.release(&name, &id).await;
-            return Err(user_error(error));
+        let (store, owner, metadata) = (Arc::clone(&self.store), id.clone(), ctx.metadata());
+        let create = async move {
+            let created = store.commands.execute_user(&owner, command, &metadata);
+            created.await.map_err(user_error)
+        };
+        match self.create_detached(name, &id, create).await {
+            Ok(()) => {}
+            Err(ProvisioningError::UserNameTaken) => {
+                let instance_id = &ctx.principal.instance_id;
+                let user_name = profile.user_name.as_str();
+                return match unmanaged_user_named(&self.store.db, instance_id, user_name).await? {
+                    Some(existing) => self.adopt_user(ctx, &existing, profile, &settings).await,
+                    None => Err(ProvisioningError::UserNameTaken),
+                };
+            }
+            Err(error) => return Err(error),
         }
         tracing::info!(user_id = %id, "user created");
-        self.link_late_manager(ctx, &id, pending).await?;
-        self.await_earlier_reports().await?;
-        let created = self.user(ctx, &id).await?;
-        self.link_waiting_reports(ctx, &created).await;
-        Ok(created)
+        self.answer_written_user(ctx, &id, pending).await
+    }
+
+    /// What a create or an adoption answers once its command has committed: the user as the
+    /// read model shows it after the manager links. The write stands whatever the read model
+    /// does, so a read model lagging past the wait must not turn it into an error: the retry
+    /// would find the name taken, and Bulk would lose the id. The user is then answered as its
+    /// events make it, which is what the read model will show.
+    async fn answer_written_user(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        pending: Option<String>,
+    ) -> Result<UserRecord, ProvisioningError> {
+        let shown = async {
+            self.link_late_manager(ctx, id, pending).await?;
+            self.await_earlier_reports().await?;
+            let written = self.user(ctx, id).await?;
+            self.link_waiting_reports(ctx, &written).await;
+            Ok::<_, ProvisioningError>(written)
+        };
+        match shown.await {
+            Err(ProvisioningError::Lagging(lag)) => {
+                tracing::warn!(%lag, user_id = %id, "read model lagging: the written user is answered from its events, without its manager links");
+                let instance_id = &ctx.principal.instance_id;
+                let folded = user_row_as_of(&self.store.db, instance_id, id, None).await?;
+                folded
+                    .and_then(AsOf::live)
+                    .ok_or(ProvisioningError::Lagging(lag))
+            }
+            shown => shown,
+        }
     }
 
     /// Takes over an account imported before provisioning whose name the IdP now provisions:
@@ -243,11 +272,7 @@ impl Provisioning {
             Err(error) => return Err(user_error(error)),
         }
         tracing::info!(user_id = %id, "imported user adopted");
-        self.link_late_manager(ctx, id, pending).await?;
-        self.await_earlier_reports().await?;
-        let adopted = self.user(ctx, id).await?;
-        self.link_waiting_reports(ctx, &adopted).await;
-        Ok(adopted)
+        self.answer_written_user(ctx, id, pending).await
     }
 
     /// Replaces a user's profile with what `change` derives from its current state. If another
@@ -288,11 +313,10 @@ impl Provisioning {
                 profile,
                 cause: ctx.request.clone(),
             };
-            let outcome = self
-                .store
-                .commands
-                .execute_user(id, command, &ctx.metadata())
-                .await;
+            let renamed = rename.as_ref().map(|rename| &rename.new);
+            let metadata = ctx.metadata();
+            let update = self.store.commands.execute_user(id, command, &metadata);
+            let outcome = self.holding(renamed, id, update).await;
             self.end_rename(rename, id, outcome.is_ok()).await;
             match outcome {
                 Ok(()) => {
@@ -317,6 +341,7 @@ impl Provisioning {
         if_match: Option<i64>,
     ) -> Result<(), ProvisioningError> {
         correlation::record_aggregate(id);
+        self.ensure_in_instance(ctx, User::TYPE, id).await?;
         // The aggregate itself answers "not found" and checks the If-Match version.
         let turn = self.locks.lock(id).await;
         let command = UserCommand::Delete {

@@ -4,10 +4,14 @@
 //!
 //! The unique key of the claims table decides races: of two concurrent creates of one name,
 //! exactly one insert succeeds. Claims are released when their command fails; a claim whose
-//! owner never came to hold the name (the process died in between) is removed by `reconcile`.
+//! owner never came to hold the name (the process died in between) is removed by `reconcile`,
+//! on the event log's word, never on the read model's alone (it may lag, or be rebuilding).
 
 use aggregates::values::case_insensitive_key;
 use projections::db::{Db, DbError, Sql};
+use projections::error::ProjectionError;
+use projections::event_log::last_position_of;
+use projections::runner::Projector;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Claim {
@@ -34,6 +38,37 @@ pub struct UniqueName {
     pub kind: NameKind,
     pub instance_id: String,
     pub key: String,
+}
+
+impl NameKind {
+    /// The claims table, its key and owner columns, the owner's aggregate type, and the read
+    /// model table and key column that show the owner holding the name.
+    fn tables(
+        self,
+    ) -> (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+    ) {
+        match self {
+            Self::UserName => (
+                "user_name_claims",
+                "user_name_key",
+                "user_id",
+                "User",
+                "scim_users",
+            ),
+            Self::GroupName => (
+                "group_name_claims",
+                "display_name_key",
+                "group_id",
+                "Group",
+                "scim_groups",
+            ),
+        }
+    }
 }
 
 impl UniqueName {
@@ -108,6 +143,38 @@ impl UniqueName {
         }
     }
 
+    /// Dates the owner's claim `now` again: the sweep only removes old claims, so it cannot
+    /// remove one that an edit of its owner is about to use.
+    fn renew_statement(&self, owner: &str, now: &str) -> Sql {
+        let (table, key, owner_column, _, _) = self.kind.tables();
+        Sql::new(format!(
+            "UPDATE {table} SET claimed_at = $1
+              WHERE {key} = $2 AND instance_id = $3 AND {owner_column} = $4"
+        ))
+        .bind(now)
+        .bind(self.key.as_str())
+        .bind(self.instance_id.as_str())
+        .bind(owner)
+    }
+
+    /// Deletes the owner's claim on this name if it is older than `claimed_before` and the read
+    /// model shows the owner not holding the name: the old name of a rename, or the new name of
+    /// a failed one, whose release was lost. Only sound once the read model has applied every
+    /// event of the owner (see `NameClaims::reconcile`).
+    fn superseded_statement(&self, owner: &str, claimed_before: &str) -> Sql {
+        let (table, key, owner_column, _, read_model) = self.kind.tables();
+        Sql::new(format!(
+            "DELETE FROM {table}
+              WHERE {key} = $1 AND instance_id = $2 AND {owner_column} = $3 AND claimed_at < $4
+                AND NOT EXISTS (SELECT 1 FROM {read_model} r
+                                 WHERE r.id = {table}.{owner_column} AND r.{key} = {table}.{key})"
+        ))
+        .bind(self.key.as_str())
+        .bind(self.instance_id.as_str())
+        .bind(owner)
+        .bind(claimed_before)
+    }
+
     fn release_statement(&self, owner: &str) -> Sql {
         match self.kind {
             NameKind::UserName => {
@@ -157,7 +224,13 @@ impl NameClaims {
         }
         let holder: Option<Owner> = self.db.fetch_optional(&name.owner_statement()).await?;
         let free_again = match holder {
-            Some(holder) if holder.owner == owner => return Ok(Claim::AlreadyHeld),
+            Some(holder) if holder.owner == owner => {
+                if self.renew(name, owner, now).await? {
+                    return Ok(Claim::AlreadyHeld);
+                }
+                // The sweep removed it meanwhile, as a name the owner had given up.
+                true
+            }
             Some(_) => {
                 let orphan = name.orphan_statement(orphaned_before);
                 let removed = self.db.execute(&orphan).await?;
@@ -174,6 +247,12 @@ impl NameClaims {
         } else {
             Claim::Taken
         })
+    }
+
+    /// Dates `owner`'s claim on `name` `now` again, so that it is not taken for an orphan
+    /// while its create or rename runs. False if `owner` does not hold it.
+    pub async fn renew(&self, name: &UniqueName, owner: &str, now: &str) -> Result<bool, DbError> {
+        Ok(self.db.execute(&name.renew_statement(owner, now)).await? == 1)
     }
 
     /// The instance whose user or group holds `name`, if one does.
@@ -201,26 +280,94 @@ impl NameClaims {
             .map(drop)
     }
 
-    /// Removes claims made before `claimed_before` whose owner does not hold the name in the
-    /// read model: left behind when a process died between claiming and commanding. Returns
-    /// how many were removed. Run it only with the read model caught up.
-    pub async fn reconcile(&self, claimed_before: &str) -> Result<u64, DbError> {
-        let users = Sql::new(
-            "DELETE FROM user_name_claims
-              WHERE claimed_at < $1
-                AND NOT EXISTS (SELECT 1 FROM scim_users u
-                                 WHERE u.id = user_name_claims.user_id
-                                   AND u.user_name_key = user_name_claims.user_name_key)",
-        )
-        .bind(claimed_before);
-        let groups = Sql::new(
-            "DELETE FROM group_name_claims
-              WHERE claimed_at < $1
-                AND NOT EXISTS (SELECT 1 FROM scim_groups g
-                                 WHERE g.id = group_name_claims.group_id
-                                   AND g.display_name_key = group_name_claims.display_name_key)",
-        )
-        .bind(claimed_before);
-        Ok(self.db.execute(&users).await? + self.db.execute(&groups).await?)
+    /// Removes claims made before `claimed_before` that the event log shows orphaned, and
+    /// returns how many. A claim whose owner has no event at all was left by a create cut off
+    /// before its command. A claim whose owner exists but does not hold the name (a rename or
+    /// a deletion whose release was lost) is removed only once the read model has applied
+    /// every event of that owner, as its stored checkpoint says: a read model that lags, is
+    /// rebuilding, or is being rebuilt by a replica with a new projection version, shows live
+    /// owners without their names, and the sweep must not free those.
+    pub async fn reconcile(&self, claimed_before: &str) -> Result<u64, ProjectionError> {
+        let mut removed = 0;
+        for kind in [NameKind::UserName, NameKind::GroupName] {
+            removed += self
+                .db
+                .execute(&never_created(kind, claimed_before))
+                .await?;
+            let suspects: Vec<Suspect> = self
+                .db
+                .fetch_all(&not_holding(kind, claimed_before))
+                .await?;
+            for suspect in suspects {
+                if !self.projected(kind, &suspect.owner).await? {
+                    continue;
+                }
+                let name = UniqueName {
+                    kind,
+                    instance_id: suspect.instance_id,
+                    key: suspect.name_key,
+                };
+                let superseded = name.superseded_statement(&suspect.owner, claimed_before);
+                removed += self.db.execute(&superseded).await?;
+            }
+        }
+        Ok(removed)
     }
+
+    /// Whether the read model of `kind`'s owners has applied every event of `owner`, by the
+    /// checkpoint in the database (which any process, rebuilding or not, keeps with the rows).
+    async fn projected(&self, kind: NameKind, owner: &str) -> Result<bool, ProjectionError> {
+        let (_, _, _, aggregate_type, read_model) = kind.tables();
+        let Some(last) = last_position_of(&self.db, aggregate_type, owner).await? else {
+            return Ok(false);
+        };
+        let mut read = self.db.begin_snapshot().await?;
+        let checkpoints = Projector::checkpoint_positions(&mut read).await?;
+        Ok(checkpoints
+            .get(read_model)
+            .is_some_and(|reached| *reached >= last))
+    }
+}
+
+/// An old claim whose owner exists in the log but not, in the read model, with this name.
+#[derive(sqlx::FromRow)]
+struct Suspect {
+    name_key: String,
+    instance_id: String,
+    owner: String,
+}
+
+/// The sweep looks at this many such claims at a time; they are rare (a lost release), unless
+/// the read model is being rebuilt, when they are skipped anyway.
+const SUSPECTS_PER_SWEEP: i64 = 1000;
+
+/// Deletes the claims made before `claimed_before` whose owner has no event.
+fn never_created(kind: NameKind, claimed_before: &str) -> Sql {
+    let (table, _, owner, aggregate_type, _) = kind.tables();
+    Sql::new(format!(
+        "DELETE FROM {table}
+          WHERE claimed_at < $1
+            AND NOT EXISTS (SELECT 1 FROM events e
+                             WHERE e.aggregate_type = '{aggregate_type}'
+                               AND e.aggregate_id = {table}.{owner})"
+    ))
+    .bind(claimed_before)
+}
+
+/// The claims made before `claimed_before` whose owner has events but is not shown holding
+/// the name by the read model.
+fn not_holding(kind: NameKind, claimed_before: &str) -> Sql {
+    let (table, key, owner, aggregate_type, read_model) = kind.tables();
+    Sql::new(format!(
+        "SELECT {key} AS name_key, instance_id, {owner} AS owner FROM {table}
+          WHERE claimed_at < $1
+            AND EXISTS (SELECT 1 FROM events e
+                         WHERE e.aggregate_type = '{aggregate_type}'
+                           AND e.aggregate_id = {table}.{owner})
+            AND NOT EXISTS (SELECT 1 FROM {read_model} r
+                             WHERE r.id = {table}.{owner} AND r.{key} = {table}.{key})
+          LIMIT $2"
+    ))
+    .bind(claimed_before)
+    .bind(SUSPECTS_PER_SWEEP)
 }

@@ -1,8 +1,9 @@
 //! `/Bulk` (RFC 7644 §3.7): many operations in one request, `bulkId` references between them,
 //! `failOnErrors`, versions, and the advertised limits enforced.
 
+use crate::common::stuck::{stick_read_model, unstick_read_model};
 use crate::common::{encode, member_ids, user, StoreKind, TestApp};
-use crate::on_both_stores;
+use crate::{on_both_store_kinds, on_both_stores};
 use scimd::limits::Limits;
 use scimd::scim::bulk::BulkLimits;
 use scimd::startup::ServerSettings;
@@ -21,6 +22,7 @@ on_both_stores!(
     the_service_provider_config_advertises_the_limits,
     a_malformed_bulk_request_is_refused_whole,
 );
+on_both_store_kinds!(posts_committed_while_the_read_model_is_stuck_keep_their_ids);
 
 fn bulk(operations: Value) -> Value {
     json!({
@@ -417,4 +419,31 @@ mod the_limits_follow_the_settings {
     async fn postgres() {
         super::the_limits_follow_the_settings(StoreKind::Postgres).await
     }
+}
+
+/// Creates whose read model lags past the wait have committed all the same: each reports 201
+/// with its location, so that the IdP keeps the id (a 503 would lose it, and a retry would
+/// find the name taken).
+async fn posts_committed_while_the_read_model_is_stuck_keep_their_ids(kind: StoreKind) {
+    let wait = std::time::Duration::from_millis(300);
+    let app = TestApp::spawn_waiting(kind, ServerSettings::default(), wait).await;
+    stick_read_model(&app).await;
+    let reply = app
+        .post(
+            "/Bulk",
+            bulk(json!([
+                post_user("late", "late@example.com"),
+                post_group("slow", "Slow team", &[]),
+            ])),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    assert_eq!(statuses(&reply.body), ["201", "201"], "{:?}", reply.body);
+    let results = results(&reply.body);
+    let (user_id, group_id) = (id_of(&results[0]), id_of(&results[1]));
+    unstick_read_model(&app).await;
+    let created = app.get(&format!("/Users/{user_id}")).await;
+    assert_eq!(created.body["userName"], "late@example.com");
+    let created = app.get(&format!("/Groups/{group_id}")).await;
+    assert_eq!(created.body["displayName"], "Slow team");
 }

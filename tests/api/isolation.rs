@@ -14,7 +14,10 @@ use projections::db::Sql;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-on_both_stores!(a_key_of_another_instance_reaches_nothing_of_this_one);
+on_both_stores!(
+    a_key_of_another_instance_reaches_nothing_of_this_one,
+    another_instance_s_id_is_refused_without_loading_its_aggregate,
+);
 
 /// What B must get back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -447,4 +450,41 @@ async fn a_key_of_another_instance_reaches_nothing_of_this_one(app: TestApp) {
     // B still sees its own group: the grid's lists were not empty by accident.
     let own = app.send(Method::GET, "/Groups", Some(&b), None).await;
     assert_eq!(own.body["totalResults"], 1, "{:?}", own.body);
+}
+
+/// A's user and group are made unloadable (their events no longer parse), so that any request
+/// that loads either fails with 500: B's DELETE, PUT and PATCH of them must still get 404,
+/// refused before the load, as ids that exist nowhere are. Loading first would answer alike
+/// but take longer for A's ids, telling B by timing that they exist.
+async fn another_instance_s_id_is_refused_without_loading_its_aggregate(app: TestApp) {
+    let user = app.create_user("loaded-never@a.example").await;
+    let group = app.create_group("Never-loaded", &[]).await;
+    app.store
+        .db
+        .execute(
+            &Sql::new("UPDATE events SET payload = '{\"unreadable\": true}' WHERE aggregate_id IN ($1, $2)")
+                .bind(user.as_str())
+                .bind(group.as_str()),
+        )
+        .await
+        .expect("the events are writable");
+    let b = app.key_for("instance-b", "mallory").await;
+    let replace = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                         "userName": "loaded-never@a.example"});
+    let rename = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                        "Operations": [{"op": "replace", "path": "displayName", "value": "x"}]});
+    let requests = [
+        (Method::DELETE, format!("/Users/{user}"), None),
+        (Method::PUT, format!("/Users/{user}"), Some(&replace)),
+        (Method::PATCH, format!("/Users/{user}"), Some(&rename)),
+        (Method::DELETE, format!("/Groups/{group}"), None),
+        (Method::PATCH, format!("/Groups/{group}"), Some(&rename)),
+    ];
+    for (method, path, body) in requests {
+        let reply = app.send(method.clone(), &path, Some(&b), body).await;
+        assert_eq!(reply.status, 404, "{method} {path}: {:?}", reply.body);
+    }
+    // The premise: A's own DELETE does load the aggregate, and fails on it.
+    let own = app.delete(&format!("/Users/{user}")).await;
+    assert_eq!(own.status, 500, "{:?}", own.body);
 }

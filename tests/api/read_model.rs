@@ -1,7 +1,8 @@
 //! The read model is derived from events alone: dropped and rebuilt, it comes back identical.
 
-use crate::common::TestApp;
-use crate::on_both_stores;
+use crate::common::stuck::{stick_read_model, unstick_read_model};
+use crate::common::{user, StoreKind, TestApp};
+use crate::{on_both_store_kinds, on_both_stores};
 use projections::db::Sql;
 use projections::directory::{AppUserRecord, APP_USER_COLUMNS};
 use projections::history::{HistoryEntry, HISTORY_COLUMNS};
@@ -9,6 +10,7 @@ use projections::runner::Projector;
 use projections::scim_groups::{GroupRecord, GROUP_COLUMNS};
 use projections::scim_users::{UserRecord, USER_COLUMNS};
 use scimd::admin;
+use scimd::startup::ServerSettings;
 use serde_json::json;
 use std::time::Duration;
 
@@ -17,6 +19,7 @@ on_both_stores!(
     lifecycle_events_say_why_and_older_ones_still_read,
     verify_finds_where_the_read_model_strays_from_the_log,
 );
+on_both_store_kinds!(a_create_committed_while_the_read_model_is_stuck_answers_what_it_made);
 
 #[derive(Debug, PartialEq, sqlx::FromRow)]
 struct Membership {
@@ -287,4 +290,35 @@ async fn assert_no_scratch_schema_is_left(app: &TestApp) {
         .expect("the catalogue reads");
     let names: Vec<&str> = left.iter().map(|schema| schema.name.as_str()).collect();
     assert!(names.is_empty(), "{names:?}");
+}
+
+/// A create whose read model lags past the wait has committed all the same: it answers 201
+/// with the resource as its events make it, which is what the read model shows once it moves
+/// again. A 503 "retry" would be wrong: the retry finds the name taken.
+async fn a_create_committed_while_the_read_model_is_stuck_answers_what_it_made(kind: StoreKind) {
+    let wait = Duration::from_millis(300);
+    let app = TestApp::spawn_waiting(kind, ServerSettings::default(), wait).await;
+    let member = app.create_user("member@example.com").await;
+    stick_read_model(&app).await;
+    let created = app.post("/Users", user("late@example.com")).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let location = format!("{}/Users/{}", app.base, created.id());
+    assert_eq!(created.header("location"), Some(location.as_str()));
+    let group = app
+        .post(
+            "/Groups",
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                   "displayName": "Late team", "members": [{"value": member}]}),
+        )
+        .await;
+    assert_eq!(group.status, 201, "{:?}", group.body);
+    // The name is the created user's: the IdP's retry is told so.
+    let retry = app.post("/Users", user("late@example.com")).await;
+    assert_eq!(retry.status, 409, "{:?}", retry.body);
+
+    unstick_read_model(&app).await;
+    let shown = app.get(&format!("/Users/{}", created.id())).await;
+    assert_eq!(shown.body, created.body);
+    let shown = app.get(&format!("/Groups/{}", group.id())).await;
+    assert_eq!(shown.body, group.body);
 }

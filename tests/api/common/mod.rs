@@ -6,6 +6,7 @@ pub mod audit_trail;
 pub mod cli;
 pub mod postgres;
 pub mod server;
+pub mod stuck;
 pub mod wire;
 pub mod write_load;
 
@@ -156,8 +157,18 @@ impl TestApp {
 
     /// A server with other settings than the defaults (limits, public URL).
     pub async fn spawn_with(kind: StoreKind, settings: ServerSettings) -> Self {
+        Self::spawn_waiting(kind, settings, StoreSettings::DEFAULT_PROJECTION_WAIT).await
+    }
+
+    /// As `spawn_with`, with requests waiting at most `projection_wait` for the read model.
+    pub async fn spawn_waiting(
+        kind: StoreKind,
+        settings: ServerSettings,
+        projection_wait: Duration,
+    ) -> Self {
         let (database_url, dir) = fresh_database(kind).await;
-        let store_settings = StoreSettings::new(&database_url, 8);
+        let mut store_settings = StoreSettings::new(&database_url, 8);
+        store_settings.projection_wait = projection_wait;
         let store = Arc::new(Store::open(&store_settings).await.expect("the store opens"));
         let token = admin::ensure_default_instance(&store)
             .await
