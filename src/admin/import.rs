@@ -196,8 +196,14 @@ pub async fn import_users(
     let mut written = Vec::new();
     for (account, id) in &plan.accounts {
         let outcome = import_account(store, &instance.id, &settings, account, id).await;
-        plan.settle(store, &mut written, Written::User(id), account.line, outcome)
-            .await?;
+        plan.settle(
+            store,
+            &mut written,
+            Written::User(id),
+            account.line,
+            outcome,
+        )
+        .await?;
         user_ids.insert(account.profile.user_name.key(), id.clone());
         report.imported += 1;
         tick(report.imported);
@@ -233,7 +239,10 @@ impl Plan {
         let new_id = || uuid::Uuid::new_v4().to_string();
         Self {
             instance_id: instance_id.to_string(),
-            accounts: accounts.into_iter().map(|account| (account, new_id())).collect(),
+            accounts: accounts
+                .into_iter()
+                .map(|account| (account, new_id()))
+                .collect(),
             groups: groups.into_iter().map(|group| (group, new_id())).collect(),
         }
     }
@@ -511,7 +520,10 @@ async fn ids_by_key(
             "SELECT id, display_name_key AS name_key FROM scim_groups WHERE instance_id = $1"
         }
     };
-    let rows: Vec<Row> = store.db.fetch_all(&Sql::new(text).bind(instance_id)).await?;
+    let rows: Vec<Row> = store
+        .db
+        .fetch_all(&Sql::new(text).bind(instance_id))
+        .await?;
     Ok(rows.into_iter().map(|row| (row.name_key, row.id)).collect())
 }
 

@@ -330,9 +330,14 @@ async fn a_report_left_waiting_for_a_manager_that_exists_is_linked_at_start_up(a
         )
         .await;
     assert_eq!(ann.status, 201, "{:?}", ann.body);
-    import_users(&app.store, DEFAULT_INSTANCE, r#"{"userName": "boss@corp"}"#, |_| {})
-        .await
-        .expect("the manager is imported");
+    import_users(
+        &app.store,
+        DEFAULT_INSTANCE,
+        r#"{"userName": "boss@corp"}"#,
+        |_| {},
+    )
+    .await
+    .expect("the manager is imported");
     let boss = admin::directory_entry(&app.store, DEFAULT_INSTANCE, "boss@corp")
         .await
         .expect("the manager is in the directory")
@@ -358,7 +363,10 @@ async fn a_report_left_waiting_for_a_manager_that_exists_is_linked_at_start_up(a
         json!({"reference": "Boss@Corp", "id": boss})
     );
     assert_eq!(
-        event_types(&app, &ann.id()).await.last().map(String::as_str),
+        event_types(&app, &ann.id())
+            .await
+            .last()
+            .map(String::as_str),
         Some("ManagerLinked")
     );
     let exit = server.signal("TERM").await;

@@ -42,7 +42,9 @@ async fn total(app: &TestApp, resources: &str) -> i64 {
 /// The id of the user named `user_name`, found as an IdP would look it up.
 async fn user_id(app: &TestApp, user_name: &str) -> String {
     let filter = encode(&format!("userName eq \"{user_name}\""));
-    app.get(&format!("/Users?filter={filter}")).await.resources()[0]["id"]
+    app.get(&format!("/Users?filter={filter}"))
+        .await
+        .resources()[0]["id"]
         .as_str()
         .unwrap_or_default()
         .to_string()
@@ -195,7 +197,10 @@ async fn groups_are_imported_with_their_members_and_adopted_by_name(app: TestApp
     members.sort();
     let mut expected = vec![existing.clone(), user_id(&app, "lee@corp.example").await];
     expected.sort();
-    assert_eq!(members, expected, "the imported and the existing user: {finance:?}");
+    assert_eq!(
+        members, expected,
+        "the imported and the existing user: {finance:?}"
+    );
     let again = import(&app, lines).await;
     assert_eq!((again.imported, again.skipped), (0, 3));
 
@@ -309,7 +314,10 @@ async fn a_member_whose_name_is_held_without_a_user_is_refused_not_dropped(app: 
         .expect("the default instance");
     let held = UniqueName::new(NameKind::UserName, &instance.id, "held@corp.example");
     let now = timestamp(chrono::Utc::now());
-    let claimed = app.store.claims.claim(&held, "a-create-in-flight", &now, "");
+    let claimed = app
+        .store
+        .claims
+        .claim(&held, "a-create-in-flight", &now, "");
     assert_eq!(claimed.await.expect("the claim is stored"), Claim::Claimed);
     let lines = r#"{"userName": "lee@corp.example"}
 {"userName": "held@corp.example"}
@@ -318,7 +326,10 @@ async fn a_member_whose_name_is_held_without_a_user_is_refused_not_dropped(app: 
     assert_eq!(report.imported, 0, "{report:?}");
     let refused: Vec<usize> = report.rejected.iter().map(|r| r.line).collect();
     assert_eq!(refused, [2, 3], "{report:?}");
-    assert!(report.rejected[0].reason.contains("in progress"), "{report:?}");
+    assert!(
+        report.rejected[0].reason.contains("in progress"),
+        "{report:?}"
+    );
     assert!(
         report.rejected[1].reason.contains("held@corp.example"),
         "{report:?}"
@@ -326,7 +337,10 @@ async fn a_member_whose_name_is_held_without_a_user_is_refused_not_dropped(app: 
     assert_eq!(total(&app, "Users").await, 0);
     assert_eq!(total(&app, "Groups").await, 0);
     // The create in flight keeps its name; the names the import reserved are free again.
-    let still = app.store.claims.claim(&held, "a-create-in-flight", &now, "");
+    let still = app
+        .store
+        .claims
+        .claim(&held, "a-create-in-flight", &now, "");
     assert_eq!(still.await.expect("the claim reads"), Claim::AlreadyHeld);
     let lee = app.post("/Users", user("lee@corp.example")).await;
     assert_eq!(lee.status, 201, "{:?}", lee.body);
@@ -386,7 +400,11 @@ async fn a_write_failing_partway_leaves_nothing_imported(app: TestApp) {
     assert_eq!(total(&app, "Groups").await, 0);
     for name in ["ann@corp.example", "cy@corp.example"] {
         let created = app.post("/Users", user(name)).await;
-        assert_eq!(created.status, 201, "{name} is free again: {:?}", created.body);
+        assert_eq!(
+            created.status, 201,
+            "{name} is free again: {:?}",
+            created.body
+        );
     }
     let crew = app.post("/Groups", json!({"displayName": "Crew"})).await;
     assert_eq!(crew.status, 201, "{:?}", crew.body);

@@ -114,10 +114,7 @@ pub fn created_in(events: &[RecordedEvent]) -> Option<&str> {
 }
 
 /// The `scim_users` row of the user whose events these are, as of `cut`.
-pub fn fold_user(
-    events: &[RecordedEvent],
-    cut: Cut,
-) -> Result<AsOf<UserRecord>, ProjectionError> {
+pub fn fold_user(events: &[RecordedEvent], cut: Cut) -> Result<AsOf<UserRecord>, ProjectionError> {
     fold(events, cut, |row, recorded| {
         let DomainEvent::User(event) = &recorded.event else {
             return Ok(row);
@@ -130,10 +127,7 @@ pub fn fold_user(
 
 /// The `scim_groups` row and membership rows of the group whose events these are (all of
 /// them, or its own and those about some members only), as of `cut`.
-pub fn fold_group(
-    events: &[RecordedEvent],
-    cut: Cut,
-) -> Result<AsOf<GroupState>, ProjectionError> {
+pub fn fold_group(events: &[RecordedEvent], cut: Cut) -> Result<AsOf<GroupState>, ProjectionError> {
     fold(events, cut, |state, recorded| {
         let DomainEvent::Group(event) = &recorded.event else {
             return Ok(state);

@@ -218,7 +218,10 @@ fn a_members_groups_are_those_it_was_in_under_their_names_of_the_time() {
     assert_eq!(groups_at(3), [pair("g3", "Beta"), pair("g1", "Sales")]);
     assert_eq!(groups_at(4), [pair("g1", "Sales EU")]);
     // Another instance's groups are never its groups.
-    assert_eq!(memberships("u1", "i2", &events, Cut::Everything).ok(), Some(vec![]));
+    assert_eq!(
+        memberships("u1", "i2", &events, Cut::Everything).ok(),
+        Some(vec![])
+    );
 }
 
 #[test]
@@ -285,7 +288,10 @@ fn an_event_logged_after_a_later_stamped_one_is_not_shown_without_it() {
         vec![
             (1, user_created("ann")),
             (3, user_updated("title", json!(null), json!("Lead"))),
-            (2, user_updated("displayName", json!("Ann"), json!("Ann Lee"))),
+            (
+                2,
+                user_updated("displayName", json!("Ann"), json!("Ann Lee")),
+            ),
         ],
     );
     // In log order, whatever the stamps say.
@@ -297,6 +303,10 @@ fn an_event_logged_after_a_later_stamped_one_is_not_shown_without_it() {
         other => panic!("ann exists at 12:0{minute}: {other:?}"),
     };
     assert_eq!(version_at(1), 1);
-    assert_eq!(version_at(2), 1, "the rename was logged after the new title");
+    assert_eq!(
+        version_at(2),
+        1,
+        "the rename was logged after the new title"
+    );
     assert_eq!(version_at(3), 3);
 }
