@@ -23,12 +23,13 @@ use crate::scim::resource::{decode, user_profile};
 use crate::scim::schema::ResourceType;
 use crate::startup::CLAIM_GRACE_SECS;
 use crate::store::{Claim, NameKind, Store, UniqueName};
-use aggregates::group::{DisplayName, GroupCommand, Member};
+use aggregates::group::{DisplayName, Group, GroupCommand, Member};
 use aggregates::settings::mapping::MappedFields;
 use aggregates::settings::roles::requested_roles;
 use aggregates::settings::InstanceSettings;
-use aggregates::user::{UserCommand, UserProfile};
+use aggregates::user::{User, UserCommand, UserProfile};
 use aggregates::values::{case_insensitive_key, InstanceId};
+use cqrs_es::Aggregate;
 use projections::db::Sql;
 use projections::metadata::{timestamp, EventMetadata};
 use serde_json::Value;
@@ -196,21 +197,17 @@ pub async fn import_users(
     let mut written = Vec::new();
     for (account, id) in &plan.accounts {
         let outcome = import_account(store, &instance.id, &settings, account, id).await;
-        plan.settle(
-            store,
-            &mut written,
-            Written::User(id),
-            account.line,
-            outcome,
-        )
-        .await?;
+        let outcome = outcome.map(|version| Written::User { id, version });
+        plan.settle(store, &mut written, account.line, outcome)
+            .await?;
         user_ids.insert(account.profile.user_name.key(), id.clone());
         report.imported += 1;
         tick(report.imported);
     }
     for (group, id) in &plan.groups {
         let outcome = import_group(store, &instance.id, &user_ids, group, id).await;
-        plan.settle(store, &mut written, Written::Group(id), group.line, outcome)
+        let outcome = outcome.map(|version| Written::Group { id, version });
+        plan.settle(store, &mut written, group.line, outcome)
             .await?;
         report.imported += 1;
         tick(report.imported);
@@ -228,10 +225,11 @@ struct Plan {
     groups: Vec<(ImportedGroup, String)>,
 }
 
-/// What an import has written so far: what it deletes again if a later write fails.
+/// What an import has written so far, each with its version then: what it deletes again if a
+/// later write fails, unless it changed since (an IdP adopted it).
 enum Written<'a> {
-    User(&'a str),
-    Group(&'a str),
+    User { id: &'a str, version: u64 },
+    Group { id: &'a str, version: u64 },
 }
 
 impl Plan {
@@ -330,12 +328,11 @@ impl Plan {
         &self,
         store: &Store,
         written: &mut Vec<Written<'a>>,
-        this: Written<'a>,
         line: usize,
-        outcome: Result<(), String>,
+        outcome: Result<Written<'a>, String>,
     ) -> Result<(), ImportError> {
         let reason = match outcome {
-            Ok(()) => {
+            Ok(this) => {
                 written.push(this);
                 return Ok(());
             }
@@ -348,19 +345,19 @@ impl Plan {
             let metadata = metadata(&self.instance_id, timestamp(chrono::Utc::now()));
             let instance_id = InstanceId::new(self.instance_id.clone());
             let (id, deleted) = match entry {
-                Written::User(id) => {
+                Written::User { id, version } => {
                     let command = UserCommand::Delete {
                         instance_id,
-                        expected_version: None,
+                        expected_version: Some(*version),
                         cause: cause.clone(),
                     };
                     let deleted = store.commands.execute_user(id, command, &metadata).await;
                     (id, deleted.map_err(|error| error.to_string()))
                 }
-                Written::Group(id) => {
+                Written::Group { id, version } => {
                     let command = GroupCommand::Delete {
                         instance_id,
-                        expected_version: None,
+                        expected_version: Some(*version),
                     };
                     let deleted = store.commands.execute_group(id, command, &metadata).await;
                     (id, deleted.map_err(|error| error.to_string()))
@@ -539,14 +536,14 @@ fn metadata(instance_id: &str, now: String) -> EventMetadata {
     }
 }
 
-/// Imports one account as user `id`; why not, if it fails.
+/// Imports one account as user `id`; its version then, or why not.
 async fn import_account(
     store: &Store,
     instance_id: &str,
     settings: &InstanceSettings,
     account: &Account,
     id: &str,
-) -> Result<(), String> {
+) -> Result<u64, String> {
     let mut mapped = mapped_fields(settings.mapping(), &account.profile);
     mapped.extend(account.fields.clone());
     let command = UserCommand::Import {
@@ -559,17 +556,19 @@ async fn import_account(
         .commands
         .execute_user(id, command, &metadata)
         .await
-        .map_err(|error| error.to_string())
+        .map_err(|error| error.to_string())?;
+    version_in_log(store, User::TYPE, id).await
 }
 
-/// Imports one group as group `id`, its members being users of `user_ids`.
+/// Imports one group as group `id`, its members being users of `user_ids`; its version then,
+/// or why not.
 async fn import_group(
     store: &Store,
     instance_id: &str,
     user_ids: &HashMap<String, String>,
     group: &ImportedGroup,
     id: &str,
-) -> Result<(), String> {
+) -> Result<u64, String> {
     let mut members = Vec::new();
     for key in &group.member_keys {
         // Checked before anything was written: each member is a user or an account imported
@@ -589,5 +588,27 @@ async fn import_group(
         .commands
         .execute_group(id, command, &metadata)
         .await
-        .map_err(|error| error.to_string())
+        .map_err(|error| error.to_string())?;
+    version_in_log(store, Group::TYPE, id).await
+}
+
+/// The version of aggregate `id` in the log (its last sequence), read right after its import:
+/// what undoing the import expects.
+async fn version_in_log(store: &Store, aggregate_type: &str, id: &str) -> Result<u64, String> {
+    #[derive(sqlx::FromRow)]
+    struct Version {
+        version: i64,
+    }
+    let sql = Sql::new(
+        "SELECT COALESCE(MAX(sequence), 0) AS version FROM events
+          WHERE aggregate_type = $1 AND aggregate_id = $2",
+    )
+    .bind(aggregate_type)
+    .bind(id);
+    let found: Version = store
+        .db
+        .fetch_one(&sql)
+        .await
+        .map_err(|error| error.to_string())?;
+    u64::try_from(found.version).map_err(|error| error.to_string())
 }
