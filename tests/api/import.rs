@@ -400,7 +400,11 @@ async fn a_write_failing_partway_leaves_nothing_imported(app: TestApp) {
     assert_eq!(total(&app, "Groups").await, 0);
     for name in ["ann@corp.example", "cy@corp.example"] {
         let created = app.post("/Users", user(name)).await;
-        assert_eq!(created.status, 201, "{name} is free again: {:?}", created.body);
+        assert_eq!(
+            created.status, 201,
+            "{name} is free again: {:?}",
+            created.body
+        );
     }
     let crew = app.post("/Groups", json!({"displayName": "Crew"})).await;
     assert_eq!(crew.status, 201, "{:?}", crew.body);

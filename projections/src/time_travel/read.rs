@@ -1,5 +1,6 @@
 //! The events time travel folds, read by aggregate through the events table's primary key
-//! (aggregate_type, aggregate_id, sequence), never the whole log where it can be avoided.
+//! (aggregate_type, aggregate_id, sequence), never the whole log where it can be avoided; and
+//! the cut of the log for a moment, which reads the log's stamps up to that moment.
 
 use super::fold::Cut;
 use crate::db::{placeholders, Db, Dialect, Sql, SqlArg};
@@ -91,7 +92,8 @@ struct CutRow {
 
 /// The cut of the log for `until` (fixed-width RFC 3339 text, so text order is time order; no
 /// bound means now): the first event, in the order the projector applies them, stamped after
-/// it. This reads the log from its start up to there, without decoding it.
+/// it, or the end of the log as it is now, so that events logged while an answer is read stay
+/// out of it too. This reads the log from its start up to there, without decoding it.
 ///
 /// On PostgreSQL that order is (`transaction_id`, `position`), and a transaction still open
 /// may yet commit events ahead of those visible: the cut is also never beyond the oldest open
@@ -102,11 +104,14 @@ pub async fn cut_at(db: &Db, until: Option<&str>) -> Result<Cut, ProjectionError
     };
     let sql = match db.dialect() {
         Dialect::Sqlite => Sql::new(
-            "SELECT 0 AS transaction_id, position FROM events
-              WHERE json_extract(metadata, '$.occurred_at') > $1
-              ORDER BY position LIMIT 1",
+            "SELECT 0 AS transaction_id, COALESCE(
+                 (SELECT position FROM events
+                   WHERE json_extract(metadata, '$.occurred_at') > $1
+                   ORDER BY position LIMIT 1),
+                 (SELECT COALESCE(MAX(position), 0) + 1 FROM events)) AS position",
         ),
-        // The stamps compare as bytes, whatever the database's collation.
+        // The stamps compare as bytes, whatever the database's collation. Transactions that
+        // start later get later ids than the oldest open one: the end of the log as it is now.
         Dialect::Postgres => Sql::new(
             "SELECT transaction_id, position FROM (
                  (SELECT transaction_id::text::bigint AS transaction_id, position FROM events
