@@ -6,7 +6,7 @@ use crate::http::connections::{self, ConnectionSettings, MAX_CONNECTIONS};
 use crate::http::{router, AppState, FailedAuthLimit, FailedAuthLimiter, KeyLimiter, RateLimit};
 use crate::limits::Limits;
 use crate::metrics::Metrics;
-use crate::provisioning::Provisioning;
+use crate::provisioning::{managers, Provisioning};
 use crate::provisioning_log::{self, ProvisioningLog};
 use crate::store::Store;
 use chrono::Utc;
@@ -110,6 +110,7 @@ pub async fn serve(
     tracing::info!(%reached, "read model is up to date");
     let claim_grace = settings.claim_grace;
     reconcile_claims(&store, claim_grace).await;
+    let report_linker = start_linking_waiting_reports(&store).await;
     let pruner = match settings.provisioning_log_retention {
         Some(retention) => {
             let every = settings.provisioning_log_prune_every;
@@ -159,6 +160,7 @@ pub async fn serve(
     .await;
     projector.abort();
     reconciler.abort();
+    report_linker.abort();
     if let Some(pruner) = pruner {
         pruner.abort();
     }
@@ -177,5 +179,30 @@ async fn reconcile_claims(store: &Store, grace: Duration) {
         Ok(0) => {}
         Ok(removed) => tracing::info!(removed, "removed name claims left by interrupted requests"),
         Err(error) => tracing::warn!(%error, "could not reconcile name claims"),
+    }
+}
+
+/// How often reports left waiting for a manager that exists are looked for (see
+/// `provisioning::managers`); such reports are rare, and a request links them at once.
+const REPORT_SWEEP_EVERY: Duration = Duration::from_secs(600);
+
+/// Links the reports left waiting for a manager that exists, now (before the server answers)
+/// and then every `REPORT_SWEEP_EVERY`.
+async fn start_linking_waiting_reports(store: &Arc<Store>) -> tokio::task::JoinHandle<()> {
+    link_waiting_reports(store).await;
+    let store = Arc::clone(store);
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(REPORT_SWEEP_EVERY).await;
+            link_waiting_reports(&store).await;
+        }
+    })
+}
+
+async fn link_waiting_reports(store: &Store) {
+    match managers::link_waiting_reports(store).await {
+        Ok(0) => {}
+        Ok(linked) => tracing::info!(linked, "linked reports left waiting for their manager"),
+        Err(error) => tracing::warn!(%error, "could not look for reports waiting for a manager"),
     }
 }

@@ -144,6 +144,46 @@ pub async fn waiting_for_manager(
     db.fetch_all(&sql).await
 }
 
+/// A user waiting for a manager that is a user of its instance by now.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct LinkableReport {
+    pub id: String,
+    pub instance_id: String,
+    pub manager_reference: String,
+    pub manager_id: String,
+}
+
+/// Every user, of any instance, still waiting for a manager its reference names a user of the
+/// instance now: the reports whose linking failed, or whose process died between the manager's
+/// creation and the links. The reference resolves as `scim_users::find_manager` resolves it:
+/// by id, else externalId, else userName.
+pub async fn reports_with_manager_now(db: &Db) -> Result<Vec<LinkableReport>, DbError> {
+    let waiting = format!(
+        "r.manager_id IS NULL AND r.manager_reference IS NOT NULL AND r.state <> '{DELETED}'"
+    );
+    let select = |preference: u8, matches: &str| {
+        format!(
+            "SELECT r.id AS id, r.instance_id AS instance_id,
+                    r.manager_reference AS manager_reference, m.id AS manager_id,
+                    {preference} AS preference
+               FROM app_users r JOIN scim_users m
+                 ON m.instance_id = r.instance_id AND {matches}
+              WHERE {waiting}"
+        )
+    };
+    // Three joins on indexed columns, not one OR (see `find_manager`).
+    let sql = Sql::new(format!(
+        "{} UNION ALL {} UNION ALL {} ORDER BY id, preference",
+        select(0, "m.id = r.manager_reference"),
+        select(1, "m.external_id = r.manager_reference"),
+        select(2, "m.user_name_key = r.manager_reference_key"),
+    ));
+    let mut reports: Vec<LinkableReport> = db.fetch_all(&sql).await?;
+    // Each report's most preferred match comes first.
+    reports.dedup_by(|later, first| later.id == first.id);
+    Ok(reports)
+}
+
 #[derive(sqlx::FromRow)]
 struct StoredFields {
     fields: String,

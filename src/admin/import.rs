@@ -6,22 +6,30 @@
 //! carry the application's own `fields` (`{"fields": {"Cost Centre": "42"}}`, standard or
 //! custom text fields, over what the mapping fills); or a group: `{"name": "...", "members":
 //! ["userName", ...]}` (`displayName` is read as `name`), whose members are users of the
-//! instance or of the same file. The whole file is checked first: if any line is refused,
-//! nothing is imported and every refusal is reported with its line number. Accounts and groups
-//! already present in the instance are skipped, so running the same import twice imports
-//! nothing the second time. Each account and each group is one command, whole or not at all.
+//! instance or accounts of the same file. Accounts and groups already present in the instance
+//! are skipped, so running the same import twice imports nothing the second time.
+//!
+//! All or nothing, as far as a running process can promise it: the whole file is checked and
+//! every name it takes is reserved before anything is written, and if any line is refused (a
+//! group member that cannot be resolved among them), nothing is written and every refusal is
+//! reported with its line number. Each account and group is then one command of its own; if
+//! one fails, those written before it are deleted again and every name given back. Only a
+//! process that dies while writing leaves part of a file imported: running the import again
+//! completes it.
 
 use crate::admin::{self, AdminError};
 use crate::scim::mapping::mapped_fields;
 use crate::scim::resource::{decode, user_profile};
 use crate::scim::schema::ResourceType;
+use crate::startup::CLAIM_GRACE_SECS;
 use crate::store::{Claim, NameKind, Store, UniqueName};
-use aggregates::group::{DisplayName, GroupCommand, Member};
+use aggregates::group::{DisplayName, Group, GroupCommand, Member};
 use aggregates::settings::mapping::MappedFields;
 use aggregates::settings::roles::requested_roles;
 use aggregates::settings::InstanceSettings;
-use aggregates::user::{UserCommand, UserProfile};
+use aggregates::user::{User, UserCommand, UserProfile};
 use aggregates::values::{case_insensitive_key, InstanceId};
+use cqrs_es::Aggregate;
 use projections::db::Sql;
 use projections::metadata::{timestamp, EventMetadata};
 use serde_json::Value;
@@ -51,8 +59,22 @@ pub struct ImportReport {
 pub enum ImportError {
     #[error(transparent)]
     Admin(#[from] AdminError),
-    #[error("line {line}: {reason}")]
-    Failed { line: usize, reason: String },
+    /// A write failed after every line was checked and every name reserved. What the import
+    /// wrote before it was deleted again, except `left` (ids), whose deletion failed too.
+    #[error("line {line}: {reason}; {}", undone(left))]
+    Failed {
+        line: usize,
+        reason: String,
+        left: Vec<String>,
+    },
+}
+
+fn undone(left: &[String]) -> String {
+    if left.is_empty() {
+        "nothing was imported".into()
+    } else {
+        format!("these could not be deleted again: {}", left.join(", "))
+    }
 }
 
 struct Account {
@@ -79,8 +101,6 @@ enum Line {
 struct Contents {
     accounts: Vec<Account>,
     groups: Vec<ImportedGroup>,
-    /// The keys of the file's userNames.
-    user_keys: HashSet<String>,
     rejected: Vec<Rejected>,
 }
 
@@ -98,13 +118,22 @@ pub async fn import_users(
         .settings(&instance.id)
         .await
         .map_err(AdminError::from)?;
+    // An account is skipped only when its user is in the read model: so the read model must
+    // show every user committed so far.
+    admin::catch_up(store).await?;
     let contents = read_contents(lines, &settings);
     let mut report = ImportReport {
         rejected: contents.rejected,
         ..ImportReport::default()
     };
+    let mut user_ids = ids_by_key(store, &instance.id, NameKind::UserName).await?;
+    let group_ids = ids_by_key(store, &instance.id, NameKind::GroupName).await?;
     let mut fresh_accounts = Vec::new();
     for account in contents.accounts {
+        if user_ids.contains_key(&account.profile.user_name.key()) {
+            report.skipped += 1;
+            continue;
+        }
         let name = UniqueName::new(
             NameKind::UserName,
             &instance.id,
@@ -116,42 +145,35 @@ pub async fn import_users(
             .await
             .map_err(AdminError::from)?
         {
-            None => fresh_accounts.push(account),
-            Some(holder) if holder == instance.id => report.skipped += 1,
-            Some(_) => report.rejected.push(Rejected {
+            Some(holder) if holder != instance.id => report.rejected.push(Rejected {
                 line: account.line,
                 reason: "userName is already in use".into(),
             }),
+            // Held in this instance by no user (yet): reserving it below decides.
+            _ => fresh_accounts.push(account),
         }
     }
-    let mut user_ids = users_by_key(store, &instance.id).await?;
+    let fresh_keys: HashSet<String> = fresh_accounts
+        .iter()
+        .map(|account| account.profile.user_name.key())
+        .collect();
     let mut fresh_groups = Vec::new();
     for group in contents.groups {
         let unknown: Vec<&str> = group
             .member_keys
             .iter()
-            .filter(|key| !user_ids.contains_key(*key) && !contents.user_keys.contains(*key))
+            .filter(|key| !user_ids.contains_key(*key) && !fresh_keys.contains(*key))
             .map(String::as_str)
             .collect();
         if !unknown.is_empty() {
             report.rejected.push(Rejected {
                 line: group.line,
                 reason: format!(
-                    "members are not users of the instance or of the file: {}",
+                    "members are neither users of the instance nor accounts the file imports: {}",
                     unknown.join(", ")
                 ),
             });
-        } else if store
-            .claims
-            .holder_instance(&UniqueName::new(
-                NameKind::GroupName,
-                &instance.id,
-                group.display_name.as_str(),
-            ))
-            .await
-            .map_err(AdminError::from)?
-            .is_some()
-        {
+        } else if group_ids.contains_key(&group.display_name.key()) {
             report.skipped += 1;
         } else {
             fresh_groups.push(group);
@@ -161,30 +183,199 @@ pub async fn import_users(
         report.rejected.sort_by_key(|rejected| rejected.line);
         return Ok(report);
     }
-    let tick = |report: &ImportReport| {
-        if report.imported % 100 == 0 {
-            progress(report.imported);
+    let plan = Plan::new(&instance.id, fresh_accounts, fresh_groups);
+    let refused = plan.reserve(store).await?;
+    if !refused.is_empty() {
+        report.rejected = refused;
+        return Ok(report);
+    }
+    let tick = |imported: usize| {
+        if imported % 100 == 0 {
+            progress(imported);
         }
     };
-    for account in fresh_accounts {
-        let key = account.profile.user_name.key();
-        let id = import_account(store, &instance.id, &settings, account).await?;
-        user_ids.insert(key, id);
+    let mut written = Vec::new();
+    for (account, id) in &plan.accounts {
+        let outcome = import_account(store, &instance.id, &settings, account, id).await;
+        let outcome = outcome.map(|version| Written::User { id, version });
+        plan.settle(store, &mut written, account.line, outcome)
+            .await?;
+        user_ids.insert(account.profile.user_name.key(), id.clone());
         report.imported += 1;
-        tick(&report);
+        tick(report.imported);
     }
-    for group in fresh_groups {
-        import_group(store, &instance.id, &user_ids, group).await?;
+    for (group, id) in &plan.groups {
+        let outcome = import_group(store, &instance.id, &user_ids, group, id).await;
+        let outcome = outcome.map(|version| Written::Group { id, version });
+        plan.settle(store, &mut written, group.line, outcome)
+            .await?;
         report.imported += 1;
-        tick(&report);
+        tick(report.imported);
     }
     progress(report.imported);
     admin::catch_up(store).await?;
     Ok(report)
 }
 
+/// The accounts and groups an import writes, each with the id it gets, and the names they
+/// reserve.
+struct Plan {
+    instance_id: String,
+    accounts: Vec<(Account, String)>,
+    groups: Vec<(ImportedGroup, String)>,
+}
+
+/// What an import has written so far, each with its version then: what it deletes again if a
+/// later write fails, unless it changed since (an IdP adopted it).
+enum Written<'a> {
+    User { id: &'a str, version: u64 },
+    Group { id: &'a str, version: u64 },
+}
+
+impl Plan {
+    fn new(instance_id: &str, accounts: Vec<Account>, groups: Vec<ImportedGroup>) -> Self {
+        let new_id = || uuid::Uuid::new_v4().to_string();
+        Self {
+            instance_id: instance_id.to_string(),
+            accounts: accounts
+                .into_iter()
+                .map(|account| (account, new_id()))
+                .collect(),
+            groups: groups.into_iter().map(|group| (group, new_id())).collect(),
+        }
+    }
+
+    /// Every name the import takes, with the line and the id that takes it.
+    fn names(&self) -> impl Iterator<Item = (usize, UniqueName, &str)> {
+        let accounts = self.accounts.iter().map(|(account, id)| {
+            let name = account.profile.user_name.as_str();
+            let name = UniqueName::new(NameKind::UserName, &self.instance_id, name);
+            (account.line, name, id.as_str())
+        });
+        let groups = self.groups.iter().map(|(group, id)| {
+            let name = group.display_name.as_str();
+            let name = UniqueName::new(NameKind::GroupName, &self.instance_id, name);
+            (group.line, name, id.as_str())
+        });
+        accounts.chain(groups)
+    }
+
+    /// Reserves every name before anything is written, so that a name someone else holds
+    /// refuses the import whole. A name held by a create of this instance that never came to
+    /// be (its process died) is taken over once it is older than any request runs; one held
+    /// by a create still running refuses its line, and with it every group that lists it.
+    /// Returns the refusals; if there are any, every name reserved here is given back.
+    async fn reserve(&self, store: &Store) -> Result<Vec<Rejected>, ImportError> {
+        let now = chrono::Utc::now();
+        let grace = chrono::Duration::seconds(CLAIM_GRACE_SECS.try_into().unwrap_or(i64::MAX));
+        let orphaned_before = timestamp(now.checked_sub_signed(grace).unwrap_or(now));
+        let now = timestamp(now);
+        let mut refused = Vec::new();
+        let mut refused_keys = HashSet::new();
+        for (line, name, id) in self.names() {
+            let claimed = store.claims.claim(&name, id, &now, &orphaned_before).await;
+            match claimed {
+                Ok(Claim::Claimed | Claim::AlreadyHeld) => {}
+                Ok(Claim::Taken) => {
+                    refused.push(Rejected {
+                        line,
+                        reason: "the name is held by a create in progress; import again later"
+                            .into(),
+                    });
+                    if name.kind == NameKind::UserName {
+                        refused_keys.insert(name.key);
+                    }
+                }
+                Err(error) => {
+                    self.release(store).await;
+                    return Err(AdminError::from(error).into());
+                }
+            }
+        }
+        for (group, _) in &self.groups {
+            let lost: Vec<&str> = group
+                .member_keys
+                .iter()
+                .filter(|key| refused_keys.contains(*key))
+                .map(String::as_str)
+                .collect();
+            if !lost.is_empty() {
+                refused.push(Rejected {
+                    line: group.line,
+                    reason: format!("members cannot be imported: {}", lost.join(", ")),
+                });
+            }
+        }
+        if !refused.is_empty() {
+            self.release(store).await;
+            refused.sort_by_key(|rejected| rejected.line);
+        }
+        Ok(refused)
+    }
+
+    /// Gives back every name this import reserved (those another owner holds stay its own).
+    async fn release(&self, store: &Store) {
+        for (_, name, id) in self.names() {
+            if let Err(error) = store.claims.release(&name, id).await {
+                tracing::error!(%error, "cannot release a name an import reserved");
+            }
+        }
+    }
+
+    /// Notes a write that succeeded; after one that failed, deletes what the import wrote
+    /// before it and gives back every name, so that the import leaves nothing behind.
+    async fn settle<'a>(
+        &self,
+        store: &Store,
+        written: &mut Vec<Written<'a>>,
+        line: usize,
+        outcome: Result<Written<'a>, String>,
+    ) -> Result<(), ImportError> {
+        let reason = match outcome {
+            Ok(this) => {
+                written.push(this);
+                return Ok(());
+            }
+            Err(reason) => reason,
+        };
+        let mut left = Vec::new();
+        let cause = format!("{SOURCE_IMPORT}: undone, line {line} failed");
+        // Groups were written after the accounts: deleted first, they leave no member behind.
+        for entry in written.iter().rev() {
+            let metadata = metadata(&self.instance_id, timestamp(chrono::Utc::now()));
+            let instance_id = InstanceId::new(self.instance_id.clone());
+            let (id, deleted) = match entry {
+                Written::User { id, version } => {
+                    let command = UserCommand::Delete {
+                        instance_id,
+                        expected_version: Some(*version),
+                        cause: cause.clone(),
+                    };
+                    let deleted = store.commands.execute_user(id, command, &metadata).await;
+                    (id, deleted.map_err(|error| error.to_string()))
+                }
+                Written::Group { id, version } => {
+                    let command = GroupCommand::Delete {
+                        instance_id,
+                        expected_version: Some(*version),
+                    };
+                    let deleted = store.commands.execute_group(id, command, &metadata).await;
+                    (id, deleted.map_err(|error| error.to_string()))
+                }
+            };
+            if let Err(error) = deleted {
+                tracing::error!(%error, id, "cannot undo an imported account or group");
+                left.push((*id).to_string());
+            }
+        }
+        self.release(store).await;
+        Err(ImportError::Failed { line, reason, left })
+    }
+}
+
 fn read_contents(lines: &str, settings: &InstanceSettings) -> Contents {
     let mut contents = Contents::default();
+    let mut user_keys = HashSet::new();
     let mut group_keys = HashSet::new();
     for (index, text) in lines.lines().enumerate() {
         let line = index + 1;
@@ -192,7 +383,7 @@ fn read_contents(lines: &str, settings: &InstanceSettings) -> Contents {
             continue;
         }
         let refusal = match read_line(text, settings) {
-            Ok(Line::User(profile, _)) if !contents.user_keys.insert(profile.user_name.key()) => {
+            Ok(Line::User(profile, _)) if !user_keys.insert(profile.user_name.key()) => {
                 let name = profile.user_name.as_str();
                 format!("userName {name:?} appears twice in the file")
             }
@@ -306,23 +497,31 @@ fn read_account(value: &Value, settings: &InstanceSettings) -> Result<UserProfil
     Ok(profile)
 }
 
-/// The ids of the instance's users, by the case-insensitive key of their userName.
-async fn users_by_key(
+/// The ids of the instance's users (or groups), by the case-insensitive key of their userName
+/// (or displayName).
+async fn ids_by_key(
     store: &Store,
     instance_id: &str,
+    kind: NameKind,
 ) -> Result<HashMap<String, String>, AdminError> {
     #[derive(sqlx::FromRow)]
     struct Row {
         id: String,
-        user_name_key: String,
+        name_key: String,
     }
-    let sql = Sql::new("SELECT id, user_name_key FROM scim_users WHERE instance_id = $1")
-        .bind(instance_id);
-    let rows: Vec<Row> = store.db.fetch_all(&sql).await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| (row.user_name_key, row.id))
-        .collect())
+    let text = match kind {
+        NameKind::UserName => {
+            "SELECT id, user_name_key AS name_key FROM scim_users WHERE instance_id = $1"
+        }
+        NameKind::GroupName => {
+            "SELECT id, display_name_key AS name_key FROM scim_groups WHERE instance_id = $1"
+        }
+    };
+    let rows: Vec<Row> = store
+        .db
+        .fetch_all(&Sql::new(text).bind(instance_id))
+        .await?;
+    Ok(rows.into_iter().map(|row| (row.name_key, row.id)).collect())
 }
 
 fn metadata(instance_id: &str, now: String) -> EventMetadata {
@@ -337,99 +536,79 @@ fn metadata(instance_id: &str, now: String) -> EventMetadata {
     }
 }
 
-/// Claims `name` for `owner`, runs `execute`, and gives the name back if it fails.
-async fn claimed<F, Fut, E>(
-    store: &Store,
-    name: &UniqueName,
-    owner: &str,
-    line: usize,
-    execute: F,
-) -> Result<(), ImportError>
-where
-    F: FnOnce(String) -> Fut,
-    Fut: std::future::Future<Output = Result<(), E>>,
-    E: std::fmt::Display,
-{
-    let failed = |reason: String| ImportError::Failed { line, reason };
-    let now = timestamp(chrono::Utc::now());
-    // An import never takes a claim over: a server may be creating that owner right now.
-    match store
-        .claims
-        .claim(name, owner, &now, "")
-        .await
-        .map_err(AdminError::from)?
-    {
-        Claim::Claimed | Claim::AlreadyHeld => {}
-        Claim::Taken => return Err(failed("the name was taken while importing".into())),
-    }
-    if let Err(error) = execute(now).await {
-        if let Err(release) = store.claims.release(name, owner).await {
-            tracing::error!(%release, "cannot release the name of a failed import");
-        }
-        return Err(failed(error.to_string()));
-    }
-    Ok(())
-}
-
-/// Imports one account; its new id.
+/// Imports one account as user `id`; its version then, or why not.
 async fn import_account(
     store: &Store,
     instance_id: &str,
     settings: &InstanceSettings,
-    account: Account,
-) -> Result<String, ImportError> {
-    let id = uuid::Uuid::new_v4().to_string();
-    let name = UniqueName::new(
-        NameKind::UserName,
-        instance_id,
-        account.profile.user_name.as_str(),
-    );
+    account: &Account,
+    id: &str,
+) -> Result<u64, String> {
     let mut mapped = mapped_fields(settings.mapping(), &account.profile);
-    mapped.extend(account.fields);
+    mapped.extend(account.fields.clone());
     let command = UserCommand::Import {
         instance_id: InstanceId::new(instance_id.to_string()),
         mapped,
-        profile: account.profile,
+        profile: account.profile.clone(),
     };
-    let owner = id.as_str();
-    claimed(store, &name, owner, account.line, |now| async move {
-        let metadata = metadata(instance_id, now);
-        store.commands.execute_user(owner, command, &metadata).await
-    })
-    .await?;
-    Ok(id)
+    let metadata = metadata(instance_id, timestamp(chrono::Utc::now()));
+    store
+        .commands
+        .execute_user(id, command, &metadata)
+        .await
+        .map_err(|error| error.to_string())?;
+    version_in_log(store, User::TYPE, id).await
 }
 
+/// Imports one group as group `id`, its members being users of `user_ids`; its version then,
+/// or why not.
 async fn import_group(
     store: &Store,
     instance_id: &str,
     user_ids: &HashMap<String, String>,
-    group: ImportedGroup,
-) -> Result<(), ImportError> {
-    let id = uuid::Uuid::new_v4().to_string();
-    let name = UniqueName::new(
-        NameKind::GroupName,
-        instance_id,
-        group.display_name.as_str(),
-    );
-    let members = group
-        .member_keys
-        .iter()
-        .filter_map(|key| user_ids.get(key))
-        .map(|member| Member::user(member.clone()))
-        .collect();
+    group: &ImportedGroup,
+    id: &str,
+) -> Result<u64, String> {
+    let mut members = Vec::new();
+    for key in &group.member_keys {
+        // Checked before anything was written: each member is a user or an account imported
+        // before any group.
+        let member = user_ids
+            .get(key)
+            .ok_or_else(|| format!("member {key} was not imported"))?;
+        members.push(Member::user(member.clone()));
+    }
     let command = GroupCommand::Import {
         instance_id: InstanceId::new(instance_id.to_string()),
-        display_name: group.display_name,
+        display_name: group.display_name.clone(),
         members,
     };
-    let owner = id.as_str();
-    claimed(store, &name, owner, group.line, |now| async move {
-        let metadata = metadata(instance_id, now);
-        store
-            .commands
-            .execute_group(owner, command, &metadata)
-            .await
-    })
-    .await
+    let metadata = metadata(instance_id, timestamp(chrono::Utc::now()));
+    store
+        .commands
+        .execute_group(id, command, &metadata)
+        .await
+        .map_err(|error| error.to_string())?;
+    version_in_log(store, Group::TYPE, id).await
+}
+
+/// The version of aggregate `id` in the log (its last sequence), read right after its import:
+/// what undoing the import expects.
+async fn version_in_log(store: &Store, aggregate_type: &str, id: &str) -> Result<u64, String> {
+    #[derive(sqlx::FromRow)]
+    struct Version {
+        version: i64,
+    }
+    let sql = Sql::new(
+        "SELECT COALESCE(MAX(sequence), 0) AS version FROM events
+          WHERE aggregate_type = $1 AND aggregate_id = $2",
+    )
+    .bind(aggregate_type)
+    .bind(id);
+    let found: Version = store
+        .db
+        .fetch_one(&sql)
+        .await
+        .map_err(|error| error.to_string())?;
+    u64::try_from(found.version).map_err(|error| error.to_string())
 }

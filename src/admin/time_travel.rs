@@ -10,7 +10,7 @@ use crate::store::Store;
 use aggregates::values::case_insensitive_key;
 use projections::error::ProjectionError;
 use projections::history::entities_once_named;
-use projections::time_travel::{self, AsOf};
+use projections::time_travel::{self, AsOf, Cut};
 use serde_json::Value;
 
 /// What to show: a user by userName or a group by displayName, or either by id.
@@ -20,22 +20,23 @@ pub enum Subject {
     Id(String),
 }
 
-/// The moment asked about, in the event log's time format, and as the operator wrote it.
+/// The moment asked about, as the cut of the event log it means, and as the operator wrote it.
 struct Moment {
-    until: Option<String>,
+    cut: Cut,
     said: String,
 }
 
 impl Moment {
-    fn parse(at: Option<&str>) -> Result<Self, AdminError> {
+    /// One cut for everything an answer reads, so that its parts show the same state.
+    async fn at(store: &Store, at: Option<&str>) -> Result<Self, AdminError> {
+        let until = at.map(instant).transpose()?;
+        let cut = time_travel::cut_at(&store.db, until.as_deref())
+            .await
+            .map_err(unreadable)?;
         Ok(Self {
-            until: at.map(instant).transpose()?,
+            cut,
             said: at.map_or_else(|| "now".to_string(), str::to_string),
         })
-    }
-
-    fn until(&self) -> Option<&str> {
-        self.until.as_deref()
     }
 }
 
@@ -52,7 +53,7 @@ pub async fn show(
     at: Option<&str>,
     base_url: &str,
 ) -> Result<Value, AdminError> {
-    let moment = Moment::parse(at)?;
+    let moment = Moment::at(store, at).await?;
     let instance_id = instance(store, instance_name).await?.id;
     let (kind, id) = match subject {
         Subject::Named(kind, name) => {
@@ -87,7 +88,7 @@ pub async fn resource_at(
     at: Option<&str>,
     base_url: &str,
 ) -> Result<Value, AdminError> {
-    let moment = Moment::parse(at)?;
+    let moment = Moment::at(store, at).await?;
     let instance_id = instance(store, instance_name).await?.id;
     resource(store, &instance_id, kind, id, &moment, base_url).await
 }
@@ -100,15 +101,15 @@ async fn resource(
     moment: &Moment,
     base_url: &str,
 ) -> Result<Value, AdminError> {
-    let (db, until) = (&store.db, moment.until());
+    let (db, cut) = (&store.db, moment.cut);
     let resource = match kind {
         ResourceType::User => {
-            let found = time_travel::user_as_of(db, instance_id, id, until).await;
+            let found = time_travel::user_as_of(db, instance_id, id, cut).await;
             let user = live(found.map_err(unreadable)?, "user", id, moment)?;
             render::user(&user.record, Some(&user.groups), base_url)
         }
         ResourceType::Group => {
-            let found = time_travel::group_as_of(db, instance_id, id, until).await;
+            let found = time_travel::group_as_of(db, instance_id, id, cut).await;
             let group = live(found.map_err(unreadable)?, "group", id, moment)?;
             render::group(&group.record, Some(&group.members), base_url)
         }
@@ -181,12 +182,12 @@ async fn name_as_of(
     id: &str,
     moment: &Moment,
 ) -> Result<Option<String>, AdminError> {
-    let until = moment.until();
+    let cut = moment.cut;
     let name = match kind {
-        ResourceType::User => time_travel::user_row_as_of(&store.db, instance_id, id, until)
+        ResourceType::User => time_travel::user_row_as_of(&store.db, instance_id, id, cut)
             .await
             .map(|found| found.and_then(AsOf::live).map(|row| row.user_name)),
-        ResourceType::Group => time_travel::group_name_as_of(&store.db, instance_id, id, until)
+        ResourceType::Group => time_travel::group_name_as_of(&store.db, instance_id, id, cut)
             .await
             .map(|found| found.and_then(AsOf::live)),
     };

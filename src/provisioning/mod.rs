@@ -6,6 +6,7 @@ mod context;
 mod error;
 mod groups;
 mod locks;
+pub mod managers;
 mod users;
 
 pub use context::RequestContext;

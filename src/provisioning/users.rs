@@ -6,6 +6,7 @@ use super::{
 use crate::correlation;
 use crate::scim::mapping::{manager_reference, mapped_fields};
 use crate::store::{CommandError, NameKind, UniqueName};
+use aggregates::settings::mapping::filled_fields;
 use aggregates::settings::roles::{requested_roles, with_roles};
 use aggregates::settings::InstanceSettings;
 use aggregates::user::{ManagerRef, User, UserCommand, UserError, UserProfile};
@@ -239,7 +240,8 @@ impl Provisioning {
     }
 
     /// Takes over an account imported before provisioning whose name the IdP now provisions:
-    /// same id, now managed, with the IdP's profile.
+    /// same id, now managed, with the IdP's profile; the fields the import gave that the
+    /// mapping does not fill stay.
     async fn adopt_user(
         &self,
         ctx: &RequestContext,
@@ -254,6 +256,7 @@ impl Provisioning {
         let command = UserCommand::Adopt {
             instance_id: ctx.instance_id(),
             mapped: mapped_fields(settings.mapping(), &profile),
+            filled: filled_fields(settings.mapping()),
             manager,
             profile,
             cause: ctx.request.clone(),
@@ -309,6 +312,7 @@ impl Provisioning {
                 instance_id: ctx.instance_id(),
                 expected_version: command_version(current.version),
                 mapped: mapped_fields(settings.mapping(), &profile),
+                filled: filled_fields(settings.mapping()),
                 manager,
                 profile,
                 cause: ctx.request.clone(),

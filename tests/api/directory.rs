@@ -1,10 +1,12 @@
 //! The application's user directory: the fields the instance's mapping fills, the user's state,
 //! and the mapped events that record exactly what changed.
 
+use crate::common::server::Server;
 use crate::common::TestApp;
 use crate::on_both_stores;
 use aggregates::settings::SettingsCommand;
 use projections::db::Sql;
+use scimd::admin::import::import_users;
 use scimd::admin::{self, DEFAULT_INSTANCE};
 use serde_json::{json, Value};
 
@@ -14,6 +16,7 @@ on_both_stores!(
     a_changed_mapping_takes_effect_when_re_applied,
     a_manager_outside_the_sync_group_waits_and_is_linked_when_provisioned,
     a_report_and_its_manager_created_at_once_are_linked,
+    a_report_left_waiting_for_a_manager_that_exists_is_linked_at_start_up,
 );
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -314,4 +317,58 @@ async fn a_manager_outside_the_sync_group_waits_and_is_linked_when_provisioned(a
             .map(String::as_str),
         Some("ManagerUnlinked")
     );
+}
+
+/// A manager that came in without linking the reports waiting for it (here an imported
+/// account; likewise a process that died between the manager's commit and the links): the
+/// next start of scimd links them.
+async fn a_report_left_waiting_for_a_manager_that_exists_is_linked_at_start_up(app: TestApp) {
+    let ann = app
+        .post(
+            "/Users",
+            json!({"userName": "ann", ENTERPRISE: {"manager": {"value": "Boss@Corp"}}}),
+        )
+        .await;
+    assert_eq!(ann.status, 201, "{:?}", ann.body);
+    import_users(
+        &app.store,
+        DEFAULT_INSTANCE,
+        r#"{"userName": "boss@corp"}"#,
+        |_| {},
+    )
+    .await
+    .expect("the manager is imported");
+    let boss = admin::directory_entry(&app.store, DEFAULT_INSTANCE, "boss@corp")
+        .await
+        .expect("the manager is in the directory")
+        .id;
+    assert_eq!(
+        manager_of(&app, "ann").await,
+        json!({"reference": "Boss@Corp", "id": null}),
+        "the report still waits, though its manager exists"
+    );
+
+    let mut server = Server::start(&app.database_url).await;
+    // Answered only once the server has finished starting, the sweep among it.
+    let root = server.base.trim_end_matches("/scim/v2");
+    let health = reqwest::get(format!("{root}/healthz"))
+        .await
+        .expect("the server answers");
+    assert!(health.status().is_success(), "{health:?}");
+    admin::catch_up(&app.store)
+        .await
+        .expect("the read model catches up");
+    assert_eq!(
+        manager_of(&app, "ann").await,
+        json!({"reference": "Boss@Corp", "id": boss})
+    );
+    assert_eq!(
+        event_types(&app, &ann.id())
+            .await
+            .last()
+            .map(String::as_str),
+        Some("ManagerLinked")
+    );
+    let exit = server.signal("TERM").await;
+    assert!(exit.success(), "{exit:?}");
 }

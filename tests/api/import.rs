@@ -1,11 +1,14 @@
 //! Picking up existing accounts: importing them unmanaged, and adopting them when an IdP
 //! provisions the same userName.
 
-use crate::common::{encode, user, TestApp};
+use crate::common::{encode, member_ids, user, TestApp};
 use crate::on_both_stores;
-use projections::db::Sql;
-use scimd::admin::import::{import_users, ImportReport};
+use aggregates::settings::SettingsCommand;
+use projections::db::{Dialect, Sql};
+use projections::metadata::timestamp;
+use scimd::admin::import::{import_users, ImportError, ImportReport};
 use scimd::admin::{self, DEFAULT_INSTANCE};
+use scimd::store::{Claim, NameKind, UniqueName};
 use serde_json::json;
 
 on_both_stores!(
@@ -14,6 +17,9 @@ on_both_stores!(
     an_idp_adopts_an_imported_account_instead_of_duplicating_it,
     groups_are_imported_with_their_members_and_adopted_by_name,
     accounts_may_state_the_applications_own_fields,
+    an_adopted_account_keeps_the_fields_the_mapping_does_not_fill,
+    a_member_whose_name_is_held_without_a_user_is_refused_not_dropped,
+    a_write_failing_partway_leaves_nothing_imported,
 );
 
 async fn import(app: &TestApp, lines: &str) -> ImportReport {
@@ -23,9 +29,25 @@ async fn import(app: &TestApp, lines: &str) -> ImportReport {
 }
 
 async fn total_users(app: &TestApp) -> i64 {
-    app.get("/Users?count=0").await.body["totalResults"]
+    total(app, "Users").await
+}
+
+/// How many of `resources` ("Users" or "Groups") the instance has.
+async fn total(app: &TestApp, resources: &str) -> i64 {
+    app.get(&format!("/{resources}?count=0")).await.body["totalResults"]
         .as_i64()
         .unwrap_or(-1)
+}
+
+/// The id of the user named `user_name`, found as an IdP would look it up.
+async fn user_id(app: &TestApp, user_name: &str) -> String {
+    let filter = encode(&format!("userName eq \"{user_name}\""));
+    app.get(&format!("/Users?filter={filter}"))
+        .await
+        .resources()[0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 const ACCOUNTS: &str = r#"{"userName": "old.timer@corp.example", "name": {"givenName": "Old"}, "title": "Clerk"}
@@ -171,9 +193,14 @@ async fn groups_are_imported_with_their_members_and_adopted_by_name(app: TestApp
         .resources()[0]
         .clone();
     let imported_id = finance["id"].as_str().unwrap_or_default().to_string();
-    let mut members = crate::common::member_ids(&finance);
-    members.retain(|id| id != &existing);
-    assert_eq!(members.len(), 1, "{finance:?}");
+    let mut members = member_ids(&finance);
+    members.sort();
+    let mut expected = vec![existing.clone(), user_id(&app, "lee@corp.example").await];
+    expected.sort();
+    assert_eq!(
+        members, expected,
+        "the imported and the existing user: {finance:?}"
+    );
     let again = import(&app, lines).await;
     assert_eq!((again.imported, again.skipped), (0, 3));
 
@@ -186,7 +213,7 @@ async fn groups_are_imported_with_their_members_and_adopted_by_name(app: TestApp
         .await;
     assert_eq!(adopted.status, 201, "{:?}", adopted.body);
     assert_eq!(adopted.id(), imported_id);
-    assert_eq!(crate::common::member_ids(&adopted.body), vec![existing]);
+    assert_eq!(member_ids(&adopted.body), vec![existing]);
     assert_eq!(adopted.body["externalId"], "entra-9");
     let groups = app.get("/Groups?count=0").await;
     assert_eq!(groups.body["totalResults"], 2);
@@ -195,7 +222,7 @@ async fn groups_are_imported_with_their_members_and_adopted_by_name(app: TestApp
 }
 
 async fn accounts_may_state_the_applications_own_fields(app: TestApp) {
-    let add = aggregates::settings::SettingsCommand::AddField {
+    let add = SettingsCommand::AddField {
         name: "Cost Centre".into(),
     };
     admin::change_settings(&app.store, DEFAULT_INSTANCE, add)
@@ -222,4 +249,163 @@ async fn accounts_may_state_the_applications_own_fields(app: TestApp) {
     .await;
     assert_eq!(unknown.rejected.len(), 1);
     assert!(unknown.rejected[0].reason.contains("Salary"), "{unknown:?}");
+}
+
+async fn an_adopted_account_keeps_the_fields_the_mapping_does_not_fill(app: TestApp) {
+    let add = SettingsCommand::AddField {
+        name: "Cost Centre".into(),
+    };
+    admin::change_settings(&app.store, DEFAULT_INSTANCE, add)
+        .await
+        .expect("a custom field is added");
+    let lines = r#"{"userName": "mo@corp.example", "title": "Clerk", "fields": {"Cost Centre": "42", "Office Phone": "555"}}"#;
+    assert_eq!(import(&app, lines).await.imported, 1);
+    let adopted = app
+        .post(
+            "/Users",
+            json!({"userName": "mo@corp.example", "name": {"givenName": "Mo"}}),
+        )
+        .await;
+    assert_eq!(adopted.status, 201, "{:?}", adopted.body);
+    let fields = || async {
+        admin::directory_entry(&app.store, DEFAULT_INSTANCE, "mo@corp.example")
+            .await
+            .expect("the account is in the directory")
+            .fields()
+    };
+    let after_adoption = fields().await;
+    assert_eq!(
+        after_adoption.get("Cost Centre").map(String::as_str),
+        Some("42"),
+        "no mapping row fills it: the IdP has no say in it: {after_adoption:?}"
+    );
+    // The mapping fills these, now from the IdP, which has neither.
+    assert_eq!(after_adoption.get("Office Phone"), None);
+    assert_eq!(after_adoption.get("Scim Sync Job Title"), None);
+    assert_eq!(
+        after_adoption.get("First Name").map(String::as_str),
+        Some("Mo")
+    );
+
+    let patched = app
+        .patch(
+            &format!("/Users/{}", adopted.id()),
+            json!([{"op": "add", "path": "title", "value": "Lead"}]),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{:?}", patched.body);
+    let after_update = fields().await;
+    assert_eq!(
+        after_update.get("Cost Centre").map(String::as_str),
+        Some("42")
+    );
+    assert_eq!(
+        after_update.get("Scim Sync Job Title").map(String::as_str),
+        Some("Lead")
+    );
+}
+
+/// A userName reserved in the instance by a create still running (or one whose process died
+/// moments ago) has no user yet: neither the account nor a group listing it can be imported,
+/// and the import says so instead of importing the group without that member.
+async fn a_member_whose_name_is_held_without_a_user_is_refused_not_dropped(app: TestApp) {
+    let instance = admin::instance(&app.store, DEFAULT_INSTANCE)
+        .await
+        .expect("the default instance");
+    let held = UniqueName::new(NameKind::UserName, &instance.id, "held@corp.example");
+    let now = timestamp(chrono::Utc::now());
+    let claimed = app
+        .store
+        .claims
+        .claim(&held, "a-create-in-flight", &now, "");
+    assert_eq!(claimed.await.expect("the claim is stored"), Claim::Claimed);
+    let lines = r#"{"userName": "lee@corp.example"}
+{"userName": "held@corp.example"}
+{"name": "Team", "members": ["lee@corp.example", "HELD@corp.example"]}"#;
+    let report = import(&app, lines).await;
+    assert_eq!(report.imported, 0, "{report:?}");
+    let refused: Vec<usize> = report.rejected.iter().map(|r| r.line).collect();
+    assert_eq!(refused, [2, 3], "{report:?}");
+    assert!(
+        report.rejected[0].reason.contains("in progress"),
+        "{report:?}"
+    );
+    assert!(
+        report.rejected[1].reason.contains("held@corp.example"),
+        "{report:?}"
+    );
+    assert_eq!(total(&app, "Users").await, 0);
+    assert_eq!(total(&app, "Groups").await, 0);
+    // The create in flight keeps its name; the names the import reserved are free again.
+    let still = app
+        .store
+        .claims
+        .claim(&held, "a-create-in-flight", &now, "");
+    assert_eq!(still.await.expect("the claim reads"), Claim::AlreadyHeld);
+    let lee = app.post("/Users", user("lee@corp.example")).await;
+    assert_eq!(lee.status, 201, "{:?}", lee.body);
+    let team = app.post("/Groups", json!({"displayName": "Team"})).await;
+    assert_eq!(team.status, 201, "{:?}", team.body);
+}
+
+/// Makes the store refuse any event that mentions `marker`, as a full disk or a lost
+/// connection would refuse a write.
+async fn refuse_events_mentioning(app: &TestApp, marker: &str) {
+    let statements = match app.store.db.dialect() {
+        Dialect::Sqlite => vec![format!(
+            "CREATE TRIGGER refuse_marked BEFORE INSERT ON events
+              WHEN NEW.payload LIKE '%{marker}%'
+             BEGIN SELECT RAISE(ABORT, 'refused for the test'); END"
+        )],
+        Dialect::Postgres => vec![
+            format!(
+                "CREATE FUNCTION refuse_marked() RETURNS trigger LANGUAGE plpgsql AS $body$
+                 BEGIN
+                   IF NEW.payload::text LIKE '%{marker}%' THEN
+                     RAISE EXCEPTION 'refused for the test';
+                   END IF;
+                   RETURN NEW;
+                 END $body$"
+            ),
+            "CREATE TRIGGER refuse_marked BEFORE INSERT ON events
+               FOR EACH ROW EXECUTE FUNCTION refuse_marked()"
+                .to_string(),
+        ],
+    };
+    for statement in statements {
+        app.store
+            .db
+            .execute(&Sql::new(statement))
+            .await
+            .expect("the trigger is installed");
+    }
+}
+
+async fn a_write_failing_partway_leaves_nothing_imported(app: TestApp) {
+    refuse_events_mentioning(&app, "Doomed Crew").await;
+    let lines = r#"{"userName": "ann@corp.example"}
+{"userName": "bob@corp.example"}
+{"userName": "cy@corp.example"}
+{"name": "Crew", "members": ["ann@corp.example", "bob@corp.example"]}
+{"name": "Doomed Crew", "members": ["cy@corp.example"]}"#;
+    let failed = import_users(&app.store, DEFAULT_INSTANCE, lines, |_| {}).await;
+    match failed {
+        Err(ImportError::Failed { line, left, .. }) => {
+            assert_eq!(line, 5);
+            assert!(left.is_empty(), "{left:?}");
+        }
+        other => panic!("the import should fail at line 5: {other:?}"),
+    }
+    assert_eq!(total(&app, "Users").await, 0, "nothing half-imported");
+    assert_eq!(total(&app, "Groups").await, 0);
+    for name in ["ann@corp.example", "cy@corp.example"] {
+        let created = app.post("/Users", user(name)).await;
+        assert_eq!(
+            created.status, 201,
+            "{name} is free again: {:?}",
+            created.body
+        );
+    }
+    let crew = app.post("/Groups", json!({"displayName": "Crew"})).await;
+    assert_eq!(crew.status, 201, "{:?}", crew.body);
 }

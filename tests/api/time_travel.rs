@@ -6,7 +6,10 @@ use crate::common::admin_api::{call, with_admin_api};
 use crate::common::cli::run_cli;
 use crate::common::{encode, user, TestApp};
 use crate::on_both_stores_with;
+use aggregates::user::UserCommand;
+use aggregates::values::InstanceId;
 use chrono::{SecondsFormat, Utc};
+use projections::metadata::EventMetadata;
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -15,6 +18,7 @@ on_both_stores_with!(with_admin_api;
     a_user_reads_as_get_served_it_at_each_moment,
     a_group_reads_with_its_members_as_of_each_moment,
     a_name_borne_by_two_users_means_the_one_bearing_it_then,
+    a_change_logged_after_a_later_stamped_one_is_not_shown_before_it,
 );
 
 /// The present moment, with distinct moments on either side: whatever happens before this
@@ -264,4 +268,55 @@ async fn a_name_borne_by_two_users_means_the_one_bearing_it_then(app: TestApp) {
             "at {at}: {ambiguous:?}"
         );
     }
+}
+
+/// A command's events carry the time it was stamped, before it ran: one that was retried is
+/// logged after changes stamped later. At its stamp the log held neither, and that is what
+/// the as-of view must show, never the late change without the one logged before it.
+async fn a_change_logged_after_a_later_stamped_one_is_not_shown_before_it(app: TestApp) {
+    let id = app.create_user("tt.late").await;
+    let path = format!("/Users/{id}");
+    let at_creation = app.get(&path).await.body;
+    let stamped = moment().await;
+    let titled = app
+        .patch(
+            &path,
+            json!([{"op": "add", "path": "title", "value": "Lead"}]),
+        )
+        .await;
+    assert_eq!(titled.status, 200, "{:?}", titled.body);
+    // A deletion stamped before the PATCH ran, logged after it.
+    let instance = scimd::admin::instance(&app.store, scimd::admin::DEFAULT_INSTANCE)
+        .await
+        .expect("the default instance");
+    let late = EventMetadata {
+        instance_id: instance.id.clone(),
+        actor: "okta".into(),
+        key_id: None,
+        correlation_id: "retried".into(),
+        user_agent: None,
+        source: "scim".into(),
+        occurred_at: stamped.clone(),
+    };
+    let delete = UserCommand::Delete {
+        instance_id: InstanceId::new(instance.id),
+        expected_version: None,
+        cause: format!("DELETE {path}"),
+    };
+    app.store
+        .commands
+        .execute_user(&id, delete, &late)
+        .await
+        .expect("the deletion is logged");
+    let after_all = moment().await;
+
+    let (status, body) = as_of(&app, "users", &id, &stamped).await;
+    assert_eq!(
+        (status, body.to_string()),
+        (200, at_creation.to_string()),
+        "the log before the PATCH, not the deletion without the PATCH"
+    );
+    let (status, body) = as_of(&app, "users", &id, &after_all).await;
+    assert_eq!(status, 404, "{body}");
+    assert!(error_of(&body).contains("was deleted"), "{body}");
 }

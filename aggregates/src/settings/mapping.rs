@@ -8,7 +8,7 @@
 
 use crate::values::changed_keys;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub const USER_NAME_FIELD: &str = "User Name";
 
@@ -63,6 +63,11 @@ pub fn default_mapping() -> Vec<MappingRow> {
             field: (*field).to_string(),
         })
         .collect()
+}
+
+/// The fields `mapping` fills: a row each, whether or not a given user has a value for it.
+pub fn filled_fields(mapping: &[MappingRow]) -> BTreeSet<String> {
+    mapping.iter().map(|row| row.field.clone()).collect()
 }
 
 /// The standard field named `name` (any case), in its canonical spelling.

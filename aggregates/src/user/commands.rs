@@ -3,6 +3,7 @@
 use super::values::{ManagerRef, UserProfile};
 use crate::settings::mapping::MappedFields;
 use crate::values::InstanceId;
+use std::collections::BTreeSet;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum UserCommand {
@@ -23,6 +24,9 @@ pub enum UserCommand {
         expected_version: u64,
         profile: UserProfile,
         mapped: MappedFields,
+        /// The fields the instance's mapping fills (see `filled_fields`): `mapped` replaces
+        /// those; the user's other fields stay as they are.
+        filled: BTreeSet<String>,
         manager: Option<ManagerRef>,
         /// The request that asked for it (e.g. `PATCH /Users/{id}`): the reason a suspension
         /// or reactivation it causes records.
@@ -34,6 +38,9 @@ pub enum UserCommand {
         instance_id: InstanceId,
         profile: UserProfile,
         mapped: MappedFields,
+        /// As for `Update`: the fields the import gave that the mapping does not fill (the
+        /// application's own, e.g. a cost centre) are kept.
+        filled: BTreeSet<String>,
         manager: Option<ManagerRef>,
         cause: String,
     },

@@ -20,6 +20,7 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::BTreeSet;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 enum Status {
@@ -76,12 +77,13 @@ impl Aggregate for User {
                 expected_version,
                 profile,
                 mapped,
+                filled,
                 manager,
                 cause,
             } => {
                 self.ensure_live(&instance_id, Some(expected_version))?;
                 self.update(profile, &cause, sink).await;
-                self.map(mapped, sink).await;
+                self.map_filled(mapped, &filled, sink).await;
                 self.manage(manager, sink).await;
                 Ok(())
             }
@@ -107,6 +109,7 @@ impl Aggregate for User {
                 instance_id,
                 profile,
                 mapped,
+                filled,
                 manager,
                 cause,
             } => {
@@ -116,7 +119,7 @@ impl Aggregate for User {
                 }
                 sink.write(UserEvent::UserAdopted, self).await;
                 self.update(profile, &cause, sink).await;
-                self.map(mapped, sink).await;
+                self.map_filled(mapped, &filled, sink).await;
                 self.manage(manager, sink).await;
                 Ok(())
             }
@@ -314,6 +317,25 @@ impl User {
         if !changes.is_empty() {
             sink.write(UserEvent::UserMapped { changes }, self).await;
         }
+    }
+
+    /// Records the change an IdP's profile makes to the fields the mapping fills (`filled`),
+    /// keeping every other field: those the IdP has no say in, such as an imported account's
+    /// own cost centre, must survive its adoption and later updates.
+    async fn map_filled(
+        &mut self,
+        mapped: MappedFields,
+        filled: &BTreeSet<String>,
+        sink: &EventSink<Self>,
+    ) {
+        let mut next: MappedFields = self
+            .mapped
+            .iter()
+            .filter(|(field, _)| !filled.contains(*field))
+            .map(|(field, value)| (field.clone(), value.clone()))
+            .collect();
+        next.extend(mapped);
+        self.map(next, sink).await;
     }
 
     /// Refuses commands for users that do not exist for this instance, and edits based on a

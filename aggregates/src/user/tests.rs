@@ -1,7 +1,7 @@
 //! Given events, when a command, then events (or a typed error).
 
 use super::*;
-use crate::settings::mapping::FieldChange;
+use crate::settings::mapping::{default_mapping, filled_fields, FieldChange};
 use cqrs_es::test::TestFramework;
 use serde_json::json;
 
@@ -64,6 +64,7 @@ fn update(expected_version: u64, profile: UserProfile) -> UserCommand {
         expected_version,
         profile,
         mapped: MappedFields::new(),
+        filled: default_filled(),
         manager: None,
         cause: CAUSE.into(),
     }
@@ -332,6 +333,11 @@ fn replaying_updates_restores_the_profile() {
     assert_eq!(user.version, 2);
 }
 
+/// The fields the default mapping fills.
+fn default_filled() -> BTreeSet<String> {
+    filled_fields(&default_mapping())
+}
+
 fn fields(pairs: &[(&str, &str)]) -> MappedFields {
     pairs
         .iter()
@@ -386,6 +392,7 @@ fn an_update_records_exactly_the_mapped_fields_that_changed() {
             expected_version: 2,
             profile: profile("alice@corp", json!({"title": "Lead"})),
             mapped: fields(&[("User Name", "alice@corp"), ("Scim Sync Job Title", "Lead")]),
+            filled: default_filled(),
             manager: None,
             cause: CAUSE.into(),
         })
@@ -458,6 +465,7 @@ fn update_manager(expected_version: u64, manager: Option<ManagerRef>) -> UserCom
         expected_version,
         profile: profile("alice@corp", json!({})),
         mapped: MappedFields::new(),
+        filled: default_filled(),
         manager,
         cause: CAUSE.into(),
     }
@@ -554,6 +562,7 @@ fn an_imported_account_is_adopted_once_with_the_idps_profile() {
         instance_id: instance(),
         profile: profile("Old@corp", json!({"title": "Clerk"})),
         mapped: MappedFields::new(),
+        filled: default_filled(),
         manager: None,
         cause: "POST /Users".into(),
     };
@@ -581,4 +590,72 @@ fn an_imported_account_is_adopted_once_with_the_idps_profile() {
         .given(vec![created("old@corp", json!({}))])
         .when(adopt)
         .then_expect_error(UserError::AlreadyManaged);
+}
+
+/// An account imported with a standard field the IdP leaves empty and a field of the
+/// application's own.
+fn imported_with_own_fields() -> Vec<UserEvent> {
+    vec![
+        imported("old@corp", json!({"title": "Clerk"})),
+        UserEvent::UserMapped {
+            changes: vec![
+                change("Cost Centre", None, Some("42")),
+                change("Office Phone", None, Some("555")),
+                change("Scim Sync Job Title", None, Some("Clerk")),
+                change("User Name", None, Some("old@corp")),
+            ],
+        },
+    ]
+}
+
+#[test]
+fn adoption_keeps_the_fields_the_mapping_does_not_fill() {
+    UserTest::with(())
+        .given(imported_with_own_fields())
+        .when(UserCommand::Adopt {
+            instance_id: instance(),
+            profile: profile("old@corp", json!({})),
+            mapped: fields(&[("User Name", "old@corp")]),
+            filled: default_filled(),
+            manager: None,
+            cause: "POST /Users".into(),
+        })
+        .then_expect_events(vec![
+            UserEvent::UserAdopted,
+            UserEvent::UserUpdated {
+                changes: vec![AttributeChange::whole(
+                    "title",
+                    Some(Value::from("Clerk")),
+                    None,
+                )],
+            },
+            // The mapping fills the phone and the title, now from the IdP, which has neither;
+            // the cost centre is the application's own.
+            UserEvent::UserMapped {
+                changes: vec![
+                    change("Office Phone", Some("555"), None),
+                    change("Scim Sync Job Title", Some("Clerk"), None),
+                ],
+            },
+        ]);
+}
+
+#[test]
+fn later_updates_keep_the_fields_the_mapping_does_not_fill() {
+    let mut given = imported_with_own_fields();
+    given.push(UserEvent::UserAdopted);
+    UserTest::with(())
+        .given(given)
+        .when(UserCommand::Update {
+            instance_id: instance(),
+            expected_version: 3,
+            profile: profile("old@corp", json!({"title": "Clerk"})),
+            mapped: fields(&[("User Name", "old@corp"), ("Scim Sync Job Title", "Clerk")]),
+            filled: default_filled(),
+            manager: None,
+            cause: CAUSE.into(),
+        })
+        .then_expect_events(vec![UserEvent::UserMapped {
+            changes: vec![change("Office Phone", Some("555"), None)],
+        }]);
 }

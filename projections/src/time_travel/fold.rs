@@ -1,9 +1,10 @@
 //! Folding recorded events into the read-model rows they had produced by a moment: the same
 //! row changes the live projections apply (`UserRowChange`, `GroupRowChange`), applied in
-//! memory to the events that had happened by then. Pure: the events come in, rows go out.
+//! memory to the events before the log's cut for that moment (see `Cut`). Pure: the events
+//! come in, rows go out.
 
 use crate::error::ProjectionError;
-use crate::event_log::{DomainEvent, RecordedEvent};
+use crate::event_log::{DomainEvent, Position, RecordedEvent};
 use crate::scim_groups::{group_row_change, GroupState, MemberRecord, MembershipRecord};
 use crate::scim_users::{user_row_change, UserRecord};
 use aggregates::group::GroupEvent;
@@ -49,25 +50,41 @@ impl<T> AsOf<T> {
     }
 }
 
-/// Whether `recorded` had happened by `until` (fixed-width RFC 3339 text, so text order is time
-/// order); no bound means now.
-pub fn happened_by(recorded: &RecordedEvent, until: Option<&str>) -> bool {
-    until.is_none_or(|until| recorded.metadata.occurred_at.as_str() <= until)
+/// Where the event log is cut for a moment: what an as-of view folds is always a prefix of the
+/// log in the order the projector applies it, so that it shows a state the read model held.
+///
+/// An event's `occurred_at` is stamped before its command runs and kept across retries, so a
+/// later stamp can be logged before an earlier one; keeping every event stamped by the moment
+/// would then apply one without another logged before it: a state that never was. The cut is
+/// therefore the first event, in log order, stamped after the moment (as if each event's time
+/// were the latest stamp logged up to it): everything before it, nothing from it on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// The whole log: now.
+    Everything,
+    /// The events logged before this position.
+    Before(Position),
 }
 
-/// Folds any state from the events of one aggregate that had happened by `until`, each through
-/// `step`; `Deleted` once a step leaves no state after there was one.
+impl Cut {
+    pub fn includes(&self, recorded: &RecordedEvent) -> bool {
+        match self {
+            Self::Everything => true,
+            Self::Before(position) => recorded.position < *position,
+        }
+    }
+}
+
+/// Folds any state from the events of one aggregate before `cut`, each through `step`;
+/// `Deleted` once a step leaves no state after there was one.
 fn fold<S>(
     events: &[RecordedEvent],
-    until: Option<&str>,
+    cut: Cut,
     mut step: impl FnMut(Option<S>, &RecordedEvent) -> Result<Option<S>, ProjectionError>,
 ) -> Result<AsOf<S>, ProjectionError> {
     let mut state = None;
     let mut deleted_at = None;
-    for recorded in events
-        .iter()
-        .filter(|recorded| happened_by(recorded, until))
-    {
+    for recorded in events.iter().filter(|recorded| cut.includes(recorded)) {
         let existed = state.is_some();
         state = step(state, recorded)?;
         if existed && state.is_none() {
@@ -96,12 +113,9 @@ pub fn created_in(events: &[RecordedEvent]) -> Option<&str> {
     }
 }
 
-/// The `scim_users` row of the user whose events these are, as of `until`.
-pub fn fold_user(
-    events: &[RecordedEvent],
-    until: Option<&str>,
-) -> Result<AsOf<UserRecord>, ProjectionError> {
-    fold(events, until, |row, recorded| {
+/// The `scim_users` row of the user whose events these are, as of `cut`.
+pub fn fold_user(events: &[RecordedEvent], cut: Cut) -> Result<AsOf<UserRecord>, ProjectionError> {
+    fold(events, cut, |row, recorded| {
         let DomainEvent::User(event) = &recorded.event else {
             return Ok(row);
         };
@@ -112,12 +126,9 @@ pub fn fold_user(
 }
 
 /// The `scim_groups` row and membership rows of the group whose events these are (all of
-/// them, or its own and those about some members only), as of `until`.
-pub fn fold_group(
-    events: &[RecordedEvent],
-    until: Option<&str>,
-) -> Result<AsOf<GroupState>, ProjectionError> {
-    fold(events, until, |state, recorded| {
+/// them, or its own and those about some members only), as of `cut`.
+pub fn fold_group(events: &[RecordedEvent], cut: Cut) -> Result<AsOf<GroupState>, ProjectionError> {
+    fold(events, cut, |state, recorded| {
         let DomainEvent::Group(event) = &recorded.event else {
             return Ok(state);
         };
@@ -125,7 +136,7 @@ pub fn fold_group(
     })
 }
 
-/// The groups of `instance_id` that `member_id` directly belonged to as of `until`, from the
+/// The groups of `instance_id` that `member_id` directly belonged to as of `cut`, from the
 /// events of every group it ever joined (each group's own events and those about this member
 /// suffice), in the order the live read model lists them: by displayName without regard to
 /// case, then id.
@@ -133,11 +144,11 @@ pub fn memberships(
     member_id: &str,
     instance_id: &str,
     group_events: &[RecordedEvent],
-    until: Option<&str>,
+    cut: Cut,
 ) -> Result<Vec<MembershipRecord>, ProjectionError> {
     let mut groups = Vec::new();
     for events in group_events.chunk_by(|a, b| a.aggregate_id == b.aggregate_id) {
-        let Some(group) = fold_group(events, until)?.live() else {
+        let Some(group) = fold_group(events, cut)?.live() else {
             continue;
         };
         if group.row.instance_id == instance_id && group.members.contains_key(member_id) {

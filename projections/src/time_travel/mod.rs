@@ -5,7 +5,8 @@
 mod fold;
 mod read;
 
-pub use fold::{created_in, fold_group, fold_user, happened_by, listed_members, memberships, AsOf};
+pub use fold::{created_in, fold_group, fold_user, listed_members, memberships, AsOf, Cut};
+pub use read::cut_at;
 
 use crate::db::Db;
 use crate::error::ProjectionError;
@@ -30,15 +31,15 @@ pub struct GroupAsOf {
     pub members: Vec<MemberRecord>,
 }
 
-/// User `id` of `instance_id` as of `until` (now without one); `None` if that instance never
+/// User `id` of `instance_id` as of `cut`; `None` if that instance never
 /// had such a user.
 pub async fn user_as_of(
     db: &Db,
     instance_id: &str,
     id: &str,
-    until: Option<&str>,
+    cut: Cut,
 ) -> Result<Option<AsOf<UserAsOf>>, ProjectionError> {
-    let Some(row) = user_row_as_of(db, instance_id, id, until).await? else {
+    let Some(row) = user_row_as_of(db, instance_id, id, cut).await? else {
         return Ok(None);
     };
     let record = match row.into_live() {
@@ -56,17 +57,17 @@ pub async fn user_as_of(
     group_ids.dedup();
     group_events.extend(read::group_own_events(db, &group_ids).await?);
     group_events.sort_by(|a, b| (&a.aggregate_id, a.sequence).cmp(&(&b.aggregate_id, b.sequence)));
-    let groups = memberships(id, &record.instance_id, &group_events, until)?;
+    let groups = memberships(id, &record.instance_id, &group_events, cut)?;
     Ok(Some(AsOf::Live(UserAsOf { record, groups })))
 }
 
-/// User `id`'s row as of `until`, without its groups; `None` if `instance_id` never had such
+/// User `id`'s row as of `cut`, without its groups; `None` if `instance_id` never had such
 /// a user.
 pub async fn user_row_as_of(
     db: &Db,
     instance_id: &str,
     id: &str,
-    until: Option<&str>,
+    cut: Cut,
 ) -> Result<Option<AsOf<UserRecord>>, ProjectionError> {
     let Some(events) = of_instance(
         read::aggregate_events(db, User::TYPE, id).await?,
@@ -74,17 +75,17 @@ pub async fn user_row_as_of(
     ) else {
         return Ok(None);
     };
-    fold_user(&events, until).map(Some)
+    fold_user(&events, cut).map(Some)
 }
 
-/// Group `id` of `instance_id` as of `until` (now without one); `None` if that instance never
+/// Group `id` of `instance_id` as of `cut`; `None` if that instance never
 /// had such a group. Folds every event of the group up to then: its cost grows with the
 /// group's history.
 pub async fn group_as_of(
     db: &Db,
     instance_id: &str,
     id: &str,
-    until: Option<&str>,
+    cut: Cut,
 ) -> Result<Option<AsOf<GroupAsOf>>, ProjectionError> {
     let Some(events) = of_instance(
         read::aggregate_events(db, Group::TYPE, id).await?,
@@ -92,12 +93,12 @@ pub async fn group_as_of(
     ) else {
         return Ok(None);
     };
-    let group = match fold_group(&events, until)?.into_live() {
+    let group = match fold_group(&events, cut)?.into_live() {
         Ok(group) => group,
         Err(absent) => return Ok(Some(absent)),
     };
     let member_ids: Vec<String> = group.members.keys().cloned().collect();
-    let deleted = read::deleted_among(db, &member_ids, until).await?;
+    let deleted = read::deleted_among(db, &member_ids, cut).await?;
     let members = listed_members(&group, &deleted);
     Ok(Some(AsOf::Live(GroupAsOf {
         record: group.row,
@@ -105,13 +106,13 @@ pub async fn group_as_of(
     })))
 }
 
-/// Group `id`'s displayName as of `until`, from its own events only (not its member changes);
+/// Group `id`'s displayName as of `cut`, from its own events only (not its member changes);
 /// `None` if `instance_id` never had such a group.
 pub async fn group_name_as_of(
     db: &Db,
     instance_id: &str,
     id: &str,
-    until: Option<&str>,
+    cut: Cut,
 ) -> Result<Option<AsOf<String>>, ProjectionError> {
     let Some(events) = of_instance(
         read::group_own_events(db, &[id.to_string()]).await?,
@@ -120,7 +121,7 @@ pub async fn group_name_as_of(
         return Ok(None);
     };
     Ok(Some(
-        fold_group(&events, until)?.map(|group: GroupState| group.row.display_name),
+        fold_group(&events, cut)?.map(|group: GroupState| group.row.display_name),
     ))
 }
 

@@ -1,10 +1,11 @@
 //! The events time travel folds, read by aggregate through the events table's primary key
-//! (aggregate_type, aggregate_id, sequence), never the whole log where it can be avoided.
+//! (aggregate_type, aggregate_id, sequence), never the whole log where it can be avoided; and
+//! the cut of the log for a moment, which reads the log's stamps up to that moment.
 
-use super::fold::happened_by;
-use crate::db::{placeholders, Db, Dialect, SqlArg};
+use super::fold::Cut;
+use crate::db::{placeholders, Db, Dialect, Sql, SqlArg};
 use crate::error::ProjectionError;
-use crate::event_log::{events_where, RecordedEvent};
+use crate::event_log::{events_where, Position, RecordedEvent};
 use aggregates::group::Group;
 use cqrs_es::Aggregate;
 use std::collections::HashSet;
@@ -58,11 +59,11 @@ pub async fn group_own_events(
     Ok(events)
 }
 
-/// Which of `ids` (users or groups) had been deleted by `until`.
+/// Which of `ids` (users or groups) had been deleted before `cut`.
 pub async fn deleted_among(
     db: &Db,
     ids: &[String],
-    until: Option<&str>,
+    cut: Cut,
 ) -> Result<HashSet<String>, ProjectionError> {
     let mut deleted = HashSet::new();
     for chunk in ids.chunks(CHUNK) {
@@ -76,9 +77,58 @@ pub async fn deleted_among(
         deleted.extend(
             events
                 .into_iter()
-                .filter(|recorded| happened_by(recorded, until))
+                .filter(|recorded| cut.includes(recorded))
                 .map(|recorded| recorded.aggregate_id),
         );
     }
     Ok(deleted)
+}
+
+#[derive(sqlx::FromRow)]
+struct CutRow {
+    transaction_id: i64,
+    position: i64,
+}
+
+/// The cut of the log for `until` (fixed-width RFC 3339 text, so text order is time order; no
+/// bound means now): the first event, in the order the projector applies them, stamped after
+/// it, or the end of the log as it is now, so that events logged while an answer is read stay
+/// out of it too. This reads the log from its start up to there, without decoding it.
+///
+/// On PostgreSQL that order is (`transaction_id`, `position`), and a transaction still open
+/// may yet commit events ahead of those visible: the cut is also never beyond the oldest open
+/// transaction, as the projector never reads beyond it either (see `event_log::read_after`).
+pub async fn cut_at(db: &Db, until: Option<&str>) -> Result<Cut, ProjectionError> {
+    let Some(until) = until else {
+        return Ok(Cut::Everything);
+    };
+    let sql = match db.dialect() {
+        Dialect::Sqlite => Sql::new(
+            "SELECT 0 AS transaction_id, COALESCE(
+                 (SELECT position FROM events
+                   WHERE json_extract(metadata, '$.occurred_at') > $1
+                   ORDER BY position LIMIT 1),
+                 (SELECT COALESCE(MAX(position), 0) + 1 FROM events)) AS position",
+        ),
+        // The stamps compare as bytes, whatever the database's collation. Transactions that
+        // start later get later ids than the oldest open one: the end of the log as it is now.
+        Dialect::Postgres => Sql::new(
+            "SELECT transaction_id, position FROM (
+                 (SELECT transaction_id::text::bigint AS transaction_id, position FROM events
+                   WHERE (metadata ->> 'occurred_at') COLLATE \"C\" > $1
+                   ORDER BY events.transaction_id, events.position LIMIT 1)
+                 UNION ALL
+                 SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, 0
+             ) AS cuts
+             ORDER BY transaction_id, position LIMIT 1",
+        ),
+    }
+    .bind(until);
+    let row: Option<CutRow> = db.fetch_optional(&sql).await?;
+    Ok(row.map_or(Cut::Everything, |row| {
+        Cut::Before(Position {
+            transaction_id: row.transaction_id,
+            position: row.position,
+        })
+    }))
 }
