@@ -18,7 +18,7 @@ use projections::event_log::ended_by;
 use projections::scim_groups::{
     find_group, member_kinds, members_of_groups, unmanaged_group_named, GroupRecord, MemberRecord,
 };
-use projections::time_travel::{group_as_of, AsOf};
+use projections::time_travel::{group_as_of, AsOf, Cut};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -122,7 +122,7 @@ impl Provisioning {
             Err(ProvisioningError::Lagging(lag)) => {
                 tracing::warn!(%lag, group_id = %id, "read model lagging: the new group is answered from its events");
                 let instance_id = &ctx.principal.instance_id;
-                match group_as_of(&self.store.db, instance_id, &id, None).await? {
+                match group_as_of(&self.store.db, instance_id, &id, Cut::Everything).await? {
                     Some(AsOf::Live(group)) => Ok(WrittenGroup {
                         record: group.record,
                         members: Some(group.members),

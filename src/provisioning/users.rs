@@ -14,7 +14,7 @@ use cqrs_es::Aggregate;
 use projections::directory::{unmanaged_user_named, waiting_for_manager};
 use projections::scim_groups::{groups_of_members, MembershipRecord};
 use projections::scim_users::{find_manager, find_user, UserRecord};
-use projections::time_travel::{user_row_as_of, AsOf};
+use projections::time_travel::{user_row_as_of, AsOf, Cut};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -230,7 +230,8 @@ impl Provisioning {
             Err(ProvisioningError::Lagging(lag)) => {
                 tracing::warn!(%lag, user_id = %id, "read model lagging: the written user is answered from its events, without its manager links");
                 let instance_id = &ctx.principal.instance_id;
-                let folded = user_row_as_of(&self.store.db, instance_id, id, None).await?;
+                let folded =
+                    user_row_as_of(&self.store.db, instance_id, id, Cut::Everything).await?;
                 folded
                     .and_then(AsOf::live)
                     .ok_or(ProvisioningError::Lagging(lag))
