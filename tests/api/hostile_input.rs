@@ -4,11 +4,10 @@
 //! changes nothing.
 
 use crate::common::audit_trail::event_log;
+use crate::common::wire::exchange;
 use crate::common::TestApp;
 use crate::on_both_stores;
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::TcpStream;
 
 on_both_stores!(
     hostile_bodies_are_refused_with_a_scim_error_and_change_nothing,
@@ -352,21 +351,6 @@ async fn hostile_bodies_are_refused_with_a_scim_error_and_change_nothing(app: Te
     assert_eq!(state(&app, &[&user, &group]).await, before);
 }
 
-/// Sends raw bytes on a fresh connection; the status scimd answers with and the body.
-async fn raw(app: &TestApp, request: &[u8]) -> (u16, String) {
-    let mut stream = TcpStream::connect(app.address).await.expect("connects");
-    stream.write_all(request).await.expect("sent");
-    let mut answer = Vec::new();
-    let _ = stream.read_to_end(&mut answer).await;
-    let text = String::from_utf8_lossy(&answer).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or_else(|| panic!("an HTTP response, got {text:?}"));
-    (status, text)
-}
-
 async fn hostile_paths_queries_and_headers_are_refused_and_change_nothing(app: TestApp) {
     let ann = app.create_user("ann@example.com").await;
     let user = format!("/Users/{ann}");
@@ -431,7 +415,7 @@ async fn hostile_paths_queries_and_headers_are_refused_and_change_nothing(app: T
             "{method} /scim/v2{path} HTTP/1.1\r\nHost: scimd\r\nAuthorization: Bearer {token}\r\n\
              Connection: close\r\n\r\n"
         );
-        let (got, text) = raw(&app, request.as_bytes()).await;
+        let (got, text) = exchange(app.address, request.as_bytes()).await;
         assert_eq!(got, status, "{method} {path}: {text}");
         if status >= 400 {
             let body: Value =
@@ -447,8 +431,8 @@ async fn hostile_paths_queries_and_headers_are_refused_and_change_nothing(app: T
     }
     // Raw bytes that are not UTF-8 in the request line or a header. The request line is
     // refused by HTTP itself, before scimd sees a request: a bare 400, still never a 5xx.
-    let (status, text) = raw(
-        &app,
+    let (status, text) = exchange(
+        app.address,
         b"GET /scim/v2/Users/\xff\xfe HTTP/1.1\r\nHost: scimd\r\nConnection: close\r\n\r\n",
     )
     .await;
@@ -458,7 +442,7 @@ async fn hostile_paths_queries_and_headers_are_refused_and_change_nothing(app: T
     request.extend_from_slice(b" HTTP/1.1\r\nHost: scimd\r\nAuthorization: Bearer \xff\xfe");
     request.extend_from_slice(token.as_bytes());
     request.extend_from_slice(b"\r\nConnection: close\r\n\r\n");
-    let (status, text) = raw(&app, &request).await;
+    let (status, text) = exchange(app.address, &request).await;
     assert_eq!(status, 401, "{text}");
     assert!(text.contains(r#""status":"401""#), "{text}");
     assert_eq!(state(&app, &[&user]).await, before);
