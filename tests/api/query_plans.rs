@@ -6,6 +6,7 @@ use crate::common::{StoreKind, TestApp};
 use projections::db::{Dialect, Sql};
 use projections::event_log::head_statement;
 use projections::history::{history_statement, HistoryQuery};
+use projections::time_travel::cut_statement;
 
 #[derive(sqlx::FromRow)]
 struct PlanLine {
@@ -16,8 +17,13 @@ struct PlanLine {
 /// The plan of `sql` when sorting is made as costly as the planner allows: a plan that still
 /// sorts has no index to follow.
 async fn plan_without_sorting(app: &TestApp, sql: &Sql) -> String {
+    plan_with(app, "SET LOCAL enable_sort = off", sql).await
+}
+
+/// The PostgreSQL plan of `sql` under one planner `setting`.
+async fn plan_with(app: &TestApp, setting: &'static str, sql: &Sql) -> String {
     let mut tx = app.store.db.begin_snapshot().await.expect("a transaction");
-    tx.execute(&Sql::new("SET LOCAL enable_sort = off"))
+    tx.execute(&Sql::new(setting))
         .await
         .expect("the setting is taken");
     let explain = sql
@@ -95,16 +101,46 @@ struct SqlitePlanLine {
     detail: String,
 }
 
+async fn sqlite_plan(app: &TestApp, sql: &Sql) -> String {
+    let explain = sql.args().iter().cloned().fold(
+        Sql::new(format!("EXPLAIN QUERY PLAN {}", sql.text())),
+        Sql::bind,
+    );
+    let lines: Vec<SqlitePlanLine> = app.store.db.fetch_all(&explain).await.expect("a plan");
+    lines.into_iter().map(|line| line.detail + "\n").collect()
+}
+
+/// A moment after every event: the cut must find that nothing is stamped later without
+/// reading the log from its start.
+const AFTER_EVERY_EVENT: &str = "2999-01-01T00:00:00.000000Z";
+
+#[tokio::test]
+async fn the_time_travel_cut_reads_the_stamp_index_on_sqlite() {
+    let (app, _) = an_instance_with_history(StoreKind::Sqlite).await;
+    let plan = sqlite_plan(&app, &cut_statement(Dialect::Sqlite, AFTER_EVERY_EVENT)).await;
+    assert!(plan.contains("USING INDEX events_by_stamp"), "{plan}");
+}
+
+#[tokio::test]
+async fn the_time_travel_cut_reads_the_stamp_index_on_postgres() {
+    let (app, _) = an_instance_with_history(StoreKind::Postgres).await;
+    app.store
+        .db
+        .execute(&Sql::new("ANALYZE events"))
+        .await
+        .expect("statistics");
+    // A table this small is cheapest to read whole; the question is which index a large one
+    // would follow: the stamps after the moment, not the commit order from its start.
+    let sql = cut_statement(Dialect::Postgres, AFTER_EVERY_EVENT);
+    let plan = plan_with(&app, "SET LOCAL enable_seqscan = off", &sql).await;
+    assert!(plan.contains("events_by_stamp"), "{plan}");
+}
+
 #[tokio::test]
 async fn history_filters_read_their_own_index_in_order_on_sqlite() {
     let (app, instance_id) = an_instance_with_history(StoreKind::Sqlite).await;
     for (index, sql) in history_statements(&instance_id) {
-        let explain = sql.args().iter().cloned().fold(
-            Sql::new(format!("EXPLAIN QUERY PLAN {}", sql.text())),
-            Sql::bind,
-        );
-        let lines: Vec<SqlitePlanLine> = app.store.db.fetch_all(&explain).await.expect("a plan");
-        let plan: String = lines.into_iter().map(|line| line.detail + "\n").collect();
+        let plan = sqlite_plan(&app, &sql).await;
         assert!(!plan.contains("TEMP B-TREE"), "{index}: {plan}");
         assert!(plan.contains(index), "{index}: {plan}");
     }

@@ -6,7 +6,7 @@ mod fold;
 mod read;
 
 pub use fold::{created_in, fold_group, fold_user, listed_members, memberships, AsOf, Cut};
-pub use read::cut_at;
+pub use read::{cut_at, cut_statement};
 
 use crate::db::Db;
 use crate::error::ProjectionError;

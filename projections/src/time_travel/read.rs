@@ -1,6 +1,6 @@
 //! The events time travel folds, read by aggregate through the events table's primary key
 //! (aggregate_type, aggregate_id, sequence), never the whole log where it can be avoided; and
-//! the cut of the log for a moment, which reads the log's stamps up to that moment.
+//! the cut of the log for a moment, which reads the stamps after that moment from their index.
 
 use super::fold::Cut;
 use crate::db::{placeholders, Db, Dialect, Sql, SqlArg};
@@ -93,7 +93,7 @@ struct CutRow {
 /// The cut of the log for `until` (fixed-width RFC 3339 text, so text order is time order; no
 /// bound means now): the first event, in the order the projector applies them, stamped after
 /// it, or the end of the log as it is now, so that events logged while an answer is read stay
-/// out of it too. This reads the log from its start up to there, without decoding it.
+/// out of it too.
 ///
 /// On PostgreSQL that order is (`transaction_id`, `position`), and a transaction still open
 /// may yet commit events ahead of those visible: the cut is also never beyond the oldest open
@@ -102,16 +102,33 @@ pub async fn cut_at(db: &Db, until: Option<&str>) -> Result<Cut, ProjectionError
     let Some(until) = until else {
         return Ok(Cut::Everything);
     };
-    let sql = match db.dialect() {
+    let sql = cut_statement(db.dialect(), until);
+    let row: Option<CutRow> = db.fetch_optional(&sql).await?;
+    Ok(row.map_or(Cut::Everything, |row| {
+        Cut::Before(Position {
+            transaction_id: row.transaction_id,
+            position: row.position,
+        })
+    }))
+}
+
+/// The statement `cut_at` runs. Both read the events stamped after `until` from the stamp's
+/// index (migration 0014), not the log from its start: a moment after the last event reads
+/// nothing.
+pub fn cut_statement(dialect: Dialect, until: &str) -> Sql {
+    match dialect {
+        // MIN over the index's range of stamps: only events stamped after the moment are
+        // visited. Left to itself, SQLite answers MIN(position) by walking the
+        // positions from the first, reading each event's stamp: the cost this index avoids.
         Dialect::Sqlite => Sql::new(
             "SELECT 0 AS transaction_id, COALESCE(
-                 (SELECT position FROM events
-                   WHERE json_extract(metadata, '$.occurred_at') > $1
-                   ORDER BY position LIMIT 1),
+                 (SELECT MIN(position) FROM events INDEXED BY events_by_stamp
+                   WHERE json_extract(metadata, '$.occurred_at') > $1),
                  (SELECT COALESCE(MAX(position), 0) + 1 FROM events)) AS position",
         ),
-        // The stamps compare as bytes, whatever the database's collation. Transactions that
-        // start later get later ids than the oldest open one: the end of the log as it is now.
+        // The stamps compare as bytes, whatever the database's collation, as the index holds
+        // them. Transactions that start later get later ids than the oldest open one: the end
+        // of the log as it is now.
         Dialect::Postgres => Sql::new(
             "SELECT transaction_id, position FROM (
                  (SELECT transaction_id::text::bigint AS transaction_id, position FROM events
@@ -123,12 +140,5 @@ pub async fn cut_at(db: &Db, until: Option<&str>) -> Result<Cut, ProjectionError
              ORDER BY transaction_id, position LIMIT 1",
         ),
     }
-    .bind(until);
-    let row: Option<CutRow> = db.fetch_optional(&sql).await?;
-    Ok(row.map_or(Cut::Everything, |row| {
-        Cut::Before(Position {
-            transaction_id: row.transaction_id,
-            position: row.position,
-        })
-    }))
+    .bind(until)
 }
