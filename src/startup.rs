@@ -8,11 +8,10 @@ use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::provisioning::{managers, Provisioning};
 use crate::provisioning_log::{self, ProvisioningLog};
-use crate::store::Store;
+use crate::store::{orphaned_before, Store};
 use chrono::Utc;
 use projections::db::DbError;
 use projections::error::ProjectionError;
-use projections::metadata::timestamp;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -173,9 +172,11 @@ pub async fn serve(
 }
 
 async fn reconcile_claims(store: &Store, grace: Duration) {
-    let grace = chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::MAX);
-    let cutoff = Utc::now().checked_sub_signed(grace).unwrap_or(Utc::now());
-    match store.claims.reconcile(&timestamp(cutoff)).await {
+    match store
+        .claims
+        .reconcile(&orphaned_before(Utc::now(), grace))
+        .await
+    {
         Ok(0) => {}
         Ok(removed) => tracing::info!(removed, "removed name claims left by interrupted requests"),
         Err(error) => tracing::warn!(%error, "could not reconcile name claims"),

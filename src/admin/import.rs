@@ -22,7 +22,7 @@ use crate::scim::mapping::mapped_fields;
 use crate::scim::resource::{decode, user_profile};
 use crate::scim::schema::ResourceType;
 use crate::startup::CLAIM_GRACE_SECS;
-use crate::store::{Claim, NameKind, Store, UniqueName};
+use crate::store::{orphaned_before, Claim, NameKind, Store, UniqueName};
 use aggregates::group::{DisplayName, Group, GroupCommand, Member};
 use aggregates::settings::mapping::MappedFields;
 use aggregates::settings::roles::requested_roles;
@@ -34,6 +34,7 @@ use projections::db::Sql;
 use projections::metadata::{timestamp, EventMetadata};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
 /// Where imported changes come from, in the change history.
 pub const SOURCE_IMPORT: &str = "import";
@@ -262,13 +263,12 @@ impl Plan {
 
     /// Reserves every name before anything is written, so that a name someone else holds
     /// refuses the import whole. A name held by a create of this instance that never came to
-    /// be (its process died) is taken over once it is older than any request runs; one held
-    /// by a create still running refuses its line, and with it every group that lists it.
+    /// be (its process died) is taken over once it has gone unrenewed for the claim grace; one
+    /// held by a create still running refuses its line, and with it every group that lists it.
     /// Returns the refusals; if there are any, every name reserved here is given back.
     async fn reserve(&self, store: &Store) -> Result<Vec<Rejected>, ImportError> {
         let now = chrono::Utc::now();
-        let grace = chrono::Duration::seconds(CLAIM_GRACE_SECS.try_into().unwrap_or(i64::MAX));
-        let orphaned_before = timestamp(now.checked_sub_signed(grace).unwrap_or(now));
+        let orphaned_before = orphaned_before(now, Duration::from_secs(CLAIM_GRACE_SECS));
         let now = timestamp(now);
         let mut refused = Vec::new();
         let mut refused_keys = HashSet::new();

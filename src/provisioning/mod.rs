@@ -14,7 +14,7 @@ pub use error::ProvisioningError;
 pub use groups::{GroupChange, WrittenGroup};
 
 use crate::store::metrics::AggregateLabel;
-use crate::store::{Claim, NameKind, Store, UniqueName};
+use crate::store::{orphaned_before, Claim, NameKind, Store, UniqueName};
 use aggregates::group::{GroupCommand, GroupError, MemberId};
 use aggregates::settings::InstanceSettings;
 use locks::AggregateLocks;
@@ -43,7 +43,7 @@ pub struct Provisioning {
     locks: Arc<AggregateLocks>,
     /// How long a claim of a never-created owner must have gone unrenewed before a create may
     /// take it over.
-    claim_grace: chrono::Duration,
+    claim_grace: Duration,
     /// How often a request renews the claims it holds: well within the grace.
     renew_claims_every: Duration,
 }
@@ -56,7 +56,7 @@ impl Provisioning {
         Self {
             store,
             locks: Arc::default(),
-            claim_grace: chrono::Duration::from_std(claim_grace).unwrap_or(chrono::Duration::MAX),
+            claim_grace,
             renew_claims_every: (claim_grace / 4).max(SHORTEST_RENEWAL),
         }
     }
@@ -89,7 +89,7 @@ impl Provisioning {
     /// if the owner's command fails.
     async fn reserve(&self, name: &UniqueName, owner: &str) -> Result<bool, ProvisioningError> {
         let now = chrono::Utc::now();
-        let orphaned_before = timestamp(now.checked_sub_signed(self.claim_grace).unwrap_or(now));
+        let orphaned_before = orphaned_before(now, self.claim_grace);
         let now = timestamp(now);
         match self
             .store

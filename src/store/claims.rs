@@ -8,10 +8,13 @@
 //! on the event log's word, never on the read model's alone (it may lag, or be rebuilding).
 
 use aggregates::values::case_insensitive_key;
+use chrono::{DateTime, Utc};
 use projections::db::{Db, DbError, Sql};
 use projections::error::ProjectionError;
-use projections::event_log::last_position_of;
+use projections::event_log::{last_position_of, Position};
+use projections::metadata::timestamp;
 use projections::runner::Projector;
+use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Claim {
@@ -40,35 +43,46 @@ pub struct UniqueName {
     pub key: String,
 }
 
+/// Where the claims of one kind of name live, and what shows their owners.
+struct ClaimTables {
+    /// The claims table.
+    table: &'static str,
+    /// Its (and the read model's) column of the name's key.
+    key: &'static str,
+    /// Its column of the owner's id.
+    owner: &'static str,
+    /// The owner's aggregate type in the event log.
+    aggregate_type: &'static str,
+    /// The read model table that shows the owner holding the name.
+    read_model: &'static str,
+}
+
 impl NameKind {
-    /// The claims table, its key and owner columns, the owner's aggregate type, and the read
-    /// model table and key column that show the owner holding the name.
-    fn tables(
-        self,
-    ) -> (
-        &'static str,
-        &'static str,
-        &'static str,
-        &'static str,
-        &'static str,
-    ) {
+    fn tables(self) -> ClaimTables {
         match self {
-            Self::UserName => (
-                "user_name_claims",
-                "user_name_key",
-                "user_id",
-                "User",
-                "scim_users",
-            ),
-            Self::GroupName => (
-                "group_name_claims",
-                "display_name_key",
-                "group_id",
-                "Group",
-                "scim_groups",
-            ),
+            Self::UserName => ClaimTables {
+                table: "user_name_claims",
+                key: "user_name_key",
+                owner: "user_id",
+                aggregate_type: "User",
+                read_model: "scim_users",
+            },
+            Self::GroupName => ClaimTables {
+                table: "group_name_claims",
+                key: "display_name_key",
+                owner: "group_id",
+                aggregate_type: "Group",
+                read_model: "scim_groups",
+            },
         }
     }
+}
+
+/// The time before which a claim, unrenewed, of an owner that was never created counts as an
+/// orphan: `grace` before `now`.
+pub fn orphaned_before(now: DateTime<Utc>, grace: Duration) -> String {
+    let grace = chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::MAX);
+    timestamp(now.checked_sub_signed(grace).unwrap_or(now))
 }
 
 impl UniqueName {
@@ -119,14 +133,15 @@ impl UniqueName {
     /// before its first event was stored. The event log, not the read model, decides, so a
     /// create that committed but is not projected yet keeps its name.
     fn orphan_statement(&self, claimed_before: &str) -> Sql {
-        let (table, owner, aggregate_type, scope) = match self.kind {
-            NameKind::UserName => ("user_name_claims", "user_id", "User", "user_name_key = $1"),
-            NameKind::GroupName => (
-                "group_name_claims",
-                "group_id",
-                "Group",
-                "display_name_key = $1 AND instance_id = $3",
-            ),
+        let ClaimTables {
+            table,
+            owner,
+            aggregate_type,
+            ..
+        } = self.kind.tables();
+        let scope = match self.kind {
+            NameKind::UserName => "user_name_key = $1",
+            NameKind::GroupName => "display_name_key = $1 AND instance_id = $3",
         };
         let sql = Sql::new(format!(
             "DELETE FROM {table}
@@ -146,7 +161,12 @@ impl UniqueName {
     /// Dates the owner's claim `now` again: the sweep only removes old claims, so it cannot
     /// remove one that an edit of its owner is about to use.
     fn renew_statement(&self, owner: &str, now: &str) -> Sql {
-        let (table, key, owner_column, _, _) = self.kind.tables();
+        let ClaimTables {
+            table,
+            key,
+            owner: owner_column,
+            ..
+        } = self.kind.tables();
         Sql::new(format!(
             "UPDATE {table} SET claimed_at = $1
               WHERE {key} = $2 AND instance_id = $3 AND {owner_column} = $4"
@@ -162,7 +182,13 @@ impl UniqueName {
     /// a failed one, whose release was lost. Only sound once the read model has applied every
     /// event of the owner (see `NameClaims::reconcile`).
     fn superseded_statement(&self, owner: &str, claimed_before: &str) -> Sql {
-        let (table, key, owner_column, _, read_model) = self.kind.tables();
+        let ClaimTables {
+            table,
+            key,
+            owner: owner_column,
+            read_model,
+            ..
+        } = self.kind.tables();
         Sql::new(format!(
             "DELETE FROM {table}
               WHERE {key} = $1 AND instance_id = $2 AND {owner_column} = $3 AND claimed_at < $4
@@ -298,8 +324,18 @@ impl NameClaims {
                 .db
                 .fetch_all(&not_holding(kind, claimed_before))
                 .await?;
+            if suspects.is_empty() {
+                continue;
+            }
+            // Read once for all suspects, before their owners' last positions: a checkpoint
+            // read earlier that has passed a position read later has passed it still.
+            let Some(reached) = self.read_model_reached(kind).await? else {
+                continue;
+            };
+            let aggregate_type = kind.tables().aggregate_type;
             for suspect in suspects {
-                if !self.projected(kind, &suspect.owner).await? {
+                let last = last_position_of(&self.db, aggregate_type, &suspect.owner).await?;
+                if last.is_none_or(|last| last > reached) {
                     continue;
                 }
                 let name = UniqueName {
@@ -314,18 +350,15 @@ impl NameClaims {
         Ok(removed)
     }
 
-    /// Whether the read model of `kind`'s owners has applied every event of `owner`, by the
-    /// checkpoint in the database (which any process, rebuilding or not, keeps with the rows).
-    async fn projected(&self, kind: NameKind, owner: &str) -> Result<bool, ProjectionError> {
-        let (_, _, _, aggregate_type, read_model) = kind.tables();
-        let Some(last) = last_position_of(&self.db, aggregate_type, owner).await? else {
-            return Ok(false);
-        };
+    /// The position the read model of `kind`'s owners has applied, by the checkpoint in the
+    /// database (which any process, rebuilding or not, keeps with the rows).
+    async fn read_model_reached(
+        &self,
+        kind: NameKind,
+    ) -> Result<Option<Position>, ProjectionError> {
         let mut read = self.db.begin_snapshot().await?;
         let checkpoints = Projector::checkpoint_positions(&mut read).await?;
-        Ok(checkpoints
-            .get(read_model)
-            .is_some_and(|reached| *reached >= last))
+        Ok(checkpoints.get(kind.tables().read_model).copied())
     }
 }
 
@@ -343,7 +376,12 @@ const SUSPECTS_PER_SWEEP: i64 = 1000;
 
 /// Deletes the claims made before `claimed_before` whose owner has no event.
 fn never_created(kind: NameKind, claimed_before: &str) -> Sql {
-    let (table, _, owner, aggregate_type, _) = kind.tables();
+    let ClaimTables {
+        table,
+        owner,
+        aggregate_type,
+        ..
+    } = kind.tables();
     Sql::new(format!(
         "DELETE FROM {table}
           WHERE claimed_at < $1
@@ -357,7 +395,13 @@ fn never_created(kind: NameKind, claimed_before: &str) -> Sql {
 /// The claims made before `claimed_before` whose owner has events but is not shown holding
 /// the name by the read model.
 fn not_holding(kind: NameKind, claimed_before: &str) -> Sql {
-    let (table, key, owner, aggregate_type, read_model) = kind.tables();
+    let ClaimTables {
+        table,
+        key,
+        owner,
+        aggregate_type,
+        read_model,
+    } = kind.tables();
     Sql::new(format!(
         "SELECT {key} AS name_key, instance_id, {owner} AS owner FROM {table}
           WHERE claimed_at < $1

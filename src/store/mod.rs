@@ -14,7 +14,7 @@ mod split_repository;
 pub mod tenancy;
 mod upcasting;
 
-pub use claims::{Claim, NameClaims, NameKind, UniqueName};
+pub use claims::{orphaned_before, Claim, NameClaims, NameKind, UniqueName};
 pub use commands::{backoff, CommandBus, CommandError};
 pub use connect::{redact, StoreError};
 pub use scratch::Scratch;
