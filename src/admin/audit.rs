@@ -103,10 +103,7 @@ impl HeadCheck {
 
 /// Verifies the chain of the instance named `name`.
 pub async fn verify_chain(store: &Store, name: &str) -> Result<InstanceChain, AdminError> {
-    let mut found = verify_chains(store, Some(name)).await?;
-    found
-        .pop()
-        .ok_or_else(|| AdminError::UnknownInstance(name.to_string()))
+    check_chain(store, name, None).await
 }
 
 /// Verifies the chain of the instance named `name` and compares it with a recorded head.
@@ -115,12 +112,21 @@ pub async fn verify_head(
     name: &str,
     expected: &ExpectedHead,
 ) -> Result<(InstanceChain, HeadCheck), AdminError> {
-    let mut found = check_chains(store, Some(name), Some(expected.count)).await?;
-    let chain = found
-        .pop()
-        .ok_or_else(|| AdminError::UnknownInstance(name.to_string()))?;
+    let chain = check_chain(store, name, Some(expected.count)).await?;
     let head = HeadCheck::of(&chain.check, expected);
     Ok((chain, head))
+}
+
+/// `check_chains` of the one instance named `name`.
+async fn check_chain(
+    store: &Store,
+    name: &str,
+    at_count: Option<i64>,
+) -> Result<InstanceChain, AdminError> {
+    let mut found = check_chains(store, Some(name), at_count).await?;
+    found
+        .pop()
+        .ok_or_else(|| AdminError::UnknownInstance(name.to_string()))
 }
 
 /// Verifies the chain of the instance named `only`, or of every instance.

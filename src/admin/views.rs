@@ -114,8 +114,19 @@ pub fn instance_chain(found: &InstanceChain) -> Value {
     })
 }
 
-/// How the chain compares with a head recorded elsewhere.
-pub fn head_check(expected: &ExpectedHead, head: &HeadCheck) -> Value {
+/// The chain audit of `found` with `expectedHead`: how it compares with a head recorded
+/// elsewhere.
+pub fn instance_chain_with_head(
+    found: &InstanceChain,
+    expected: &ExpectedHead,
+    head: &HeadCheck,
+) -> Value {
+    let mut report = instance_chain(found);
+    report["expectedHead"] = head_check(expected, head);
+    report
+}
+
+fn head_check(expected: &ExpectedHead, head: &HeadCheck) -> Value {
     let found = match head {
         HeadCheck::Matches => Some(expected.hash.as_str()),
         HeadCheck::Differs { found } => Some(found.as_str()),

@@ -61,8 +61,7 @@ async fn verify_head(
 ) -> anyhow::Result<()> {
     let (found, head) = admin::verify_head(store, name, expected).await?;
     if json {
-        let mut report = views::instance_chain(&found);
-        report["expectedHead"] = views::head_check(expected, &head);
+        let report = views::instance_chain_with_head(&found, expected, &head);
         print_json(&Value::Array(vec![report]))?;
     } else {
         println!("{}", printable(&line(&found)));

@@ -387,9 +387,9 @@ async fn audit(
     };
     let expected = admin::ExpectedHead::parse(&hash, count)?;
     let (found, head) = admin::verify_head(store, &instance, &expected).await?;
-    let mut report = views::instance_chain(&found);
-    report["expectedHead"] = views::head_check(&expected, &head);
-    Ok(Json(report))
+    Ok(Json(views::instance_chain_with_head(
+        &found, &expected, &head,
+    )))
 }
 
 #[derive(Deserialize)]
