@@ -221,13 +221,18 @@ async fn groups_are_imported_with_their_members_and_adopted_by_name(app: TestApp
     assert_eq!(again.status, 409, "adopted once, then the name is taken");
 }
 
-async fn accounts_may_state_the_applications_own_fields(app: TestApp) {
+/// Gives the application's User entity the custom text field "Cost Centre".
+async fn add_cost_centre(app: &TestApp) {
     let add = SettingsCommand::AddField {
         name: "Cost Centre".into(),
     };
     admin::change_settings(&app.store, DEFAULT_INSTANCE, add)
         .await
         .expect("a custom field is added");
+}
+
+async fn accounts_may_state_the_applications_own_fields(app: TestApp) {
+    add_cost_centre(&app).await;
     let lines = r#"{"userName": "mo@corp.example", "title": "Clerk", "fields": {"cost centre": "42", "Office Phone": "555"}}"#;
     let report = import(&app, lines).await;
     assert_eq!(report.imported, 1, "{report:?}");
@@ -252,12 +257,7 @@ async fn accounts_may_state_the_applications_own_fields(app: TestApp) {
 }
 
 async fn an_adopted_account_keeps_the_fields_the_mapping_does_not_fill(app: TestApp) {
-    let add = SettingsCommand::AddField {
-        name: "Cost Centre".into(),
-    };
-    admin::change_settings(&app.store, DEFAULT_INSTANCE, add)
-        .await
-        .expect("a custom field is added");
+    add_cost_centre(&app).await;
     let lines = r#"{"userName": "mo@corp.example", "title": "Clerk", "fields": {"Cost Centre": "42", "Office Phone": "555"}}"#;
     assert_eq!(import(&app, lines).await.imported, 1);
     let adopted = app

@@ -81,14 +81,20 @@ async fn an_instance_with_history(kind: StoreKind) -> (TestApp, String) {
     (app, id)
 }
 
+/// Gives PostgreSQL's planner the statistics of a table (`statement`: `ANALYZE table`), as
+/// autovacuum would on a store in use.
+async fn analyze(app: &TestApp, statement: &'static str) {
+    app.store
+        .db
+        .execute(&Sql::new(statement))
+        .await
+        .expect("statistics");
+}
+
 #[tokio::test]
 async fn history_filters_read_their_own_index_in_order_on_postgres() {
     let (app, instance_id) = an_instance_with_history(StoreKind::Postgres).await;
-    app.store
-        .db
-        .execute(&Sql::new("ANALYZE history_entries"))
-        .await
-        .expect("statistics");
+    analyze(&app, "ANALYZE history_entries").await;
     for (index, sql) in history_statements(&instance_id) {
         let plan = plan_without_sorting(&app, &sql).await;
         assert!(!plan.contains("Sort"), "{index}: {plan}");
@@ -124,11 +130,7 @@ async fn the_time_travel_cut_reads_the_stamp_index_on_sqlite() {
 #[tokio::test]
 async fn the_time_travel_cut_reads_the_stamp_index_on_postgres() {
     let (app, _) = an_instance_with_history(StoreKind::Postgres).await;
-    app.store
-        .db
-        .execute(&Sql::new("ANALYZE events"))
-        .await
-        .expect("statistics");
+    analyze(&app, "ANALYZE events").await;
     // A table this small is cheapest to read whole; the question is which index a large one
     // would follow: the stamps after the moment, not the commit order from its start.
     let sql = cut_statement(Dialect::Postgres, AFTER_EVERY_EVENT);
