@@ -1,6 +1,7 @@
 //! Picking up existing accounts: importing them unmanaged, and adopting them when an IdP
 //! provisions the same userName.
 
+use crate::common::refusals::refuse_inserts;
 use crate::common::{encode, member_ids, user, TestApp};
 use crate::on_both_stores;
 use aggregates::settings::SettingsCommand;
@@ -351,34 +352,12 @@ async fn a_member_whose_name_is_held_without_a_user_is_refused_not_dropped(app: 
 /// Makes the store refuse any event that mentions `marker`, as a full disk or a lost
 /// connection would refuse a write.
 async fn refuse_events_mentioning(app: &TestApp, marker: &str) {
-    let statements = match app.store.db.dialect() {
-        Dialect::Sqlite => vec![format!(
-            "CREATE TRIGGER refuse_marked BEFORE INSERT ON events
-              WHEN NEW.payload LIKE '%{marker}%'
-             BEGIN SELECT RAISE(ABORT, 'refused for the test'); END"
-        )],
-        Dialect::Postgres => vec![
-            format!(
-                "CREATE FUNCTION refuse_marked() RETURNS trigger LANGUAGE plpgsql AS $body$
-                 BEGIN
-                   IF NEW.payload::text LIKE '%{marker}%' THEN
-                     RAISE EXCEPTION 'refused for the test';
-                   END IF;
-                   RETURN NEW;
-                 END $body$"
-            ),
-            "CREATE TRIGGER refuse_marked BEFORE INSERT ON events
-               FOR EACH ROW EXECUTE FUNCTION refuse_marked()"
-                .to_string(),
-        ],
+    let payload = match app.store.db.dialect() {
+        Dialect::Sqlite => "NEW.payload",
+        Dialect::Postgres => "NEW.payload::text",
     };
-    for statement in statements {
-        app.store
-            .db
-            .execute(&Sql::new(statement))
-            .await
-            .expect("the trigger is installed");
-    }
+    let condition = format!("{payload} LIKE '%{marker}%'");
+    refuse_inserts(app, "refuse_marked", "events", Some(&condition)).await;
 }
 
 async fn a_write_failing_partway_leaves_nothing_imported(app: TestApp) {
