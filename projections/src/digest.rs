@@ -37,12 +37,12 @@ pub fn combined(tables: &[TableDigest]) -> RowHash {
     hasher.finalize().into()
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct ColumnName {
     name: String,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct RowText {
     row: String,
 }

@@ -41,7 +41,7 @@ pub const ACTIVE: &str = "active";
 pub const SUSPENDED: &str = "suspended";
 pub const DELETED: &str = "deleted";
 
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Deserialize)]
 pub struct AppUserRecord {
     pub id: String,
     pub instance_id: String,
@@ -87,7 +87,7 @@ pub async fn unmanaged_user_named(
     instance_id: &str,
     user_name: &str,
 ) -> Result<Option<String>, DbError> {
-    #[derive(sqlx::FromRow)]
+    #[derive(sqlx::FromRow, serde::Deserialize)]
     struct Found {
         id: String,
     }
@@ -111,7 +111,7 @@ pub async fn app_user(db: &Db, id: &str) -> Result<Option<AppUserRecord>, DbErro
 }
 
 /// A user of the instance waiting for the manager it names.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Deserialize)]
 pub struct PendingManager {
     pub id: String,
     pub manager_reference: String,
@@ -145,7 +145,7 @@ pub async fn waiting_for_manager(
 }
 
 /// A user waiting for a manager that is a user of its instance by now.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Deserialize)]
 pub struct LinkableReport {
     pub id: String,
     pub instance_id: String,
@@ -184,7 +184,7 @@ pub async fn reports_with_manager_now(db: &Db) -> Result<Vec<LinkableReport>, Db
     Ok(reports)
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct StoredFields {
     fields: String,
 }

@@ -58,7 +58,7 @@ pub struct RecordedEvent {
 
 /// An event exactly as stored: what the projector decodes, the chain seals, and `scimd verify`
 /// copies elsewhere.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 pub struct StoredEvent {
     pub position: i64,
     pub transaction_id: i64,
@@ -183,7 +183,7 @@ pub async fn events_where(
     rows.into_iter().map(StoredEvent::decode).collect()
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct PositionRow {
     position: i64,
     transaction_id: i64,
@@ -252,7 +252,7 @@ pub async fn ended_by(
     event_type: &str,
     ids: &[String],
 ) -> Result<Vec<String>, ProjectionError> {
-    #[derive(sqlx::FromRow)]
+    #[derive(sqlx::FromRow, serde::Deserialize)]
     struct Found {
         aggregate_id: String,
     }
@@ -312,7 +312,7 @@ pub async fn head(db: &Db) -> Result<Position, ProjectionError> {
         .unwrap_or_default())
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct CountRow {
     count: i64,
 }

@@ -28,13 +28,14 @@ pub const HISTORY_COLUMNS: &str = "transaction_id, position, instance_id, occurr
      key_id, source, user_agent, correlation_id, entity_type, entity_id, entity_name, action, \
      details";
 
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, serde::Deserialize)]
+/// Shown in camelCase without the store's own keys; read from a row by its column names.
+#[serde(rename_all(serialize = "camelCase"))]
 pub struct HistoryEntry {
-    #[serde(skip)]
+    #[serde(skip_serializing)]
     pub transaction_id: i64,
     pub position: i64,
-    #[serde(skip)]
+    #[serde(skip_serializing)]
     pub instance_id: String,
     pub occurred_at: String,
     pub actor: String,
@@ -106,7 +107,7 @@ fn describe(event: &DomainEvent) -> (String, &'static str, Option<String>, Value
     (event_type, entity, name, details)
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct Name {
     name: String,
 }
@@ -251,7 +252,7 @@ pub async fn entities_once_named(
     entity_type: &str,
     name: &str,
 ) -> Result<Vec<String>, DbError> {
-    #[derive(sqlx::FromRow)]
+    #[derive(sqlx::FromRow, serde::Deserialize)]
     struct Entity {
         entity_id: String,
     }

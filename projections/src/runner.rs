@@ -82,7 +82,7 @@ impl Batch {
     }
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct CheckpointRow {
     name: String,
     version: i64,

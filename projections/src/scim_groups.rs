@@ -20,7 +20,7 @@ pub struct ScimGroups;
 pub const GROUP_COLUMNS: &str =
     "id, instance_id, display_name, external_id, version, created_position, created_at, last_modified";
 
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Deserialize)]
 pub struct GroupRecord {
     pub id: String,
     pub instance_id: String,
@@ -32,7 +32,7 @@ pub struct GroupRecord {
     pub last_modified: String,
 }
 
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Deserialize)]
 pub struct MemberRecord {
     pub member_id: String,
     pub member_kind: String,
@@ -59,7 +59,7 @@ pub async fn members_of_groups(
     db: &Db,
     group_ids: &[String],
 ) -> Result<HashMap<String, Vec<MemberRecord>>, DbError> {
-    #[derive(sqlx::FromRow)]
+    #[derive(sqlx::FromRow, serde::Deserialize)]
     struct Row {
         group_id: String,
         member_id: String,
@@ -92,7 +92,7 @@ pub async fn members_of_groups(
 }
 
 /// A group something is a direct member of, as the member's `groups` attribute names it.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Deserialize)]
 pub struct MembershipRecord {
     pub group_id: String,
     pub display_name: String,
@@ -108,7 +108,7 @@ pub async fn groups_of_members(
     instance_id: &str,
     member_ids: &[String],
 ) -> Result<HashMap<String, Vec<MembershipRecord>>, DbError> {
-    #[derive(sqlx::FromRow)]
+    #[derive(sqlx::FromRow, serde::Deserialize)]
     struct Row {
         member_id: String,
         group_id: String,
@@ -153,7 +153,7 @@ pub async fn member_kinds(
     instance_id: &str,
     ids: &[String],
 ) -> Result<Vec<(String, String)>, DbError> {
-    #[derive(sqlx::FromRow)]
+    #[derive(sqlx::FromRow, serde::Deserialize)]
     struct Row {
         id: String,
         kind: String,
@@ -181,7 +181,7 @@ pub async fn member_kinds(
 /// The groups `member_id` is recorded as a member of, including memberships of a member that
 /// was just deleted (those are what the caller wants to clean up).
 pub async fn groups_with_member(db: &Db, member_id: &str) -> Result<Vec<String>, DbError> {
-    #[derive(sqlx::FromRow)]
+    #[derive(sqlx::FromRow, serde::Deserialize)]
     struct GroupId {
         group_id: String,
     }
@@ -206,7 +206,7 @@ pub async fn membership_snapshot(
     group_id: &str,
     among: Option<&[String]>,
 ) -> Result<Option<MembershipSnapshot>, DbError> {
-    #[derive(sqlx::FromRow)]
+    #[derive(sqlx::FromRow, serde::Deserialize)]
     struct Row {
         version: i64,
         member_id: Option<String>,
@@ -345,7 +345,7 @@ pub async fn unmanaged_group_named(
     instance_id: &str,
     display_name: &DisplayName,
 ) -> Result<Option<String>, DbError> {
-    #[derive(sqlx::FromRow)]
+    #[derive(sqlx::FromRow, serde::Deserialize)]
     struct Found {
         id: String,
     }

@@ -21,13 +21,14 @@ pub struct ScimUsers;
 pub const USER_COLUMNS: &str = "id, instance_id, user_name, external_id, active, attributes, \
      version, created_position, created_at, last_modified";
 
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Deserialize)]
 pub struct UserRecord {
     pub id: String,
     pub instance_id: String,
     pub user_name: String,
     pub external_id: Option<String>,
     /// The `active` attribute as the client stated it (absent: never stated).
+    #[serde(default, deserialize_with = "crate::db::sqlite::optional_flag")]
     pub active: Option<bool>,
     /// Canonical attributes other than userName and externalId, as JSON text.
     pub attributes: String,
@@ -57,7 +58,7 @@ pub async fn find_user(
     db.fetch_optional(&sql).await
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct Found {
     id: String,
 }
@@ -87,7 +88,7 @@ pub async fn find_manager(
     Ok(found.map(|found| found.id))
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct StoredProfile {
     user_name: String,
     external_id: Option<String>,

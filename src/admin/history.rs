@@ -114,7 +114,7 @@ pub async fn rebuild(store: &Store, progress: impl Fn(usize)) -> Result<usize, A
 
 /// How many events the log holds.
 pub async fn event_count(store: &Store) -> Result<i64, AdminError> {
-    #[derive(sqlx::FromRow)]
+    #[derive(sqlx::FromRow, serde::Deserialize)]
     struct Count {
         total: i64,
     }

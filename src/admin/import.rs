@@ -504,7 +504,7 @@ async fn ids_by_key(
     instance_id: &str,
     kind: NameKind,
 ) -> Result<HashMap<String, String>, AdminError> {
-    #[derive(sqlx::FromRow)]
+    #[derive(sqlx::FromRow, serde::Deserialize)]
     struct Row {
         id: String,
         name_key: String,
@@ -595,7 +595,7 @@ async fn import_group(
 /// The version of aggregate `id` in the log (its last sequence), read right after its import:
 /// what undoing the import expects.
 async fn version_in_log(store: &Store, aggregate_type: &str, id: &str) -> Result<u64, String> {
-    #[derive(sqlx::FromRow)]
+    #[derive(sqlx::FromRow, serde::Deserialize)]
     struct Version {
         version: i64,
     }

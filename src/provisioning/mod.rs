@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument;
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct Count {
     total: i64,
 }

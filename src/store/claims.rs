@@ -223,7 +223,7 @@ pub struct NameClaims {
     db: Db,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct Owner {
     owner: String,
     instance_id: String,
@@ -363,7 +363,7 @@ impl NameClaims {
 }
 
 /// An old claim whose owner exists in the log but not, in the read model, with this name.
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct Suspect {
     name_key: String,
     instance_id: String,

@@ -7,6 +7,7 @@
 use super::metrics::{AggregateLabel, StoreMetrics};
 use super::snapshots::SnapshotStore;
 use super::split_repository::SplitRepository;
+use super::sqlite_events::SqliteEvents;
 use super::upcasting::user_upcasters;
 use aggregates::group::{Group, GroupCommand, GroupError, GroupServices};
 use aggregates::settings::{InstanceSettings, SettingsCommand, SettingsError};
@@ -16,7 +17,6 @@ use cqrs_es::{Aggregate, AggregateError, CqrsFramework, EventStore};
 use postgres_es::PostgresEventRepository;
 use projections::db::Db;
 use projections::metadata::EventMetadata;
-use sqlite_es::SqliteEventRepository;
 use std::time::Duration;
 
 /// Snapshots every this many events keep loading a group cheap however many member events it
@@ -44,7 +44,7 @@ macro_rules! on_store {
 }
 
 pub enum CommandBus {
-    Sqlite(Box<Frameworks<SplitRepository<SqliteEventRepository>>>),
+    Sqlite(Box<Frameworks<SplitRepository<SqliteEvents>>>),
     Postgres(Box<Frameworks<SplitRepository<PostgresEventRepository>>>),
 }
 
@@ -97,11 +97,11 @@ pub enum CommandError<E: std::error::Error> {
 impl CommandBus {
     pub fn new(db: &Db, group_services: GroupServices, metrics: &StoreMetrics) -> Self {
         match db {
-            Db::Sqlite(pools) => Self::Sqlite(Box::new(Frameworks::new(
+            Db::Sqlite(_) => Self::Sqlite(Box::new(Frameworks::new(
                 || {
                     SplitRepository::new(
-                        SqliteEventRepository::new(pools.reads.clone()),
-                        SqliteEventRepository::new(pools.writes.clone()),
+                        SqliteEvents::new(db.clone()),
+                        SqliteEvents::new(db.clone()),
                     )
                     .appending_through(db.clone())
                     .counting_appends(metrics.events_appended.clone())

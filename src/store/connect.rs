@@ -1,9 +1,10 @@
 //! Opening a store by URL and bringing its schema up to date.
 
 use super::StoreSettings;
-use projections::db::{Db, SqlitePools};
+use projections::db::{Db, DbError, SqliteOptions, SqliteStore};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::ConnectOptions;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ pub enum StoreError {
     Connect {
         url: String,
         #[source]
-        source: sqlx::Error,
+        source: DbError,
     },
     #[error("cannot migrate {url}: {source}")]
     Migrate {
@@ -39,21 +40,34 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// One connection that writes (see `SqlitePools`) and `readers` that only read: a write
-/// through a reader fails instead of contending for the lock.
-pub async fn sqlite_pools(
+/// Brings the SQLite file `options` names up to date with `migrations` (sqlx's migrator, on a
+/// connection of its own that is closed again), then opens scimd's own connections on it.
+pub async fn open_sqlite(
+    url: &str,
     options: SqliteConnectOptions,
-    readers: u32,
-) -> Result<SqlitePools, sqlx::Error> {
-    let writes = SqlitePoolOptions::new()
+    migrations: &sqlx::migrate::Migrator,
+    store: SqliteOptions,
+) -> Result<Db, StoreError> {
+    let connect_error = |source: sqlx::Error| StoreError::Connect {
+        url: redact(url),
+        source: source.into(),
+    };
+    let migrating = SqlitePoolOptions::new()
         .max_connections(1)
-        .connect_with(options.clone())
-        .await?;
-    let reads = SqlitePoolOptions::new()
-        .max_connections(readers)
-        .connect_with(options.read_only(true))
-        .await?;
-    Ok(SqlitePools::new(reads, writes))
+        .connect_with(options.disable_statement_logging())
+        .await
+        .map_err(connect_error)?;
+    let migrated = migrations.run(&migrating).await;
+    migrating.close().await;
+    migrated.map_err(|source| StoreError::Migrate {
+        url: redact(url),
+        source,
+    })?;
+    let store = SqliteStore::open(&store).map_err(|source| StoreError::Connect {
+        url: redact(url),
+        source,
+    })?;
+    Ok(Db::Sqlite(store))
 }
 
 /// How long a SQLite statement waits for the write lock when no timeout is set.
@@ -62,15 +76,16 @@ const SQLITE_LOCK_WAIT: Duration = Duration::from_secs(10);
 pub async fn connect(settings: &StoreSettings) -> Result<Db, StoreError> {
     let url = settings.database_url.as_str();
     let pool_size = settings.pool_size;
-    let connect_error = |source| StoreError::Connect {
+    let connect_error = |source: sqlx::Error| StoreError::Connect {
         url: redact(url),
-        source,
+        source: source.into(),
     };
     let migrate_error = |source| StoreError::Migrate {
         url: redact(url),
         source,
     };
     if url.starts_with("sqlite:") {
+        let busy_timeout = settings.statement_timeout.unwrap_or(SQLITE_LOCK_WAIT);
         let options = SqliteConnectOptions::from_str(url)
             .map_err(connect_error)?
             .create_if_missing(true)
@@ -78,15 +93,14 @@ pub async fn connect(settings: &StoreSettings) -> Result<Db, StoreError> {
             // FULL: a transaction acknowledged to an IdP survives a power cut, not just a crash.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(settings.statement_timeout.unwrap_or(SQLITE_LOCK_WAIT));
-        let pools = sqlite_pools(options, pool_size)
-            .await
-            .map_err(connect_error)?;
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&pools.writes)
-            .await
-            .map_err(migrate_error)?;
-        Ok(Db::Sqlite(pools))
+            .busy_timeout(busy_timeout);
+        let store = SqliteOptions {
+            path: options.get_filename().to_path_buf(),
+            readers: usize::try_from(pool_size).unwrap_or(usize::MAX),
+            durable: true,
+            busy_timeout,
+        };
+        open_sqlite(url, options, &sqlx::migrate!("./migrations/sqlite"), store).await
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let mut options = PgConnectOptions::from_str(url).map_err(connect_error)?;
         if let Some(timeout) = settings.statement_timeout {

@@ -11,6 +11,7 @@ pub mod provisioning_log;
 mod scratch;
 mod snapshots;
 mod split_repository;
+mod sqlite_events;
 pub mod tenancy;
 mod upcasting;
 

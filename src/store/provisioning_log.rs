@@ -26,7 +26,7 @@ impl SubjectKind {
 }
 
 /// One SCIM request and its outcome. `sequence` orders the entries; it is 0 until stored.
-#[derive(Debug, Clone, Default, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, Default, PartialEq, sqlx::FromRow, serde::Deserialize)]
 pub struct LogEntry {
     pub sequence: i64,
     pub instance_id: String,
@@ -51,6 +51,7 @@ pub struct LogEntry {
     pub body: Option<String>,
     /// Every userName, externalId and resource id the request named.
     #[sqlx(skip)]
+    #[serde(skip)]
     pub subjects: Vec<(SubjectKind, String)>,
 }
 

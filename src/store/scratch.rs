@@ -5,8 +5,8 @@
 //! so that no right to create databases is needed. Either way its event log keeps the
 //! positions it is given instead of numbering events itself.
 
-use super::connect::{redact, sqlite_pools, StoreError};
-use projections::db::{Db, Sql};
+use super::connect::{open_sqlite, redact, StoreError};
+use projections::db::{Db, DbError, Sql, SqliteOptions};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use std::path::PathBuf;
@@ -48,7 +48,7 @@ impl Scratch {
                 let name = format!("scimd_scratch_{suffix}");
                 live.execute(&Sql::new(format!("CREATE SCHEMA {name}")))
                     .await
-                    .map_err(|error| Self::failed(SCHEMA, error.0))?;
+                    .map_err(|error| Self::failed(SCHEMA, error))?;
                 let options = pool.connect_options().as_ref().clone();
                 match Self::open_schema(options, &name).await {
                     Ok(db) => Ok(Self {
@@ -97,14 +97,13 @@ impl Scratch {
             .journal_mode(SqliteJournalMode::Wal)
             // A scratch copy that a crash loses is simply made again.
             .synchronous(SqliteSynchronous::Off);
-        let pools = sqlite_pools(options, SCRATCH_POOL_SIZE)
-            .await
-            .map_err(|error| Self::failed(&url, error))?;
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&pools.writes)
-            .await
-            .map_err(|source| StoreError::Migrate { url, source })?;
-        Ok(Db::Sqlite(pools))
+        let store = SqliteOptions {
+            path: path.to_path_buf(),
+            readers: SCRATCH_POOL_SIZE as usize,
+            durable: false,
+            busy_timeout: std::time::Duration::from_secs(10),
+        };
+        open_sqlite(&url, options, &sqlx::migrate!("./migrations/sqlite"), store).await
     }
 
     async fn open_schema(live: PgConnectOptions, schema: &str) -> Result<Db, StoreError> {
@@ -113,7 +112,7 @@ impl Scratch {
             .max_connections(SCRATCH_POOL_SIZE)
             .connect_with(options)
             .await
-            .map_err(|error| Self::failed(SCHEMA, error))?;
+            .map_err(|error| Self::failed(SCHEMA, error.into()))?;
         sqlx::migrate!("./migrations/postgres")
             .run(&pool)
             .await
@@ -130,11 +129,11 @@ impl Scratch {
         self.db
             .execute(&Sql::new("DROP TRIGGER events_are_numbered"))
             .await
-            .map_err(|error| Self::failed("the scratch store", error.0))?;
+            .map_err(|error| Self::failed("the scratch store", error))?;
         Ok(())
     }
 
-    fn failed(url: &str, source: sqlx::Error) -> StoreError {
+    fn failed(url: &str, source: DbError) -> StoreError {
         StoreError::Connect {
             url: redact(url),
             source,

@@ -61,7 +61,7 @@ async fn append(
 }
 
 /// The `INSERT`s that append `events`: multi-row ones (see `multi_row_inserts`).
-fn inserts(
+pub(super) fn inserts(
     dialect: Dialect,
     aggregate_type: &str,
     events: &[SerializedEvent],

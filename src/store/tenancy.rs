@@ -3,14 +3,14 @@
 
 use projections::db::{Db, DbError, Sql};
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
 pub struct InstanceRecord {
     pub id: String,
     pub name: String,
     pub created_at: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
 pub struct KeyRecord {
     pub id: String,
     pub instance_id: String,
@@ -20,7 +20,7 @@ pub struct KeyRecord {
 }
 
 /// What authenticating a request needs to know about a key.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 pub struct KeyCredential {
     pub id: String,
     pub instance_id: String,
@@ -84,7 +84,7 @@ pub async fn revoke_key(db: &Db, key_id: &str, at: &str) -> Result<bool, DbError
 }
 
 pub async fn key_exists(db: &Db, key_id: &str) -> Result<bool, DbError> {
-    #[derive(sqlx::FromRow)]
+    #[derive(sqlx::FromRow, serde::Deserialize)]
     struct Found {
         id: String,
     }

@@ -59,7 +59,7 @@ async fn execute(app: &TestApp, sql: Sql) {
 /// Where the event stands in the global order, counting from 1: its place in the chain when
 /// every event is the default instance's.
 async fn place(app: &TestApp, aggregate_id: &str, sequence: i64) -> i64 {
-    #[derive(sqlx::FromRow)]
+    #[derive(sqlx::FromRow, serde::Deserialize)]
     struct Count {
         total: i64,
     }
@@ -141,7 +141,7 @@ async fn an_untouched_log_is_intact_and_its_head_moves_with_each_event(app: Test
     let check = verify(&app, DEFAULT_INSTANCE).await;
     assert_covers_every_event(&app, &check).await;
     // The head an auditor records is the stored hash of the last entry, to compare later.
-    #[derive(sqlx::FromRow)]
+    #[derive(sqlx::FromRow, serde::Deserialize)]
     struct Stored {
         hash: String,
     }
@@ -235,7 +235,7 @@ async fn events_that_swapped_places_are_reported_as_reordered(app: TestApp) {
 
 /// The global position of a user's first event.
 async fn position(app: &TestApp, aggregate_id: &str) -> i64 {
-    #[derive(sqlx::FromRow)]
+    #[derive(sqlx::FromRow, serde::Deserialize)]
     struct At {
         position: i64,
     }

@@ -118,7 +118,7 @@ async fn changes_are_recorded_as_made_by_the_keys_integration_user(app: TestApp)
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    #[derive(sqlx::FromRow)]
+    #[derive(sqlx::FromRow, serde::Deserialize)]
     struct Metadata {
         metadata: String,
     }
@@ -151,7 +151,7 @@ async fn changes_are_recorded_as_made_by_the_keys_integration_user(app: TestApp)
     );
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct Text {
     text: String,
 }
@@ -222,7 +222,7 @@ async fn the_key_secret_is_stored_nowhere(app: TestApp) {
     let mut entries = 0;
     // Polled for up to 30 s: the writer is quick, but a loaded machine may not be.
     for _ in 0..1200 {
-        #[derive(sqlx::FromRow)]
+        #[derive(sqlx::FromRow, serde::Deserialize)]
         struct Count {
             total: i64,
         }

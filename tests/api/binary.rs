@@ -124,7 +124,7 @@ async fn data_survives_graceful_and_abrupt_restarts(kind: StoreKind) {
     assert_eq!(group_now["displayName"], "Keepers");
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct Count {
     total: i64,
 }
@@ -360,7 +360,7 @@ async fn the_cli_manages_an_instances_roles_as_events(kind: StoreKind) {
     // Each change is an event of the instance's settings, for the change history; the server's
     // projections read past them.
     let store = open_store(&url).await;
-    #[derive(sqlx::FromRow)]
+    #[derive(sqlx::FromRow, serde::Deserialize)]
     struct Row {
         event_type: String,
     }

@@ -37,7 +37,7 @@ async fn manager_of(app: &TestApp, user_name: &str) -> Value {
 
 /// The types of the events of `id`, oldest first.
 async fn event_types(app: &TestApp, id: &str) -> Vec<String> {
-    #[derive(sqlx::FromRow)]
+    #[derive(sqlx::FromRow, serde::Deserialize)]
     struct Row {
         event_type: String,
     }
@@ -49,7 +49,7 @@ async fn event_types(app: &TestApp, id: &str) -> Vec<String> {
 
 /// The `changes` of every UserMapped event of `id`, oldest first.
 async fn mapped_events(app: &TestApp, id: &str) -> Vec<Value> {
-    #[derive(sqlx::FromRow)]
+    #[derive(sqlx::FromRow, serde::Deserialize)]
     struct Payload {
         payload: String,
     }

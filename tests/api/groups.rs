@@ -213,7 +213,7 @@ async fn a_user_deleted_while_joining_a_group_is_no_member(app: TestApp) {
         member_ids(&app.get(&group_path).await.body),
         Vec::<String>::new()
     );
-    #[derive(sqlx::FromRow)]
+    #[derive(sqlx::FromRow, serde::Deserialize)]
     struct Count {
         total: i64,
     }

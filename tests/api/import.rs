@@ -156,7 +156,7 @@ async fn an_idp_adopts_an_imported_account_instead_of_duplicating_it(app: TestAp
         Some("Olivia")
     );
 
-    #[derive(sqlx::FromRow)]
+    #[derive(sqlx::FromRow, serde::Deserialize)]
     struct Row {
         event_type: String,
     }

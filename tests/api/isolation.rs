@@ -314,7 +314,7 @@ fn check(case: &Case, reply: &Reply) {
     }
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct Count {
     total: i64,
 }

@@ -94,7 +94,7 @@ pub(crate) async fn scrape(app: &TestApp) -> (Scrape, String) {
 }
 
 async fn stored_events(app: &TestApp) -> i64 {
-    #[derive(sqlx::FromRow)]
+    #[derive(sqlx::FromRow, serde::Deserialize)]
     struct Count {
         count: i64,
     }

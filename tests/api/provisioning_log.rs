@@ -143,7 +143,7 @@ async fn creates_and_conflicts_are_logged_with_the_ids_the_idp_saw(app: TestApp)
 
 const SECRET: &str = "Hunter2-must-never-be-logged";
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct StoredText {
     stored: Option<String>,
 }
@@ -460,13 +460,13 @@ async fn the_cli_prints_the_log_as_a_table_and_as_json_lines(kind: StoreKind) {
     assert!(err.contains("RFC 3339"), "{err}");
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct Kept {
     path: String,
 }
 
 async fn kept_entries(url: &str) -> (Vec<String>, i64) {
-    #[derive(sqlx::FromRow)]
+    #[derive(sqlx::FromRow, serde::Deserialize)]
     struct Count {
         total: i64,
     }

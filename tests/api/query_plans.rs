@@ -8,9 +8,10 @@ use projections::event_log::head_statement;
 use projections::history::{history_statement, HistoryQuery};
 use projections::time_travel::cut_statement;
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct PlanLine {
     #[sqlx(rename = "QUERY PLAN")]
+    #[serde(rename = "QUERY PLAN")]
     line: String,
 }
 
@@ -102,7 +103,7 @@ async fn history_filters_read_their_own_index_in_order_on_postgres() {
     }
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct SqlitePlanLine {
     detail: String,
 }

@@ -21,7 +21,7 @@ on_both_stores!(
 );
 on_both_store_kinds!(a_create_committed_while_the_read_model_is_stuck_answers_what_it_made);
 
-#[derive(Debug, PartialEq, sqlx::FromRow)]
+#[derive(Debug, PartialEq, sqlx::FromRow, serde::Deserialize)]
 struct Membership {
     group_id: String,
     member_id: String,
@@ -150,7 +150,7 @@ async fn a_rebuilt_read_model_equals_the_live_one(app: TestApp) {
     assert_eq!(snapshot(&app).await, live);
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct Stored {
     event_type: String,
     payload: String,
@@ -271,7 +271,7 @@ async fn verify_finds_where_the_read_model_strays_from_the_log(app: TestApp) {
     assert_no_scratch_schema_is_left(&app).await;
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct SchemaName {
     name: String,
 }

@@ -256,7 +256,7 @@ async fn groups_sent_by_a_client_are_ignored_and_never_stored(app: TestApp) {
     assert_eq!(explicit.body["scimType"], "mutability");
 
     // Nothing of it reached the user's events or its stored attributes.
-    #[derive(sqlx::FromRow)]
+    #[derive(sqlx::FromRow, serde::Deserialize)]
     struct Payload {
         payload: String,
     }

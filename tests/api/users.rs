@@ -422,7 +422,7 @@ async fn events_are_numbered_in_a_global_order(app: TestApp) {
     )
     .await;
     app.create_user("otto").await;
-    #[derive(sqlx::FromRow)]
+    #[derive(sqlx::FromRow, serde::Deserialize)]
     struct Numbered {
         position: i64,
         aggregate_id: String,

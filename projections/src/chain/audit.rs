@@ -95,7 +95,7 @@ pub struct ChainAudit {
     unattributed: Option<EventRef>,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct UnsealedRow {
     aggregate_type: String,
     aggregate_id: String,
@@ -105,7 +105,7 @@ struct UnsealedRow {
     metadata: String,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct LinkRow {
     chain_position: i64,
     aggregate_type: String,
@@ -122,7 +122,7 @@ struct LinkRow {
     position: Option<i64>,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct Count {
     total: i64,
 }

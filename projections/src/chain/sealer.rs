@@ -28,7 +28,7 @@ struct Link {
     hash: Digest,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct Head {
     chain_position: i64,
     hash: String,

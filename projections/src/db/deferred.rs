@@ -1,11 +1,9 @@
-//! Writes a transaction holds back until it next reads or commits, and then sends at once.
+//! Writes a PostgreSQL transaction holds back until it next reads or commits, and then sends
+//! at once.
 //!
-//! On SQLite every statement is a round trip to the thread that owns the connection, and the
-//! two thread switches cost more than the write itself (some 50 µs on a small VM). The
-//! projector's writes need no answer, so a transaction collects them and sends each run of
-//! them as one statement list: one round trip instead of one per write. (sqlx 0.8 runs such a
-//! list with bound values on SQLite, and warns that later versions may stop: an upgrade of
-//! sqlx must revisit this and `GroupCommit`.)
+//! The projector's writes need no answer, so a transaction collects them instead of waiting
+//! for each in turn. (On SQLite, where a statement is a call on the same thread, they run at
+//! once; see `sqlite`.)
 
 use super::Sql;
 
@@ -38,19 +36,6 @@ impl Deferred {
         self.values = 0;
         std::mem::take(&mut self.statements)
     }
-}
-
-/// One statement list doing what `statements` do in order: each statement's `$N` placeholders
-/// are numbered on after those of the statements before it, and the values follow suit.
-pub fn joined(statements: Vec<Sql>) -> Sql {
-    let mut text = String::new();
-    let mut args = Vec::new();
-    for statement in statements {
-        text.push_str(&shift_placeholders(statement.text(), args.len()));
-        text.push_str(";\n");
-        args.extend(statement.args().iter().cloned());
-    }
-    args.into_iter().fold(Sql::new(text), Sql::bind)
 }
 
 /// `text` with every placeholder `$N` outside quotes made `$N+by`.
@@ -93,26 +78,6 @@ pub(super) fn shift_placeholders(text: &str, by: usize) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-
-    #[test]
-    fn placeholders_after_the_first_statement_are_numbered_on() {
-        let joined = joined(vec![
-            Sql::new("INSERT INTO t (a, b) VALUES ($1, $2)")
-                .bind(1i64)
-                .bind("x"),
-            Sql::new("UPDATE t SET b = $2 WHERE a = $1")
-                .bind(2i64)
-                .bind("y"),
-        ]);
-        assert_eq!(
-            joined.text(),
-            "INSERT INTO t (a, b) VALUES ($1, $2);\nUPDATE t SET b = $4 WHERE a = $3;\n"
-        );
-        assert_eq!(
-            joined.args(),
-            &[1i64.into(), "x".into(), 2i64.into(), "y".into()]
-        );
-    }
 
     #[test]
     fn dollars_in_quotes_and_without_digits_stay() {

@@ -1,7 +1,7 @@
 //! Group commit for SQLite's one writing connection: small writes (a name reservation, a
 //! command's events, a batch of the provisioning log) from many requests are queued, and each
-//! run of them shares one transaction, one statement list and one fsync, instead of a
-//! transaction, three round trips and an fsync apiece. Each write is still all or nothing on
+//! run of them shares one transaction and one fsync, instead of a transaction and an fsync
+//! apiece. Each write is still all or nothing on
 //! its own (a savepoint), and its caller hears back only once the shared transaction has
 //! committed.
 //!
@@ -10,13 +10,12 @@
 //! them find their changes applied as soon as they hear back, instead of waiting for a
 //! projector batch of its own, with its own wait for the writer and its own fsync.
 
-use super::deferred::joined;
+use super::sqlite::{Held, SqliteTx};
 use super::{DbError, Sql, Tx};
 use async_trait::async_trait;
-use futures_util::TryStreamExt;
-use sqlx::sqlite::SqlitePool;
+use rusqlite::Connection;
 use std::sync::{Arc, OnceLock, Weak};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Mutex};
 
 /// Writes that share one transaction, at most; more wait for the next.
 const MAX_GROUP: usize = 64;
@@ -62,13 +61,13 @@ struct Write {
 impl GroupCommit {
     /// Starts the committer on a thread of its own; it ends when the last handle is dropped.
     ///
-    /// Every write of the process waits for this one task, which makes a dozen round trips to
-    /// SQLite's thread per group: on the shared runtime each of them would wait its turn
-    /// behind the request tasks ready on the same worker.
-    pub fn start(writes: SqlitePool) -> Self {
+    /// Every write of the process waits for this one task, whose statements and fsyncs run on
+    /// this thread: on the shared runtime they would hold up the request tasks ready on the
+    /// same worker, and wait behind them.
+    pub fn start(writer: Arc<Mutex<Connection>>) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE);
         let follow_up = FollowUpSlot::default();
-        let committer = commit_in_groups(writes, receiver, Arc::clone(&follow_up));
+        let committer = commit_in_groups(writer, receiver, Arc::clone(&follow_up));
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build();
@@ -109,24 +108,25 @@ impl GroupCommit {
 }
 
 fn stopped() -> DbError {
-    DbError(sqlx::Error::PoolClosed)
+    DbError::Closed
 }
 
 async fn commit_in_groups(
-    writes: SqlitePool,
+    writer: Arc<Mutex<Connection>>,
     mut receiver: mpsc::Receiver<Write>,
     follow_up: FollowUpSlot,
 ) {
     let mut group = Vec::with_capacity(MAX_GROUP);
     while receiver.recv_many(&mut group, MAX_GROUP).await > 0 {
         let follow_up = follow_up.get().and_then(Weak::upgrade);
-        commit_group(&writes, std::mem::take(&mut group), follow_up.as_deref()).await;
+        let writer = Held::Writer(Arc::clone(&writer).lock_owned().await);
+        commit_group(writer, std::mem::take(&mut group), follow_up.as_deref()).await;
     }
 }
 
-async fn commit_group(writes: &SqlitePool, group: Vec<Write>, follow_up: Option<&dyn FollowUp>) {
-    let mut tx = match writes.begin_with("BEGIN IMMEDIATE").await {
-        Ok(tx) => Tx::sqlite(tx),
+async fn commit_group(writer: Held, group: Vec<Write>, follow_up: Option<&dyn FollowUp>) {
+    let mut tx = match SqliteTx::begin(writer, "BEGIN IMMEDIATE") {
+        Ok(tx) => Tx::sqlite(tx, false),
         Err(error) => return fail_all(group, &error),
     };
     let outcomes = match apply_all(&mut tx, &group).await {
@@ -187,113 +187,65 @@ async fn undo(tx: &mut Tx, savepoint: &str) -> Result<(), DbError> {
     tx.execute(&Sql::new(sql)).await.map(drop)
 }
 
-/// Statements and values sent in one round trip, at most; a longer list waits for the next.
-const LIST_STATEMENTS: usize = 512;
-const LIST_VALUES: usize = 8_000;
-
 /// Runs each write of `group` inside a savepoint of its own, so that each is all or nothing,
 /// and returns the outcome of each: the rows it changed, or why it failed and was undone.
-/// They go as one statement list, a round trip for the whole group; a failure stops the list,
-/// so the writes after the failed one go in another. `Err(..)`: not even undoing a failed
-/// write worked.
+/// `Err(..)`: not even undoing a failed write worked.
 async fn apply_all(tx: &mut Tx, group: &[Write]) -> Result<Vec<Result<u64, DbError>>, DbError> {
     let mut outcomes = Vec::with_capacity(group.len());
-    while outcomes.len() < group.len() {
-        let chunk = next_list(&group[outcomes.len()..]);
-        let mut list = Vec::new();
-        for write in chunk {
-            list.push(Sql::new("SAVEPOINT grouped_write"));
-            list.extend(write.statements.iter().cloned());
-            list.push(Sql::new("RELEASE grouped_write"));
-        }
-        let (changes, failure) = run_list(tx, joined(list)).await?;
-        // One result per statement, SAVEPOINT and RELEASE included (SQLite reports the last
-        // change again for them), so each write's own results are where its statements are.
-        let mut at = 0;
-        for write in chunk {
-            let own = at + 1..at + 1 + write.statements.len();
-            at = own.end + 1;
-            if at <= changes.len() {
-                outcomes.push(Ok(changes[own].iter().sum()));
-                continue;
+    for write in group {
+        tx.execute(&Sql::new("SAVEPOINT grouped_write")).await?;
+        let mut changed = 0;
+        let mut failure = None;
+        for statement in &write.statements {
+            match tx.execute(statement).await {
+                Ok(rows) => changed += rows,
+                Err(error) => {
+                    failure = Some(error);
+                    break;
+                }
             }
-            let error = failure.ok_or_else(|| {
-                DbError(sqlx::Error::Protocol(
-                    "a statement list ended early without an error".to_string(),
-                ))
-            })?;
-            undo(tx, "grouped_write").await?;
-            outcomes.push(Err(DbError(error)));
-            break;
+        }
+        match failure {
+            None => {
+                tx.execute(&Sql::new("RELEASE grouped_write")).await?;
+                outcomes.push(Ok(changed));
+            }
+            Some(error) => {
+                undo(tx, "grouped_write").await?;
+                outcomes.push(Err(error));
+            }
         }
     }
     Ok(outcomes)
 }
 
-/// The writes at the front of `writes` that fit in one statement list; at least one.
-fn next_list(writes: &[Write]) -> &[Write] {
-    let (mut statements, mut values) = (0, 0);
-    let fitting = writes
-        .iter()
-        .take_while(|write| {
-            statements += write.statements.len() + 2;
-            values += write
-                .statements
-                .iter()
-                .map(|s| s.args().len())
-                .sum::<usize>();
-            statements <= LIST_STATEMENTS && values <= LIST_VALUES
-        })
-        .count();
-    &writes[..fitting.max(1)]
-}
-
-/// Runs a statement list and returns the rows each statement changed, up to the first one
-/// that failed, and its error.
-async fn run_list(tx: &mut Tx, list: Sql) -> Result<(Vec<u64>, Option<sqlx::Error>), DbError> {
-    let connection = tx.sqlite_connection()?;
-    let mut changes = Vec::new();
-    // Each list is one of a kind: caching its prepared form would only push out the
-    // statements that do come back.
-    #[allow(deprecated)]
-    let mut results = super::bound(&list)
-        .persistent(false)
-        .execute_many(connection)
-        .await;
-    loop {
-        match results.try_next().await {
-            Ok(Some(done)) => changes.push(done.rows_affected()),
-            Ok(None) => return Ok((changes, None)),
-            Err(error) => return Ok((changes, Some(error))),
-        }
-    }
-}
-
 fn fail_all(group: Vec<Write>, error: &dyn std::fmt::Display) {
     for write in group {
-        let failed = sqlx::Error::Protocol(format!("the shared write transaction failed: {error}"));
-        let _ = write.done.send(Err(DbError(failed)));
+        let _ = write
+            .done
+            .send(Err(DbError::SharedWrite(error.to_string())));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::{Db, SqlitePools};
-    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+    use crate::db::{Db, SqliteOptions, SqliteStore};
 
     async fn store(dir: &tempfile::TempDir) -> Db {
-        let options = SqliteConnectOptions::new()
-            .filename(dir.path().join("grouped.db"))
-            .create_if_missing(true);
-        let pool = |size| SqlitePoolOptions::new().max_connections(size);
-        let writes = pool(1).connect_with(options.clone()).await.expect("opens");
-        let reads = pool(2).connect_with(options).await.expect("opens");
-        sqlx::query("CREATE TABLE names (name TEXT PRIMARY KEY, n INTEGER)")
-            .execute(&writes)
-            .await
-            .expect("creates");
-        Db::Sqlite(SqlitePools::new(reads, writes))
+        let options = SqliteOptions {
+            path: dir.path().join("grouped.db"),
+            readers: 2,
+            durable: true,
+            busy_timeout: std::time::Duration::from_secs(5),
+        };
+        let db = Db::Sqlite(SqliteStore::open(&options).expect("opens"));
+        db.execute(&Sql::new(
+            "CREATE TABLE names (name TEXT PRIMARY KEY, n INTEGER)",
+        ))
+        .await
+        .expect("creates");
+        db
     }
 
     fn insert(name: &str) -> Sql {
@@ -301,7 +253,7 @@ mod tests {
             .bind(name)
     }
 
-    #[derive(sqlx::FromRow)]
+    #[derive(sqlx::FromRow, serde::Deserialize)]
     struct Count {
         total: i64,
     }

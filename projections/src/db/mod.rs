@@ -7,16 +7,18 @@
 mod deferred;
 mod group_commit;
 mod rows;
+pub mod sqlite;
 
-use deferred::{joined, Deferred};
+use deferred::Deferred;
 use futures_util::TryStreamExt;
 pub use group_commit::FollowUp;
-use group_commit::GroupCommit;
 pub use rows::merged as multi_row_inserts;
 use rows::Rows;
+use serde::de::DeserializeOwned;
+use sqlite::{Held, SqliteTx, StatementError};
+pub use sqlite::{SqliteOptions, SqliteStore};
 use sqlx::postgres::{PgPool, PgRow};
-use sqlx::sqlite::{SqlitePool, SqliteRow};
-use sqlx::{Database, Encode, FromRow, Postgres, Sqlite, Transaction, Type};
+use sqlx::{Database, Encode, FromRow, Postgres, Transaction, Type};
 use std::borrow::Cow;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,42 +29,40 @@ pub enum Dialect {
 
 #[derive(Debug, Clone)]
 pub enum Db {
-    Sqlite(SqlitePools),
+    Sqlite(SqliteStore),
     Postgres(PgPool),
 }
 
-/// SQLite lets one connection write at a time; the others wait in its busy handler, which
-/// polls with sleeps of up to 100 ms and turns contention into long stalls. So every write
-/// goes through one connection, and writers queue for it in the pool instead, in order; small
-/// writes share its transactions (`GroupCommit`). Reads (WAL: they never wait for the writer)
-/// use as many connections as the pool size allows.
-#[derive(Debug, Clone)]
-pub struct SqlitePools {
-    pub reads: SqlitePool,
-    pub writes: SqlitePool,
-    grouped: GroupCommit,
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database error: {0}")]
+    Postgres(#[from] sqlx::Error),
+    #[error("database error: {0}")]
+    Sqlite(#[from] StatementError),
+    #[error("the store is closed")]
+    Closed,
+    #[error("the shared write transaction failed: {0}")]
+    SharedWrite(String),
 }
 
-impl SqlitePools {
-    /// Starts the group committer on `writes`, which must hold one connection.
-    pub fn new(reads: SqlitePool, writes: SqlitePool) -> Self {
-        Self {
-            grouped: GroupCommit::start(writes.clone()),
-            reads,
-            writes,
-        }
+impl From<rusqlite::Error> for DbError {
+    fn from(error: rusqlite::Error) -> Self {
+        Self::Sqlite(error.into())
     }
 }
-
-#[derive(Debug, thiserror::Error)]
-#[error("database error: {0}")]
-pub struct DbError(#[from] pub sqlx::Error);
 
 impl DbError {
     /// A unique or primary-key constraint refused the write.
     pub fn is_unique_violation(&self) -> bool {
-        match &self.0 {
-            sqlx::Error::Database(error) => error.is_unique_violation(),
+        match self {
+            Self::Postgres(sqlx::Error::Database(error)) => error.is_unique_violation(),
+            Self::Sqlite(StatementError::Sqlite(rusqlite::Error::SqliteFailure(error, _))) => {
+                matches!(
+                    error.extended_code,
+                    rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                        | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                )
+            }
             _ => false,
         }
     }
@@ -240,15 +240,10 @@ impl Conditions {
     }
 }
 
-/// A row type decodable from both stores (`#[derive(sqlx::FromRow)]` gives both).
-pub trait Record:
-    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
-{
-}
-impl<T> Record for T where
-    T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
-{
-}
+/// A row type decodable from both stores: `#[derive(sqlx::FromRow, serde::Deserialize)]`
+/// (sqlx reads PostgreSQL's rows, serde SQLite's; see `sqlite::decode`).
+pub trait Record: for<'r> FromRow<'r, PgRow> + DeserializeOwned + Send + Unpin {}
+impl<T> Record for T where T: for<'r> FromRow<'r, PgRow> + DeserializeOwned + Send + Unpin {}
 
 /// Binds each argument with the type it has, on whichever query type `$query` is.
 macro_rules! bind_each {
@@ -284,21 +279,6 @@ where
     bind_each!(sqlx::query_as(sql.text()), sql.args)
 }
 
-/// Runs the same expression against whichever pool or transaction `$on` holds.
-macro_rules! on_either {
-    ($on:expr, $conn:ident => $body:expr) => {
-        match $on {
-            Either::Sqlite($conn) => $body,
-            Either::Postgres($conn) => $body,
-        }
-    };
-}
-
-enum Either<S, P> {
-    Sqlite(S),
-    Postgres(P),
-}
-
 impl Db {
     pub fn dialect(&self) -> Dialect {
         match self {
@@ -307,40 +287,51 @@ impl Db {
         }
     }
 
-    fn read_pools(&self) -> Either<&SqlitePool, &PgPool> {
-        match self {
-            Self::Sqlite(pools) => Either::Sqlite(&pools.reads),
-            Self::Postgres(pool) => Either::Postgres(pool),
-        }
-    }
-
     /// Runs a statement that writes, committed on its own or, on SQLite, together with
     /// others' (see `GroupCommit`): committed when this returns.
     pub async fn execute(&self, sql: &Sql) -> Result<u64, DbError> {
         match self {
-            Self::Sqlite(pools) => pools.grouped.write(vec![sql.clone()], false).await,
+            Self::Sqlite(store) => store.grouped.write(vec![sql.clone()], false).await,
             Self::Postgres(pool) => Ok(bound(sql).execute(pool).await?.rows_affected()),
         }
     }
 
     pub async fn fetch_all<T: Record>(&self, sql: &Sql) -> Result<Vec<T>, DbError> {
-        on_either!(self.read_pools(), pool => Ok(bound_as(sql).fetch_all(pool).await?))
+        match self {
+            Self::Sqlite(store) => Ok(sqlite::fetch_all(&*store.reader().await?, sql)?),
+            Self::Postgres(pool) => Ok(bound_as(sql).fetch_all(pool).await?),
+        }
     }
 
     pub async fn fetch_optional<T: Record>(&self, sql: &Sql) -> Result<Option<T>, DbError> {
-        on_either!(self.read_pools(), pool => Ok(bound_as(sql).fetch_optional(pool).await?))
+        match self {
+            Self::Sqlite(store) => Ok(sqlite::fetch_optional(&*store.reader().await?, sql)?),
+            Self::Postgres(pool) => Ok(bound_as(sql).fetch_optional(pool).await?),
+        }
     }
 
     pub async fn fetch_one<T: Record>(&self, sql: &Sql) -> Result<T, DbError> {
-        on_either!(self.read_pools(), pool => Ok(bound_as(sql).fetch_one(pool).await?))
+        match self {
+            Self::Sqlite(store) => sqlite::fetch_optional(&*store.reader().await?, sql)?
+                .ok_or(DbError::Postgres(sqlx::Error::RowNotFound)),
+            Self::Postgres(pool) => Ok(bound_as(sql).fetch_one(pool).await?),
+        }
     }
 
     /// A transaction that will write. On SQLite it takes the write lock up front (`BEGIN
     /// IMMEDIATE`): a deferred transaction that reads first cannot wait for the lock when it
-    /// later writes, and fails with SQLITE_BUSY instead.
+    /// later writes, and fails with SQLITE_BUSY instead. Waiting for another process's lock
+    /// happens off the runtime's workers.
     pub async fn begin_write(&self) -> Result<Tx, DbError> {
         Ok(match self {
-            Self::Sqlite(pools) => Tx::sqlite(pools.writes.begin_with("BEGIN IMMEDIATE").await?),
+            Self::Sqlite(store) => {
+                let writer = Held::Writer(store.writer().await);
+                let begun =
+                    tokio::task::spawn_blocking(move || SqliteTx::begin(writer, "BEGIN IMMEDIATE"))
+                        .await
+                        .map_err(|_| DbError::Closed)??;
+                Tx::sqlite(begun, true)
+            }
             Self::Postgres(pool) => Tx::postgres(pool.begin().await?),
         })
     }
@@ -350,7 +341,10 @@ impl Db {
     pub async fn begin_snapshot(&self) -> Result<Tx, DbError> {
         Ok(match self {
             // A deferred transaction in WAL mode reads one snapshot from its first read on.
-            Self::Sqlite(pools) => Tx::sqlite(pools.reads.begin().await?),
+            Self::Sqlite(store) => {
+                let reader = Held::Reader(store.reader().await?);
+                Tx::sqlite(SqliteTx::begin(reader, "BEGIN")?, false)
+            }
             Self::Postgres(pool) => Tx::postgres(
                 pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
                     .await?,
@@ -372,14 +366,14 @@ impl Db {
     /// Has every group commit that appended events run `follow_up` in its transaction (SQLite
     /// only: PostgreSQL commits each write on its own).
     pub fn follow_group_commits(&self, follow_up: std::sync::Weak<dyn FollowUp>) {
-        if let Self::Sqlite(pools) = self {
-            pools.grouped.follow_with(follow_up);
+        if let Self::Sqlite(store) = self {
+            store.grouped.follow_with(follow_up);
         }
     }
 
     async fn write_all(&self, statements: Vec<Sql>, appends_events: bool) -> Result<u64, DbError> {
         match self {
-            Self::Sqlite(pools) => pools.grouped.write(statements, appends_events).await,
+            Self::Sqlite(store) => store.grouped.write(statements, appends_events).await,
             // One statement is atomic by itself: no transaction around it, one round trip.
             Self::Postgres(pool) if statements.len() == 1 => {
                 Ok(bound(&statements[0]).execute(pool).await?.rows_affected())
@@ -398,10 +392,7 @@ impl Db {
 
     pub async fn close(&self) {
         match self {
-            Self::Sqlite(pools) => {
-                pools.reads.close().await;
-                pools.writes.close().await;
-            }
+            Self::Sqlite(store) => store.close(),
             Self::Postgres(pool) => pool.close().await,
         }
     }
@@ -415,14 +406,19 @@ pub struct Tx {
 }
 
 enum TxConn {
-    Sqlite(Transaction<'static, Sqlite>),
+    /// `offload`: wait for the commit's fsync off the runtime's workers (a transaction begun
+    /// by a request's task rather than by the group committer's own thread).
+    Sqlite {
+        tx: SqliteTx,
+        offload: bool,
+    },
     Postgres(Transaction<'static, Postgres>),
 }
 
 impl Tx {
-    fn sqlite(tx: Transaction<'static, Sqlite>) -> Self {
+    fn sqlite(tx: SqliteTx, offload: bool) -> Self {
         Self {
-            conn: TxConn::Sqlite(tx),
+            conn: TxConn::Sqlite { tx, offload },
             deferred: Deferred::default(),
             rows: Rows::default(),
         }
@@ -438,18 +434,8 @@ impl Tx {
 
     pub fn dialect(&self) -> Dialect {
         match self.conn {
-            TxConn::Sqlite(_) => Dialect::Sqlite,
+            TxConn::Sqlite { .. } => Dialect::Sqlite,
             TxConn::Postgres(_) => Dialect::Postgres,
-        }
-    }
-
-    /// The SQLite connection under the transaction; an error on PostgreSQL.
-    fn sqlite_connection(&mut self) -> Result<&mut sqlx::SqliteConnection, DbError> {
-        match &mut self.conn {
-            TxConn::Sqlite(tx) => Ok(&mut **tx),
-            TxConn::Postgres(_) => Err(DbError(sqlx::Error::Protocol(
-                "a SQLite statement list sent to PostgreSQL".to_string(),
-            ))),
         }
     }
 
@@ -459,17 +445,16 @@ impl Tx {
         self.rows.take();
     }
 
-    fn connections(&mut self) -> Either<&mut sqlx::SqliteConnection, &mut sqlx::PgConnection> {
-        match &mut self.conn {
-            TxConn::Sqlite(tx) => Either::Sqlite(&mut **tx),
-            TxConn::Postgres(tx) => Either::Postgres(&mut **tx),
-        }
-    }
-
     /// Holds a write back until the transaction next reads, writes otherwise or commits: for
     /// statements whose outcome the caller does not need (a failure still fails the
-    /// transaction, only later).
+    /// transaction, only later). On SQLite, where a statement costs no round trip, it runs
+    /// at once.
     pub async fn defer(&mut self, sql: Sql) -> Result<(), DbError> {
+        if let TxConn::Sqlite { tx, .. } = &self.conn {
+            return sqlite::execute(tx.conn(), &sql)
+                .map(drop)
+                .map_err(Into::into);
+        }
         self.deferred.push(sql);
         if self.deferred.is_full() {
             self.flush().await?;
@@ -479,8 +464,14 @@ impl Tx {
 
     /// Holds back a row insert that no other write of the transaction depends on, and that
     /// depends on none, like `defer`; rows of the same statement then go out as one multi-row
-    /// `INSERT` (see `rows`), before or after the writes deferred around them.
+    /// `INSERT` (see `rows`), before or after the writes deferred around them. On SQLite the
+    /// row goes in at once, through the connection's prepared single-row statement.
     pub async fn defer_row(&mut self, sql: Sql) -> Result<(), DbError> {
+        if let TxConn::Sqlite { tx, .. } = &self.conn {
+            return sqlite::execute(tx.conn(), &sql)
+                .map(drop)
+                .map_err(Into::into);
+        }
         self.rows.push(sql);
         if self.rows.is_full() {
             self.flush().await?;
@@ -488,22 +479,17 @@ impl Tx {
         Ok(())
     }
 
-    /// Sends the deferred writes and rows: as one statement list on SQLite, one by one on
-    /// PostgreSQL (whose protocol takes a single statement with bound values).
+    /// Sends PostgreSQL's deferred writes and rows, one by one (its protocol takes a single
+    /// statement with bound values).
     async fn flush(&mut self) -> Result<(), DbError> {
         if self.deferred.is_empty() && self.rows.is_empty() {
             return Ok(());
         }
         let mut statements = self.rows.take();
         statements.extend(self.deferred.take());
-        match &mut self.conn {
-            TxConn::Sqlite(tx) => {
-                bound(&joined(statements)).execute(&mut **tx).await?;
-            }
-            TxConn::Postgres(tx) => {
-                for sql in &statements {
-                    bound(sql).execute(&mut **tx).await?;
-                }
+        if let TxConn::Postgres(tx) = &mut self.conn {
+            for sql in &statements {
+                bound(sql).execute(&mut **tx).await?;
             }
         }
         Ok(())
@@ -511,17 +497,26 @@ impl Tx {
 
     pub async fn execute(&mut self, sql: &Sql) -> Result<u64, DbError> {
         self.flush().await?;
-        on_either!(self.connections(), conn => Ok(bound(sql).execute(conn).await?.rows_affected()))
+        match &mut self.conn {
+            TxConn::Sqlite { tx, .. } => Ok(sqlite::execute(tx.conn(), sql)?),
+            TxConn::Postgres(tx) => Ok(bound(sql).execute(&mut **tx).await?.rows_affected()),
+        }
     }
 
     pub async fn fetch_all<T: Record>(&mut self, sql: &Sql) -> Result<Vec<T>, DbError> {
         self.flush().await?;
-        on_either!(self.connections(), conn => Ok(bound_as(sql).fetch_all(conn).await?))
+        match &mut self.conn {
+            TxConn::Sqlite { tx, .. } => Ok(sqlite::fetch_all(tx.conn(), sql)?),
+            TxConn::Postgres(tx) => Ok(bound_as(sql).fetch_all(&mut **tx).await?),
+        }
     }
 
     pub async fn fetch_optional<T: Record>(&mut self, sql: &Sql) -> Result<Option<T>, DbError> {
         self.flush().await?;
-        on_either!(self.connections(), conn => Ok(bound_as(sql).fetch_optional(conn).await?))
+        match &mut self.conn {
+            TxConn::Sqlite { tx, .. } => Ok(sqlite::fetch_optional(tx.conn(), sql)?),
+            TxConn::Postgres(tx) => Ok(bound_as(sql).fetch_optional(&mut **tx).await?),
+        }
     }
 
     /// Hands each row to `each` as it arrives, never holding the whole result.
@@ -531,19 +526,27 @@ impl Tx {
         mut each: impl FnMut(T),
     ) -> Result<(), DbError> {
         self.flush().await?;
-        on_either!(self.connections(), conn => {
-            let mut rows = bound_as(sql).fetch(conn);
-            while let Some(row) = rows.try_next().await? {
-                each(row);
+        match &mut self.conn {
+            TxConn::Sqlite { tx, .. } => Ok(sqlite::for_each(tx.conn(), sql, each)?),
+            TxConn::Postgres(tx) => {
+                let mut rows = bound_as(sql).fetch(&mut **tx);
+                while let Some(row) = rows.try_next().await? {
+                    each(row);
+                }
+                Ok(())
             }
-            Ok(())
-        })
+        }
     }
 
     pub async fn commit(mut self) -> Result<(), DbError> {
         self.flush().await?;
         match self.conn {
-            TxConn::Sqlite(tx) => tx.commit().await?,
+            TxConn::Sqlite { tx, offload: true } => {
+                tokio::task::spawn_blocking(move || tx.commit())
+                    .await
+                    .map_err(|_| DbError::Closed)??
+            }
+            TxConn::Sqlite { tx, offload: false } => tx.commit()?,
             TxConn::Postgres(tx) => tx.commit().await?,
         }
         Ok(())

@@ -7,9 +7,10 @@ use crate::db::Dialect;
 use crate::scim_groups::MembershipRecord;
 
 /// A `UserRecord` and its direct groups as JSON text: `[[id, displayName, key], …]`.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Deserialize)]
 pub struct UserWithGroups {
     #[sqlx(flatten)]
+    #[serde(flatten)]
     pub user: UserRecord,
     pub user_groups: String,
 }

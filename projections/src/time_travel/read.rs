@@ -84,7 +84,7 @@ pub async fn deleted_among(
     Ok(deleted)
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct CutRow {
     transaction_id: i64,
     position: i64,

@@ -6,7 +6,7 @@ use super::cli::{open_store, run_cli};
 use projections::db::{Dialect, Sql};
 use serde_json::Value;
 
-#[derive(Debug, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
 pub struct LoggedEvent {
     position: i64,
     pub event_type: String,

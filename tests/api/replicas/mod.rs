@@ -133,7 +133,7 @@ impl Replicas {
     }
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct Count {
     total: i64,
 }
