@@ -9,6 +9,7 @@ mod membership;
 pub mod metrics;
 pub mod provisioning_log;
 mod scratch;
+mod settings;
 mod snapshots;
 mod split_repository;
 pub mod tenancy;
@@ -58,6 +59,7 @@ pub struct Store {
     pub claims: NameClaims,
     /// Counted by this store's commands and appends, shown by `/metrics`.
     pub metrics: StoreMetrics,
+    held_settings: settings::HeldSettings,
 }
 
 impl Store {
@@ -81,6 +83,7 @@ impl Store {
             db,
             commands,
             projector,
+            held_settings: settings::HeldSettings::default(),
         })
     }
 }
