@@ -144,6 +144,11 @@ impl Metrics {
             "Instance settings loaded from the event log rather than found current in memory",
             store.settings_loads.clone(),
         );
+        registry.register(
+            "api_key_lookups",
+            "API keys looked up in the store rather than found verified in memory",
+            store.key_lookups.clone(),
+        );
         let projection_lag = Gauge::default();
         registry.register(
             "projection_lag_events",

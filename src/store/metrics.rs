@@ -32,4 +32,6 @@ pub struct StoreMetrics {
     /// Instance settings loaded from their events because they changed (or were never loaded)
     /// since this process last loaded them.
     pub settings_loads: Counter,
+    /// API keys looked up in the store because they were not held verified in memory.
+    pub key_lookups: Counter,
 }

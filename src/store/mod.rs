@@ -14,11 +14,13 @@ mod snapshots;
 mod split_repository;
 pub mod tenancy;
 mod upcasting;
+mod verified_keys;
 
 pub use claims::{orphaned_before, Claim, NameClaims, NameKind, UniqueName};
 pub use commands::{backoff, CommandBus, CommandError};
 pub use connect::{redact, StoreError};
 pub use scratch::Scratch;
+pub use verified_keys::VerifiedKeys;
 
 use aggregates::group::GroupServices;
 use metrics::StoreMetrics;
@@ -60,6 +62,8 @@ pub struct Store {
     /// Counted by this store's commands and appends, shown by `/metrics`.
     pub metrics: StoreMetrics,
     held_settings: settings::HeldSettings,
+    /// Keys this process admitted, admitted again while no key or instance changed.
+    pub verified_keys: VerifiedKeys,
 }
 
 impl Store {
@@ -84,6 +88,7 @@ impl Store {
             commands,
             projector,
             held_settings: settings::HeldSettings::default(),
+            verified_keys: VerifiedKeys::default(),
         })
     }
 }

@@ -20,7 +20,7 @@ pub struct KeyRecord {
 }
 
 /// What authenticating a request needs to know about a key.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 pub struct KeyCredential {
     pub id: String,
     pub instance_id: String,
@@ -91,6 +91,17 @@ pub async fn key_exists(db: &Db, key_id: &str) -> Result<bool, DbError> {
     let sql = Sql::new("SELECT id FROM api_keys WHERE id = $1").bind(key_id);
     let found: Option<Found> = db.fetch_optional(&sql).await?;
     Ok(found.is_some_and(|found| found.id == key_id))
+}
+
+/// The number every change of a key or an instance moves on (see `VerifiedKeys`).
+pub async fn key_generation(db: &Db) -> Result<i64, DbError> {
+    #[derive(sqlx::FromRow, serde::Deserialize)]
+    struct Generation {
+        generation: i64,
+    }
+    let sql = Sql::new("SELECT generation FROM key_generation WHERE id = 1");
+    let row: Generation = db.fetch_one(&sql).await?;
+    Ok(row.generation)
 }
 
 pub async fn credential(db: &Db, key_id: &str) -> Result<Option<KeyCredential>, DbError> {
