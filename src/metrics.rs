@@ -139,6 +139,16 @@ impl Metrics {
             "Events appended to the event log by this server",
             store.events_appended.clone(),
         );
+        registry.register(
+            "instance_settings_loads",
+            "Instance settings loaded from the event log rather than found current in memory",
+            store.settings_loads.clone(),
+        );
+        registry.register(
+            "api_key_lookups",
+            "API keys looked up in the store rather than found verified in memory",
+            store.key_lookups.clone(),
+        );
         let projection_lag = Gauge::default();
         registry.register(
             "projection_lag_events",

@@ -214,6 +214,28 @@ pub async fn last_position_of(
     }))
 }
 
+/// The sequence number of the aggregate's last event, 0 if it has none: one row read backwards
+/// along the primary key, however long its history. Events are never edited, so an aggregate
+/// whose last sequence is unchanged is unchanged.
+pub async fn last_sequence_of(
+    db: &Db,
+    aggregate_type: &str,
+    aggregate_id: &str,
+) -> Result<i64, ProjectionError> {
+    #[derive(sqlx::FromRow, serde::Deserialize)]
+    struct Last {
+        sequence: i64,
+    }
+    let sql = Sql::new(
+        "SELECT sequence FROM events WHERE aggregate_type = $1 AND aggregate_id = $2
+          ORDER BY sequence DESC LIMIT 1",
+    )
+    .bind(aggregate_type)
+    .bind(aggregate_id);
+    let last: Option<Last> = db.fetch_optional(&sql).await?;
+    Ok(last.map_or(0, |last| last.sequence))
+}
+
 /// Whether the aggregate's first event was written in `instance_id`. One row is read by the
 /// primary key whether the aggregate is the instance's, another instance's or no one's, so
 /// the answer takes alike for each: a request can be refused an id of another instance without

@@ -5,7 +5,7 @@ use super::{
     MAX_INTEGRATION_USER_CHARS, MAX_NAME_CHARS,
 };
 use crate::api_key::{NewApiKey, PresentedKey};
-use crate::store::tenancy::{self, InstanceRecord, KeyRecord};
+use crate::store::tenancy::{self, InstanceRecord, KeyCredential, KeyRecord};
 use crate::store::Store;
 use projections::db::DbError;
 
@@ -148,12 +148,19 @@ pub async fn ensure_default_instance(store: &Store) -> Result<Option<IssuedKey>,
         .map(Some)
 }
 
-/// The principal a bearer token acts for, if the token is a live key. Every request looks the
-/// key up afresh, so a revocation takes effect on the next request.
+/// The principal a bearer token acts for, if the token is a live key. A key admitted before is
+/// admitted again from memory while no key or instance changed (see `VerifiedKeys`), so a
+/// revocation, by any process, takes effect on the next request.
 pub async fn authenticate(store: &Store, token: &str) -> Result<Authentication, DbError> {
     let Some(presented) = PresentedKey::parse(token) else {
         return Ok(Authentication::Refused { holder: None });
     };
+    // Read before the key's row, so that a key held at this generation is at least as new.
+    let generation = tenancy::key_generation(&store.db).await?;
+    if let Some(credential) = store.verified_keys.admit(generation, &presented) {
+        return Ok(Authentication::Admitted(principal(credential)));
+    }
+    store.metrics.key_lookups.inc();
     let Some(credential) = tenancy::credential(&store.db, presented.key_id).await? else {
         return Ok(Authentication::Refused { holder: None });
     };
@@ -166,12 +173,19 @@ pub async fn authenticate(store: &Store, token: &str) -> Result<Authentication, 
             holder: Some(holder),
         });
     }
-    Ok(Authentication::Admitted(Principal {
+    store
+        .verified_keys
+        .hold(generation, &presented, &credential);
+    Ok(Authentication::Admitted(principal(credential)))
+}
+
+fn principal(credential: KeyCredential) -> Principal {
+    Principal {
         instance_id: credential.instance_id,
         instance_name: credential.instance_name,
         integration_user: credential.integration_user,
         key_id: credential.id,
-    }))
+    }
 }
 
 #[cfg(test)]

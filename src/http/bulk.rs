@@ -202,7 +202,7 @@ async fn execute(
             data,
         } => {
             let if_match = precondition(version)?;
-            groups::patch_group(state, ctx, base, id, if_match, data, &group).await
+            groups::patch_group(state, ctx, base, id, if_match, data, Some(&group)).await
         }
         Action::Delete {
             resource_type: ResourceType::User,

@@ -1,7 +1,10 @@
 //! `/Groups` (RFC 7644 §3.3–3.6). Members are changed by naming them, never by rewriting the
 //! whole list, and are only loaded when the response shows them (Entra ID reads groups with
-//! `excludedAttributes=members`). Each operation is a function of the request's parts, so that
-//! Bulk runs exactly what the single-resource endpoints run.
+//! `excludedAttributes=members`). A PATCH that asks for no attributes is answered `204` with
+//! no body (RFC 7644 §3.5.2 allows it; Okta and Entra ID send group PATCHes so and document
+//! `204`), so that adding members to a large group never reads the members it already has.
+//! Each operation is a function of the request's parts, so that Bulk runs exactly what the
+//! single-resource endpoints run.
 
 use super::documents::{self, related};
 use super::extract::{if_match, none_match_hits, BaseUrl, Context, Params, ResourceId, ScimBody};
@@ -11,7 +14,7 @@ use super::router::AppState;
 use crate::provisioning::{GroupChange, RequestContext};
 use crate::scim::error::ScimError;
 use crate::scim::limits::{check_member_edits, decode_within};
-use crate::scim::list::{parse_list_query, selection};
+use crate::scim::list::{param, parse_list_query, selection};
 use crate::scim::patch::apply::apply_operations;
 use crate::scim::patch::members::{split_member_operations, MemberEdit};
 use crate::scim::patch::parse_patch_request;
@@ -90,6 +93,8 @@ pub(super) async fn replace_group(
     respond(state, StatusCode::OK, &record, base, selection).await
 }
 
+/// Applies a PATCH. With a `selection`, answers `200` with the group shaped by it; without,
+/// `204` with only the new `ETag` (RFC 7644 §3.5.2).
 pub(super) async fn patch_group(
     state: &AppState,
     ctx: &RequestContext,
@@ -97,7 +102,7 @@ pub(super) async fn patch_group(
     id: &str,
     if_match: Option<i64>,
     body: &Value,
-    selection: &Selection,
+    selection: Option<&Selection>,
 ) -> Result<ScimResponse, ScimError> {
     let (operations, members) =
         split_member_operations(parse_patch_request(body, state.limits.list.filter)?)?;
@@ -119,7 +124,12 @@ pub(super) async fn patch_group(
             })
         })
         .await?;
-    respond(state, StatusCode::OK, &record, base, selection).await
+    match selection {
+        Some(selection) => respond(state, StatusCode::OK, &record, base, selection).await,
+        None => Ok(ScimResponse::no_content_tagged(render::etag(
+            record.version,
+        ))),
+    }
 }
 
 pub(super) async fn delete_group(
@@ -203,6 +213,12 @@ pub async fn patch(
     ScimBody(body): ScimBody,
 ) -> Result<ScimResponse, ScimError> {
     let if_match = if_match(&headers)?;
+    // RFC 7644 §3.5.2: with `attributes` the resource must be returned; with neither
+    // parameter the client asked for nothing, and gets nothing.
+    let asked = ["attributes", "excludedAttributes"]
+        .iter()
+        .any(|name| param(&params, name).is_some());
+    let selection = asked.then(|| selection(GROUP, &params)).transpose()?;
     patch_group(
         &state,
         &ctx,
@@ -210,7 +226,7 @@ pub async fn patch(
         &id,
         if_match,
         &body,
-        &selection(GROUP, &params)?,
+        selection.as_ref(),
     )
     .await
 }

@@ -46,6 +46,16 @@ impl ScimResponse {
         }
     }
 
+    /// A change that answers with no body: the resource's new version is still told.
+    pub fn no_content_tagged(etag: String) -> Self {
+        Self {
+            status: StatusCode::NO_CONTENT,
+            body: None,
+            etag: Some(etag),
+            location: None,
+        }
+    }
+
     pub fn not_modified(etag: String) -> Self {
         Self {
             status: StatusCode::NOT_MODIFIED,

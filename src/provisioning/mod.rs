@@ -66,11 +66,13 @@ impl Provisioning {
     }
 
     /// The settings of the request's instance: roles and attribute mapping.
-    async fn settings(&self, ctx: &RequestContext) -> Result<InstanceSettings, ProvisioningError> {
+    async fn settings(
+        &self,
+        ctx: &RequestContext,
+    ) -> Result<Arc<InstanceSettings>, ProvisioningError> {
         Ok(self
             .store
-            .commands
-            .settings(&ctx.principal.instance_id)
+            .current_settings(&ctx.principal.instance_id)
             .await?)
     }
 

@@ -29,4 +29,9 @@ pub struct StoreMetrics {
     /// Commands that gave up after conflicting on every attempt.
     pub retries_exhausted: ByAggregate,
     pub events_appended: ByAggregate,
+    /// Instance settings loaded from their events because they changed (or were never loaded)
+    /// since this process last loaded them.
+    pub settings_loads: Counter,
+    /// API keys looked up in the store because they were not held verified in memory.
+    pub key_lookups: Counter,
 }

@@ -9,16 +9,19 @@ mod membership;
 pub mod metrics;
 pub mod provisioning_log;
 mod scratch;
+mod settings;
 mod snapshots;
 mod split_repository;
 mod sqlite_events;
 pub mod tenancy;
 mod upcasting;
+mod verified_keys;
 
 pub use claims::{orphaned_before, Claim, NameClaims, NameKind, UniqueName};
 pub use commands::{backoff, CommandBus, CommandError};
 pub use connect::{redact, StoreError};
 pub use scratch::Scratch;
+pub use verified_keys::VerifiedKeys;
 
 use aggregates::group::GroupServices;
 use metrics::StoreMetrics;
@@ -59,6 +62,9 @@ pub struct Store {
     pub claims: NameClaims,
     /// Counted by this store's commands and appends, shown by `/metrics`.
     pub metrics: StoreMetrics,
+    held_settings: settings::HeldSettings,
+    /// Keys this process admitted, admitted again while no key or instance changed.
+    pub verified_keys: VerifiedKeys,
 }
 
 impl Store {
@@ -82,6 +88,8 @@ impl Store {
             db,
             commands,
             projector,
+            held_settings: settings::HeldSettings::default(),
+            verified_keys: VerifiedKeys::default(),
         })
     }
 }

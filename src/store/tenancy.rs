@@ -93,6 +93,17 @@ pub async fn key_exists(db: &Db, key_id: &str) -> Result<bool, DbError> {
     Ok(found.is_some_and(|found| found.id == key_id))
 }
 
+/// The number every change of a key or an instance moves on (see `VerifiedKeys`).
+pub async fn key_generation(db: &Db) -> Result<i64, DbError> {
+    #[derive(sqlx::FromRow, serde::Deserialize)]
+    struct Generation {
+        generation: i64,
+    }
+    let sql = Sql::new("SELECT generation FROM key_generation WHERE id = 1");
+    let row: Generation = db.fetch_one(&sql).await?;
+    Ok(row.generation)
+}
+
 pub async fn credential(db: &Db, key_id: &str) -> Result<Option<KeyCredential>, DbError> {
     let sql = Sql::new(
         "SELECT k.id, k.instance_id, i.name AS instance_name, k.integration_user,

@@ -2,6 +2,7 @@
 //! challenge, revocation bites on the next request, and the secret is kept nowhere. (That one
 //! instance's key reaches nothing of another is tests/api/isolation.rs.)
 
+use crate::common::cli::run_cli;
 use crate::common::{user, TestApp};
 use crate::on_both_stores;
 use projections::db::{Dialect, Sql};
@@ -12,6 +13,8 @@ use std::time::Duration;
 on_both_stores!(
     requests_without_a_valid_key_are_unauthorized,
     a_revoked_key_stops_working_at_once,
+    a_key_admitted_once_is_admitted_again_from_memory,
+    a_key_revoked_by_another_process_is_refused_from_the_next_request,
     changes_are_recorded_as_made_by_the_keys_integration_user,
     the_key_secret_is_stored_nowhere,
 );
@@ -95,6 +98,45 @@ async fn a_revoked_key_stops_working_at_once(app: TestApp) {
         401
     );
     // Other keys of the instance still work.
+    assert_eq!(app.get("/Users").await.status, 200);
+}
+
+/// The store's join and the secret's SHA-256 are spent once per key, not once per request;
+/// a wrong secret for a key held in memory is still refused.
+async fn a_key_admitted_once_is_admitted_again_from_memory(app: TestApp) {
+    let lookups = || app.store.metrics.key_lookups.get();
+    let before = lookups();
+    for _ in 0..5 {
+        assert_eq!(app.get("/Users").await.status, 200);
+    }
+    assert_eq!(lookups() - before, 1, "five requests, one lookup");
+    let key_id = app.token.split('_').nth(1).unwrap_or_default();
+    let mut wrong = app.token.clone();
+    let last = if wrong.ends_with('A') { 'B' } else { 'A' };
+    wrong.pop();
+    wrong.push(last);
+    for token in [wrong, format!("scimd_{key_id}_{}", "A".repeat(43))] {
+        let reply = app.send(Method::GET, "/Users", Some(&token), None).await;
+        assert_eq!(reply.status, 401, "{token}");
+    }
+    assert_eq!(app.get("/Users").await.status, 200);
+}
+
+/// The CLI revokes in a process of its own, which shares nothing with the server but the
+/// store: the server, holding the key as admitted, must still refuse it at once.
+async fn a_key_revoked_by_another_process_is_refused_from_the_next_request(app: TestApp) {
+    let token = app.key_for("default", "okta").await;
+    for _ in 0..3 {
+        let reply = app.send(Method::GET, "/Users", Some(&token), None).await;
+        assert_eq!(reply.status, 200);
+    }
+    assert_eq!(app.get("/Users").await.status, 200);
+    let key_id = token.split('_').nth(1).unwrap_or_default().to_string();
+    let (ok, _, err) = run_cli(&app.database_url, &["keys", "revoke", &key_id]).await;
+    assert!(ok, "{err}");
+    let refused = app.send(Method::GET, "/Users", Some(&token), None).await;
+    assert_eq!(refused.status, 401, "{:?}", refused.body);
+    // The instance's other key, held too, still works.
     assert_eq!(app.get("/Users").await.status, 200);
 }
 

@@ -371,7 +371,7 @@ async fn members_named_by_one_request_are_bounded(app: TestApp) {
 
     // Within the limit, a group grows past it: the limit is per request, not per group.
     let add = json!([{"op": "add", "path": "members", "value": members(&ids[4..])}]);
-    assert_eq!(app.patch(&path, add).await.status, 200);
+    assert_eq!(app.patch(&path, add).await.status, 204);
     let group = app.get(&path).await;
     assert_eq!(group.status, 200, "{:?}", group.body);
     assert_eq!(group.body["members"].as_array().map(Vec::len), Some(5));

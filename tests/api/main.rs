@@ -33,6 +33,7 @@ mod rate_limit;
 mod read_model;
 mod replicas;
 mod roles;
+mod settings;
 mod shutdown;
 mod statement_timeout;
 mod time_travel;

@@ -234,9 +234,10 @@ async fn okta_pushes_a_group_renames_it_and_changes_its_members(app: TestApp) {
         )),
     )
     .await;
-    assert_eq!(renamed.status, 200, "{:?}", renamed.body);
-    assert_eq!(renamed.body["id"], group.as_str());
-    assert_eq!(renamed.body["displayName"], "Test SCIMv2 renamed");
+    // Okta asks for no attributes: the answer has no body (RFC 7644 §3.5.2).
+    assert_eq!(renamed.status, 204, "{:?}", renamed.body);
+    let read = send_as_okta(&app, Method::GET, &path, None).await;
+    assert_eq!(read.body["displayName"], "Test SCIMv2 renamed");
 
     let added = send_as_okta(
         &app,
@@ -252,9 +253,10 @@ async fn okta_pushes_a_group_renames_it_and_changes_its_members(app: TestApp) {
         })),
     )
     .await;
-    assert_eq!(added.status, 200, "{:?}", added.body);
-    assert_eq!(member_ids(&added.body), vec![user.clone()]);
-    assert_eq!(added.body["displayName"], "Test SCIMv2 renamed");
+    assert_eq!(added.status, 204, "{:?}", added.body);
+    let read = send_as_okta(&app, Method::GET, &path, None).await;
+    assert_eq!(member_ids(&read.body), vec![user.clone()]);
+    assert_eq!(read.body["displayName"], "Test SCIMv2 renamed");
     let member = send_as_okta(&app, Method::GET, &format!("/Users/{user}"), None).await;
     assert_eq!(member.body["groups"][0]["value"], group.as_str());
     assert_eq!(member.body["groups"][0]["display"], "Test SCIMv2 renamed");
@@ -269,8 +271,9 @@ async fn okta_pushes_a_group_renames_it_and_changes_its_members(app: TestApp) {
         })),
     )
     .await;
-    assert_eq!(removed.status, 200, "{:?}", removed.body);
-    assert_eq!(member_ids(&removed.body), Vec::<String>::new());
+    assert_eq!(removed.status, 204, "{:?}", removed.body);
+    let read = send_as_okta(&app, Method::GET, &path, None).await;
+    assert_eq!(member_ids(&read.body), Vec::<String>::new());
     // The user itself is untouched.
     let user_read = send_as_okta(&app, Method::GET, &format!("/Users/{user}"), None).await;
     assert_eq!(user_read.status, 200);

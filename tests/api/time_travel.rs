@@ -105,7 +105,7 @@ async fn a_user_reads_as_get_served_it_at_each_moment(app: TestApp) {
             json!([{"op": "replace", "path": "displayName", "value": "Sales EU"}]),
         )
         .await;
-    assert_eq!(renamed.status, 200, "{:?}", renamed.body);
+    assert_eq!(renamed.status, 204, "{:?}", renamed.body);
     let suspended = app
         .patch(
             &path,
@@ -196,7 +196,7 @@ async fn a_group_reads_with_its_members_as_of_each_moment(app: TestApp) {
             ]),
         )
         .await;
-    assert_eq!(changed.status, 200, "{:?}", changed.body);
+    assert_eq!(changed.status, 204, "{:?}", changed.body);
     let both = app.get(&path).await.body;
     let t2 = moment().await;
 

@@ -58,7 +58,7 @@ async fn a_user_shows_the_groups_it_was_added_to(app: TestApp) {
             json!([{"op": "add", "path": "members", "value": [{"value": ann}]}]),
         )
         .await;
-    assert_eq!(added.status, 200, "{:?}", added.body);
+    assert_eq!(added.status, 204, "{:?}", added.body);
 
     let read = app.get(&format!("/Users/{ann}")).await;
     assert_eq!(read.status, 200);
@@ -85,7 +85,7 @@ async fn a_user_removed_from_a_group_no_longer_shows_it(app: TestApp) {
             json!([{"op": "remove", "path": format!("members[value eq \"{ann}\"]")}]),
         )
         .await;
-    assert_eq!(removed.status, 200, "{:?}", removed.body);
+    assert_eq!(removed.status, 204, "{:?}", removed.body);
     let read = app.get(&format!("/Users/{ann}")).await;
     assert_eq!(groups(&read.body), vec![pair(&legal, "Legal")]);
     app.patch(
@@ -110,7 +110,7 @@ async fn a_renamed_group_shows_its_new_display_name(app: TestApp) {
             json!([{"op": "replace", "path": "displayName", "value": "Sales EMEA"}]),
         )
         .await;
-    assert_eq!(renamed.status, 200, "{:?}", renamed.body);
+    assert_eq!(renamed.status, 204, "{:?}", renamed.body);
     let read = app.get(&format!("/Users/{ann}")).await;
     assert_eq!(groups(&read.body), vec![pair(&group, "Sales EMEA")]);
     let put = app
@@ -333,7 +333,7 @@ async fn a_cached_user_is_not_kept_once_its_groups_change(app: TestApp) {
             json!([{"op": "replace", "path": "displayName", "value": "Sales EU"}]),
         )
         .await;
-    assert_eq!(renamed.status, 200);
+    assert_eq!(renamed.status, 204);
     let stale = read_with(joined_tag.clone()).await.expect("scimd answers");
     assert_eq!(
         stale.status().as_u16(),

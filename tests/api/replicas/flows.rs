@@ -113,7 +113,7 @@ async fn idp_flow(replicas: &Replicas, home: Replica, n: usize, group_path: &str
             json!([{"op": "add", "path": "members", "value": [{"value": id}]}]),
         )
         .await;
-    assert_eq!(joined.status, 200, "{:?}", joined.body);
+    assert_eq!(joined.status, 204, "{:?}", joined.body);
     let active = n % 4 != 0;
     if !active {
         let suspended = replicas

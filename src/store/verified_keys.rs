@@ -1,0 +1,65 @@
+//! API keys this process has verified, held in memory so that a request with a key admitted
+//! before is admitted again without the store's join nor a SHA-256 of its secret.
+//!
+//! Why a held key is never admitted after it was revoked, by this process or any other (the
+//! CLI, another replica): every change of `api_keys` or `instances` moves the store's key
+//! generation on, by triggers, in the change's own transaction (migrations `0015`), so no
+//! writer can change a key without it. Every request first reads the generation (one row by
+//! its primary key), and held keys are used only while it is the generation they were held
+//! at: a key is held at a generation read before its row was, so its row is at least as new
+//! as that generation, and an unchanged generation means nothing changed since. A request that
+//! reads another generation empties the held keys and starts over at that one. So a change
+//! committed before a request starts is seen by that request, as a lookup of the row would.
+//!
+//! Only admitted keys are held: an unknown key id, a wrong secret or a revoked key is looked
+//! up in the store every time, as before. The secret is compared in constant time
+//! (`PresentedKey::is`), as the digest is.
+
+use super::tenancy::KeyCredential;
+use crate::api_key::{PresentedKey, VerifiedSecret};
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+#[derive(Default)]
+pub struct VerifiedKeys {
+    held: Mutex<Held>,
+}
+
+/// Keys verified at one generation, by key id. Bounded by the live keys of the store: a key is
+/// held only once its secret was verified.
+#[derive(Default)]
+struct Held {
+    generation: Option<i64>,
+    keys: HashMap<String, (VerifiedSecret, KeyCredential)>,
+}
+
+impl Held {
+    /// The keys held at `generation`: none if they were held at another.
+    fn at(&mut self, generation: i64) -> &mut HashMap<String, (VerifiedSecret, KeyCredential)> {
+        if self.generation != Some(generation) {
+            self.keys.clear();
+            self.generation = Some(generation);
+        }
+        &mut self.keys
+    }
+}
+
+impl VerifiedKeys {
+    /// The credential of `presented`, if it is a key held at `generation`, the store's key
+    /// generation read by this request, with the very secret verified then.
+    pub fn admit(&self, generation: i64, presented: &PresentedKey) -> Option<KeyCredential> {
+        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        let (secret, credential) = held.at(generation).get(presented.key_id)?;
+        presented.is(secret).then(|| credential.clone())
+    }
+
+    /// Holds `presented`, whose secret matched the digest of `credential`, a live key read
+    /// after the store's key generation was read as `generation`.
+    pub fn hold(&self, generation: i64, presented: &PresentedKey, credential: &KeyCredential) {
+        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        held.at(generation).insert(
+            credential.id.clone(),
+            (presented.verified(), credential.clone()),
+        );
+    }
+}
