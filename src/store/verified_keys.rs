@@ -1,5 +1,6 @@
 //! API keys this process has verified, held in memory so that a request with a key admitted
-//! before is admitted again without the store's join nor a SHA-256 of its secret.
+//! before is admitted again without the store's join. Only what the store holds is held (the
+//! secret's digest, never the secret): the presented secret is hashed and compared again.
 //!
 //! Why a held key is never admitted after it was revoked, by this process or any other (the
 //! CLI, another replica): every change of `api_keys` or `instances` moves the store's key
@@ -12,11 +13,11 @@
 //! committed before a request starts is seen by that request, as a lookup of the row would.
 //!
 //! Only admitted keys are held: an unknown key id, a wrong secret or a revoked key is looked
-//! up in the store every time, as before. The secret is compared in constant time
-//! (`PresentedKey::is`), as the digest is.
+//! up in the store every time, as before. The digests are compared in constant time
+//! (`PresentedKey::matches`).
 
 use super::tenancy::KeyCredential;
-use crate::api_key::{PresentedKey, VerifiedSecret};
+use crate::api_key::PresentedKey;
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
@@ -30,12 +31,12 @@ pub struct VerifiedKeys {
 #[derive(Default)]
 struct Held {
     generation: Option<i64>,
-    keys: HashMap<String, (VerifiedSecret, KeyCredential)>,
+    keys: HashMap<String, KeyCredential>,
 }
 
 impl Held {
     /// The keys held at `generation`: none if they were held at another.
-    fn at(&mut self, generation: i64) -> &mut HashMap<String, (VerifiedSecret, KeyCredential)> {
+    fn at(&mut self, generation: i64) -> &mut HashMap<String, KeyCredential> {
         if self.generation != Some(generation) {
             self.keys.clear();
             self.generation = Some(generation);
@@ -46,20 +47,20 @@ impl Held {
 
 impl VerifiedKeys {
     /// The credential of `presented`, if it is a key held at `generation`, the store's key
-    /// generation read by this request, with the very secret verified then.
+    /// generation read by this request, and its secret matches the held digest.
     pub fn admit(&self, generation: i64, presented: &PresentedKey) -> Option<KeyCredential> {
         let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
-        let (secret, credential) = held.at(generation).get(presented.key_id)?;
-        presented.is(secret).then(|| credential.clone())
+        let credential = held.at(generation).get(presented.key_id)?;
+        presented
+            .matches(&credential.secret_sha256)
+            .then(|| credential.clone())
     }
 
-    /// Holds `presented`, whose secret matched the digest of `credential`, a live key read
-    /// after the store's key generation was read as `generation`.
-    pub fn hold(&self, generation: i64, presented: &PresentedKey, credential: &KeyCredential) {
+    /// Holds `credential`, a live key read after the store's key generation was read as
+    /// `generation`.
+    pub fn hold(&self, generation: i64, credential: &KeyCredential) {
         let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
-        held.at(generation).insert(
-            credential.id.clone(),
-            (presented.verified(), credential.clone()),
-        );
+        held.at(generation)
+            .insert(credential.id.clone(), credential.clone());
     }
 }
