@@ -10,12 +10,17 @@ use prometheus_client::metrics::counter::Counter;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
+use tokio::time::{timeout_at, Instant};
 
 /// Entries waiting to be written, at most: bounds the memory a stalled store can take
 /// (an entry keeps at most `STORED_BODY_LIMIT` of body, and `bound` caps the rest).
 pub const QUEUE_CAPACITY: usize = 4096;
 /// Entries written in one transaction, at most.
 const BATCH: usize = 256;
+/// How long a batch waits for more entries after its first. Each batch is a commit, and every
+/// commit makes SQLite's readers drop their page caches: under a load of lookups, writing each
+/// handful of entries at once cost the readers more than the entries cost the writer.
+const LINGER: Duration = Duration::from_millis(20);
 /// A failed batch is tried once more after this pause, then given up.
 const RETRY_AFTER: Duration = Duration::from_millis(500);
 
@@ -107,14 +112,18 @@ async fn write(db: Db, mut queue: mpsc::Receiver<Message>, dropped: Counter) {
     let mut batch = Vec::with_capacity(BATCH);
     let mut flushes = Vec::new();
     while let Some(first) = queue.recv().await {
+        let gathered_until = Instant::now() + LINGER;
         let mut next = Some(first);
         while let Some(message) = next.take() {
             match message {
                 Message::Entry(entry) => batch.push(*entry),
                 Message::Flush(done) => flushes.push(done),
             }
-            if batch.len() < BATCH {
-                next = queue.try_recv().ok();
+            if batch.len() < BATCH && flushes.is_empty() {
+                next = timeout_at(gathered_until, queue.recv())
+                    .await
+                    .ok()
+                    .flatten();
             }
         }
         if !batch.is_empty() {
