@@ -1,4 +1,5 @@
 //! The IdP-like load of issue 6 against a running scimd, over HTTP: it starts nothing itself.
+//! W0 (only when asked for) is the floor: a request that reads no resource.
 //! W1 creates users (about fifteen attributes and the enterprise extension), W2 looks users up
 //! by `userName eq`, W3 deactivates users and changes their attributes, W4 grows one group by
 //! batches of 100 members, W5 walks every user by pages of 100 (startIndex, then cursor).
@@ -7,7 +8,7 @@
 //!
 //! ```text
 //! cargo bench --bench workloads -- --url http://127.0.0.1:8080/scim/v2 --token KEY
-//!     [--workloads w1,w2,w3,w4,w5] [--users 100000] [--requests 20000]
+//!     [--workloads w0,w1,w2,w3,w4,w5] [--users 100000] [--requests 20000]
 //!     [--concurrency 16,64] [--group-members 100000] [--exclude-members] [--json out.json]
 //! ```
 //! `--url` and `--token` default to `SCIMD_BENCH_URL` and `SCIMD_BENCH_TOKEN`.
@@ -24,7 +25,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use workloads::{Known, Paging};
 
-const USAGE: &str = "cargo bench --bench workloads -- --url URL --token KEY [--workloads w1,w2,w3,w4,w5] [--users N] [--requests N] [--concurrency 16,64] [--group-members N] [--exclude-members] [--json PATH]";
+const USAGE: &str = "cargo bench --bench workloads -- --url URL --token KEY [--workloads w0,w1,w2,w3,w4,w5] [--users N] [--requests N] [--concurrency 16,64] [--group-members N] [--exclude-members] [--json PATH]";
 
 struct Options {
     url: String,
@@ -60,7 +61,7 @@ fn options() -> Result<Options, String> {
             "--workloads" => {
                 options.workloads = list(&value()?, |w| {
                     let number = w.trim().trim_start_matches(['w', 'W']).parse().ok()?;
-                    (1..=5).contains(&number).then_some(number)
+                    (0..=5).contains(&number).then_some(number)
                 })?
             }
             "--users" => options.users = number(&value()?)?,
@@ -169,6 +170,11 @@ async fn bench(options: Options) -> Result<usize, String> {
     }
     let users = Arc::new(users);
 
+    if wants(0) {
+        for &concurrency in &options.concurrency {
+            rows.push(workloads::floor(&scim, options.requests, concurrency).await?);
+        }
+    }
     if wants(2) {
         for &concurrency in &options.concurrency {
             let row =

@@ -1,4 +1,5 @@
-//! The five workloads of issue 6, each one measured run against a running scimd: W1 creates,
+//! The five workloads of issue 6, each one measured run against a running scimd, and the floor
+//! under them (W0, a request that reads no resource): W1 creates,
 //! W2 `userName eq` lookups, W3 deactivations and attribute changes, W4 a group growing by
 //! batches of 100 members, W5 walks of every user by index and by cursor.
 
@@ -137,6 +138,26 @@ pub async fn lookup(
     })
     .await?;
     Ok(Row::new("W2 userName eq", concurrency, &measured))
+}
+
+/// W0: `GET /ServiceProviderConfig`, a request that reads no resource: what HTTP, the key, the
+/// provisioning log and this client cost on their own, the floor under every other workload.
+pub async fn floor(scim: &Scim, requests: usize, concurrency: usize) -> Result<Row, String> {
+    let scim = scim.clone();
+    let label = format!("W0 floor c{concurrency}");
+    let measured = run(&label, concurrency, requests, move |_| {
+        let scim = scim.clone();
+        async move {
+            scim.call(Method::GET, "/ServiceProviderConfig", None)
+                .await
+                .and_then(|config| match config["patch"]["supported"].as_bool() {
+                    Some(_) => Ok(()),
+                    None => Err(format!("ServiceProviderConfig without patch: {config}")),
+                })
+        }
+    })
+    .await?;
+    Ok(Row::new("W0 no resource", concurrency, &measured))
 }
 
 /// W3: on random known users, alternately a deactivation (`active` false) and a change of

@@ -1,8 +1,9 @@
-//! An event repository that reads through one pool and writes through another: on SQLite,
-//! loading an aggregate must not queue behind the single writing connection (see
-//! `projections::db::SqlitePools`; on PostgreSQL both are the same pool). A command's events
-//! are appended as multi-row `INSERT`s (on SQLite through the group commit), and a command
-//! without events does not write at all.
+//! An event repository in front of the store's own: a command's events are appended as
+//! multi-row `INSERT`s (on SQLite through the group commit, so that they share its commit and
+//! its projector batch), a command without events does not write at all, and appends are
+//! counted. Reads and snapshots go to the repository underneath (`reads` and `writes` are the
+//! same store on either side: SQLite's reads never queue behind its writer, see
+//! `projections::db::sqlite`).
 
 use super::metrics::{AggregateLabel, ByAggregate};
 use cqrs_es::persist::{

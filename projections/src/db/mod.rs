@@ -1,8 +1,8 @@
 //! One handle on either store, so that read models, claims and keys are written once for both.
 //!
-//! SQL text is shared where the dialects agree (`$1` placeholders work in both: sqlx binds
-//! SQLite's `$N` by number); the few statements that differ ask for `Db::dialect`. Values are
-//! always bound, never pasted into SQL text.
+//! SQL text is shared where the dialects agree (`$1` placeholders work in both: PostgreSQL's
+//! through sqlx, SQLite's bound by number in `sqlite`); the few statements that differ ask
+//! for `Db::dialect`. Values are always bound, never pasted into SQL text.
 
 mod deferred;
 mod group_commit;

@@ -71,11 +71,7 @@ pub fn for_each<T: DeserializeOwned>(
     mut each: impl FnMut(T),
 ) -> Result<(), StatementError> {
     let mut statement = prepared(conn, sql)?;
-    let columns: Vec<String> = statement
-        .column_names()
-        .into_iter()
-        .map(str::to_string)
-        .collect();
+    let columns = column_names(&statement);
     let mut rows = statement.raw_query();
     while let Some(row) = rows.next()? {
         each(from_row(row, &columns)?);
@@ -97,14 +93,19 @@ pub fn fetch_optional<T: DeserializeOwned>(
     sql: &Sql,
 ) -> Result<Option<T>, StatementError> {
     let mut statement = prepared(conn, sql)?;
-    let columns: Vec<String> = statement
-        .column_names()
-        .into_iter()
-        .map(str::to_string)
-        .collect();
+    let columns = column_names(&statement);
     let mut rows = statement.raw_query();
     match rows.next()? {
         Some(row) => Ok(Some(from_row(row, &columns)?)),
         None => Ok(None),
     }
+}
+
+/// The names rows of `statement` are read by, owned so that the rows can borrow it.
+fn column_names(statement: &CachedStatement<'_>) -> Vec<String> {
+    statement
+        .column_names()
+        .into_iter()
+        .map(str::to_string)
+        .collect()
 }
