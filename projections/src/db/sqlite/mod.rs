@@ -112,3 +112,6 @@ impl Drop for SqliteTx {
         self.roll_back_if_open();
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -46,22 +46,29 @@ fn prepared<'c>(conn: &'c Connection, sql: &Sql) -> Result<CachedStatement<'c>, 
     Ok(statement)
 }
 
-/// Runs a statement and returns the rows it changed. Text of several statements runs as a
-/// batch when it binds nothing (schema changes, savepoint pairs).
+/// Runs a statement and returns the rows it changed. Text of several statements (schema
+/// changes, a savepoint's rollback and release) runs as a batch, which binds nothing: a
+/// prepared statement would run only the first of them.
 pub fn execute(conn: &Connection, sql: &Sql) -> Result<u64, StatementError> {
-    let mut statement = match prepared(conn, sql) {
-        Err(StatementError::Sqlite(rusqlite::Error::MultipleStatement))
-            if sql.args().is_empty() =>
-        {
-            conn.execute_batch(sql.text())?;
-            return Ok(conn.changes());
+    if holds_several(sql.text()) {
+        if !sql.args().is_empty() {
+            return Err(rusqlite::Error::MultipleStatement.into());
         }
-        other => other?,
-    };
+        conn.execute_batch(sql.text())?;
+        return Ok(conn.changes());
+    }
+    let mut statement = prepared(conn, sql)?;
     let writes = !statement.readonly();
     let mut rows = statement.raw_query();
     while rows.next()?.is_some() {}
     Ok(if writes { conn.changes() } else { 0 })
+}
+
+/// Whether `text` may be more than one statement: a semicolon before its end. (One inside a
+/// literal or a trigger's body only sends a single statement the batch way, which runs it
+/// the same.)
+fn holds_several(text: &str) -> bool {
+    text.trim_end().trim_end_matches(';').contains(';')
 }
 
 /// Hands each row of a query to `each`, read as a `T`.
