@@ -41,6 +41,8 @@ pub enum DbError {
     Sqlite(#[from] StatementError),
     #[error("the store is closed")]
     Closed,
+    #[error("the query returned no row")]
+    NoRow,
     #[error("the shared write transaction failed: {0}")]
     SharedWrite(String),
 }
@@ -312,8 +314,9 @@ impl Db {
 
     pub async fn fetch_one<T: Record>(&self, sql: &Sql) -> Result<T, DbError> {
         match self {
-            Self::Sqlite(store) => sqlite::fetch_optional(&*store.reader().await?, sql)?
-                .ok_or(DbError::Postgres(sqlx::Error::RowNotFound)),
+            Self::Sqlite(store) => {
+                sqlite::fetch_optional(&*store.reader().await?, sql)?.ok_or(DbError::NoRow)
+            }
             Self::Postgres(pool) => Ok(bound_as(sql).fetch_one(pool).await?),
         }
     }
