@@ -28,7 +28,7 @@ pub fn record_aggregate(id: &str) {
 
 /// Middleware: assigns the id, serves the request inside its span, and logs the outcome.
 pub async fn assign(request: Request, next: Next) -> Response {
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = crate::ids::new_id();
     let method = request.method().clone();
     let path = request.uri().path();
     let span = tracing::info_span!(

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod api_key;
 pub mod correlation;
 pub mod http;
+pub mod ids;
 pub mod limits;
 pub mod metrics;
 pub mod provisioning;

@@ -235,7 +235,7 @@ enum Written<'a> {
 
 impl Plan {
     fn new(instance_id: &str, accounts: Vec<Account>, groups: Vec<ImportedGroup>) -> Self {
-        let new_id = || uuid::Uuid::new_v4().to_string();
+        let new_id = crate::ids::new_id;
         Self {
             instance_id: instance_id.to_string(),
             accounts: accounts
@@ -529,7 +529,7 @@ fn metadata(instance_id: &str, now: String) -> EventMetadata {
         instance_id: instance_id.to_string(),
         actor: admin::ADMIN_ACTOR.to_string(),
         key_id: None,
-        correlation_id: uuid::Uuid::new_v4().to_string(),
+        correlation_id: crate::ids::new_id(),
         user_agent: None,
         source: SOURCE_IMPORT.to_string(),
         occurred_at: now,

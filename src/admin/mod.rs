@@ -131,7 +131,7 @@ fn admin_metadata(instance_id: &str) -> EventMetadata {
         instance_id: instance_id.to_string(),
         actor: DEFAULT_INTEGRATION_USER.to_string(),
         key_id: None,
-        correlation_id: uuid::Uuid::new_v4().to_string(),
+        correlation_id: crate::ids::new_id(),
         user_agent: None,
         source: SOURCE_ADMIN_CLI.to_string(),
         occurred_at: now(),

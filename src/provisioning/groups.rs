@@ -76,7 +76,7 @@ impl Provisioning {
         let members = self
             .resolve_members(ctx, fields.member_ids.as_deref().unwrap_or_default())
             .await?;
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = crate::ids::new_id();
         correlation::record_aggregate(&id);
         let name = self.group_name(ctx, fields.display_name.as_str());
         let added = members.clone();

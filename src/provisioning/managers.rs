@@ -27,7 +27,7 @@ pub async fn link_waiting_reports(store: &Store) -> Result<usize, DbError> {
             instance_id: report.instance_id.clone(),
             actor: SWEEP_ACTOR.to_string(),
             key_id: None,
-            correlation_id: uuid::Uuid::new_v4().to_string(),
+            correlation_id: crate::ids::new_id(),
             user_agent: None,
             source: SOURCE_SWEEP.to_string(),
             occurred_at: timestamp(Utc::now()),

@@ -176,7 +176,7 @@ impl Provisioning {
     ) -> Result<UserRecord, ProvisioningError> {
         let settings = self.settings(ctx).await?;
         let profile = with_role_rules(&settings, profile, true)?;
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = crate::ids::new_id();
         correlation::record_aggregate(&id);
         let name = self.user_name(ctx, profile.user_name.as_str());
         let manager = self.manager_of(ctx, &profile).await?;
