@@ -73,6 +73,9 @@ test("the keyboard starts in the page after each navigation, and the skip link j
   const { page } = browser;
   await signIn(page);
   const { instance } = await instanceWithKey("keyboard");
+  // The instances page left the focus on `main` too: without this the wait below could pass
+  // before the keys page has loaded, and its load would then take the focus back from the Tab.
+  await page.evaluate(() => document.activeElement?.blur());
   await page.goto(`${BASE_URL}/admin/#/instances/${encodeURIComponent(instance)}/keys`);
   await page.getByRole("heading", { name: `API keys of ${instance}` }).waitFor();
   // The shell moves the focus once the page has loaded, listing included.
