@@ -10,6 +10,7 @@ pub mod digest;
 pub mod directory;
 pub mod error;
 pub mod event_log;
+pub mod group_members;
 pub mod held;
 pub mod hex;
 pub mod history;
@@ -19,6 +20,8 @@ pub mod scim_groups;
 pub mod scim_users;
 pub mod time_travel;
 pub mod totals;
+pub mod user_emails;
+pub mod user_search;
 
 use runner::Projection;
 use std::sync::Arc;
@@ -29,6 +32,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
     vec![
         Arc::new(chain::sealer::Sealer::default()),
         Arc::new(scim_users::ScimUsers),
+        Arc::new(user_emails::UserEmails),
         Arc::new(scim_groups::ScimGroups),
         Arc::new(directory::Directory::default()),
         Arc::new(history::History::default()),

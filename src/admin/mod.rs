@@ -3,6 +3,7 @@
 //! API, so that both can do exactly the same things.
 
 mod audit;
+mod group_members;
 mod history;
 pub mod import;
 mod paging;
@@ -11,15 +12,18 @@ mod settings;
 mod tenancy;
 mod time_travel;
 pub mod token;
+mod user_search;
 mod verify;
 pub mod views;
 
 pub use audit::*;
+pub use group_members::*;
 pub use history::*;
 pub use provisioning_log::*;
 pub use settings::*;
 pub use tenancy::*;
 pub use time_travel::*;
+pub use user_search::*;
 pub use verify::*;
 
 use crate::scim::mapping::MappingSourceError;

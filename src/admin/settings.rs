@@ -7,6 +7,7 @@ use crate::scim::mapping::{check_mapping_source, mapped_fields};
 use crate::scim::resource::{decode, user_document, user_profile};
 use crate::scim::schema::ResourceType;
 use crate::store::{CommandError, Store};
+use aggregates::settings::mapping::{changed_fields, FieldChange};
 use aggregates::settings::{InstanceSettings, SettingsCommand};
 use aggregates::user::{UserCommand, UserError};
 use aggregates::values::InstanceId;
@@ -45,6 +46,31 @@ pub struct RemapReport {
     pub changed: usize,
 }
 
+/// How many users a re-application would change, and how, before anything is written: the
+/// same walk as `apply_mappings`, with the commands left unsent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemapPreview {
+    pub report: RemapReport,
+    /// The first users that would change (at most the sample asked for), in creation order.
+    pub sample: Vec<RemappedUser>,
+}
+
+/// One user's application fields as a re-application would change them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemappedUser {
+    pub id: String,
+    pub user_name: String,
+    /// Exactly the fields whose values would differ, old and new, as the mapped event would
+    /// record them.
+    pub changes: Vec<FieldChange>,
+}
+
+/// Whether a walk over the users changes them or only reports what it would change.
+enum Remap {
+    Apply,
+    Preview { sample: usize },
+}
+
 /// Fills every live user's application fields again with the instance's current mapping; each
 /// user whose fields change gets a mapped event. `progress` hears after each batch.
 pub async fn apply_mappings(
@@ -52,13 +78,39 @@ pub async fn apply_mappings(
     instance_name: &str,
     progress: impl Fn(RemapReport),
 ) -> Result<RemapReport, AdminError> {
+    let preview = remap(store, instance_name, Remap::Apply, progress).await?;
+    Ok(preview.report)
+}
+
+/// What `apply_mappings` would do now, without doing it: how many users it would change and
+/// the first `sample` of them with their old and new values.
+pub async fn preview_mappings(
+    store: &Store,
+    instance_name: &str,
+    sample: usize,
+    progress: impl Fn(RemapReport),
+) -> Result<RemapPreview, AdminError> {
+    remap(store, instance_name, Remap::Preview { sample }, progress).await
+}
+
+async fn remap(
+    store: &Store,
+    instance_name: &str,
+    mode: Remap,
+    progress: impl Fn(RemapReport),
+) -> Result<RemapPreview, AdminError> {
     let instance = instance(store, instance_name).await?;
+    if matches!(mode, Remap::Preview { .. }) {
+        // A preview compares with the directory as it stands after every write so far.
+        catch_up(store).await?;
+    }
     let settings = store.commands.settings(&instance.id).await?;
     let users = Statements::new(ResourceType::User, store.db.dialect(), &instance.id, None);
     let mut report = RemapReport {
         users: 0,
         changed: 0,
     };
+    let mut sample = Vec::new();
     let mut after = 0;
     loop {
         let batch: Vec<UserRecord> = store
@@ -82,6 +134,17 @@ pub async fn apply_mappings(
             if current.as_ref() == Some(&mapped) {
                 continue;
             }
+            if let Remap::Preview { sample: wanted } = mode {
+                report.changed += 1;
+                if sample.len() < wanted {
+                    sample.push(RemappedUser {
+                        id: record.id.clone(),
+                        user_name: record.user_name.clone(),
+                        changes: changed_fields(&current.unwrap_or_default(), &mapped),
+                    });
+                }
+                continue;
+            }
             let command = UserCommand::Remap {
                 instance_id: InstanceId::new(instance.id.clone()),
                 mapped,
@@ -99,8 +162,10 @@ pub async fn apply_mappings(
         }
         progress(report);
     }
-    catch_up(store).await?;
-    Ok(report)
+    if matches!(mode, Remap::Apply) {
+        catch_up(store).await?;
+    }
+    Ok(RemapPreview { report, sample })
 }
 
 /// The application User entity of an instance's user, by User Name.

@@ -11,6 +11,7 @@ use projections::db::{Db, Tx};
 use projections::digest::{self, RowHash, TableDigest};
 use projections::event_log::{self, Position};
 use projections::runner::{Projection, Projector};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -181,15 +182,16 @@ async fn rebuild_into(
     }
     let projector = Projector::new(scratch.clone(), rebuildable(), SCRATCH_WAIT);
     projector.prepare().await.map_err(failed)?;
-    let applied = std::cell::Cell::new(0usize);
+    // Atomic rather than a Cell, so that the admin API can run a verification on its runtime.
+    let applied = AtomicUsize::new(0);
     projector
         .catch_up_reporting(|batch| {
-            applied.set(applied.get() + batch);
-            progress(VerifyStep::Applied(applied.get()));
+            let so_far = applied.fetch_add(batch, Ordering::Relaxed) + batch;
+            progress(VerifyStep::Applied(so_far));
         })
         .await
         .map_err(failed)?;
-    Ok(applied.get())
+    Ok(applied.load(Ordering::Relaxed))
 }
 
 async fn compare(

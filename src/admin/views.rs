@@ -2,13 +2,16 @@
 //! provisioning log entries and chain audits, shared by the CLI's `--json` output and the admin HTTP API, so that both
 //! show exactly the same thing.
 
-use super::{ExpectedHead, HeadCheck, InstanceChain, IssuedKey};
+use super::{
+    ExpectedHead, GroupMembers, HeadCheck, InstanceChain, IssuedKey, RemapPreview, VerifyReport,
+};
 use crate::store::provisioning_log::LogEntry;
 use crate::store::tenancy::{InstanceRecord, KeyRecord};
 use aggregates::settings::InstanceSettings;
 use projections::chain::audit::Discrepancy;
 use projections::directory::AppUserRecord;
 use projections::history::HistoryEntry;
+use projections::user_search::FoundUser;
 use serde_json::{json, Value};
 
 pub fn instance(instance: &InstanceRecord) -> Value {
@@ -81,6 +84,111 @@ pub fn directory_entry(entry: &AppUserRecord) -> Value {
         "managedByScim": entry.managed,
         "fields": entry.fields(),
         "manager": manager,
+    })
+}
+
+/// A user a search found: who it is and the addresses it may have been found by.
+pub fn found_user(user: &FoundUser) -> Value {
+    let attributes: Value = serde_json::from_str(&user.attributes).unwrap_or(Value::Null);
+    let emails: Vec<&str> = attributes["emails"]
+        .as_array()
+        .map(|emails| emails.iter().filter_map(|e| e["value"].as_str()).collect())
+        .unwrap_or_default();
+    json!({
+        "id": user.id,
+        "userName": user.user_name,
+        "displayName": user.display_name,
+        "active": user.active,
+        "emails": emails,
+    })
+}
+
+/// A page of a group's members, with the group; a member's `userName` is null for a group.
+pub fn group_members(page: &GroupMembers) -> Value {
+    let members: Vec<Value> = page
+        .members
+        .iter()
+        .map(|member| {
+            json!({
+                "id": member.member_id,
+                "kind": member.member_kind,
+                "userName": member.user_name,
+                "displayName": member.display_name,
+            })
+        })
+        .collect();
+    json!({
+        "group": {
+            "id": page.group.id,
+            "displayName": page.group.display_name,
+            "externalId": page.group.external_id,
+            "created": page.group.created_at,
+            "lastModified": page.group.last_modified,
+            "members": page.total,
+        },
+        "entries": members,
+        "nextCursor": page.next,
+    })
+}
+
+/// What re-applying the mapping would change: counts and a sample of old → new values (an
+/// absent value is null).
+pub fn remap_preview(preview: &RemapPreview) -> Value {
+    let sample: Vec<Value> = preview
+        .sample
+        .iter()
+        .map(|user| {
+            let changes: Vec<Value> = user
+                .changes
+                .iter()
+                .map(|change| json!({"field": change.field, "old": change.old, "new": change.new}))
+                .collect();
+            json!({"id": user.id, "userName": user.user_name, "changes": changes})
+        })
+        .collect();
+    json!({
+        "users": preview.report.users,
+        "changed": preview.report.changed,
+        "sample": sample,
+    })
+}
+
+/// `scimd verify`'s report: each projection's live and rebuilt digests, and the rows that
+/// differ; `seconds` is how long it took.
+pub fn verify_report(report: &VerifyReport, seconds: f64) -> Value {
+    let projections: Vec<Value> = report
+        .projections
+        .iter()
+        .map(|projection| {
+            let tables: Vec<Value> = projection
+                .tables
+                .iter()
+                .map(|table| {
+                    json!({
+                        "table": table.table,
+                        "liveRows": table.live_rows,
+                        "rebuiltRows": table.rebuilt_rows,
+                        "onlyLive": table.only_live,
+                        "onlyRebuilt": table.only_rebuilt,
+                    })
+                })
+                .collect();
+            json!({
+                "name": projection.name,
+                "identical": projection.identical(),
+                "liveRows": projection.live_rows(),
+                "liveDigest": projection.live_digest,
+                "rebuiltDigest": projection.rebuilt_digest,
+                "tables": tables,
+            })
+        })
+        .collect();
+    json!({
+        "identical": report.identical(),
+        "events": report.events,
+        "position": report.at.position,
+        "seconds": seconds,
+        "projections": projections,
     })
 }
 

@@ -12,6 +12,7 @@ mod show;
 mod spreadsheet;
 mod tenancy;
 mod terminal;
+mod users;
 mod verify;
 
 use anyhow::Context as _;
@@ -59,6 +60,9 @@ pub enum Command {
     /// The roles an instance's provisioned users may have, and those new users get
     #[command(subcommand)]
     Roles(RolesCommand),
+    /// Find an instance's users
+    #[command(subcommand)]
+    Users(users::UsersCommand),
     /// Custom text fields of an instance's application User entity
     #[command(subcommand)]
     Fields(FieldsCommand),
@@ -106,6 +110,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Instances(command) => tenancy::instances(&store, command, json).await,
         Command::Keys(command) => tenancy::keys(&store, command, json).await,
         Command::Roles(command) => settings::roles(&store, command, json).await,
+        Command::Users(command) => users::users(&store, command, json).await,
         Command::Fields(command) => settings::fields(&store, command, json).await,
         Command::Mappings(command) => settings::mappings(&store, command, json).await,
         Command::Directory(command) => settings::directory(&store, command).await,

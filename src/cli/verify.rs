@@ -1,9 +1,8 @@
 //! `scimd verify`: the live read models against a rebuild from the event log.
 
 use super::progress::Progress;
-use scimd::admin::{self, VerifyReport, VerifyStep};
+use scimd::admin::{self, views, VerifyReport, VerifyStep};
 use scimd::store::Store;
-use serde_json::{json, Value};
 
 #[derive(Debug, thiserror::Error)]
 #[error("the live read models differ from a rebuild from the event log: {0}")]
@@ -29,7 +28,7 @@ pub async fn verify(store: &Store, json: bool) -> anyhow::Result<()> {
     if json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&as_json(&report, seconds))?
+            serde_json::to_string_pretty(&views::verify_report(&report, seconds))?
         );
     } else {
         print_report(&report, seconds);
@@ -97,40 +96,4 @@ fn print_report(report: &VerifyReport, seconds: f64) {
 /// The first 16 hex digits: enough to tell digests apart by eye.
 fn short(digest: &str) -> String {
     digest.chars().take(16).collect()
-}
-
-fn as_json(report: &VerifyReport, seconds: f64) -> Value {
-    let projections: Vec<Value> = report
-        .projections
-        .iter()
-        .map(|projection| {
-            let tables: Vec<Value> = projection
-                .tables
-                .iter()
-                .map(|table| {
-                    json!({
-                        "table": table.table,
-                        "liveRows": table.live_rows,
-                        "rebuiltRows": table.rebuilt_rows,
-                        "onlyLive": table.only_live,
-                        "onlyRebuilt": table.only_rebuilt,
-                    })
-                })
-                .collect();
-            json!({
-                "name": projection.name,
-                "identical": projection.identical(),
-                "liveDigest": projection.live_digest,
-                "rebuiltDigest": projection.rebuilt_digest,
-                "tables": tables,
-            })
-        })
-        .collect();
-    json!({
-        "identical": report.identical(),
-        "events": report.events,
-        "position": report.at.position,
-        "seconds": seconds,
-        "projections": projections,
-    })
 }

@@ -3,6 +3,7 @@
 //! 403). Without a configured admin token the API does not exist (404). Errors are
 //! `{"error": "..."}` with a fitting status.
 
+use super::admin_finding;
 use super::admin_tenancy;
 use super::auth::bearer;
 use super::bounds;
@@ -29,6 +30,7 @@ type Reply = Result<Json<Value>, AdminFailure>;
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .merge(admin_tenancy::routes())
+        .merge(admin_finding::routes())
         .route("/instances/{instance}/roles", get(roles))
         .route("/instances/{instance}/roles/allowed", put(allow_roles))
         .route("/instances/{instance}/roles/default", put(default_roles))
@@ -332,7 +334,7 @@ async fn history(
 }
 
 /// The `cursor` parameter of a listing, read by `parse`; a 400 when it is not one.
-fn cursor<C>(
+pub(super) fn cursor<C>(
     cursor: Option<&str>,
     listing: &str,
     parse: impl Fn(&str) -> Option<C>,

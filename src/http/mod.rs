@@ -2,6 +2,7 @@
 //! authenticate, parse, call the provisioning layer and render; they hold no SQL and no rules.
 
 mod admin;
+mod admin_finding;
 mod admin_tenancy;
 mod auth;
 mod bounds;

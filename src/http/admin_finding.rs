@@ -1,0 +1,126 @@
+//! Finding things over the admin API, as the console's users, group and audit pages and the
+//! mapping page's preview read them: user search, a group's members, what re-applying the
+//! mapping would change, every instance's chain audit, and `scimd verify`.
+
+use super::admin::{cursor, AdminFailure};
+use super::router::AppState;
+use crate::admin::{self, views, UserSearchCursor};
+use axum::extract::{Path, Query, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::Value;
+use std::time::Instant;
+
+type Reply = Result<Json<Value>, AdminFailure>;
+
+/// How many changed users a preview shows when not told.
+const PREVIEW_SAMPLE: usize = 10;
+const MAX_PREVIEW_SAMPLE: usize = 100;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/instances/{instance}/users", get(search_users))
+        .route("/instances/{instance}/groups/{id}/members", get(members))
+        .route(
+            "/instances/{instance}/mappings/preview",
+            get(preview_mappings),
+        )
+        .route("/audit", get(audit_all))
+        .route("/verify", post(verify))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SearchParams {
+    /// The start of a userName, displayName or email address, in any case; every user without.
+    q: Option<String>,
+    count: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// A page of the instance's users whose userName, displayName or an email address starts with
+/// `q`, in userName order; `nextCursor` reads on.
+async fn search_users(
+    State(state): State<AppState>,
+    Path(instance): Path<String>,
+    Query(params): Query<SearchParams>,
+) -> Reply {
+    let after = cursor(
+        params.cursor.as_deref(),
+        "user search",
+        UserSearchCursor::parse,
+    )?;
+    let count = params.count.unwrap_or(admin::USER_SEARCH_PAGE);
+    let prefix = params.q.unwrap_or_default();
+    let store = state.provisioning.store();
+    let (users, next) = admin::search_users(store, &instance, &prefix, after, count).await?;
+    let entries: Vec<Value> = users.iter().map(views::found_user).collect();
+    let next = next.map(|cursor| cursor.render());
+    Ok(Json(
+        serde_json::json!({"entries": entries, "nextCursor": next}),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MembersParams {
+    count: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// The live group `id` and a page of its members with their names.
+async fn members(
+    State(state): State<AppState>,
+    Path((instance, id)): Path<(String, String)>,
+    Query(params): Query<MembersParams>,
+) -> Reply {
+    let count = params.count.unwrap_or(admin::MEMBER_PAGE);
+    let store = state.provisioning.store();
+    let after = params.cursor.as_deref();
+    let page = admin::group_members(store, &instance, &id, after, count).await?;
+    Ok(Json(views::group_members(&page)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PreviewParams {
+    /// How many changed users to show (at most 100).
+    sample: Option<usize>,
+}
+
+/// What `POST .../mappings/apply` would change now, with nothing written.
+async fn preview_mappings(
+    State(state): State<AppState>,
+    Path(instance): Path<String>,
+    Query(params): Query<PreviewParams>,
+) -> Reply {
+    let sample = params
+        .sample
+        .unwrap_or(PREVIEW_SAMPLE)
+        .min(MAX_PREVIEW_SAMPLE);
+    let store = state.provisioning.store();
+    let preview = admin::preview_mappings(store, &instance, sample, |_| {}).await?;
+    Ok(Json(views::remap_preview(&preview)))
+}
+
+/// Every instance's hash-chain audit, as `scimd audit verify` reports it: a broken chain is a
+/// finding, so 200 either way.
+async fn audit_all(State(state): State<AppState>) -> Reply {
+    let found = admin::verify_chains(state.provisioning.store(), None).await?;
+    Ok(Json(Value::Array(
+        found.iter().map(views::instance_chain).collect(),
+    )))
+}
+
+/// `scimd verify`: every projection rebuilt from the event log into a scratch store and
+/// compared with the live one. A difference is a finding, so 200 either way.
+async fn verify(State(state): State<AppState>) -> Reply {
+    let started = Instant::now();
+    let report = admin::verify(state.provisioning.store(), |step| {
+        tracing::debug!(?step, "verifying the projections");
+    })
+    .await?;
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(Json(views::verify_report(&report, seconds)))
+}
