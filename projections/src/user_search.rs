@@ -3,7 +3,8 @@
 //!
 //! Each of the three is a range of its own index (`prefix <= key < successor(prefix)`), so a
 //! search reads the users that match and no others, however large the instance. Their union is
-//! then put in userName order: a page costs the number of matches, not the number of users.
+//! then put in userName order: a page costs the number of matches, not the number of users
+//! (the price of three orders merged into one: a common prefix on a huge instance sorts many).
 //! With no prefix every user matches, and the page is read straight off the userName index.
 //! Keys compare byte for byte (`COLLATE "C"` on PostgreSQL, as the indexes are built), so the
 //! ranges and the page order agree on both stores.
@@ -58,49 +59,65 @@ fn successor(prefix: &str) -> Option<String> {
 /// The statement `search_users` runs, for checking its plan.
 pub fn search_statement(dialect: Dialect, search: &UserSearch) -> Sql {
     // Byte order on PostgreSQL whatever the database's collation, as the indexes are built.
-    let c = match dialect {
-        Dialect::Sqlite => "",
-        Dialect::Postgres => r#" COLLATE "C""#,
+    // SQLite's CROSS JOIN keeps the matches as the outer loop: left to itself it would walk
+    // the userName index in page order, testing every user of the instance until a page of
+    // matches came by.
+    let (c, join) = match dialect {
+        Dialect::Sqlite => ("", "CROSS JOIN"),
+        Dialect::Postgres => (r#" COLLATE "C""#, "JOIN"),
     };
     let prefix = case_insensitive_key(&search.prefix);
     let mut args: Vec<SqlArg> = vec![search.instance_id.as_str().into()];
-    let mut conditions = vec!["instance_id = $1".to_string()];
-    if !prefix.is_empty() {
+    // With a prefix, the matches are of the instance already: naming it again would only offer
+    // the planner the whole instance as a way in.
+    let (source, mut conditions) = if prefix.is_empty() {
+        (
+            "scim_users u".to_string(),
+            vec!["u.instance_id = $1".to_string()],
+        )
+    } else {
         let to = successor(&prefix);
         args.push(prefix.into());
+        if let Some(to) = to.clone() {
+            args.push(to.into());
+        }
         let range = |column: &str| match to {
             Some(_) => format!("{column}{c} >= $2 AND {column}{c} < $3"),
             None => format!("{column}{c} >= $2"),
         };
-        conditions.push(format!(
-            "id IN (SELECT id FROM scim_users WHERE instance_id = $1 AND {}
-                    UNION
-                    SELECT id FROM scim_users WHERE instance_id = $1 AND {}
-                    UNION
-                    SELECT user_id FROM {USER_EMAILS} WHERE instance_id = $1 AND {})",
+        let source = format!(
+            "(SELECT id FROM scim_users WHERE instance_id = $1 AND {}
+              UNION
+              SELECT id FROM scim_users WHERE instance_id = $1 AND {}
+              UNION
+              SELECT user_id FROM {USER_EMAILS} WHERE instance_id = $1 AND {}) AS matches
+             {join} scim_users u ON u.id = matches.id",
             range("user_name_key"),
             range("display_name_key"),
             range("email_key"),
-        ));
-        if let Some(to) = to {
-            args.push(to.into());
-        }
-    }
+        );
+        (source, Vec::new())
+    };
     if let Some((key, position)) = &search.after {
         let (k, p) = (args.len() + 1, args.len() + 2);
         args.push(key.as_str().into());
         args.push((*position).into());
         conditions.push(format!(
-            "(user_name_key{c} > ${k} OR (user_name_key{c} = ${k} AND created_position > ${p}))"
+            "(u.user_name_key{c} > ${k} OR (u.user_name_key{c} = ${k} AND u.created_position > ${p}))"
         ));
     }
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
     let text = format!(
-        "SELECT id, user_name, user_name_key, display_name, active, attributes, created_position
-           FROM scim_users
-          WHERE {}
-          ORDER BY user_name_key{c}, created_position
+        "SELECT u.id, u.user_name, u.user_name_key, u.display_name, u.active, u.attributes,
+                u.created_position
+           FROM {source}
+          {filter}
+          ORDER BY u.user_name_key{c}, u.created_position
           LIMIT {}",
-        conditions.join(" AND "),
         search.limit.max(0),
     );
     args.into_iter().fold(Sql::new(text), Sql::bind)

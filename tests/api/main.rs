@@ -15,6 +15,7 @@ mod directory;
 mod discovery;
 mod entra;
 mod exposure;
+mod finding;
 mod groups;
 mod health;
 mod history;

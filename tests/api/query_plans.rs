@@ -7,6 +7,7 @@ use projections::db::{Dialect, Sql};
 use projections::event_log::head_statement;
 use projections::history::{history_statement, HistoryQuery};
 use projections::time_travel::cut_statement;
+use projections::user_search::{search_statement, UserSearch};
 
 #[derive(sqlx::FromRow, serde::Deserialize)]
 struct PlanLine {
@@ -23,10 +24,17 @@ async fn plan_without_sorting(app: &TestApp, sql: &Sql) -> String {
 
 /// The PostgreSQL plan of `sql` under one planner `setting`.
 async fn plan_with(app: &TestApp, setting: &'static str, sql: &Sql) -> String {
+    plan_with_all(app, &[setting], sql).await
+}
+
+/// The PostgreSQL plan of `sql` under planner `settings`.
+async fn plan_with_all(app: &TestApp, settings: &[&'static str], sql: &Sql) -> String {
     let mut tx = app.store.db.begin_snapshot().await.expect("a transaction");
-    tx.execute(&Sql::new(setting))
-        .await
-        .expect("the setting is taken");
+    for setting in settings {
+        tx.execute(&Sql::new(*setting))
+            .await
+            .expect("the setting is taken");
+    }
     let explain = sql
         .args()
         .iter()
@@ -147,4 +155,77 @@ async fn history_filters_read_their_own_index_in_order_on_sqlite() {
         assert!(!plan.contains("TEMP B-TREE"), "{index}: {plan}");
         assert!(plan.contains(index), "{index}: {plan}");
     }
+}
+
+/// A search by prefix, and the listing of every user, of the instance: each as a page after a
+/// cursor, as the console's users page reads them.
+fn user_searches(instance_id: &str, dialect: Dialect) -> (Sql, Sql) {
+    let search = |prefix: &str| UserSearch {
+        instance_id: instance_id.to_string(),
+        prefix: prefix.to_string(),
+        after: Some(("user-1".into(), 3)),
+        limit: 51,
+    };
+    (
+        search_statement(dialect, &search("USER-3")),
+        search_statement(dialect, &search("")),
+    )
+}
+
+/// The three ranges a search reads; reading any other way walks the instance's users.
+const SEARCH_INDEXES: [&str; 3] = [
+    "scim_users_sorted_by_user_name",
+    "scim_users_by_display_name",
+    "scim_user_emails_by_email",
+];
+
+#[tokio::test]
+async fn a_user_search_reads_only_its_matches_off_three_indexes_on_sqlite() {
+    let (app, instance_id) = an_instance_with_history(StoreKind::Sqlite).await;
+    let (by_prefix, everyone) = user_searches(&instance_id, Dialect::Sqlite);
+    let plan = sqlite_plan(&app, &by_prefix).await;
+    for index in SEARCH_INDEXES {
+        assert!(plan.contains(index), "{index}: {plan}");
+    }
+    assert!(
+        !plan.contains("SCAN scim_user"),
+        "no table is read whole: {plan}"
+    );
+    // The matches are the outer loop, each user then found by its id: the instance's users
+    // are not walked in page order in search of matches.
+    assert!(
+        plan.contains("USING INDEX sqlite_autoindex_scim_users_1 (id=?)"),
+        "{plan}"
+    );
+    let plan = sqlite_plan(&app, &everyone).await;
+    assert!(plan.contains("scim_users_sorted_by_user_name"), "{plan}");
+    assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+}
+
+#[tokio::test]
+async fn a_user_search_reads_only_its_matches_off_three_indexes_on_postgres() {
+    let (app, instance_id) = an_instance_with_history(StoreKind::Postgres).await;
+    analyze(&app, "ANALYZE scim_users").await;
+    analyze(&app, "ANALYZE scim_user_emails").await;
+    let (by_prefix, everyone) = user_searches(&instance_id, Dialect::Postgres);
+    // Tables this small are cheapest to read whole, or to hash; the question is which indexes
+    // large ones would be read by: the three ranges, then each match by its id.
+    let settings = [
+        "SET LOCAL enable_seqscan = off",
+        "SET LOCAL enable_hashjoin = off",
+        "SET LOCAL enable_mergejoin = off",
+    ];
+    let plan = plan_with_all(&app, &settings, &by_prefix).await;
+    for index in [
+        "scim_users_sorted_by_user_name",
+        "scim_users_by_display_name_prefix",
+        "scim_user_emails_by_email",
+    ] {
+        assert!(plan.contains(index), "{index}: {plan}");
+    }
+    assert!(!plan.contains("Seq Scan"), "{plan}");
+    assert!(plan.contains("Index Scan using scim_users_pkey"), "{plan}");
+    let plan = plan_without_sorting(&app, &everyone).await;
+    assert!(plan.contains("scim_users_sorted_by_user_name"), "{plan}");
+    assert!(!plan.contains("Sort"), "{plan}");
 }
