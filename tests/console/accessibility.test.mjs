@@ -35,6 +35,12 @@ test("every page meets WCAG 2.1 AA as axe checks it", async () => {
   const userName = `${uniqueName("grace")}@example.com`;
   const created = await scim(key, "POST", "/Users", scimUser(userName));
   assert.equal(created.status, 201);
+  const group = await scim(key, "POST", "/Groups", {
+    schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+    displayName: uniqueName("Finance"),
+    members: [{ value: created.body.id }],
+  });
+  assert.equal(group.status, 201);
   await scim(key, "POST", "/Users", scimUser(userName)); // a failed request for the log
   const found = [];
 
@@ -60,12 +66,25 @@ test("every page meets WCAG 2.1 AA as axe checks it", async () => {
     ["/history", "change history"],
     ["/provisioning-log", "provisioning log"],
     [`/users/${created.body.id}`, "user detail"],
+    ["/users?q=grace", "users"],
+    [`/groups/${group.body.id}`, "group"],
+    ["/roles", "roles"],
   ]) {
     await page.goto(`${base}${path}`);
     // Each page has loaded once its table (or its empty state) is there.
-    await page.locator("main table, main .empty").first().waitFor();
+    await page.locator("main table, main .empty, main dl.facts").first().waitFor();
     found.push(...(await violations(page, name)));
   }
+
+  await page.goto(`${base}/mapping`);
+  await page.getByRole("button", { name: "Apply to existing users" }).click();
+  await page.locator(".apply-preview .preview-summary").waitFor();
+  found.push(...(await violations(page, "mapping with the apply preview")));
+
+  await page.goto(`${BASE_URL}/admin/#/audit`);
+  await page.getByRole("button", { name: "Verify the read models" }).click();
+  await page.locator("main [aria-labelledby=audit-verify] table").waitFor({ timeout: 120_000 });
+  found.push(...(await violations(page, "audit with the read models verified")));
   assert.deepEqual(found, []);
 });
 

@@ -37,6 +37,11 @@ export function userHref(hrefOf, instance, id) {
   return hrefOf(`/instances/${encodeURIComponent(instance)}/users/${encodeURIComponent(id)}`);
 }
 
+/** The link to a group's page. */
+export function groupHref(hrefOf, instance, id) {
+  return hrefOf(`/instances/${encodeURIComponent(instance)}/groups/${encodeURIComponent(id)}`);
+}
+
 // A change line longer than this is likely cut off by the cell (one line each, so that 50 rows
 // stay short); the full details are then one click away.
 const LONG = 56;
@@ -130,7 +135,9 @@ function entityCell(entry, instance, hrefOf) {
       ? null
       : [" ", entry.entityType === "User"
         ? h("a", { href: userHref(hrefOf, instance, entry.entityId) }, name)
-        : h("span", {}, name)],
+        : entry.entityType === "Group"
+          ? h("a", { href: groupHref(hrefOf, instance, entry.entityId) }, name)
+          : h("span", {}, name)],
   ];
 }
 
@@ -314,12 +321,18 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
           const entry = await api.get(instancePath(instance, `/directory/${encodeURIComponent(userName)}`));
           navigate(`/instances/${encodeURIComponent(instance)}/users/${encodeURIComponent(entry.id)}`);
         } catch (error) {
+          // No user has exactly this name: the users it starts are likely what was meant (an
+          // unknown instance the users page reports itself).
+          if (error.status === 404) {
+            navigate(`/instances/${encodeURIComponent(instance)}/users`, { q: userName });
+            return;
+          }
           finder.replaceChildren(message("error", error.message));
           lookup.focus();
         }
       },
     },
-    field("Find a user by userName", lookup, "Opens the user's details and timeline."),
+    field("Find a user by userName", lookup, "Opens the user's details and timeline; part of a name, display name or email address lists the users it starts."),
     h("button", { type: "submit" }, "Open user"),
   );
 

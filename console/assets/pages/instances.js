@@ -24,6 +24,8 @@ export async function render(view, { api, hrefOf }) {
               return [
                 h("a", { href: hrefOf(`${base}/keys`), "aria-label": `API keys of ${row.name}` }, "Keys"),
                 " · ",
+                h("a", { href: hrefOf(`${base}/users`), "aria-label": `Users of ${row.name}` }, "Users"),
+                " · ",
                 h("a", { href: hrefOf(`${base}/mapping`), "aria-label": `Attribute mapping of ${row.name}` }, "Mapping"),
                 " · ",
                 h("a", { href: hrefOf(`${base}/history`), "aria-label": `Change history of ${row.name}` }, "History"),

@@ -64,6 +64,8 @@ export async function render(view, { api, params }) {
   async function change(area, call, success) {
     try {
       const answer = await call();
+      // A preview of Apply no longer says what Apply would do.
+      if (preview.childElementCount) closePreview();
       if (answer?.mapping) doc = answer;
       if (area === tableFeedback || !doc.mapping.some((row) => row.field === editing)) editing = null;
       draw();
@@ -272,20 +274,78 @@ export async function render(view, { api, params }) {
     tableFeedback.focus();
   }
 
-  async function apply(button) {
+  // Apply is previewed first: the admin API's dry run of the same walk says how many users
+  // would change and shows a sample of old → new values; nothing is written until confirmed.
+  const preview = h("div", { class: "apply-preview", tabindex: "-1" });
+  const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  const shownValue = (value) => (value === null || value === undefined ? h("span", { class: "muted" }, "(blank)") : value);
+
+  function closePreview() {
+    preview.replaceChildren();
+    applyButton.disabled = false;
+    applyButton.focus();
+  }
+
+  async function confirmApply(button) {
     button.disabled = true;
     try {
       const result = await api.post(path("/mappings/apply"));
-      const users = `${result.users} user${result.users === 1 ? "" : "s"}`;
-      report(tableFeedback, "success", `Mapping applied: ${users} checked, ${result.changed} changed.`);
+      preview.replaceChildren();
+      report(tableFeedback, "success", `Mapping applied: ${plural(result.users, "user")} checked, ${result.changed} changed.`);
     } catch (error) {
+      preview.replaceChildren();
       report(tableFeedback, "error", error.message);
     } finally {
-      button.disabled = false;
+      applyButton.disabled = false;
+      tableFeedback.focus();
     }
   }
 
-  const applyButton = h("button", { type: "button", class: "secondary", onclick: () => apply(applyButton) }, "Apply to existing users");
+  async function showPreview() {
+    applyButton.disabled = true;
+    for (const each of [tableFeedback, addFeedback, fieldFeedback]) each.replaceChildren();
+    preview.replaceChildren(h("p", { class: "busy", role: "status" }, "Working out what applying the mapping would change…"));
+    let result;
+    try {
+      result = await api.get(path("/mappings/preview"));
+    } catch (error) {
+      preview.replaceChildren();
+      applyButton.disabled = false;
+      report(tableFeedback, "error", error.message);
+      return;
+    }
+    const rows = result.sample.flatMap((user) => user.changes.map((change) => ({ user, change })));
+    const summary = result.changed
+      ? `${plural(result.changed, "user")} change, of ${plural(result.users, "user")} checked. Nothing has been written yet.`
+      : `No user changes: the fields of all ${plural(result.users, "user")} already match the mapping.`;
+    const apply = h("button", { type: "button", class: "danger", onclick: () => confirmApply(apply) }, `Apply to ${plural(result.changed, "user")}`);
+    preview.replaceChildren(
+      h("section", { class: "panel", "aria-labelledby": "apply-preview-heading" },
+        h("h3", { id: "apply-preview-heading" }, "Apply to existing users: preview"),
+        h("p", { class: "preview-summary" }, summary),
+        rows.length
+          ? table({
+              caption: result.changed > result.sample.length
+                ? `The first ${plural(result.sample.length, "user")} that change`
+                : "Every user that changes",
+              rows,
+              columns: [
+                { label: "userName", cell: ({ user }) => user.userName },
+                { label: "Field", cell: ({ change }) => change.field },
+                { label: "Now", class: "change-old", cell: ({ change }) => shownValue(change.old) },
+                { label: "After applying", class: "change-new", cell: ({ change }) => shownValue(change.new) },
+              ],
+            })
+          : null,
+        h("div", { class: "toolbar" },
+          result.changed ? apply : null,
+          h("button", { type: "button", class: "secondary", onclick: closePreview }, result.changed ? "Cancel" : "Close"))),
+    );
+    announce(summary);
+    preview.focus();
+  }
+
+  const applyButton = h("button", { type: "button", class: "secondary", onclick: showPreview }, "Apply to existing users");
   const toolbar = h(
     "div",
     { class: "toolbar" },
@@ -313,6 +373,7 @@ export async function render(view, { api, params }) {
       { "aria-labelledby": "mapping-rows" },
       h("div", { class: "section-head" }, h("h2", { id: "mapping-rows" }, "Mapping"), toolbar),
       tableFeedback,
+      preview,
       listing,
     ),
     h("section", { "aria-labelledby": "add-mapping" }, h("h2", { id: "add-mapping" }, "Add new mapping"), addForm, addFeedback),

@@ -3,7 +3,7 @@
 // history of its id, oldest first like the history page, 50 entries a page).
 import { instancePath } from "../api.js";
 import { field, fromLocalInput, h, message, pager, table, time, toLocalInput } from "../dom.js";
-import { historyColumns, pagedTo } from "./history.js";
+import { groupHref, historyColumns, pagedTo } from "./history.js";
 
 const PAGE = 50;
 
@@ -17,7 +17,8 @@ function values(list, show = (item) => item.value) {
   if (!Array.isArray(list) || list.length === 0) return null;
   return h("ul", { class: "plain" }, list.map((item) => {
     const notes = [item.type, item.primary ? "primary" : null].filter(Boolean).join(", ");
-    return h("li", {}, text(show(item)) ?? "", notes ? h("span", { class: "muted" }, ` (${notes})`) : null);
+    const shown = show(item);
+    return h("li", {}, shown instanceof Node ? shown : text(shown) ?? "", notes ? h("span", { class: "muted" }, ` (${notes})`) : null);
   }));
 }
 
@@ -28,7 +29,7 @@ function fullName(name) {
 }
 
 /** The facts an administrator looks for first, as a definition list (absent ones left out). */
-function facts(user) {
+function facts(user, groupLink) {
   const enterprise = user["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"] ?? {};
   const rows = [
     ["userName", user.userName],
@@ -41,7 +42,7 @@ function facts(user) {
     ["emails", values(user.emails)],
     ["phoneNumbers", values(user.phoneNumbers)],
     ["roles", values(user.roles)],
-    ["groups", values(user.groups, (group) => group.display ?? group.value)],
+    ["groups", values(user.groups, groupLink)],
     ["department", enterprise.department],
     ["manager", enterprise.manager ? enterprise.manager.displayName ?? enterprise.manager.value : null],
     ["Created", user.meta?.created ? time(user.meta.created) : null],
@@ -99,7 +100,7 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
     }
     heading.textContent = `User ${user.userName ?? id}`;
     current.replaceChildren(
-      facts(user),
+      facts(user, (group) => h("a", { href: groupHref(hrefOf, instance, group.value) }, group.display ?? group.value)),
       h("details", { class: "raw-json" }, h("summary", {}, "SCIM JSON"), h("pre", {}, JSON.stringify(user, null, 2))),
     );
     // The directory entry exists only now: as of a past moment it would mislead.
