@@ -5,6 +5,7 @@
 
 use super::admin_finding;
 use super::admin_tenancy;
+use super::admin_verify;
 use super::auth::bearer;
 use super::bounds;
 use super::challenge::{challenge, Refusal, ADMIN_REALM};
@@ -31,6 +32,7 @@ pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .merge(admin_tenancy::routes())
         .merge(admin_finding::routes())
+        .merge(admin_verify::routes())
         .route("/instances/{instance}/roles", get(roles))
         .route("/instances/{instance}/roles/allowed", put(allow_roles))
         .route("/instances/{instance}/roles/default", put(default_roles))

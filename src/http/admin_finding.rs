@@ -1,16 +1,15 @@
 //! Finding things over the admin API, as the console's users, group and audit pages and the
 //! mapping page's preview read them: user search, a group's members, what re-applying the
-//! mapping would change, every instance's chain audit, and `scimd verify`.
+//! mapping would change, and every instance's chain audit.
 
 use super::admin::{cursor, AdminFailure};
 use super::router::AppState;
 use crate::admin::{self, views, UserSearchCursor};
 use axum::extract::{Path, Query, State};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
-use std::time::Instant;
 
 type Reply = Result<Json<Value>, AdminFailure>;
 
@@ -27,7 +26,6 @@ pub fn routes() -> Router<AppState> {
             get(preview_mappings),
         )
         .route("/audit", get(audit_all))
-        .route("/verify", post(verify))
 }
 
 #[derive(Deserialize)]
@@ -111,16 +109,4 @@ async fn audit_all(State(state): State<AppState>) -> Reply {
     Ok(Json(Value::Array(
         found.iter().map(views::instance_chain).collect(),
     )))
-}
-
-/// `scimd verify`: every projection rebuilt from the event log into a scratch store and
-/// compared with the live one. A difference is a finding, so 200 either way.
-async fn verify(State(state): State<AppState>) -> Reply {
-    let started = Instant::now();
-    let report = admin::verify(state.provisioning.store(), |step| {
-        tracing::debug!(?step, "verifying the projections");
-    })
-    .await?;
-    let seconds = started.elapsed().as_secs_f64();
-    Ok(Json(views::verify_report(&report, seconds)))
 }

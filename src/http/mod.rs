@@ -4,6 +4,7 @@
 mod admin;
 mod admin_finding;
 mod admin_tenancy;
+mod admin_verify;
 mod auth;
 mod bounds;
 mod bulk;

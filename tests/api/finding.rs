@@ -345,8 +345,27 @@ async fn every_instance_chain_and_the_projections_verification_are_served(app: T
     assert!(chains[0]["events"].as_i64().unwrap_or(0) >= 1);
     assert_eq!(chains[0]["head"].as_str().map(str::len), Some(64));
 
-    let (status, report) = call(&app, Method::POST, "/verify", None).await;
-    assert_eq!(status, 200, "{report}");
+    let (status, run) = call(&app, Method::GET, "/verify", None).await;
+    assert_eq!((status, run), (200, json!({"state": "none"})));
+    let (status, run) = call(&app, Method::POST, "/verify", None).await;
+    assert_eq!(status, 202, "{run}");
+    assert_eq!(run["state"], "running", "{run}");
+    // A second start joins the run under way.
+    let (status, again) = call(&app, Method::POST, "/verify", None).await;
+    assert_eq!(status, 202, "{again}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let report = loop {
+        let (_, run) = call(&app, Method::GET, "/verify", None).await;
+        match run["state"].as_str() {
+            Some("running") => {
+                assert!(run["done"].as_i64().unwrap_or(-1) >= 0, "{run}");
+                assert!(std::time::Instant::now() < deadline, "still running: {run}");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Some("done") => break run["report"].clone(),
+            _ => panic!("the verification did not finish: {run}"),
+        }
+    };
     assert_eq!(report["identical"], true, "{report}");
     let projections = report["projections"]
         .as_array()

@@ -33,7 +33,7 @@ test("pointing Display Name at an attribute no user has shows 19 users change wi
   await page.goto(`${BASE_URL}/admin/#${path}/mapping`);
   await page.getByRole("heading", { name: `Attribute mapping of ${instance}`, level: 1 }).waitFor();
   await page.getByRole("button", { name: "Apply to existing users" }).click();
-  await page.getByText("19 users change, of 19 users checked. Nothing has been written yet.").waitFor();
+  await page.locator("main").getByText("19 users change, of 19 users checked. Nothing has been written yet.").waitFor();
   const sample = page.locator(".apply-preview table");
   await sample.locator("caption", { hasText: "The first 10 users that change" }).waitFor();
   const first = sample.getByRole("row").filter({ hasText: `${start}-00@example.com` });
@@ -55,7 +55,7 @@ test("pointing Display Name at an attribute no user has shows 19 users change wi
 
   // Once applied, there is nothing left to apply.
   await page.getByRole("button", { name: "Apply to existing users" }).click();
-  await page.getByText("No user changes: the fields of all 19 users already match the mapping.").waitFor();
+  await page.locator("main").getByText("No user changes: the fields of all 19 users already match the mapping.").waitFor();
   assert.equal(await page.getByRole("button", { name: /Apply to \d+ user/ }).count(), 0);
   await page.getByRole("button", { name: "Close" }).click();
   assert.deepEqual(problems, [], "no script error and no Content-Security-Policy refusal");

@@ -30,7 +30,7 @@ test("each instance's chain is shown intact with its head, and the projections v
   const verify = page.getByRole("button", { name: "Verify the read models" });
   await verify.click();
   // Busy until the report is in.
-  await page.getByText(/Every projection is identical to its rebuild from \d+ events/).waitFor({ timeout: 120_000 });
+  await page.locator("main").getByText(/Every projection is identical to its rebuild from \d+ events/).waitFor({ timeout: 120_000 });
   assert.equal(await verify.isDisabled(), false);
   const table = page.getByRole("region", { name: "Read models" }).locator("table");
   for (const name of ["scim_users", "scim_user_emails", "history"]) {

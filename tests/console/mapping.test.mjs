@@ -147,7 +147,7 @@ test("a custom Country field is mapped from the work address and fills the appli
   // The one provisioned before gets it when the mapping is applied to existing users.
   assert.equal((await directory(before)).fields.Country, undefined);
   await page.getByRole("button", { name: "Apply to existing users" }).click();
-  await page.getByText("1 user change, of 2 users checked. Nothing has been written yet.").waitFor();
+  await page.locator("main").getByText("1 user change, of 2 users checked. Nothing has been written yet.").waitFor();
   await page.getByRole("button", { name: "Apply to 1 user" }).click();
   await said(page).filter({ hasText: "Mapping applied: 2 users checked, 1 changed." }).waitFor();
   assert.equal((await directory(before)).fields.Country, "NL");

@@ -2,7 +2,7 @@
 // each instance's event log against its hash chain (intact or where it breaks, and the head
 // hash to record elsewhere), and every projection rebuilt from the event log in a scratch
 // store and compared with the live one, digest by digest. The rebuild reads the whole log, so
-// it runs only when asked and says it is busy meanwhile.
+// it runs only when asked, in the background, with its progress shown.
 import { announce, h, message, table } from "../dom.js";
 
 function chainResult(chain) {
@@ -53,51 +53,64 @@ export async function render(view, { api, hrefOf }) {
     );
   }
 
+  function showReport(report) {
+    const differing = report.projections.filter((projection) => !projection.identical).map((projection) => projection.name);
+    const said = differing.length
+      ? `The live read models differ from a rebuild: ${differing.join(", ")}.`
+      : `Every projection is identical to its rebuild from ${report.events} events (${report.seconds.toFixed(1)} s).`;
+    status.replaceChildren(message(differing.length ? "error" : "success", said));
+    if (!differing.length) announce(said);
+    projections.replaceChildren(
+      table({
+        caption: `Projections rebuilt up to global position ${report.position}`,
+        rows: report.projections,
+        rowProps: (projection) => (projection.identical ? {} : { class: "entry failed" }),
+        columns: [
+          { label: "Projection", cell: (projection) => projection.name },
+          { label: "Rows", class: "number", cell: (projection) => String(projection.liveRows) },
+          { label: "Live digest", cell: (projection) => digest(projection.liveDigest) },
+          { label: "Rebuilt digest", cell: (projection) => digest(projection.rebuiltDigest) },
+          {
+            label: "Result",
+            cell: (projection) =>
+              projection.identical ? h("span", { class: "badge ok" }, "Identical") : h("span", { class: "badge failed" }, "Different"),
+          },
+        ],
+      }),
+    );
+  }
+
+  const STAGES = { starting: "Starting", copying: "Copying events to a scratch store", rebuilding: "Rebuilding the projections" };
+
+  // The run goes on in scimd, however long it takes; the page asks how far it is twice a
+  // second. Only its start and outcome are read out: the counts are for the eye.
   async function verify(button) {
     button.disabled = true;
     projections.setAttribute("aria-busy", "true");
     projections.replaceChildren();
-    // Only the start and the outcome are read out; the seconds counting up are for the eye.
-    const elapsed = h("span", { "aria-hidden": "true" });
+    const progress = h("progress", { max: "1", value: "0", "aria-label": "Verification progress" });
+    const stage = h("span", { "aria-hidden": "true" });
     status.replaceChildren(
       h("p", { class: "busy" },
-        "Verifying: rebuilding every projection from the event log in a scratch store and comparing. This reads the whole log and can take a while on a large store. ",
-        elapsed),
+        "Verifying: rebuilding every projection from the event log in a scratch store and comparing. This reads the whole log and can take a while on a large store."),
+      h("p", {}, progress, " ", stage),
     );
-    const started = Date.now();
-    const ticker = setInterval(() => {
-      elapsed.textContent = `${Math.round((Date.now() - started) / 1000)} s so far`;
-    }, 1000);
     try {
-      const report = await api.post("/verify");
-      const differing = report.projections.filter((projection) => !projection.identical).map((projection) => projection.name);
-      const said = differing.length
-        ? `The live read models differ from a rebuild: ${differing.join(", ")}.`
-        : `Every projection is identical to its rebuild from ${report.events} events (${report.seconds.toFixed(1)} s).`;
-      status.replaceChildren(message(differing.length ? "error" : "success", said));
-      if (!differing.length) announce(said);
-      projections.replaceChildren(
-        table({
-          caption: `Projections rebuilt up to global position ${report.position}`,
-          rows: report.projections,
-          rowProps: (projection) => (projection.identical ? {} : { class: "entry failed" }),
-          columns: [
-            { label: "Projection", cell: (projection) => projection.name },
-            { label: "Rows", class: "number", cell: (projection) => String(projection.liveRows) },
-            { label: "Live digest", cell: (projection) => digest(projection.liveDigest) },
-            { label: "Rebuilt digest", cell: (projection) => digest(projection.rebuiltDigest) },
-            {
-              label: "Result",
-              cell: (projection) =>
-                projection.identical ? h("span", { class: "badge ok" }, "Identical") : h("span", { class: "badge failed" }, "Different"),
-            },
-          ],
-        }),
-      );
+      let run = await api.post("/verify");
+      while (run.state === "running") {
+        if (run.events > 0) {
+          progress.max = String(run.events);
+          progress.value = String(Math.min(run.done, run.events));
+        }
+        stage.textContent = `${STAGES[run.stage] ?? run.stage}: ${run.done} of ${run.events} events`;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        run = await api.get("/verify");
+      }
+      if (run.state === "done") showReport(run.report);
+      else status.replaceChildren(message("error", `Verification failed: ${run.error ?? run.state}`));
     } catch (error) {
       status.replaceChildren(message("error", `Verification failed: ${error.message}`));
     } finally {
-      clearInterval(ticker);
       projections.removeAttribute("aria-busy");
       button.disabled = false;
     }
