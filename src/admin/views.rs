@@ -84,7 +84,8 @@ pub fn directory_entry(entry: &AppUserRecord) -> Value {
     })
 }
 
-/// A history entry, its details as JSON.
+/// A history entry, its details as JSON; `memberType`, `memberId` and `memberName` (its name
+/// at the time) say whom a group's member change added or removed, and are null otherwise.
 pub fn history_entry(entry: &HistoryEntry) -> Value {
     let details: Value = serde_json::from_str(&entry.details).unwrap_or(Value::Null);
     json!({
@@ -100,6 +101,9 @@ pub fn history_entry(entry: &HistoryEntry) -> Value {
         "entityName": entry.entity_name,
         "action": entry.action,
         "details": details,
+        "memberType": entry.member_type,
+        "memberId": entry.member_id,
+        "memberName": entry.member_name,
     })
 }
 

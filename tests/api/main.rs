@@ -24,6 +24,7 @@ mod isolation;
 mod limits;
 mod listing;
 mod logs;
+mod membership_history;
 mod metrics;
 mod okta;
 mod onelogin;
