@@ -29,7 +29,8 @@ const CSV_COLUMNS = [
   ["position", "position"], ["occurred_at", "occurredAt"], ["actor", "actor"], ["key_id", "keyId"],
   ["source", "source"], ["user_agent", "userAgent"], ["correlation_id", "correlationId"],
   ["entity_type", "entityType"], ["entity_id", "entityId"], ["entity_name", "entityName"],
-  ["action", "action"], ["details", "details"],
+  ["action", "action"], ["details", "details"], ["member_type", "memberType"],
+  ["member_id", "memberId"], ["member_name", "memberName"],
 ];
 
 /** The link to a user's detail page. */
@@ -120,6 +121,38 @@ export function changeList(entry) {
   ];
 }
 
+/**
+ * A group's member change, told from the group's side (whom it added or removed, by the name
+ * the member had then, a user linking to its page) or, on the member's own timeline
+ * (`subject`: its id), from the member's (which group it joined or left, by the group's name
+ * then).
+ */
+function memberChange(entry, { instance, hrefOf, subject }) {
+  const added = entry.action === "GroupMemberAdded";
+  if (subject && entry.memberId === subject) {
+    const label = added ? "Added to group" : "Removed from group";
+    const group = entry.entityName ?? entry.entityId;
+    return h("ul", { class: "changes" },
+      h("li", { title: `${label} ${group}` },
+        h("span", { class: "change-name" }, `${label}: `), h("span", { class: "change-new" }, group)));
+  }
+  const kind = entry.memberType === "Group" ? "group" : "user";
+  const label = `${added ? "added" : "removed"} ${kind}`;
+  const name = entry.memberName ?? entry.memberId;
+  return h("ul", { class: "changes" },
+    h("li", { title: `${label}: ${name}` },
+      h("span", { class: "change-name" }, `${label}: `),
+      entry.memberType === "User"
+        ? h("a", { href: userHref(hrefOf, instance, entry.memberId) }, name)
+        : h("span", { class: "change-new" }, name)),
+    h("li", { class: "member-id muted", title: entry.memberId }, "id ", h("code", {}, entry.memberId)));
+}
+
+/** What an entry changed; a member change names its member (see `memberChange`). */
+function whatChanged(entry, context) {
+  return entry.memberId ? memberChange(entry, context) : changeList(entry);
+}
+
 /** The entity an entry is about; users link to their detail page. */
 function entityCell(entry, instance, hrefOf) {
   const name = entry.entityName ?? entry.entityId;
@@ -134,17 +167,24 @@ function entityCell(entry, instance, hrefOf) {
   ];
 }
 
-/** The columns of a history table; `entity: false` leaves out whom it is about (a user's timeline). */
-export function historyColumns(instance, hrefOf, { entity = true } = {}) {
+/**
+ * The columns of a history table; `entity: false` leaves out whom it is about and `subject`
+ * names it (a user's timeline, where its groups' member changes say which group).
+ */
+export function historyColumns(instance, hrefOf, { entity = true, subject = null } = {}) {
   return [
     { label: "Time", class: "when", cell: (entry) => time(entry.occurredAt) },
     {
       label: "Actor",
-      cell: (entry) => [entry.actor, entry.keyId ? h("div", { class: "key-id muted" }, "key ", h("code", {}, entry.keyId)) : null],
+      cell: (entry) => [
+        entry.actor,
+        h("div", { class: "source muted" }, "via ", entry.source),
+        entry.keyId ? h("div", { class: "key-id muted" }, "key ", h("code", {}, entry.keyId)) : null,
+      ],
     },
     { label: "Action", class: "action", cell: (entry) => h("code", {}, entry.action) },
     entity ? { label: "Entity", cell: (entry) => entityCell(entry, instance, hrefOf) } : null,
-    { label: "What changed", class: "what-changed", cell: changeList },
+    { label: "What changed", class: "what-changed", cell: (entry) => whatChanged(entry, { instance, hrefOf, subject }) },
     { label: "Correlation id", class: "correlation", cell: (entry) => h("code", {}, entry.correlationId) },
   ].filter(Boolean);
 }

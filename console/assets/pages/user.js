@@ -1,6 +1,7 @@
 // One user: as scimd serves it now or as it was at a past moment (`?at=`, derived from the
 // event log by the admin API), its application directory entry, and its timeline (the change
-// history of its id, oldest first like the history page, 50 entries a page).
+// history of its id, with the member changes of the groups it joined and left, oldest first
+// like the history page, 50 entries a page).
 import { instancePath } from "../api.js";
 import { field, fromLocalInput, h, message, pager, table, time, toLocalInput } from "../dom.js";
 import { historyColumns, pagedTo } from "./history.js";
@@ -140,7 +141,7 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
     }
     if (result.nextCursor) cursors[page] = result.nextCursor;
     const first = (page - 1) * PAGE + 1;
-    const columns = historyColumns(instance, hrefOf, { entity: false });
+    const columns = historyColumns(instance, hrefOf, { entity: false, subject: id });
     columns.push({
       label: "As of",
       class: "actions",
