@@ -265,7 +265,7 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
         });
       },
     },
-    field("User name", user, "Or group name; any case."),
+    field("User name", user, "Or group name; any case. Includes its group memberships."),
     field("Actor", actor, "The integration user."),
     actors,
     field("Action", action),
