@@ -177,6 +177,21 @@ async fn a_users_history_says_when_it_joined_a_group_who_put_it_there_and_when_i
     );
     assert_eq!(bob[2]["entityName"], "Finance");
 
+    // A group named like its member: its member change is about "ada" and names "ada", once.
+    let namesake = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": "Ada",
+        "members": [{"value": story.ada}],
+    });
+    send(&app, &story.key, Method::POST, "/Groups", namesake).await;
+    let with_namesake = history(&app, "user=ada", 1000).await;
+    assert_eq!(
+        actions(&with_namesake)[4..],
+        ["GroupCreated", "GroupMemberAdded"],
+        "{with_namesake:#?}"
+    );
+    assert_eq!(history(&app, "user=ada", 1).await, with_namesake);
+
     // The group's own history is unchanged: its entries, none of its members'.
     let group = history(&app, &format!("id={}", story.finance), 1000).await;
     assert_eq!(
