@@ -15,8 +15,10 @@ pub const HISTORY_PAGE: i64 = 1000;
 /// Which entries to read; every filter is optional.
 #[derive(Debug, Clone, Default)]
 pub struct HistoryFilter {
+    /// The user or group the entry is about, or the member a group's member change names.
     pub entity_id: Option<String>,
-    /// The userName or group displayName the entry is about (any case).
+    /// The userName or group displayName the entry is about (any case), or that the member a
+    /// group's member change names bore then.
     pub name: Option<String>,
     pub actor: Option<String>,
     pub action: Option<String>,

@@ -10,7 +10,10 @@ use aggregates::values::case_insensitive_key;
 #[derive(Debug, Clone, Default)]
 pub struct HistoryQuery {
     pub instance_id: String,
+    /// Entries about this user or group, and the member changes naming it as the member.
     pub entity_id: Option<String>,
+    /// Entries about whoever bore this userName or displayName then (any case), and the
+    /// member changes naming such a member.
     pub user_name: Option<String>,
     pub actor: Option<String>,
     pub action: Option<String>,
