@@ -37,11 +37,32 @@ pub(super) fn instant(text: &str) -> Result<String, AdminError> {
         .map_err(|_| AdminError::InvalidTime(text.to_string()))
 }
 
+/// The bounds of a time range as the event log writes times; an empty range (from after
+/// until) is refused rather than answered with nothing, which would look like "no changes".
+pub(super) fn time_range(
+    since: Option<&str>,
+    until: Option<&str>,
+) -> Result<(Option<String>, Option<String>), AdminError> {
+    let from = since.map(instant).transpose()?;
+    let to = until.map(instant).transpose()?;
+    if let (Some(from), Some(to)) = (&from, &to) {
+        // Fixed-width UTC text: compared as text, as the queries compare them.
+        if from > to {
+            return Err(AdminError::InvertedRange {
+                since: since.unwrap_or_default().trim().to_string(),
+                until: until.unwrap_or_default().trim().to_string(),
+            });
+        }
+    }
+    Ok((from, to))
+}
+
 async fn query(
     store: &Store,
     instance_name: &str,
     filter: &HistoryFilter,
 ) -> Result<HistoryQuery, AdminError> {
+    let (since, until) = time_range(filter.since.as_deref(), filter.until.as_deref())?;
     let instance = instance(store, instance_name).await?;
     Ok(HistoryQuery {
         instance_id: instance.id,
@@ -49,8 +70,8 @@ async fn query(
         user_name: filter.name.clone(),
         actor: filter.actor.clone(),
         action: filter.action.clone(),
-        since: filter.since.as_deref().map(instant).transpose()?,
-        until: filter.until.as_deref().map(instant).transpose()?,
+        since,
+        until,
         after: None,
         newest_first: filter.newest_first,
         limit: HISTORY_PAGE,
