@@ -147,3 +147,35 @@ pub async fn event_count(store: &Store) -> Result<i64, AdminError> {
         .await?;
     Ok(count.total)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_range_is_refused_only_when_from_is_after_until() {
+        let range = |since, until| time_range(since, until);
+        assert!(range(Some("2026-01-01T00:00:00Z"), Some("2026-01-01T00:00:00Z")).is_ok());
+        assert!(range(
+            Some("2026-01-01T00:00:00Z"),
+            Some("2026-01-01T00:00:00.000001Z")
+        )
+        .is_ok());
+        assert!(range(Some("2026-01-01T00:00:00Z"), None).is_ok());
+        assert!(range(None, Some("2026-01-01T00:00:00Z")).is_ok());
+        // Compared as instants, not as the text typed: 01:00+01:00 is midnight UTC.
+        assert!(range(
+            Some("2026-01-01T01:00:00+01:00"),
+            Some("2026-01-01T00:00:00Z")
+        )
+        .is_ok());
+        assert!(matches!(
+            range(Some("2026-01-01T00:00:01Z"), Some("2026-01-01T00:00:00Z")),
+            Err(AdminError::InvertedRange { .. })
+        ));
+        assert!(matches!(
+            range(Some("yesterday"), Some("2026-01-01T00:00:00Z")),
+            Err(AdminError::InvalidTime(_))
+        ));
+    }
+}

@@ -2,7 +2,7 @@
 // event log by the admin API), its application directory entry, and its timeline (the change
 // history of its id, oldest first like the history page, 50 entries a page).
 import { instancePath } from "../api.js";
-import { field, fromPickerValue, h, message, pager, table, time, timePicker } from "../dom.js";
+import { field, formatTime, fromPickerValue, h, message, pager, table, time, timePicker } from "../dom.js";
 import { historyColumns, pagedTo } from "./history.js";
 
 const PAGE = 50;
@@ -91,7 +91,7 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
         { class: "message as-of", role: "status" },
         "Showing this user as it was at ",
         h("strong", {}, time(at)),
-        ` (${at}), not as it is now. `,
+        ", not as it is now. ",
         h("a", { href: hrefOf(path) }, "Back to now"),
       )
     : null;
@@ -163,7 +163,7 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
             type: "button",
             class: "secondary",
             onclick: () => asOf(entry.occurredAt),
-            "aria-label": `View as of this change: ${entry.action} at ${entry.occurredAt}`,
+            "aria-label": `View as of this change: ${entry.action} at ${formatTime(entry.occurredAt)}`,
           },
           "View as of this change",
         ),
