@@ -22,6 +22,7 @@ pub fn key(key: &KeyRecord) -> Value {
         "integrationUser": key.integration_user,
         "createdAt": key.created_at,
         "revokedAt": key.revoked_at,
+        "lastUsedAt": key.last_used_at,
     })
 }
 
@@ -190,6 +191,16 @@ pub fn provisioning_log_entry(entry: &LogEntry) -> Value {
         "detail": entry.detail,
         "body": body,
     })
+}
+
+/// Why an entry's body was not kept as a document (not valid JSON, too large, not read whole),
+/// when that is so: then no userName could be read from it either.
+pub fn body_withheld(entry: &LogEntry) -> Option<String> {
+    let body = entry.body.as_deref()?;
+    match serde_json::from_str(body) {
+        Ok(Value::String(note)) => Some(note),
+        _ => None,
+    }
 }
 
 /// Microseconds as milliseconds with three decimals.

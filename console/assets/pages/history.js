@@ -2,7 +2,7 @@
 // time range), read 50 entries at a time oldest or newest first, and exported whole as JSON
 // Lines or CSV like `scimd history` (always in the event log's order, as the CLI writes them).
 import { instancePath } from "../api.js";
-import { announce, download, field, fromLocalInput, h, message, pager, table, time, toLocalInput } from "../dom.js";
+import { announce, download, field, fromPickerValue, h, message, pager, rangeProblem, table, time, timePicker } from "../dom.js";
 
 const PAGE = 50;
 // The admin API's largest page, so that exports take as few round trips as possible.
@@ -168,6 +168,17 @@ function entityCell(entry, instance, hrefOf) {
 }
 
 /**
+ * An entry's correlation id; for a change an identity provider's request made (it came with a
+ * key), a link to that request in the provisioning log.
+ */
+function correlationCell(entry, instance, hrefOf) {
+  const id = h("code", {}, entry.correlationId);
+  if (!entry.keyId) return id;
+  const log = `/instances/${encodeURIComponent(instance)}/provisioning-log`;
+  return h("a", { href: hrefOf(log, { correlationId: entry.correlationId }), title: "The request in the provisioning log" }, id);
+}
+
+/**
  * The columns of a history table; `entity: false` leaves out whom it is about and `subject`
  * names it (a user's timeline, where its groups' member changes say which group).
  */
@@ -185,7 +196,7 @@ export function historyColumns(instance, hrefOf, { entity = true, subject = null
     { label: "Action", class: "action", cell: (entry) => h("code", {}, entry.action) },
     entity ? { label: "Entity", cell: (entry) => entityCell(entry, instance, hrefOf) } : null,
     { label: "What changed", class: "what-changed", cell: (entry) => whatChanged(entry, { instance, hrefOf, subject }) },
-    { label: "Correlation id", class: "correlation", cell: (entry) => h("code", {}, entry.correlationId) },
+    { label: "Correlation id", class: "correlation", cell: (entry) => correlationCell(entry, instance, hrefOf) },
   ].filter(Boolean);
 }
 
@@ -242,8 +253,9 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
       : null,
   );
   action.value = filter.action;
-  const since = h("input", { type: "datetime-local", name: "since", step: "1", value: toLocalInput(filter.since) });
-  const until = h("input", { type: "datetime-local", name: "until", step: "1", value: toLocalInput(filter.until) });
+  const since = timePicker("since", filter.since);
+  const until = timePicker("until", filter.until);
+  const filterProblem = h("div", {});
   const order = h("select", { name: "order" },
     h("option", { value: "" }, "Oldest first"), h("option", { value: "newest" }, "Newest first"));
   order.value = newest ? "newest" : "";
@@ -255,12 +267,18 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
       "aria-label": "Filter the history",
       onsubmit: (event) => {
         event.preventDefault();
+        const range = { since: fromPickerValue(since.value), until: fromPickerValue(until.value, { endOfSecond: true }) };
+        const problem = rangeProblem(range.since, range.until);
+        if (problem) {
+          filterProblem.replaceChildren(message("error", problem));
+          since.focus();
+          return;
+        }
         navigate(base, {
           user: user.value.trim(),
           actor: actor.value.trim(),
           action: action.value,
-          since: fromLocalInput(since.value),
-          until: fromLocalInput(until.value),
+          ...range,
           order: order.value,
         });
       },
@@ -269,8 +287,8 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
     field("Actor", actor, "The integration user."),
     actors,
     field("Action", action),
-    field("From", since, "Your local time."),
-    field("Until", until, "Your local time, inclusive."),
+    field("From", since, "UTC, to the second; included."),
+    field("Until", until, "UTC, to the second; the whole second included."),
     field("Order", order),
     h("div", { class: "form-buttons" },
       h("button", { type: "submit" }, "Apply filters"),
@@ -310,7 +328,7 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
             onPrevious: page > 1 ? () => show(page - 1).then(() => pagedTo(listing, "Previous page", page - 1)) : undefined,
             onNext: result.nextCursor ? () => show(page + 1).then(() => pagedTo(listing, "Next page", page + 1)) : undefined,
           })
-        : null,
+        : "",
     );
   }
 
@@ -369,6 +387,7 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
     findForm,
     finder,
     filters,
+    filterProblem,
     h(
       "div",
       { class: "export" },
