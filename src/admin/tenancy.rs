@@ -5,6 +5,7 @@ use super::{
     MAX_INTEGRATION_USER_CHARS, MAX_NAME_CHARS,
 };
 use crate::api_key::{NewApiKey, PresentedKey};
+use crate::store::key_uses;
 use crate::store::tenancy::{self, InstanceRecord, KeyCredential, KeyRecord};
 use crate::store::Store;
 use projections::db::DbError;
@@ -77,7 +78,10 @@ pub async fn create_instance(store: &Store, name: &str) -> Result<InstanceRecord
         created_at: now(),
     };
     if !tenancy::insert_instance(&store.db, &instance).await? {
-        return Err(AdminError::InstanceExists(name.to_string()));
+        // The name in the case it was created in, which may not be the one asked for.
+        let existing = tenancy::instance_named(&store.db, name).await?;
+        let taken = existing.map_or_else(|| name.to_string(), |existing| existing.name);
+        return Err(AdminError::InstanceExists(taken));
     }
     Ok(instance)
 }
@@ -105,6 +109,7 @@ pub async fn create_key(
         integration_user: integration_user.to_string(),
         created_at: now(),
         revoked_at: None,
+        last_used_at: None,
     };
     tenancy::insert_key(&store.db, &record, &key.secret_digest()).await?;
     tracing::info!(key_id = %record.id, instance = instance_name, "API key created");
@@ -158,13 +163,19 @@ pub async fn authenticate(store: &Store, token: &str) -> Result<Authentication, 
     // Read before the key's row, so that a key held at this generation is at least as new.
     let generation = tenancy::key_generation(&store.db).await?;
     if let Some(credential) = store.verified_keys.admit(generation, &presented) {
+        note_use(store, &credential.id);
         return Ok(Authentication::Admitted(principal(credential)));
     }
     store.metrics.key_lookups.inc();
     let Some(credential) = tenancy::credential(&store.db, presented.key_id).await? else {
         return Ok(Authentication::Refused { holder: None });
     };
-    if credential.revoked_at.is_some() || !presented.matches(&credential.secret_sha256) {
+    let genuine = presented.matches(&credential.secret_sha256);
+    if genuine {
+        // A revoked key's use too: "is the IdP still on the revoked key?"
+        note_use(store, &credential.id);
+    }
+    if credential.revoked_at.is_some() || !genuine {
         let holder = KeyHolder {
             instance_id: credential.instance_id,
             key_id: credential.id,
@@ -175,6 +186,22 @@ pub async fn authenticate(store: &Store, token: &str) -> Result<Authentication, 
     }
     store.verified_keys.hold(generation, &credential);
     Ok(Authentication::Admitted(principal(credential)))
+}
+
+/// Notes a use of `key_id`; when its minute is up, writes it in the background, so that the
+/// request never waits for that write (a failure is only logged: the next minute tries again).
+fn note_use(store: &Store, key_id: &str) {
+    let now = chrono::Utc::now();
+    if !store.key_uses.due(key_id, now) {
+        return;
+    }
+    let db = store.db.clone();
+    let key_id = key_id.to_string();
+    tokio::spawn(async move {
+        if let Err(error) = key_uses::record_use(&db, &key_id, now).await {
+            tracing::warn!(%error, key_id, "cannot record the key's last use");
+        }
+    });
 }
 
 fn principal(credential: KeyCredential) -> Principal {
