@@ -182,7 +182,7 @@ async fn a_crash_between_event_commit_and_projection_loses_nothing(kind: StoreKi
     assert_eq!(found["Resources"][0]["title"], "Survivor");
     let (ok, out, err) = run_cli(&url, &["verify"]).await;
     assert!(ok, "{out}{err}");
-    assert_eq!(out.matches("identical").count(), 4, "{out}");
+    assert_eq!(out.matches("identical").count(), 5, "{out}");
 }
 
 async fn the_cli_manages_instances_and_keys(kind: StoreKind) {

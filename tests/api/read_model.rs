@@ -92,7 +92,8 @@ async fn provision_a_little(app: &TestApp) {
     let a = app
         .post(
             "/Users",
-            json!({"userName": "a", "name": {"givenName": "A"}, "externalId": "x1"}),
+            json!({"userName": "a", "name": {"givenName": "A"}, "externalId": "x1",
+                   "emails": [{"value": "a@example.com"}]}),
         )
         .await
         .id();

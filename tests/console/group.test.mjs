@@ -36,7 +36,7 @@ test("a group shows its name, its members by name and its history, and is reache
   // From the user's page, its group.
   const base = `${BASE_URL}/admin/#/instances/${encodeURIComponent(instance)}`;
   await page.goto(`${base}/users/${ada.body.id}`);
-  await page.getByRole("link", { name: "Finance" }).click();
+  await page.locator("dl.facts").getByRole("link", { name: "Finance" }).click();
   await page.getByRole("heading", { name: "Group Finance", level: 1 }).waitFor();
   assert.match(page.url(), new RegExp(`/groups/${finance.body.id}$`));
   await page.locator("caption", { hasText: "Members 1–3 of 3" }).waitFor();

@@ -77,7 +77,7 @@ export async function render(view, { api, params, hrefOf }) {
         caption: `Changes ${first}–${first + result.entries.length - 1} to this group, oldest first`,
         empty: "No change to this group is recorded.",
         rows: result.entries,
-        columns: historyColumns(instance, hrefOf, { entity: false }),
+        columns: historyColumns(instance, hrefOf, { entity: false, subject: id }),
       });
     },
   );

@@ -68,7 +68,7 @@ pub async fn assert_audit_trail_is_complete_and_ordered(database_url: &str) {
         .as_array()
         .cloned()
         .unwrap_or_default();
-    assert_eq!(projections.len(), 4, "{out}");
+    assert_eq!(projections.len(), 5, "{out}");
     assert!(projections.iter().all(|p| p["identical"] == true), "{out}");
 
     let (ok, out, err) = run_cli(database_url, &["--json", "audit", "verify"]).await;
