@@ -1,7 +1,7 @@
 //! An instance's settings (custom fields, mapping, roles) and the application directory the
 //! mapping fills.
 
-use super::{admin_metadata, catch_up, instance, AdminError};
+use super::{catch_up, instance, Action, AdminError};
 use crate::scim::list::statements::Statements;
 use crate::scim::mapping::{check_mapping_source, mapped_fields};
 use crate::scim::resource::{decode, user_document, user_profile};
@@ -23,17 +23,18 @@ pub async fn settings(store: &Store, instance_name: &str) -> Result<InstanceSett
     Ok(store.commands.settings(&instance.id).await?)
 }
 
-/// Changes an instance's settings, recorded as done by the administrator through the CLI, and
-/// returns them as they now are.
+/// Changes an instance's settings, recorded as done by `action`'s administrator, and returns
+/// them as they now are.
 pub async fn change_settings(
     store: &Store,
     instance_name: &str,
     command: SettingsCommand,
+    action: &Action,
 ) -> Result<InstanceSettings, AdminError> {
     let instance = instance(store, instance_name).await?;
     store
         .commands
-        .execute_settings(&instance.id, command, &admin_metadata(&instance.id))
+        .execute_settings(&instance.id, command, &action.metadata(&instance.id))
         .await?;
     Ok(store.commands.settings(&instance.id).await?)
 }
@@ -46,10 +47,12 @@ pub struct RemapReport {
 }
 
 /// Fills every live user's application fields again with the instance's current mapping; each
-/// user whose fields change gets a mapped event. `progress` hears after each batch.
+/// user whose fields change gets a mapped event, all of them under `action`'s one correlation
+/// id. `progress` hears after each batch.
 pub async fn apply_mappings(
     store: &Store,
     instance_name: &str,
+    action: &Action,
     progress: impl Fn(RemapReport),
 ) -> Result<RemapReport, AdminError> {
     let instance = instance(store, instance_name).await?;
@@ -88,7 +91,7 @@ pub async fn apply_mappings(
             };
             match store
                 .commands
-                .execute_user(&record.id, command, &admin_metadata(&instance.id))
+                .execute_user(&record.id, command, &action.metadata(&instance.id))
                 .await
             {
                 Ok(()) => report.changed += 1,
@@ -123,10 +126,11 @@ pub async fn set_mapping(
     instance_name: &str,
     field: &str,
     attribute: &str,
+    action: &Action,
 ) -> Result<InstanceSettings, AdminError> {
     let command = SettingsCommand::SetMapping {
         field: field.to_string(),
         attribute: check_mapping_source(attribute)?,
     };
-    change_settings(store, instance_name, command).await
+    change_settings(store, instance_name, command, action).await
 }
