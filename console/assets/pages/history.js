@@ -140,7 +140,11 @@ export function historyColumns(instance, hrefOf, { entity = true } = {}) {
     { label: "Time", class: "when", cell: (entry) => time(entry.occurredAt) },
     {
       label: "Actor",
-      cell: (entry) => [entry.actor, entry.keyId ? h("div", { class: "key-id muted" }, "key ", h("code", {}, entry.keyId)) : null],
+      cell: (entry) => [
+        entry.actor,
+        entry.keyId ? h("div", { class: "key-id muted" }, "key ", h("code", {}, entry.keyId)) : null,
+        h("div", { class: "source muted" }, "via ", entry.source),
+      ],
     },
     { label: "Action", class: "action", cell: (entry) => h("code", {}, entry.action) },
     entity ? { label: "Entity", cell: (entry) => entityCell(entry, instance, hrefOf) } : null,
@@ -226,7 +230,7 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
       },
     },
     field("User name", user, "Or group name; any case."),
-    field("Actor", actor, "The integration user."),
+    field("Actor", actor, "An integration user, an administrator, or the bootstrap admin token."),
     actors,
     field("Action", action),
     field("From", since, "Your local time."),
