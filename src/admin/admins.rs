@@ -126,7 +126,10 @@ mod tests {
 
     #[test]
     fn names_that_pass_for_no_person_are_refused() {
-        assert_eq!(checked_name(" Ada Lovelace ").ok(), Some("Ada Lovelace".into()));
+        assert_eq!(
+            checked_name(" Ada Lovelace ").ok(),
+            Some("Ada Lovelace".into())
+        );
         for bad in ["", "  ", "Bootstrap Admin Token", "scimd-admin", "a\u{7}b"] {
             assert!(checked_name(bad).is_err(), "{bad:?}");
         }

@@ -69,13 +69,15 @@ pub async fn session(
     if found.expires_at <= now() {
         return Ok(None);
     }
-    Ok(match (found.admin_id, found.admin_name, found.admin_revoked_at) {
-        (Some(id), Some(name), None) => Some(Administrator::Named { id, name }),
-        (None, _, _) if found.bootstrap_fingerprint == Some(bootstrap.fingerprint()) => {
-            Some(Administrator::Bootstrap)
-        }
-        _ => None,
-    })
+    Ok(
+        match (found.admin_id, found.admin_name, found.admin_revoked_at) {
+            (Some(id), Some(name), None) => Some(Administrator::Named { id, name }),
+            (None, _, _) if found.bootstrap_fingerprint == Some(bootstrap.fingerprint()) => {
+                Some(Administrator::Bootstrap)
+            }
+            _ => None,
+        },
+    )
 }
 
 /// Ends a session, in every tab and process.

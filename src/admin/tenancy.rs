@@ -1,8 +1,8 @@
 //! Instances (tenants) and their API keys.
 
 use super::{
-    instance, now, Action, AdminError, Source, FIRST_START_ACTOR, DEFAULT_INSTANCE, DEFAULT_INTEGRATION_USER,
-    MAX_INTEGRATION_USER_CHARS, MAX_NAME_CHARS,
+    instance, now, Action, AdminError, Source, DEFAULT_INSTANCE, DEFAULT_INTEGRATION_USER,
+    FIRST_START_ACTOR, MAX_INTEGRATION_USER_CHARS, MAX_NAME_CHARS,
 };
 use crate::api_key::{NewApiKey, PresentedKey};
 use crate::store::tenancy::{self, InstanceRecord, KeyCredential, KeyRecord};

@@ -173,7 +173,13 @@ pub async fn mappings(store: &Store, command: MappingsCommand, json: bool) -> an
             admin::change_settings(store, &instance, command, &cli_action()).await?
         }
         MappingsCommand::Reset { instance } => {
-            admin::change_settings(store, &instance, SettingsCommand::ResetMappings, &cli_action()).await?
+            admin::change_settings(
+                store,
+                &instance,
+                SettingsCommand::ResetMappings,
+                &cli_action(),
+            )
+            .await?
         }
     };
     if json {
@@ -233,9 +239,15 @@ pub async fn import(store: &Store, args: ImportArgs, json: bool) -> anyhow::Resu
         .with_context(|| format!("reading {}", args.file.display()))?;
     let total = lines.lines().filter(|line| !line.trim().is_empty()).count();
     let progress = Progress::new(u64::try_from(total).ok());
-    let outcome = import_users(store, &args.instance, &lines, &admin::Action::by_os_user(admin::Source::Import), |so_far| {
-        progress.update(so_far, &format!("imported {so_far} accounts so far"));
-    })
+    let outcome = import_users(
+        store,
+        &args.instance,
+        &lines,
+        &admin::Action::by_os_user(admin::Source::Import),
+        |so_far| {
+            progress.update(so_far, &format!("imported {so_far} accounts so far"));
+        },
+    )
     .await;
     progress.finish();
     let report = outcome?;

@@ -67,7 +67,8 @@ pub async fn keys(store: &Store, command: KeysCommand, json: bool) -> anyhow::Re
             instance,
             integration_user,
         } => {
-            let issued = admin::create_key(store, &instance, &integration_user, &cli_action()).await?;
+            let issued =
+                admin::create_key(store, &instance, &integration_user, &cli_action()).await?;
             if json {
                 return print_json(&views::issued_key(&issued, &instance));
             }

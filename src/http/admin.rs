@@ -14,11 +14,11 @@ use crate::admin::{self, Action, AdminError};
 use crate::scim::schema::ResourceType;
 use aggregates::settings::SettingsCommand;
 use axum::extract::{Path, Query, State};
-use axum::Extension;
 use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
+use axum::Extension;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -146,7 +146,8 @@ async fn allow_roles(
     } else {
         SettingsCommand::AllowRoles { roles: body.roles }
     };
-    let settings = admin::change_settings(state.provisioning.store(), &instance, command, &action).await?;
+    let settings =
+        admin::change_settings(state.provisioning.store(), &instance, command, &action).await?;
     Ok(Json(views::roles(&settings)))
 }
 
@@ -157,7 +158,8 @@ async fn default_roles(
     Json(body): Json<RolesBody>,
 ) -> Reply {
     let command = SettingsCommand::SetDefaultRoles { roles: body.roles };
-    let settings = admin::change_settings(state.provisioning.store(), &instance, command, &action).await?;
+    let settings =
+        admin::change_settings(state.provisioning.store(), &instance, command, &action).await?;
     Ok(Json(views::roles(&settings)))
 }
 
@@ -168,7 +170,8 @@ async fn add_field(
     Json(body): Json<FieldBody>,
 ) -> Reply {
     let command = SettingsCommand::AddField { name: body.name };
-    let settings = admin::change_settings(state.provisioning.store(), &instance, command, &action).await?;
+    let settings =
+        admin::change_settings(state.provisioning.store(), &instance, command, &action).await?;
     Ok(Json(views::mappings(&settings)))
 }
 
@@ -194,7 +197,8 @@ async fn delete_mapping(
     Path((instance, field)): Path<(String, String)>,
 ) -> Reply {
     let command = SettingsCommand::DeleteMapping { field };
-    let settings = admin::change_settings(state.provisioning.store(), &instance, command, &action).await?;
+    let settings =
+        admin::change_settings(state.provisioning.store(), &instance, command, &action).await?;
     Ok(Json(views::mappings(&settings)))
 }
 
@@ -204,7 +208,8 @@ async fn reset_mappings(
     Path(instance): Path<String>,
 ) -> Reply {
     let command = SettingsCommand::ResetMappings;
-    let settings = admin::change_settings(state.provisioning.store(), &instance, command, &action).await?;
+    let settings =
+        admin::change_settings(state.provisioning.store(), &instance, command, &action).await?;
     Ok(Json(views::mappings(&settings)))
 }
 

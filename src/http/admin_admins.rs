@@ -36,7 +36,12 @@ async fn create_admin(
     let issued = admin::create_admin(state.provisioning.store(), &body.name).await?;
     // The credential is in this body and nowhere else: no cache may keep a copy.
     let headers = [(header::CACHE_CONTROL, "no-store")];
-    Ok((StatusCode::CREATED, headers, Json(views::issued_admin(&issued))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        headers,
+        Json(views::issued_admin(&issued)),
+    )
+        .into_response())
 }
 
 /// Revokes by id or by the name of a live administrator.

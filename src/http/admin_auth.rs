@@ -42,10 +42,7 @@ pub const CONSOLE_HEADER: &str = "x-scimd-console";
 
 /// `/session`: sign in (POST), who is signed in (GET), sign out (DELETE).
 pub fn session_routes() -> Router<AppState> {
-    Router::new().route(
-        "/session",
-        get(signed_in).post(sign_in).delete(sign_out),
-    )
+    Router::new().route("/session", get(signed_in).post(sign_in).delete(sign_out))
 }
 
 fn failure(status: StatusCode, detail: &str) -> Response {

@@ -67,8 +67,8 @@ pub async fn admin_by_id_or_name(
     id: &str,
     name_key: &str,
 ) -> Result<Option<AdminRecord>, DbError> {
-    let by_id = Sql::new("SELECT id, name, created_at, revoked_at FROM admins WHERE id = $1")
-        .bind(id);
+    let by_id =
+        Sql::new("SELECT id, name, created_at, revoked_at FROM admins WHERE id = $1").bind(id);
     if let Some(found) = db.fetch_optional(&by_id).await? {
         return Ok(Some(found));
     }
