@@ -96,7 +96,8 @@ pub async fn require_admin(
         }
         let refused = failure(
             StatusCode::UNAUTHORIZED,
-            "send an admin credential as Authorization: Bearer <token>",
+            "send an admin token (your administrator's, or the bootstrap token) as \
+             Authorization: Bearer <token>",
         );
         return challenge(refused, ADMIN_REALM, Refusal::Missing);
     };
@@ -124,14 +125,14 @@ async fn refuse_bearer(
             tracing::warn!(key_id = %principal.key_id, "a SCIM API key was presented to the admin API");
             (
                 StatusCode::FORBIDDEN,
-                "a SCIM API key cannot use the admin API; send an admin credential",
+                "a SCIM API key cannot use the admin API; send an admin token",
                 Refusal::InsufficientScope,
             )
         }
         Ok(Authentication::Refused { .. }) => (
             StatusCode::UNAUTHORIZED,
-            "the admin credential is not valid (or was revoked); send it as Authorization: \
-             Bearer <token>",
+            "the admin token is not valid (or was revoked); send it as Authorization: Bearer \
+             <token>",
             Refusal::InvalidToken,
         ),
         Err(error) => {
