@@ -88,7 +88,8 @@ impl From<AdminError> for AdminFailure {
             | AdminError::UnknownId(_)
             | AdminError::NotYetCreated { .. }
             | AdminError::DeletedBy { .. }
-            | AdminError::UnknownKey(_) => StatusCode::NOT_FOUND,
+            | AdminError::UnknownKey(_)
+            | AdminError::UnknownAdmin(_) => StatusCode::NOT_FOUND,
             AdminError::Store(_)
             | AdminError::Db(_)
             | AdminError::Randomness(_)
@@ -96,7 +97,10 @@ impl From<AdminError> for AdminFailure {
                 tracing::error!(%error, "admin request failed");
                 StatusCode::INTERNAL_SERVER_ERROR
             }
-            AdminError::InstanceExists(_) | AdminError::AlreadyRevoked(_) => StatusCode::CONFLICT,
+            AdminError::InstanceExists(_)
+            | AdminError::AlreadyRevoked(_)
+            | AdminError::AdminExists(_)
+            | AdminError::AdminAlreadyRevoked(_) => StatusCode::CONFLICT,
             _ => StatusCode::BAD_REQUEST,
         };
         Self(status, error.to_string())
