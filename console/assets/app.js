@@ -31,7 +31,8 @@ window.addEventListener("storage", (event) => {
 async function signedIn() {
   if (administrator === undefined) {
     try {
-      administrator = await adminApi().get("/session");
+      const session = await adminApi().get("/session");
+      administrator = session?.signedIn ? session : null;
     } catch {
       administrator = null;
     }

@@ -248,16 +248,19 @@ async fn sign_in(State(state): State<AppState>, request: Request) -> Response {
     response
 }
 
+/// Who the session cookie signs in; `{"signedIn": false}` (not a 401) when nobody, since the
+/// console asks this on every load and a signed-out browser is no failure.
 async fn signed_in(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let Some(bootstrap) = state.admin_token.clone() else {
         return failure(StatusCode::NOT_FOUND, "the admin API is not enabled");
     };
+    let nobody = || Json(json!({"signedIn": false})).into_response();
     let Some(token) = session_cookie(&headers) else {
-        return failure(StatusCode::UNAUTHORIZED, "not signed in");
+        return nobody();
     };
     match sessions::session(state.provisioning.store(), &token, &bootstrap).await {
         Ok(Some(administrator)) => Json(who(&administrator)).into_response(),
-        Ok(None) => failure(StatusCode::UNAUTHORIZED, "the sign-in has expired or ended"),
+        Ok(None) => nobody(),
         Err(error) => unavailable(&error),
     }
 }
@@ -284,6 +287,7 @@ async fn sign_out(State(state): State<AppState>, request: Request) -> Response {
 
 fn who(administrator: &Administrator) -> serde_json::Value {
     json!({
+        "signedIn": true,
         "name": administrator.actor(),
         "bootstrap": *administrator == Administrator::Bootstrap,
     })
