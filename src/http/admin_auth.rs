@@ -39,6 +39,9 @@ use serde_json::json;
 pub const SESSION_COOKIE: &str = "scimd_admin_session";
 /// The header the console sends with every request (see the module's note on forgery).
 pub const CONSOLE_HEADER: &str = "x-scimd-console";
+/// A sign-in's body is read before any credential is accepted (it is the credential): a
+/// credential and its JSON fit in far less.
+const SIGN_IN_BODY_BYTES: usize = 4 * 1024;
 
 /// `/session`: sign in (POST), who is signed in (GET), sign out (DELETE).
 pub fn session_routes() -> Router<AppState> {
@@ -209,7 +212,7 @@ async fn sign_in(State(state): State<AppState>, request: Request) -> Response {
     }
     let secure = over_https(&state, &request);
     let client = client_of(request.extensions());
-    let body = axum::body::to_bytes(request.into_body(), state.limits.max_body_bytes).await;
+    let body = axum::body::to_bytes(request.into_body(), SIGN_IN_BODY_BYTES).await;
     let Some(SignIn { token }) = body
         .ok()
         .and_then(|body| serde_json::from_slice::<SignIn>(&body).ok())
