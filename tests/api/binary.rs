@@ -375,6 +375,7 @@ async fn the_cli_manages_an_instances_roles_as_events(kind: StoreKind) {
     assert_eq!(
         types,
         [
+            "InstanceCreated",
             "AllowedRolesSet",
             "DefaultRolesSet",
             "AnyRoleAllowed",
