@@ -116,12 +116,22 @@ export function pager({ label, page, onPrevious, onNext }) {
   );
 }
 
-/** A timestamp as the reader's local time, with the exact UTC value on hover. */
+/**
+ * A time as the console shows every time, in one form with its zone and milliseconds, so that
+ * it reads the same on every page and beside the CLI's UTC: `2026-12-06 23:40:01.123 UTC`.
+ */
+export function formatTime(iso) {
+  const when = new Date(iso ?? "");
+  if (!iso || Number.isNaN(when.getTime())) return iso ?? "";
+  return `${when.toISOString().replace("T", " ").replace("Z", "")} UTC`;
+}
+
+/** A timestamp in the console's form, with the exact stored value on hover. */
 export function time(iso) {
   if (!iso) return "";
   const when = new Date(iso);
   if (Number.isNaN(when.getTime())) return iso;
-  return h("time", { datetime: iso, title: iso }, when.toLocaleString());
+  return h("time", { datetime: iso, title: iso }, formatTime(iso));
 }
 
 /** Offers `text` as a file download named `name`. */
@@ -135,28 +145,37 @@ export function download(name, type, text) {
 }
 
 /**
- * An RFC 3339 time as a `datetime-local` value in the reader's time zone ("" if none), to the
- * second, or to the minute for a control without seconds.
+ * A time picker as every page has it: a `datetime-local` control to the second, in UTC like
+ * the times the console shows (a time copied from a listing finds that entry).
  */
-export function toLocalInput(iso, { seconds = true } = {}) {
+export function timePicker(name, iso) {
+  return h("input", { type: "datetime-local", name, step: "1", value: toPickerValue(iso) });
+}
+
+/** An RFC 3339 time as a picker's value, in UTC, to the second ("" if none). */
+export function toPickerValue(iso) {
   const when = new Date(iso ?? "");
   if (!iso || Number.isNaN(when.getTime())) return "";
-  const two = (n) => String(n).padStart(2, "0");
-  const minute =
-    `${when.getFullYear()}-${two(when.getMonth() + 1)}-${two(when.getDate())}` +
-    `T${two(when.getHours())}:${two(when.getMinutes())}`;
-  return seconds ? `${minute}:${two(when.getSeconds())}` : minute;
+  return when.toISOString().slice(0, 19);
 }
 
 /**
- * A `datetime-local` value (the reader's time zone) as RFC 3339 UTC ("" if empty or not a
- * time). `endOfMinute` makes a value without seconds cover its whole minute: "until 10:42"
- * means up to the end of that minute.
+ * A picker's value (UTC) as RFC 3339 ("" if empty or not a time). `endOfSecond` makes it cover
+ * its whole second: "until 10:42:05" includes 10:42:05.5.
  */
-export function fromLocalInput(value, { endOfMinute = false } = {}) {
+export function fromPickerValue(value, { endOfSecond = false } = {}) {
   if (!value) return "";
-  const when = new Date(value);
+  const full = value.length === 16 ? `${value}:00` : value;
+  const when = new Date(`${full}Z`);
   if (Number.isNaN(when.getTime())) return "";
-  if (endOfMinute && when.getSeconds() === 0) when.setSeconds(59, 999);
+  if (endOfSecond && when.getUTCMilliseconds() === 0) when.setUTCMilliseconds(999);
   return when.toISOString();
+}
+
+/** The reason a From–Until range is refused ("" when it is a range): From after Until. */
+export function rangeProblem(since, until) {
+  if (since && until && new Date(since) > new Date(until)) {
+    return `From (${formatTime(since)}) is after Until (${formatTime(until)}): nothing can match. Swap them or change one.`;
+  }
+  return "";
 }

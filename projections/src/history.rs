@@ -1,14 +1,20 @@
 //! The change history of every instance: one entry per event, in the event log's order. Each
 //! entry says when, who (the integration user, the key), through which request (source, user
 //! agent, correlation id), to which user, group or instance settings, what happened (the event
-//! type), and the event's own account of it, old and new values included.
+//! type), and the event's own account of it, old and new values included. A group's member
+//! change also names the member, by its name at the time, so that it is in the member's
+//! history too (see `query`).
 
-use crate::db::{Conditions, DbError, Sql, Tx};
+mod query;
+
+pub use query::{entities_once_named, history_page, history_statement, HistoryQuery};
+
+use crate::db::{Sql, Tx};
 use crate::error::ProjectionError;
 use crate::event_log::{DomainEvent, RecordedEvent};
 use crate::held::Held;
 use crate::runner::Projection;
-use aggregates::group::GroupEvent;
+use aggregates::group::{GroupEvent, Member};
 use aggregates::user::UserEvent;
 use aggregates::values::case_insensitive_key;
 use async_trait::async_trait;
@@ -26,7 +32,7 @@ pub struct History {
 /// The columns of a `HistoryEntry`, in a form queries can select.
 pub const HISTORY_COLUMNS: &str = "transaction_id, position, instance_id, occurred_at, actor, \
      key_id, source, user_agent, correlation_id, entity_type, entity_id, entity_name, action, \
-     details";
+     details, member_type, member_id, member_name";
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, serde::Deserialize)]
 /// Shown in camelCase without the store's own keys; read from a row by its column names.
@@ -49,6 +55,21 @@ pub struct HistoryEntry {
     pub action: String,
     /// The event's own fields as JSON text (old and new values of a change).
     pub details: String,
+    /// The member a group's member change added or removed: `User` or `Group`, its id, and
+    /// its userName or displayName at the time. None for every other entry.
+    pub member_type: Option<String>,
+    pub member_id: Option<String>,
+    pub member_name: Option<String>,
+}
+
+/// The member a group's member change is about.
+fn member_of(event: &DomainEvent) -> Option<&Member> {
+    match event {
+        DomainEvent::Group(
+            GroupEvent::GroupMemberAdded { member } | GroupEvent::GroupMemberRemoved { member },
+        ) => Some(member),
+        _ => None,
+    }
 }
 
 /// The event's type, the kind of entity it is about, the name it gives that entity (if any),
@@ -118,8 +139,9 @@ impl Projection for History {
         "history"
     }
 
+    /// 2: member changes name their member (migration 0019).
     fn version(&self) -> i64 {
-        1
+        2
     }
 
     fn tables(&self) -> &'static [&'static str] {
@@ -145,24 +167,22 @@ impl Projection for History {
                 self.names.insert(id, Some(name.clone()));
                 Some(name)
             }
-            None => match self.names.get(id) {
-                Some(name) => name,
-                None => {
-                    let sql =
-                        Sql::new("SELECT name FROM history_names WHERE entity_id = $1").bind(id);
-                    let found: Option<Name> = tx.fetch_optional(&sql).await?;
-                    let name = found.map(|found| found.name);
-                    self.names.insert(id, name.clone());
-                    name
-                }
-            },
+            None => self.name_of(tx, id).await?,
+        };
+        // Events apply in the log's order: the member's latest name so far is its name then.
+        let member = member_of(&recorded.event);
+        let member_name = match member {
+            Some(member) => self.name_of(tx, member.id.as_str()).await?,
+            None => None,
         };
         let metadata = &recorded.metadata;
         let insert = Sql::new(
             "INSERT INTO history_entries (transaction_id, position, instance_id, occurred_at,
                  actor, key_id, source, user_agent, correlation_id, entity_type, entity_id,
-                 entity_name, entity_name_key, action, details)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                 entity_name, entity_name_key, action, details, member_type, member_id,
+                 member_name, member_name_key)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                 $17, $18, $19)",
         )
         .bind(recorded.position.transaction_id)
         .bind(recorded.position.position)
@@ -178,93 +198,26 @@ impl Projection for History {
         .bind(name.as_deref())
         .bind(name.as_deref().map(case_insensitive_key))
         .bind(action)
-        .bind(details.to_string());
+        .bind(details.to_string())
+        .bind(member.map(|member| member.kind.as_str()))
+        .bind(member.map(|member| member.id.as_str()))
+        .bind(member_name.as_deref())
+        .bind(member_name.as_deref().map(case_insensitive_key));
         tx.defer_row(insert).await?;
         Ok(())
     }
 }
 
-/// What a history query asks for; every filter is optional.
-#[derive(Debug, Clone, Default)]
-pub struct HistoryQuery {
-    pub instance_id: String,
-    pub entity_id: Option<String>,
-    pub user_name: Option<String>,
-    pub actor: Option<String>,
-    pub action: Option<String>,
-    /// RFC 3339 bounds, inclusive, in scimd's fixed-width form.
-    pub since: Option<String>,
-    pub until: Option<String>,
-    /// Entries beyond this `(transaction_id, position)` in reading order, for paging.
-    pub after: Option<(i64, i64)>,
-    /// Read from the latest entry back instead of from the first on.
-    pub newest_first: bool,
-    pub limit: i64,
-}
-
-/// One page of the history, in the event log's order (or its reverse).
-pub async fn history_page(
-    db: &crate::db::Db,
-    query: &HistoryQuery,
-) -> Result<Vec<HistoryEntry>, DbError> {
-    db.fetch_all(&history_statement(query)).await
-}
-
-/// The statement `history_page` runs, for checking its plan.
-pub fn history_statement(query: &HistoryQuery) -> Sql {
-    let mut conditions = Conditions::default();
-    conditions.bind("instance_id = ?", [query.instance_id.as_str().into()]);
-    if let Some(id) = &query.entity_id {
-        conditions.bind("entity_id = ?", [id.as_str().into()]);
+impl History {
+    /// The latest name of user or group `id` applied so far, if it had one.
+    async fn name_of(&self, tx: &mut Tx, id: &str) -> Result<Option<String>, ProjectionError> {
+        if let Some(name) = self.names.get(id) {
+            return Ok(name);
+        }
+        let sql = Sql::new("SELECT name FROM history_names WHERE entity_id = $1").bind(id);
+        let found: Option<Name> = tx.fetch_optional(&sql).await?;
+        let name = found.map(|found| found.name);
+        self.names.insert(id, name.clone());
+        Ok(name)
     }
-    if let Some(user_name) = &query.user_name {
-        let key = case_insensitive_key(user_name);
-        conditions.bind("entity_name_key = ?", [key.into()]);
-    }
-    if let Some(actor) = &query.actor {
-        conditions.bind("actor = ?", [actor.as_str().into()]);
-    }
-    if let Some(action) = &query.action {
-        conditions.bind("action = ?", [action.as_str().into()]);
-    }
-    if let Some(since) = &query.since {
-        conditions.bind("occurred_at >= ?", [since.as_str().into()]);
-    }
-    if let Some(until) = &query.until {
-        conditions.bind("occurred_at <= ?", [until.as_str().into()]);
-    }
-    let after = query
-        .after
-        .map(|(transaction_id, position)| vec![transaction_id.into(), position.into()]);
-    let order = conditions.page_after(&["transaction_id", "position"], after, query.newest_first);
-    conditions.select(
-        &format!("SELECT {HISTORY_COLUMNS} FROM history_entries"),
-        &order,
-        query.limit,
-    )
-}
-
-/// The users (or groups: `entity_type`) of `instance_id` that ever bore `name` (any case),
-/// deleted ones included, in the order they first did.
-pub async fn entities_once_named(
-    db: &crate::db::Db,
-    instance_id: &str,
-    entity_type: &str,
-    name: &str,
-) -> Result<Vec<String>, DbError> {
-    #[derive(sqlx::FromRow, serde::Deserialize)]
-    struct Entity {
-        entity_id: String,
-    }
-    let sql = Sql::new(
-        "SELECT entity_id FROM history_entries
-          WHERE instance_id = $1 AND entity_name_key = $2 AND entity_type = $3
-          GROUP BY entity_id
-          ORDER BY min(position)",
-    )
-    .bind(instance_id)
-    .bind(case_insensitive_key(name))
-    .bind(entity_type);
-    let found: Vec<Entity> = db.fetch_all(&sql).await?;
-    Ok(found.into_iter().map(|entity| entity.entity_id).collect())
 }

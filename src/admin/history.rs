@@ -15,8 +15,10 @@ pub const HISTORY_PAGE: i64 = 1000;
 /// Which entries to read; every filter is optional.
 #[derive(Debug, Clone, Default)]
 pub struct HistoryFilter {
+    /// The user or group the entry is about, or the member a group's member change names.
     pub entity_id: Option<String>,
-    /// The userName or group displayName the entry is about (any case).
+    /// The userName or group displayName the entry is about (any case), or that the member a
+    /// group's member change names bore then.
     pub name: Option<String>,
     pub actor: Option<String>,
     pub action: Option<String>,
@@ -37,11 +39,32 @@ pub(super) fn instant(text: &str) -> Result<String, AdminError> {
         .map_err(|_| AdminError::InvalidTime(text.to_string()))
 }
 
+/// The bounds of a time range as the event log writes times; an empty range (from after
+/// until) is refused rather than answered with nothing, which would look like "no changes".
+pub(super) fn time_range(
+    since: Option<&str>,
+    until: Option<&str>,
+) -> Result<(Option<String>, Option<String>), AdminError> {
+    let from = since.map(instant).transpose()?;
+    let to = until.map(instant).transpose()?;
+    if let (Some(from), Some(to)) = (&from, &to) {
+        // Fixed-width UTC text: compared as text, as the queries compare them.
+        if from > to {
+            return Err(AdminError::InvertedRange {
+                since: since.unwrap_or_default().trim().to_string(),
+                until: until.unwrap_or_default().trim().to_string(),
+            });
+        }
+    }
+    Ok((from, to))
+}
+
 async fn query(
     store: &Store,
     instance_name: &str,
     filter: &HistoryFilter,
 ) -> Result<HistoryQuery, AdminError> {
+    let (since, until) = time_range(filter.since.as_deref(), filter.until.as_deref())?;
     let instance = instance(store, instance_name).await?;
     Ok(HistoryQuery {
         instance_id: instance.id,
@@ -49,8 +72,8 @@ async fn query(
         user_name: filter.name.clone(),
         actor: filter.actor.clone(),
         action: filter.action.clone(),
-        since: filter.since.as_deref().map(instant).transpose()?,
-        until: filter.until.as_deref().map(instant).transpose()?,
+        since,
+        until,
         after: None,
         newest_first: filter.newest_first,
         limit: HISTORY_PAGE,
@@ -125,4 +148,36 @@ pub async fn event_count(store: &Store) -> Result<i64, AdminError> {
         ))
         .await?;
     Ok(count.total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_range_is_refused_only_when_from_is_after_until() {
+        let range = |since, until| time_range(since, until);
+        assert!(range(Some("2026-01-01T00:00:00Z"), Some("2026-01-01T00:00:00Z")).is_ok());
+        assert!(range(
+            Some("2026-01-01T00:00:00Z"),
+            Some("2026-01-01T00:00:00.000001Z")
+        )
+        .is_ok());
+        assert!(range(Some("2026-01-01T00:00:00Z"), None).is_ok());
+        assert!(range(None, Some("2026-01-01T00:00:00Z")).is_ok());
+        // Compared as instants, not as the text typed: 01:00+01:00 is midnight UTC.
+        assert!(range(
+            Some("2026-01-01T01:00:00+01:00"),
+            Some("2026-01-01T00:00:00Z")
+        )
+        .is_ok());
+        assert!(matches!(
+            range(Some("2026-01-01T00:00:01Z"), Some("2026-01-01T00:00:00Z")),
+            Err(AdminError::InvertedRange { .. })
+        ));
+        assert!(matches!(
+            range(Some("yesterday"), Some("2026-01-01T00:00:00Z")),
+            Err(AdminError::InvalidTime(_))
+        ));
+    }
 }

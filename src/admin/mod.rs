@@ -49,7 +49,7 @@ pub enum AdminError {
     InvalidInstanceName(String),
     #[error("the integration user must be 1 to {MAX_INTEGRATION_USER_CHARS} printable characters")]
     InvalidIntegrationUser,
-    #[error("instance {0:?} already exists")]
+    #[error("instance {0:?} already exists (instance names are unique in any case)")]
     InstanceExists(String),
     #[error("no instance is named {0:?}")]
     UnknownInstance(String),
@@ -99,6 +99,8 @@ pub enum AdminError {
     Db(#[from] DbError),
     #[error("{0:?} is not an RFC 3339 date-time (e.g. 2026-01-31T12:00:00Z)")]
     InvalidTime(String),
+    #[error("the time range is empty: from {since} is after until {until}")]
+    InvertedRange { since: String, until: String },
     #[error("cannot write the output: {0}")]
     Output(String),
     #[error("the event log of {0} instance(s) does not match its hash chain")]

@@ -1,7 +1,7 @@
 //! Reading an instance's provisioning log: filtered, in the order entries were stored, page by
 //! page, so that a listing of any length never holds more than one page in memory.
 
-use super::history::instant;
+use super::history::time_range;
 use super::paging::{each_page, split_page};
 use super::{instance, AdminError};
 use crate::store::provisioning_log::{page, LogEntry, LogQuery};
@@ -17,8 +17,11 @@ pub struct LogFilter {
     /// A userName the request named (any case), or of the user a request by id addressed.
     pub user_name: Option<String>,
     pub external_id: Option<String>,
-    /// The request with this correlation id (`X-Request-Id`, quoted in every SCIM error).
+    /// The request with this correlation id (`X-Request-Id`, quoted in every SCIM error), in
+    /// any case.
     pub correlation_id: Option<String>,
+    /// Requests sent with this key (admitted or refused).
+    pub key_id: Option<String>,
     /// RFC 3339 date-times, inclusive.
     pub since: Option<String>,
     pub until: Option<String>,
@@ -31,6 +34,7 @@ async fn query(
     instance_name: &str,
     filter: &LogFilter,
 ) -> Result<LogQuery, AdminError> {
+    let (since, until) = time_range(filter.since.as_deref(), filter.until.as_deref())?;
     let instance = instance(store, instance_name).await?;
     Ok(LogQuery {
         instance_id: instance.id,
@@ -38,8 +42,9 @@ async fn query(
         user_name: filter.user_name.clone(),
         external_id: filter.external_id.clone(),
         correlation_id: filter.correlation_id.clone(),
-        since: filter.since.as_deref().map(instant).transpose()?,
-        until: filter.until.as_deref().map(instant).transpose()?,
+        key_id: filter.key_id.clone(),
+        since,
+        until,
         after: None,
         newest_first: filter.newest_first,
         limit: PROVISIONING_LOG_PAGE,

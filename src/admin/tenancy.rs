@@ -5,6 +5,7 @@ use super::{
     FIRST_START_ACTOR, MAX_INTEGRATION_USER_CHARS, MAX_NAME_CHARS,
 };
 use crate::api_key::{NewApiKey, PresentedKey};
+use crate::store::key_uses;
 use crate::store::tenancy::{self, InstanceRecord, KeyCredential, KeyRecord};
 use crate::store::Store;
 use aggregates::settings::SettingsCommand;
@@ -83,7 +84,10 @@ pub async fn create_instance(
         created_at: now(),
     };
     if !tenancy::insert_instance(&store.db, &instance).await? {
-        return Err(AdminError::InstanceExists(name.to_string()));
+        // The name in the case it was created in, which may not be the one asked for.
+        let existing = tenancy::instance_named(&store.db, name).await?;
+        let taken = existing.map_or_else(|| name.to_string(), |existing| existing.name);
+        return Err(AdminError::InstanceExists(taken));
     }
     // After the row: the unique name decides which of two racing creations wins, and only the
     // winner's creation is recorded.
@@ -119,6 +123,7 @@ pub async fn create_key(
         integration_user: integration_user.to_string(),
         created_at: now(),
         revoked_at: None,
+        last_used_at: None,
     };
     // Recorded before the key exists: no key ever works without its issue in the log.
     let command = SettingsCommand::RecordKeyIssued {
@@ -202,13 +207,19 @@ pub async fn authenticate(store: &Store, token: &str) -> Result<Authentication, 
     // Read before the key's row, so that a key held at this generation is at least as new.
     let generation = tenancy::key_generation(&store.db).await?;
     if let Some(credential) = store.verified_keys.admit(generation, &presented) {
+        note_use(store, &credential.id);
         return Ok(Authentication::Admitted(principal(credential)));
     }
     store.metrics.key_lookups.inc();
     let Some(credential) = tenancy::credential(&store.db, presented.key_id).await? else {
         return Ok(Authentication::Refused { holder: None });
     };
-    if credential.revoked_at.is_some() || !presented.matches(&credential.secret_sha256) {
+    let genuine = presented.matches(&credential.secret_sha256);
+    if genuine {
+        // A revoked key's use too: "is the IdP still on the revoked key?"
+        note_use(store, &credential.id);
+    }
+    if credential.revoked_at.is_some() || !genuine {
         let holder = KeyHolder {
             instance_id: credential.instance_id,
             key_id: credential.id,
@@ -219,6 +230,22 @@ pub async fn authenticate(store: &Store, token: &str) -> Result<Authentication, 
     }
     store.verified_keys.hold(generation, &credential);
     Ok(Authentication::Admitted(principal(credential)))
+}
+
+/// Notes a use of `key_id`; when its minute is up, writes it in the background, so that the
+/// request never waits for that write (a failure is only logged: the next minute tries again).
+fn note_use(store: &Store, key_id: &str) {
+    let now = chrono::Utc::now();
+    if !store.key_uses.due(key_id, now) {
+        return;
+    }
+    let db = store.db.clone();
+    let key_id = key_id.to_string();
+    tokio::spawn(async move {
+        if let Err(error) = key_uses::record_use(&db, &key_id, now).await {
+            tracing::warn!(%error, key_id, "cannot record the key's last use");
+        }
+    });
 }
 
 fn principal(credential: KeyCredential) -> Principal {

@@ -23,6 +23,7 @@ pub fn key(key: &KeyRecord) -> Value {
         "integrationUser": key.integration_user,
         "createdAt": key.created_at,
         "revokedAt": key.revoked_at,
+        "lastUsedAt": key.last_used_at,
     })
 }
 
@@ -100,7 +101,8 @@ pub fn directory_entry(entry: &AppUserRecord) -> Value {
     })
 }
 
-/// A history entry, its details as JSON.
+/// A history entry, its details as JSON; `memberType`, `memberId` and `memberName` (its name
+/// at the time) say whom a group's member change added or removed, and are null otherwise.
 pub fn history_entry(entry: &HistoryEntry) -> Value {
     let details: Value = serde_json::from_str(&entry.details).unwrap_or(Value::Null);
     json!({
@@ -116,6 +118,9 @@ pub fn history_entry(entry: &HistoryEntry) -> Value {
         "entityName": entry.entity_name,
         "action": entry.action,
         "details": details,
+        "memberType": entry.member_type,
+        "memberId": entry.member_id,
+        "memberName": entry.member_name,
     })
 }
 
@@ -202,6 +207,16 @@ pub fn provisioning_log_entry(entry: &LogEntry) -> Value {
         "detail": entry.detail,
         "body": body,
     })
+}
+
+/// Why an entry's body was not kept as a document (not valid JSON, too large, not read whole),
+/// when that is so: then no userName could be read from it either.
+pub fn body_withheld(entry: &LogEntry) -> Option<String> {
+    let body = entry.body.as_deref()?;
+    match serde_json::from_str(body) {
+        Ok(Value::String(note)) => Some(note),
+        _ => None,
+    }
 }
 
 /// Microseconds as milliseconds with three decimals.

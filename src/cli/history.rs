@@ -5,8 +5,10 @@ use super::printable;
 use super::progress::Progress;
 use super::spreadsheet::inert;
 use clap::{Args, ValueEnum};
+use projections::history::HistoryEntry;
 use scimd::admin::{self, views, AdminError, HistoryFilter};
 use scimd::store::Store;
+use std::borrow::Cow;
 use std::io::Write;
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]
@@ -21,10 +23,11 @@ pub enum Format {
 pub struct HistoryArgs {
     #[arg(long)]
     instance: String,
-    /// Only entries about this user (or group), by userName (or displayName)
+    /// Only entries about this user (or group), by userName (or displayName), and the
+    /// member changes of groups that name it as the member
     #[arg(long)]
     user: Option<String>,
-    /// Only entries about this user or group id
+    /// Only entries about this user or group id, and the member changes naming it
     #[arg(long)]
     id: Option<String>,
     /// Only changes made by this integration user
@@ -53,7 +56,7 @@ pub struct TimeRange {
     pub until: Option<String>,
 }
 
-const CSV_HEADER: [&str; 12] = [
+const CSV_HEADER: [&str; 15] = [
     "position",
     "occurred_at",
     "actor",
@@ -66,6 +69,9 @@ const CSV_HEADER: [&str; 12] = [
     "entity_name",
     "action",
     "details",
+    "member_type",
+    "member_id",
+    "member_name",
 ];
 
 pub async fn history(store: &Store, args: HistoryArgs) -> anyhow::Result<()> {
@@ -101,6 +107,9 @@ pub async fn history(store: &Store, args: HistoryArgs) -> anyhow::Result<()> {
                         entry.entity_name.as_deref().unwrap_or_default(),
                         &entry.action,
                         &entry.details,
+                        entry.member_type.as_deref().unwrap_or_default(),
+                        entry.member_id.as_deref().unwrap_or_default(),
+                        entry.member_name.as_deref().unwrap_or_default(),
                     ];
                     csv.write_record(record.map(inert).iter().map(|cell| cell.as_bytes()))
                         .map_err(|error| output(&error))?;
@@ -130,7 +139,7 @@ pub async fn history(store: &Store, args: HistoryArgs) -> anyhow::Result<()> {
                             printable(&entry.source),
                             printable(entry.entity_name.as_deref().unwrap_or(&entry.entity_id)),
                             printable(&entry.action),
-                            printable(&entry.details)
+                            printable(&details(entry))
                         ),
                     };
                     writeln!(out, "{line}").map_err(|error| output(&error))?;
@@ -141,6 +150,18 @@ pub async fn history(store: &Store, args: HistoryArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// What a table shows of an entry's details: a member change names its member (name at the
+/// time, type and id) instead of showing the event's `{"member":{"id":…,"kind":…}}`.
+fn details(entry: &HistoryEntry) -> Cow<'_, str> {
+    match (&entry.member_type, &entry.member_id) {
+        (Some(kind), Some(id)) => {
+            let name = entry.member_name.as_deref().unwrap_or("(unnamed)");
+            Cow::Owned(format!("member: {name} ({kind} {id})"))
+        }
+        _ => Cow::Borrowed(&entry.details),
+    }
 }
 
 pub async fn rebuild(store: &Store, json: bool) -> anyhow::Result<()> {

@@ -29,9 +29,13 @@ pub struct ProvisioningLogArgs {
     /// Only requests naming this externalId
     #[arg(long)]
     external_id: Option<String>,
-    /// Only the request with this correlation id (its X-Request-Id, quoted in SCIM errors)
+    /// Only the request with this correlation id (its X-Request-Id, quoted in SCIM errors), in
+    /// any case
     #[arg(long)]
     correlation_id: Option<String>,
+    /// Only requests sent with this key id (admitted or refused, e.g. a revoked key)
+    #[arg(long)]
+    key: Option<String>,
     #[command(flatten)]
     range: TimeRange,
     /// Latest entries first
@@ -59,7 +63,11 @@ fn table_row(entry: &LogEntry) -> String {
         .as_deref()
         .or(entry.external_id.as_deref())
         .or(entry.resource_id.as_deref())
-        .unwrap_or("-");
+        .unwrap_or(if views::body_withheld(entry).is_some() {
+            "(body unreadable)"
+        } else {
+            "-"
+        });
     let error = match (&entry.scim_type, &entry.detail) {
         (Some(scim_type), Some(detail)) => format!("{scim_type}: {detail}"),
         (Some(only), None) | (None, Some(only)) => only.clone(),
@@ -85,6 +93,7 @@ pub async fn provisioning_log(store: &Store, args: ProvisioningLogArgs) -> anyho
         user_name: args.user,
         external_id: args.external_id,
         correlation_id: args.correlation_id,
+        key_id: args.key,
         since: args.range.since,
         until: args.range.until,
         newest_first: args.newest_first,

@@ -25,7 +25,8 @@ pub enum KeysCommand {
         #[arg(long)]
         integration_user: String,
     },
-    /// List an instance's keys (never their secrets)
+    /// List an instance's keys (never their secrets) and when each was last used (to the
+    /// minute: a use is written at most once a minute per key)
     List {
         #[arg(long)]
         instance: String,
@@ -86,7 +87,13 @@ pub async fn keys(store: &Store, command: KeysCommand, json: bool) -> anyhow::Re
                 return print_json(&Value::Array(listed));
             }
             print_table(
-                &["KEY ID", "INTEGRATION USER", "CREATED", "REVOKED"],
+                &[
+                    "KEY ID",
+                    "INTEGRATION USER",
+                    "CREATED",
+                    "REVOKED",
+                    "LAST USED",
+                ],
                 keys.into_iter()
                     .map(|k| {
                         vec![
@@ -94,6 +101,7 @@ pub async fn keys(store: &Store, command: KeysCommand, json: bool) -> anyhow::Re
                             k.integration_user,
                             k.created_at,
                             k.revoked_at.unwrap_or_else(|| "-".into()),
+                            k.last_used_at.unwrap_or_else(|| "-".into()),
                         ]
                     })
                     .collect(),

@@ -407,6 +407,8 @@ struct ProvisioningLogParams {
     user: Option<String>,
     external_id: Option<String>,
     correlation_id: Option<String>,
+    /// A key id: the requests sent with that key.
+    key: Option<String>,
     since: Option<String>,
     until: Option<String>,
     /// Entries per page (at most 1000).
@@ -436,6 +438,7 @@ async fn provisioning_log(
         user_name: params.user,
         external_id: params.external_id,
         correlation_id: params.correlation_id,
+        key_id: params.key,
         since: params.since,
         until: params.until,
         newest_first: params.order == ReadingOrder::Newest,

@@ -6,6 +6,7 @@ pub mod admins;
 mod claims;
 mod commands;
 mod connect;
+pub mod key_uses;
 mod membership;
 pub mod metrics;
 pub mod provisioning_log;
@@ -21,6 +22,7 @@ mod verified_keys;
 pub use claims::{orphaned_before, Claim, NameClaims, NameKind, UniqueName};
 pub use commands::{backoff, CommandBus, CommandError};
 pub use connect::{redact, StoreError};
+pub use key_uses::KeyUses;
 pub use scratch::Scratch;
 pub use verified_keys::VerifiedKeys;
 
@@ -66,6 +68,8 @@ pub struct Store {
     held_settings: settings::HeldSettings,
     /// Keys this process admitted, admitted again while no key or instance changed.
     pub verified_keys: VerifiedKeys,
+    /// When this process last wrote each key's use (at most once a minute per key).
+    pub key_uses: KeyUses,
 }
 
 impl Store {
@@ -91,6 +95,7 @@ impl Store {
             projector,
             held_settings: settings::HeldSettings::default(),
             verified_keys: VerifiedKeys::default(),
+            key_uses: KeyUses::default(),
         })
     }
 }

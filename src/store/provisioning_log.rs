@@ -55,9 +55,24 @@ pub struct LogEntry {
     pub subjects: Vec<(SubjectKind, String)>,
 }
 
+/// The columns of an entry as read. A request by id (PATCH, PUT, DELETE /Users/{id}) names no
+/// userName, so the one read is the name the user had when the request came, from the change
+/// history (the latest entry of that id at or before the request; failing that, its first).
 const COLUMNS: &str = "sequence, instance_id, at, method, path, status, latency_us, \
-     correlation_id, key_id, user_agent, resource_type, resource_id, user_name, external_id, \
-     failed, scim_type, detail, body";
+     correlation_id, key_id, user_agent, resource_type, resource_id, \
+     COALESCE(user_name, \
+        (SELECT h.entity_name FROM history_entries h \
+          WHERE h.instance_id = provisioning_log.instance_id AND h.entity_type = 'User' \
+            AND provisioning_log.resource_type = 'User' \
+            AND h.entity_id = provisioning_log.resource_id AND h.entity_name IS NOT NULL \
+            AND h.occurred_at <= provisioning_log.at \
+          ORDER BY h.transaction_id DESC, h.position DESC LIMIT 1), \
+        (SELECT h.entity_name FROM history_entries h \
+          WHERE h.instance_id = provisioning_log.instance_id AND h.entity_type = 'User' \
+            AND provisioning_log.resource_type = 'User' \
+            AND h.entity_id = provisioning_log.resource_id AND h.entity_name IS NOT NULL \
+          ORDER BY h.transaction_id, h.position LIMIT 1)) AS user_name, \
+     external_id, failed, scim_type, detail, body";
 
 /// Stores `entries` all or nothing; on SQLite in a transaction shared with other writes (see
 /// `Db::execute_all`).
@@ -129,8 +144,10 @@ pub struct LogQuery {
     /// Entries naming this userName (any case), or addressing a user that had it.
     pub user_name: Option<String>,
     pub external_id: Option<String>,
-    /// The request with this correlation id (its `X-Request-Id`).
+    /// The request with this correlation id (its `X-Request-Id`), in any case.
     pub correlation_id: Option<String>,
+    /// Requests sent with this key.
+    pub key_id: Option<String>,
     /// RFC 3339 bounds, inclusive, in scimd's fixed-width form.
     pub since: Option<String>,
     pub until: Option<String>,
@@ -175,7 +192,13 @@ pub async fn page(db: &Db, query: &LogQuery) -> Result<Vec<LogEntry>, DbError> {
         );
     }
     if let Some(correlation_id) = &query.correlation_id {
-        conditions.bind("correlation_id = ?", [correlation_id.as_str().into()]);
+        // scimd makes every correlation id itself (`ids::new_id`), always in lower case, so a
+        // search in any case is the lower-cased search, and the index still serves it.
+        let wanted = correlation_id.trim().to_ascii_lowercase();
+        conditions.bind("correlation_id = ?", [wanted.into()]);
+    }
+    if let Some(key_id) = &query.key_id {
+        conditions.bind("key_id = ?", [key_id.trim().into()]);
     }
     if let Some(since) = &query.since {
         conditions.bind("at >= ?", [since.as_str().into()]);

@@ -17,6 +17,9 @@ pub struct KeyRecord {
     pub integration_user: String,
     pub created_at: String,
     pub revoked_at: Option<String>,
+    /// The last request that presented the key with its secret, admitted or refused as
+    /// revoked, as far as written (see `key_uses`).
+    pub last_used_at: Option<String>,
 }
 
 /// What authenticating a request needs to know about a key.
@@ -30,10 +33,11 @@ pub struct KeyCredential {
     pub revoked_at: Option<String>,
 }
 
+/// Inserts `instance`; false if an instance has its name in any case (migrations `0016`).
 pub async fn insert_instance(db: &Db, instance: &InstanceRecord) -> Result<bool, DbError> {
     let sql = Sql::new(
         "INSERT INTO instances (id, name, created_at) VALUES ($1, $2, $3)
-         ON CONFLICT (name) DO NOTHING",
+         ON CONFLICT DO NOTHING",
     )
     .bind(&instance.id)
     .bind(&instance.name)
@@ -49,7 +53,9 @@ pub async fn instances(db: &Db) -> Result<Vec<InstanceRecord>, DbError> {
 }
 
 pub async fn instance_named(db: &Db, name: &str) -> Result<Option<InstanceRecord>, DbError> {
-    let sql = Sql::new("SELECT id, name, created_at FROM instances WHERE name = $1").bind(name);
+    // Spelled as the unique index on lower(name), so that the index serves it.
+    let sql = Sql::new("SELECT id, name, created_at FROM instances WHERE lower(name) = lower($1)")
+        .bind(name);
     db.fetch_optional(&sql).await
 }
 
@@ -68,8 +74,10 @@ pub async fn insert_key(db: &Db, key: &KeyRecord, secret_sha256: &str) -> Result
 
 pub async fn keys_of(db: &Db, instance_id: &str) -> Result<Vec<KeyRecord>, DbError> {
     let sql = Sql::new(
-        "SELECT id, instance_id, integration_user, created_at, revoked_at
-           FROM api_keys WHERE instance_id = $1 ORDER BY created_at, id",
+        "SELECT k.id, k.instance_id, k.integration_user, k.created_at, k.revoked_at,
+                u.last_used_at
+           FROM api_keys k LEFT JOIN key_uses u ON u.key_id = k.id
+          WHERE k.instance_id = $1 ORDER BY k.created_at, k.id",
     )
     .bind(instance_id);
     db.fetch_all(&sql).await

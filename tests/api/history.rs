@@ -116,7 +116,8 @@ async fn every_change_is_in_the_history_in_order_with_who_and_what(app: TestApp)
         name: Some("ANN".into()),
         ..HistoryFilter::default()
     };
-    assert_eq!(entries(&app, &about_ann).await.len(), 6);
+    // Her own six, and her joining and leaving Sales.
+    assert_eq!(entries(&app, &about_ann).await.len(), 8);
     let suspensions = HistoryFilter {
         action: Some("UserSuspended".into()),
         ..HistoryFilter::default()

@@ -36,6 +36,13 @@ test("every page meets WCAG 2.1 AA as axe checks it", async () => {
   const created = await scim(key, "POST", "/Users", scimUser(userName));
   assert.equal(created.status, 201);
   await scim(key, "POST", "/Users", scimUser(userName)); // a failed request for the log
+  // A member change, named on the history page and on the user's timeline.
+  const group = await scim(key, "POST", "/Groups", {
+    schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+    displayName: "Auditors",
+    members: [{ value: created.body.id }],
+  });
+  assert.equal(group.status, 201);
   const found = [];
 
   await page.goto(`${BASE_URL}/admin/#/sign-in`);

@@ -21,9 +21,10 @@ const SCREENSHOTS = process.env.SCIMD_SCREENSHOTS;
 
 /**
  * A page in a fresh headless Chromium with an empty profile; `close()` removes both.
- * `bypassCSP` lets a test inject its own checking script (axe) past the console's policy.
+ * `bypassCSP` lets a test inject its own checking script (axe) past the console's policy;
+ * `timezoneId` runs the browser in another time zone than the machine's.
  */
-export async function openBrowser({ bypassCSP = false } = {}) {
+export async function openBrowser({ bypassCSP = false, timezoneId } = {}) {
   const profile = mkdtempSync(join(tmpdir(), "scimd-console-"));
   // The flags keep Chromium off the network beyond localhost: this machine refuses the
   // connections its background services would make.
@@ -32,6 +33,7 @@ export async function openBrowser({ bypassCSP = false } = {}) {
     headless: true,
     viewport: { width: 1366, height: 800 },
     bypassCSP,
+    timezoneId,
     args: [
       "--no-sandbox",
       "--disable-gpu",

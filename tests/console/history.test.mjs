@@ -12,7 +12,7 @@ const PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 // As `scimd history --format csv` prints it (CSV_HEADER in src/cli/history.rs).
 const CSV_HEADER =
-  "position,occurred_at,actor,key_id,source,user_agent,correlation_id,entity_type,entity_id,entity_name,action,details";
+  "position,occurred_at,actor,key_id,source,user_agent,correlation_id,entity_type,entity_id,entity_name,action,details,member_type,member_id,member_name";
 
 let browser;
 before(async () => {

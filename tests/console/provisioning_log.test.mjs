@@ -147,14 +147,14 @@ test("failed requests only hides the successes, and a userName finds that user's
   await page.getByRole("button", { name: "Search" }).click();
   await page.getByText("No failed requests match these filters.").waitFor();
 
-  // A time range in the reader's local time goes to the address as UTC.
+  // A time range is typed in UTC, as the console shows times (triage.test.mjs checks it in
+  // another time zone); a time to the minute means its first second.
   await page.getByRole("button", { name: "Clear filters" }).click();
   await rowsOf(page, "Requests 1–5");
   await page.getByLabel("From").fill("2099-01-01T10:00");
   await page.getByRole("button", { name: "Search" }).click();
   await page.getByText("No requests match these filters.").waitFor();
-  const since = await page.evaluate(() => new Date("2099-01-01T10:00").toISOString());
-  assert.equal(new URLSearchParams(page.url().split("?")[1]).get("since"), since);
+  assert.equal(new URLSearchParams(page.url().split("?")[1]).get("since"), "2099-01-01T10:00:00.000Z");
   assert.equal(await page.getByLabel("From").inputValue(), "2099-01-01T10:00", "the form shows the range searched");
 });
 

@@ -2,7 +2,7 @@
 // time range), read 50 entries at a time oldest or newest first, and exported whole as JSON
 // Lines or CSV like `scimd history` (always in the event log's order, as the CLI writes them).
 import { instancePath } from "../api.js";
-import { announce, download, field, fromLocalInput, h, message, pager, table, time, toLocalInput } from "../dom.js";
+import { announce, download, field, fromPickerValue, h, message, pager, rangeProblem, table, time, timePicker } from "../dom.js";
 
 const PAGE = 50;
 // The admin API's largest page, so that exports take as few round trips as possible.
@@ -29,7 +29,8 @@ const CSV_COLUMNS = [
   ["position", "position"], ["occurred_at", "occurredAt"], ["actor", "actor"], ["key_id", "keyId"],
   ["source", "source"], ["user_agent", "userAgent"], ["correlation_id", "correlationId"],
   ["entity_type", "entityType"], ["entity_id", "entityId"], ["entity_name", "entityName"],
-  ["action", "action"], ["details", "details"],
+  ["action", "action"], ["details", "details"], ["member_type", "memberType"],
+  ["member_id", "memberId"], ["member_name", "memberName"],
 ];
 
 /** The link to a user's detail page. */
@@ -120,6 +121,38 @@ export function changeList(entry) {
   ];
 }
 
+/**
+ * A group's member change, told from the group's side (whom it added or removed, by the name
+ * the member had then, a user linking to its page) or, on the member's own timeline
+ * (`subject`: its id), from the member's (which group it joined or left, by the group's name
+ * then).
+ */
+function memberChange(entry, { instance, hrefOf, subject }) {
+  const added = entry.action === "GroupMemberAdded";
+  if (subject && entry.memberId === subject) {
+    const label = added ? "Added to group" : "Removed from group";
+    const group = entry.entityName ?? entry.entityId;
+    return h("ul", { class: "changes" },
+      h("li", { title: `${label} ${group}` },
+        h("span", { class: "change-name" }, `${label}: `), h("span", { class: "change-new" }, group)));
+  }
+  const kind = entry.memberType === "Group" ? "group" : "user";
+  const label = `${added ? "added" : "removed"} ${kind}`;
+  const name = entry.memberName ?? entry.memberId;
+  return h("ul", { class: "changes" },
+    h("li", { title: `${label}: ${name}` },
+      h("span", { class: "change-name" }, `${label}: `),
+      entry.memberType === "User"
+        ? h("a", { href: userHref(hrefOf, instance, entry.memberId) }, name)
+        : h("span", { class: "change-new" }, name)),
+    h("li", { class: "member-id muted", title: entry.memberId }, "id ", h("code", {}, entry.memberId)));
+}
+
+/** What an entry changed; a member change names its member (see `memberChange`). */
+function whatChanged(entry, context) {
+  return entry.memberId ? memberChange(entry, context) : changeList(entry);
+}
+
 /** The entity an entry is about; users link to their detail page. */
 function entityCell(entry, instance, hrefOf) {
   const name = entry.entityName ?? entry.entityId;
@@ -134,22 +167,36 @@ function entityCell(entry, instance, hrefOf) {
   ];
 }
 
-/** The columns of a history table; `entity: false` leaves out whom it is about (a user's timeline). */
-export function historyColumns(instance, hrefOf, { entity = true } = {}) {
+/**
+ * An entry's correlation id; for a change an identity provider's request made (it came with a
+ * key), a link to that request in the provisioning log.
+ */
+function correlationCell(entry, instance, hrefOf) {
+  const id = h("code", {}, entry.correlationId);
+  if (!entry.keyId) return id;
+  const log = `/instances/${encodeURIComponent(instance)}/provisioning-log`;
+  return h("a", { href: hrefOf(log, { correlationId: entry.correlationId }), title: "The request in the provisioning log" }, id);
+}
+
+/**
+ * The columns of a history table; `entity: false` leaves out whom it is about and `subject`
+ * names it (a user's timeline, where its groups' member changes say which group).
+ */
+export function historyColumns(instance, hrefOf, { entity = true, subject = null } = {}) {
   return [
     { label: "Time", class: "when", cell: (entry) => time(entry.occurredAt) },
     {
       label: "Actor",
       cell: (entry) => [
         entry.actor,
-        entry.keyId ? h("div", { class: "key-id muted" }, "key ", h("code", {}, entry.keyId)) : null,
         h("div", { class: "source muted" }, "via ", entry.source),
+        entry.keyId ? h("div", { class: "key-id muted" }, "key ", h("code", {}, entry.keyId)) : null,
       ],
     },
     { label: "Action", class: "action", cell: (entry) => h("code", {}, entry.action) },
     entity ? { label: "Entity", cell: (entry) => entityCell(entry, instance, hrefOf) } : null,
-    { label: "What changed", class: "what-changed", cell: changeList },
-    { label: "Correlation id", class: "correlation", cell: (entry) => h("code", {}, entry.correlationId) },
+    { label: "What changed", class: "what-changed", cell: (entry) => whatChanged(entry, { instance, hrefOf, subject }) },
+    { label: "Correlation id", class: "correlation", cell: (entry) => correlationCell(entry, instance, hrefOf) },
   ].filter(Boolean);
 }
 
@@ -206,8 +253,9 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
       : null,
   );
   action.value = filter.action;
-  const since = h("input", { type: "datetime-local", name: "since", step: "1", value: toLocalInput(filter.since) });
-  const until = h("input", { type: "datetime-local", name: "until", step: "1", value: toLocalInput(filter.until) });
+  const since = timePicker("since", filter.since);
+  const until = timePicker("until", filter.until);
+  const filterProblem = h("div", {});
   const order = h("select", { name: "order" },
     h("option", { value: "" }, "Oldest first"), h("option", { value: "newest" }, "Newest first"));
   order.value = newest ? "newest" : "";
@@ -219,22 +267,28 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
       "aria-label": "Filter the history",
       onsubmit: (event) => {
         event.preventDefault();
+        const range = { since: fromPickerValue(since.value), until: fromPickerValue(until.value, { endOfSecond: true }) };
+        const problem = rangeProblem(range.since, range.until);
+        if (problem) {
+          filterProblem.replaceChildren(message("error", problem));
+          since.focus();
+          return;
+        }
         navigate(base, {
           user: user.value.trim(),
           actor: actor.value.trim(),
           action: action.value,
-          since: fromLocalInput(since.value),
-          until: fromLocalInput(until.value),
+          ...range,
           order: order.value,
         });
       },
     },
-    field("User name", user, "Or group name; any case."),
+    field("User name", user, "Or group name; any case. Includes its group memberships."),
     field("Actor", actor, "An integration user, an administrator, or the bootstrap admin token."),
     actors,
     field("Action", action),
-    field("From", since, "Your local time."),
-    field("Until", until, "Your local time, inclusive."),
+    field("From", since, "UTC, to the second; included."),
+    field("Until", until, "UTC, to the second; the whole second included."),
     field("Order", order),
     h("div", { class: "form-buttons" },
       h("button", { type: "submit" }, "Apply filters"),
@@ -274,7 +328,7 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
             onPrevious: page > 1 ? () => show(page - 1).then(() => pagedTo(listing, "Previous page", page - 1)) : undefined,
             onNext: result.nextCursor ? () => show(page + 1).then(() => pagedTo(listing, "Next page", page + 1)) : undefined,
           })
-        : null,
+        : "",
     );
   }
 
@@ -333,6 +387,7 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
     findForm,
     finder,
     filters,
+    filterProblem,
     h(
       "div",
       { class: "export" },

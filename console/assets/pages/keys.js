@@ -1,8 +1,23 @@
-// API keys of one instance: issue one (its secret shown this once), list them, revoke one.
+// API keys of one instance: issue one (its secret shown this once), list them with when each
+// was last used (is the identity provider still on a revoked key?), revoke one.
 import { instancePath } from "../api.js";
 import { announce, field, h, message, table, time } from "../dom.js";
 
-export async function render(view, { api, params }) {
+/**
+ * When a key was last used (written at most once a minute), and for a revoked key used after
+ * its revocation, that those requests were refused; with a link to the key's requests.
+ */
+function lastUsed(key, logHref) {
+  if (!key.lastUsedAt) return h("span", { class: "muted" }, "No use recorded");
+  const refused = key.revokedAt && key.lastUsedAt > key.revokedAt;
+  return [
+    time(key.lastUsedAt),
+    refused ? h("div", { class: "badge failed" }, "Still used after revocation: refused") : null,
+    h("div", {}, h("a", { href: logHref(key), "aria-label": `Requests with key ${key.keyId}` }, "Requests")),
+  ];
+}
+
+export async function render(view, { api, params, hrefOf }) {
   const { instance } = params;
   const listing = h("div", {});
   const feedback = h("div", {});
@@ -24,6 +39,9 @@ export async function render(view, { api, params }) {
     await refresh();
   }
 
+  const logHref = (key) =>
+    hrefOf(`/instances/${encodeURIComponent(instance)}/provisioning-log`, { key: key.keyId });
+
   async function refresh() {
     const keys = await api.get(instancePath(instance, "/keys"));
     listing.replaceChildren(
@@ -42,6 +60,7 @@ export async function render(view, { api, params }) {
                 ? [h("span", { class: "badge failed" }, "Revoked"), " ", time(key.revokedAt)]
                 : h("span", { class: "badge ok" }, "Active"),
           },
+          { label: "Last used", cell: (key) => lastUsed(key, logHref) },
           {
             label: "Actions",
             class: "actions",

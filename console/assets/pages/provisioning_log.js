@@ -1,13 +1,13 @@
 // The provisioning log of one instance: every SCIM request with its outcome, searched by
-// userName, correlation id, externalId and time, so that a support engineer can answer "why was
+// userName, correlation id, key, externalId and time, so that a support engineer can answer "why was
 // alice@corp not created?"; a failed request opens onto its SCIM error and its body as scimd
 // kept it (credentials already redacted by scimd).
 import { instancePath } from "../api.js";
-import { announce, field, fromLocalInput, h, message, pager, table, time, toLocalInput, uniqueId } from "../dom.js";
+import { announce, field, formatTime, fromPickerValue, h, message, pager, rangeProblem, table, time, timePicker, uniqueId } from "../dom.js";
 
 const PAGE_SIZE = 50;
 // The address's filters, named as the admin API names them, so they pass straight through.
-const FILTERS = ["failed", "user", "correlationId", "externalId", "since", "until"];
+const FILTERS = ["failed", "user", "correlationId", "key", "externalId", "since", "until"];
 
 function filtersOf(query) {
   const filters = {};
@@ -29,6 +29,23 @@ function statusCell(entry) {
   return entry.failed
     ? [h("span", { class: "badge failed" }, "Failed"), " ", String(entry.status)]
     : String(entry.status);
+}
+
+/** Why a failed request failed, in one line, as `scimd provisioning-log` prints it. */
+function errorText(entry) {
+  if (!entry.failed) return "";
+  const parts = [entry.scimType, entry.detail].filter(Boolean);
+  return parts.length ? parts.join(": ") : `HTTP ${entry.status}`;
+}
+
+/**
+ * Whom a request was about: the userName it named or (by id) the user's name at the time; for
+ * a body scimd could not read, that it could not, rather than a blank.
+ */
+function userNameCell(entry) {
+  if (entry.userName) return entry.userName;
+  if (typeof entry.body === "string") return h("span", { class: "muted" }, `unknown (${entry.body})`);
+  return "";
 }
 
 function latency(ms) {
@@ -80,14 +97,14 @@ function detailOf(entry, { instance, hrefOf }) {
       h(
         "dl",
         { class: "facts" },
-        fact("At (UTC)", entry.at),
+        fact("At", time(entry.at)),
         fact("Request", `${entry.method} ${entry.path}`),
         fact("Correlation id", h("code", {}, entry.correlationId)),
         fact("Key id", entry.keyId && h("code", {}, entry.keyId)),
         fact("User agent", entry.userAgent),
         fact("Resource type", entry.resourceType),
         fact("Resource id", resource),
-        fact("userName", entry.userName),
+        fact("userName", userNameCell(entry)),
         fact("externalId", entry.externalId),
         fact("Latency", latency(entry.latencyMs)),
       ),
@@ -110,8 +127,10 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
   const user = h("input", { type: "search", name: "user", value: filters.user ?? "", autocomplete: "off", spellcheck: "false" });
   const correlationId = h("input", { type: "search", name: "correlationId", value: filters.correlationId ?? "", autocomplete: "off", spellcheck: "false" });
   const externalId = h("input", { type: "search", name: "externalId", value: filters.externalId ?? "", autocomplete: "off", spellcheck: "false" });
-  const since = h("input", { type: "datetime-local", name: "since", value: toLocalInput(filters.since, { seconds: false }) });
-  const until = h("input", { type: "datetime-local", name: "until", value: toLocalInput(filters.until, { seconds: false }) });
+  const key = h("select", { name: "key" }, h("option", { value: "" }, "Any key"));
+  const since = timePicker("since", filters.since);
+  const until = timePicker("until", filters.until);
+  const formProblem = h("div", {});
 
   const form = h(
     "form",
@@ -121,13 +140,20 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
       "aria-label": "Search the provisioning log",
       onsubmit: (event) => {
         event.preventDefault();
+        const range = { since: fromPickerValue(since.value), until: fromPickerValue(until.value, { endOfSecond: true }) };
+        const problem = rangeProblem(range.since, range.until);
+        if (problem) {
+          formProblem.replaceChildren(message("error", problem));
+          since.focus();
+          return;
+        }
         navigate(path, {
           failed: failed.checked ? "true" : "",
           user: user.value.trim(),
           correlationId: correlationId.value.trim(),
+          key: key.value,
           externalId: externalId.value.trim(),
-          since: fromLocalInput(since.value),
-          until: fromLocalInput(until.value, { endOfMinute: true }),
+          ...range,
         });
       },
     },
@@ -135,11 +161,13 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
       "div",
       { class: "log-fields" },
       field("userName", user, "Exactly as the identity provider sent it, in any case. Also finds requests by id to a user who had this name."),
-      field("Correlation id", correlationId, "The X-Request-Id scimd answered with; every SCIM error quotes it at the end of its detail."),
+      field("Correlation id", correlationId, "The X-Request-Id scimd answered with, in any case; every SCIM error quotes it at the end of its detail."),
+      field("Key", key, "The key that sent the requests, revoked keys included."),
       field("externalId", externalId, "Exactly, case included."),
-      field("From", since, "Your local time; included."),
-      field("Until", until, "Your local time; the whole minute included."),
+      field("From", since, "UTC, to the second; included."),
+      field("Until", until, "UTC, to the second; the whole second included."),
     ),
+    formProblem,
     h(
       "div",
       { class: "log-actions" },
@@ -152,7 +180,7 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
   function toggle(button, row, entry) {
     const opening = row.hidden;
     if (opening && !row.firstChild) {
-      row.append(h("td", { colspan: "7" }, detailOf(entry, { instance, hrefOf })));
+      row.append(h("td", { colspan: "8" }, detailOf(entry, { instance, hrefOf })));
     }
     row.hidden = !opening;
     // The text stays "Details" (it is in the button's name); aria-expanded and its style say open.
@@ -199,7 +227,7 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
     const entries = page.entries ?? [];
     const number = cursors.length + 1;
     const first = (number - 1) * PAGE_SIZE + 1;
-    const label = (entry) => `${entry.method} ${entry.path} at ${new Date(entry.at).toLocaleString()}`;
+    const label = (entry) => `${entry.method} ${entry.path} at ${formatTime(entry.at)}`;
     const shown = table({
       caption: `Requests ${first}–${first + entries.length - 1}, newest first`,
       empty: emptyText(filters),
@@ -209,9 +237,10 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
         { label: "Time", cell: (entry) => time(entry.at) },
         { label: "Request", cell: (entry) => [h("span", { class: "method" }, entry.method), " ", h("code", {}, entry.path)] },
         { label: "Status", cell: statusCell },
-        { label: "userName", cell: (entry) => entry.userName ?? "" },
+        { label: "userName", cell: userNameCell },
         { label: "Correlation id", cell: (entry) => h("code", {}, entry.correlationId) },
         { label: "Latency", class: "number", cell: (entry) => latency(entry.latencyMs) },
+        { label: "Error", class: "log-error-text", cell: errorText },
         { label: "Details", class: "actions", cell: () => "" },
       ],
     });
@@ -250,6 +279,21 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
       announce(`Page ${number}, ${entries.length} request${entries.length === 1 ? "" : "s"}`);
     }
   }
+
+  // The instance's keys, newest first, to pick one; a key in the address stays picked even
+  // when it is not listed (another instance's, or mistyped), so that the form shows the search.
+  try {
+    const keys = await api.get(instancePath(instance, "/keys"));
+    const listed = [...keys].reverse().map((one) =>
+      h("option", { value: one.keyId }, `${one.keyId} (${one.integrationUser}${one.revokedAt ? ", revoked" : ""})`));
+    key.append(...listed);
+  } catch {
+    // The filter still works from the address without the list.
+  }
+  if (filters.key && ![...key.options].some((option) => option.value === filters.key)) {
+    key.append(h("option", { value: filters.key }, filters.key));
+  }
+  key.value = filters.key ?? "";
 
   view.append(
     h("h1", {}, `Provisioning log of ${instance}`),

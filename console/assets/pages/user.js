@@ -1,8 +1,9 @@
 // One user: as scimd serves it now or as it was at a past moment (`?at=`, derived from the
 // event log by the admin API), its application directory entry, and its timeline (the change
-// history of its id, oldest first like the history page, 50 entries a page).
+// history of its id, with the member changes of the groups it joined and left, oldest first
+// like the history page, 50 entries a page).
 import { instancePath } from "../api.js";
-import { field, fromLocalInput, h, message, pager, table, time, toLocalInput } from "../dom.js";
+import { field, formatTime, fromPickerValue, h, message, pager, table, time, timePicker } from "../dom.js";
 import { historyColumns, pagedTo } from "./history.js";
 
 const PAGE = 50;
@@ -61,8 +62,16 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
   const directory = h("div", {});
   const timeline = h("div", {}, h("p", { class: "empty" }, "Loading…"));
   const asOf = (moment) => navigate(path, { at: moment });
+  // The user's SCIM requests, found by a userName it has had (requests by id included); shown
+  // once a name is known.
+  const requests = h("span", {});
+  const linkRequests = (userName) => {
+    if (!userName || requests.firstChild) return;
+    const log = `/instances/${encodeURIComponent(instance)}/provisioning-log`;
+    requests.append(" · ", h("a", { href: hrefOf(log, { user: userName }) }, "Requests of this user"), " in the provisioning log");
+  };
 
-  const moment = h("input", { type: "datetime-local", name: "at", step: "1", value: toLocalInput(at) });
+  const moment = timePicker("at", at);
   const asOfForm = h(
     "form",
     {
@@ -70,10 +79,10 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
       "aria-label": "Show the user as of a moment",
       onsubmit: (event) => {
         event.preventDefault();
-        asOf(fromLocalInput(moment.value));
+        asOf(fromPickerValue(moment.value, { endOfSecond: true }));
       },
     },
-    field("Show the user as of", moment, "Your local time; leave empty for now."),
+    field("Show the user as of", moment, "UTC, to the second; leave empty for now."),
     h("button", { type: "submit" }, "Show as of"),
     at ? h("a", { href: hrefOf(path) }, "Back to now") : null,
   );
@@ -83,7 +92,7 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
         { class: "message as-of", role: "status" },
         "Showing this user as it was at ",
         h("strong", {}, time(at)),
-        ` (${at}), not as it is now. `,
+        ", not as it is now. ",
         h("a", { href: hrefOf(path) }, "Back to now"),
       )
     : null;
@@ -98,6 +107,7 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
       return;
     }
     heading.textContent = `User ${user.userName ?? id}`;
+    linkRequests(user.userName);
     current.replaceChildren(
       facts(user),
       h("details", { class: "raw-json" }, h("summary", {}, "SCIM JSON"), h("pre", {}, JSON.stringify(user, null, 2))),
@@ -130,6 +140,7 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
   }
 
   const cursors = [null];
+  let namedInTimeline;
   async function showTimeline(page) {
     let result;
     try {
@@ -139,8 +150,10 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
       return;
     }
     if (result.nextCursor) cursors[page] = result.nextCursor;
+    // A user deleted since has no current userName: its first entry names it.
+    namedInTimeline ??= result.entries.find((entry) => entry.entityName)?.entityName;
     const first = (page - 1) * PAGE + 1;
-    const columns = historyColumns(instance, hrefOf, { entity: false });
+    const columns = historyColumns(instance, hrefOf, { entity: false, subject: id });
     columns.push({
       label: "As of",
       class: "actions",
@@ -151,7 +164,7 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
             type: "button",
             class: "secondary",
             onclick: () => asOf(entry.occurredAt),
-            "aria-label": `View as of this change: ${entry.action} at ${entry.occurredAt}`,
+            "aria-label": `View as of this change: ${entry.action} at ${formatTime(entry.occurredAt)}`,
           },
           "View as of this change",
         ),
@@ -172,13 +185,13 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
             onPrevious: page > 1 ? () => showTimeline(page - 1).then(() => pagedTo(timeline, "Previous page", page - 1)) : undefined,
             onNext: result.nextCursor ? () => showTimeline(page + 1).then(() => pagedTo(timeline, "Next page", page + 1)) : undefined,
           })
-        : null,
+        : "",
     );
   }
 
   view.append(
     heading,
-    h("p", { class: "lead" }, h("a", { href: hrefOf(`/instances/${encodeURIComponent(instance)}/history`) }, "Change history"), " of ", instance),
+    h("p", { class: "lead" }, h("a", { href: hrefOf(`/instances/${encodeURIComponent(instance)}/history`) }, "Change history"), " of ", instance, requests),
     banner ?? "",
     asOfForm,
     h("section", { "aria-labelledby": "user-now" },
@@ -187,4 +200,5 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
     h("section", { "aria-labelledby": "user-timeline" }, h("h2", { id: "user-timeline" }, "Timeline"), timeline),
   );
   await Promise.all([showUser(), showTimeline(1)]);
+  linkRequests(namedInTimeline);
 }

@@ -229,6 +229,51 @@ impl Conditions {
         format!("ORDER BY {}", order.join(", "))
     }
 
+    /// Binds `value` for a condition written by hand (see `select_either`): its placeholder.
+    pub fn placeholder(&mut self, value: SqlArg) -> String {
+        self.args.push(value);
+        format!("${}", self.args.len())
+    }
+
+    /// The rows `SELECT {columns} FROM {table} WHERE {conditions}` finds that also match one
+    /// of `branches`, in `order`, at most `limit` rows: a `UNION ALL` of one statement per
+    /// branch, so that each reads an index of its own in order and the pages merge (an `OR`
+    /// of the branches would leave the planner one index, or a sort of every match). A row
+    /// that matches two branches comes twice: write the branches to exclude each other.
+    ///
+    /// SQLite merges the branches of a union in `order` as they are. PostgreSQL (15) merges
+    /// only branches ordered and limited on their own, and otherwise sorts every match of
+    /// every branch (also when the union is a subquery): each branch reads at most a page.
+    pub fn select_either(
+        self,
+        dialect: Dialect,
+        (columns, table): (&str, &str),
+        branches: &[String],
+        order: &str,
+        limit: i64,
+    ) -> Sql {
+        let mut args = self.args;
+        args.push(limit.into());
+        let limit = format!("LIMIT ${}", args.len());
+        let statements: Vec<String> = branches
+            .iter()
+            .enumerate()
+            .map(|(n, branch)| {
+                let mut all = self.conditions.clone();
+                all.push(branch.clone());
+                let branch = format!("SELECT {columns} FROM {table} WHERE {}", all.join(" AND "));
+                match dialect {
+                    Dialect::Sqlite => branch,
+                    Dialect::Postgres => {
+                        format!("SELECT {columns} FROM ({branch} {order} {limit}) AS branch_{n}")
+                    }
+                }
+            })
+            .collect();
+        let text = format!("{} {order} {limit}", statements.join(" UNION ALL "));
+        args.into_iter().fold(Sql::new(text), Sql::bind)
+    }
+
     /// `{select} WHERE {conditions} {order} LIMIT {limit}`, with every value bound.
     pub fn select(self, select: &str, order: &str, limit: i64) -> Sql {
         let mut args = self.args;
