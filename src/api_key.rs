@@ -3,6 +3,10 @@
 //!
 //! A token reads `scimd_<key id>_<secret>`. The key id is not secret: it names the key in
 //! lists, logs and revocations, and lets the server find the stored digest without scanning.
+//!
+//! A named administrator's credential is made the same way and reads
+//! `scimdadmin_<admin id>_<secret>`: a different prefix, so that neither kind can ever be
+//! taken for the other.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -12,6 +16,7 @@ use std::fmt;
 use subtle::ConstantTimeEq;
 
 const PREFIX: &str = "scimd_";
+const ADMIN_PREFIX: &str = "scimdadmin_";
 const KEY_ID_BYTES: usize = 8;
 const SECRET_BYTES: usize = 32;
 
@@ -38,6 +43,11 @@ impl NewApiKey {
         format!("{PREFIX}{}_{}", self.key_id, self.secret)
     }
 
+    /// The same secret as a named administrator's credential, to hand to that person once.
+    pub fn admin_token(&self) -> String {
+        format!("{ADMIN_PREFIX}{}_{}", self.key_id, self.secret)
+    }
+
     pub fn secret_digest(&self) -> String {
         digest(&self.secret)
     }
@@ -60,7 +70,16 @@ pub struct PresentedKey<'t> {
 
 impl<'t> PresentedKey<'t> {
     pub fn parse(token: &'t str) -> Option<Self> {
-        let rest = token.strip_prefix(PREFIX)?;
+        Self::parse_after(PREFIX, token)
+    }
+
+    /// A named administrator's credential (`scimdadmin_...`).
+    pub fn parse_admin(token: &'t str) -> Option<Self> {
+        Self::parse_after(ADMIN_PREFIX, token)
+    }
+
+    fn parse_after(prefix: &str, token: &'t str) -> Option<Self> {
+        let rest = token.strip_prefix(prefix)?;
         let (key_id, secret) = rest
             .split_once('_')
             .filter(|(id, _)| id.len() == 2 * KEY_ID_BYTES)?;
@@ -156,6 +175,18 @@ mod tests {
             seen[usize::from(*byte)] = true;
         }
         assert!(seen.iter().all(|&s| s), "some byte value never occurs");
+    }
+
+    #[test]
+    fn an_admin_credential_is_never_taken_for_a_key_nor_a_key_for_one() {
+        let key = NewApiKey::generate().ok();
+        let admin = key.as_ref().map(NewApiKey::admin_token).unwrap_or_default();
+        let token = key.as_ref().map(NewApiKey::token).unwrap_or_default();
+        assert!(admin.starts_with("scimdadmin_"), "{admin}");
+        assert!(PresentedKey::parse(&admin).is_none());
+        assert!(PresentedKey::parse_admin(&token).is_none());
+        let digest = key.map(|k| k.secret_digest()).unwrap_or_default();
+        assert!(PresentedKey::parse_admin(&admin).is_some_and(|p| p.matches(&digest)));
     }
 
     #[test]

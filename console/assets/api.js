@@ -9,15 +9,18 @@ export class ApiError extends Error {
 }
 
 /**
- * A client sending `token`; `onUnauthorized` runs when scimd stops accepting it. Paths are
- * relative to the admin API (`/instances`), resolved against the console's own address so that
- * a proxy's path prefix is kept.
+ * A client of the admin API, signed in by the session cookie scimd set at sign-in (HttpOnly:
+ * this script never sees it, the browser sends it). Every request carries `X-Scimd-Console`,
+ * which scimd requires of cookie-signed requests that change anything, so that no other site
+ * can make the browser change scimd. `onUnauthorized` runs when scimd no longer accepts the
+ * session. Paths are relative to the admin API (`/instances`), resolved against the console's
+ * own address so that a proxy's path prefix is kept.
  */
-export function adminApi(token, onUnauthorized) {
+export function adminApi(onUnauthorized) {
   async function call(method, path, { query, body } = {}) {
     const url = new URL(`v1${path}`, document.baseURI);
     searchOf(query).forEach((value, name) => url.searchParams.set(name, value));
-    const headers = { Authorization: `Bearer ${token}`, Accept: "application/json" };
+    const headers = { Accept: "application/json", "X-Scimd-Console": "1" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     let response;
     try {
@@ -26,6 +29,7 @@ export function adminApi(token, onUnauthorized) {
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         cache: "no-store",
+        credentials: "same-origin",
       });
     } catch {
       throw new ApiError(0, "scimd cannot be reached; check that it is running and try again");

@@ -1,25 +1,71 @@
-// The console's shell: the session (the admin token, kept for this browser tab only), the
-// address after `#` that names the page, and the navigation around every page.
+// The console's shell: the sign-in (a session cookie scimd sets, HttpOnly, so no script here
+// ever holds a credential; every tab of the browser shares it), the address after `#` that
+// names the page, and the navigation around every page.
 import { adminApi, searchOf } from "./api.js";
 import { h } from "./dom.js";
 import { routes } from "./routes.js";
 
-const TOKEN_KEY = "scimd-admin-token";
+// Not a credential: only a nudge to the other tabs that someone signed in or out here, so
+// they ask scimd again instead of waiting for their next request to be refused.
+const SIGNAL_KEY = "scimd-admin-signal";
 const main = document.getElementById("main");
 let notice = null;
+/** Who is signed in: undefined until scimd was asked, null when nobody. */
+let administrator;
 
-function token() {
-  return sessionStorage.getItem(TOKEN_KEY);
+function tellOtherTabs(what) {
+  try {
+    localStorage.setItem(SIGNAL_KEY, `${what} ${Date.now()} ${Math.random()}`);
+  } catch {
+    // Storage may be off; the other tabs then learn it from their next request.
+  }
 }
 
-export function signIn(value) {
-  sessionStorage.setItem(TOKEN_KEY, value);
+window.addEventListener("storage", (event) => {
+  if (event.key !== SIGNAL_KEY) return;
+  administrator = undefined;
+  render();
+});
+
+/** Asks scimd who the session cookie signs in (once per page load or sign-in change). */
+async function signedIn() {
+  if (administrator === undefined) {
+    try {
+      const session = await adminApi().get("/session");
+      administrator = session?.signedIn ? session : null;
+    } catch {
+      administrator = null;
+    }
+  }
+  return administrator;
 }
 
-function signOut(reason) {
-  sessionStorage.removeItem(TOKEN_KEY);
+/** The sign-in page has signed `who` in; goes on to `next` (the page asked for) or the instances. */
+export function signIn(who, next) {
+  administrator = who;
+  tellOtherTabs("in");
+  const target = typeof next === "string" && next.startsWith("/") && !next.startsWith("/sign-in") ? next : "/instances";
+  location.hash = `#${target}`;
+  if (location.hash === `#${target}`) render();
+}
+
+async function signOut(reason) {
+  try {
+    await adminApi().delete("/session");
+  } catch {
+    // Signed out here all the same; the session expires on its own.
+  }
+  administrator = null;
+  tellOtherTabs("out");
   notice = reason ?? null;
   navigate("/sign-in");
+}
+
+/** scimd refused the session: sign in again, then come back here. */
+function sessionEnded(reason) {
+  administrator = null;
+  notice = `Signed out: ${reason}`;
+  navigate("/sign-in", { next: location.hash.replace(/^#/, "") });
 }
 
 /** Goes to `path`, with `query` (empty values left out) as its parameters. */
@@ -65,8 +111,10 @@ function renderNavigation(route, params) {
   const session = document.getElementById("session");
   nav.replaceChildren();
   session.replaceChildren();
-  if (token()) {
+  if (administrator) {
     session.append(
+      h("span", { class: "signed-in-as" }, `Signed in as ${administrator.name}`),
+      " ",
       h("button", { type: "button", class: "secondary", onclick: () => signOut("Signed out.") }, "Sign out"),
     );
   }
@@ -92,12 +140,15 @@ async function render() {
     return;
   }
   const { route, params } = found;
-  if (!route.public && !token()) {
-    navigate("/sign-in");
+  // Asked on every page, the sign-in page too: it shows who is signed in, if anyone.
+  const who = await signedIn();
+  if (!route.public && !who) {
+    // The address asked for survives the sign-in: a shared link to a filtered view works.
+    navigate("/sign-in", { next: location.hash.replace(/^#/, "") });
     return;
   }
   renderNavigation(route, params);
-  const api = adminApi(token() ?? "", (reason) => signOut(`Signed out: ${reason}`));
+  const api = adminApi(sessionEnded);
   const context = {
     params,
     query: Object.fromEntries(new URLSearchParams(search ?? "")),

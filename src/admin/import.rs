@@ -17,7 +17,7 @@
 //! process that dies while writing leaves part of a file imported: running the import again
 //! completes it.
 
-use crate::admin::{self, AdminError};
+use crate::admin::{self, Action, AdminError};
 use crate::scim::mapping::mapped_fields;
 use crate::scim::resource::{decode, user_profile};
 use crate::scim::schema::ResourceType;
@@ -31,7 +31,7 @@ use aggregates::user::{User, UserCommand, UserProfile};
 use aggregates::values::{case_insensitive_key, InstanceId};
 use cqrs_es::Aggregate;
 use projections::db::Sql;
-use projections::metadata::{timestamp, EventMetadata};
+use projections::metadata::timestamp;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -105,12 +105,13 @@ struct Contents {
     rejected: Vec<Rejected>,
 }
 
-/// Imports the accounts and groups of `lines` into `instance_name`; `progress` hears the
-/// count imported so far.
+/// Imports the accounts and groups of `lines` into `instance_name`, every event of it made by
+/// `action` under its one correlation id; `progress` hears the count imported so far.
 pub async fn import_users(
     store: &Store,
     instance_name: &str,
     lines: &str,
+    action: &Action,
     progress: impl Fn(usize),
 ) -> Result<ImportReport, ImportError> {
     let instance = admin::instance(store, instance_name).await?;
@@ -184,7 +185,7 @@ pub async fn import_users(
         report.rejected.sort_by_key(|rejected| rejected.line);
         return Ok(report);
     }
-    let plan = Plan::new(&instance.id, fresh_accounts, fresh_groups);
+    let plan = Plan::new(&instance.id, action, fresh_accounts, fresh_groups);
     let refused = plan.reserve(store).await?;
     if !refused.is_empty() {
         report.rejected = refused;
@@ -197,7 +198,7 @@ pub async fn import_users(
     };
     let mut written = Vec::new();
     for (account, id) in &plan.accounts {
-        let outcome = import_account(store, &instance.id, &settings, account, id).await;
+        let outcome = import_account(store, &plan, &settings, account, id).await;
         let outcome = outcome.map(|version| Written::User { id, version });
         plan.settle(store, &mut written, account.line, outcome)
             .await?;
@@ -206,7 +207,7 @@ pub async fn import_users(
         tick(report.imported);
     }
     for (group, id) in &plan.groups {
-        let outcome = import_group(store, &instance.id, &user_ids, group, id).await;
+        let outcome = import_group(store, &plan, &user_ids, group, id).await;
         let outcome = outcome.map(|version| Written::Group { id, version });
         plan.settle(store, &mut written, group.line, outcome)
             .await?;
@@ -222,6 +223,7 @@ pub async fn import_users(
 /// reserve.
 struct Plan {
     instance_id: String,
+    action: Action,
     accounts: Vec<(Account, String)>,
     groups: Vec<(ImportedGroup, String)>,
 }
@@ -234,10 +236,16 @@ enum Written<'a> {
 }
 
 impl Plan {
-    fn new(instance_id: &str, accounts: Vec<Account>, groups: Vec<ImportedGroup>) -> Self {
+    fn new(
+        instance_id: &str,
+        action: &Action,
+        accounts: Vec<Account>,
+        groups: Vec<ImportedGroup>,
+    ) -> Self {
         let new_id = crate::ids::new_id;
         Self {
             instance_id: instance_id.to_string(),
+            action: action.clone(),
             accounts: accounts
                 .into_iter()
                 .map(|account| (account, new_id()))
@@ -342,7 +350,7 @@ impl Plan {
         let cause = format!("{SOURCE_IMPORT}: undone, line {line} failed");
         // Groups were written after the accounts: deleted first, they leave no member behind.
         for entry in written.iter().rev() {
-            let metadata = metadata(&self.instance_id, timestamp(chrono::Utc::now()));
+            let metadata = self.action.metadata(&self.instance_id);
             let instance_id = InstanceId::new(self.instance_id.clone());
             let (id, deleted) = match entry {
                 Written::User { id, version } => {
@@ -524,26 +532,15 @@ async fn ids_by_key(
     Ok(rows.into_iter().map(|row| (row.name_key, row.id)).collect())
 }
 
-fn metadata(instance_id: &str, now: String) -> EventMetadata {
-    EventMetadata {
-        instance_id: instance_id.to_string(),
-        actor: admin::ADMIN_ACTOR.to_string(),
-        key_id: None,
-        correlation_id: crate::ids::new_id(),
-        user_agent: None,
-        source: SOURCE_IMPORT.to_string(),
-        occurred_at: now,
-    }
-}
-
 /// Imports one account as user `id`; its version then, or why not.
 async fn import_account(
     store: &Store,
-    instance_id: &str,
+    plan: &Plan,
     settings: &InstanceSettings,
     account: &Account,
     id: &str,
 ) -> Result<u64, String> {
+    let instance_id = plan.instance_id.as_str();
     let mut mapped = mapped_fields(settings.mapping(), &account.profile);
     mapped.extend(account.fields.clone());
     let command = UserCommand::Import {
@@ -551,7 +548,7 @@ async fn import_account(
         mapped,
         profile: account.profile.clone(),
     };
-    let metadata = metadata(instance_id, timestamp(chrono::Utc::now()));
+    let metadata = plan.action.metadata(instance_id);
     store
         .commands
         .execute_user(id, command, &metadata)
@@ -564,11 +561,12 @@ async fn import_account(
 /// or why not.
 async fn import_group(
     store: &Store,
-    instance_id: &str,
+    plan: &Plan,
     user_ids: &HashMap<String, String>,
     group: &ImportedGroup,
     id: &str,
 ) -> Result<u64, String> {
+    let instance_id = plan.instance_id.as_str();
     let mut members = Vec::new();
     for key in &group.member_keys {
         // Checked before anything was written: each member is a user or an account imported
@@ -583,7 +581,7 @@ async fn import_group(
         display_name: group.display_name.clone(),
         members,
     };
-    let metadata = metadata(instance_id, timestamp(chrono::Utc::now()));
+    let metadata = plan.action.metadata(instance_id);
     store
         .commands
         .execute_group(id, command, &metadata)

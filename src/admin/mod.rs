@@ -2,12 +2,15 @@
 //! imports, and the admin API's token. The one implementation behind the CLI and the admin HTTP
 //! API, so that both can do exactly the same things.
 
+mod action;
+mod admins;
 mod audit;
 mod group_members;
 mod history;
 pub mod import;
 mod paging;
 mod provisioning_log;
+pub mod sessions;
 mod settings;
 mod tenancy;
 mod time_travel;
@@ -16,6 +19,8 @@ mod user_search;
 mod verify;
 pub mod views;
 
+pub use action::*;
+pub use admins::*;
 pub use audit::*;
 pub use group_members::*;
 pub use history::*;
@@ -34,13 +39,11 @@ use chrono::Utc;
 use projections::db::DbError;
 use projections::error::ProjectionError;
 use projections::event_log;
-use projections::metadata::{timestamp, EventMetadata};
+use projections::metadata::timestamp;
 use std::time::{Duration, Instant};
 
 pub const DEFAULT_INSTANCE: &str = "default";
 const DEFAULT_INTEGRATION_USER: &str = "scimd-admin";
-/// Who administrative changes (CLI, admin API, imports) are recorded as made by.
-pub const ADMIN_ACTOR: &str = DEFAULT_INTEGRATION_USER;
 const MAX_NAME_CHARS: usize = 64;
 const MAX_INTEGRATION_USER_CHARS: usize = 256;
 
@@ -54,6 +57,14 @@ pub enum AdminError {
     InstanceExists(String),
     #[error("no instance is named {0:?}")]
     UnknownInstance(String),
+    #[error("an administrator's name must be 1 to {MAX_NAME_CHARS} characters without control characters, and name a person: {0:?}")]
+    InvalidAdminName(String),
+    #[error("an administrator named {0:?} exists already")]
+    AdminExists(String),
+    #[error("no administrator has the id or name {0:?}")]
+    UnknownAdmin(String),
+    #[error("administrator {0:?} is already revoked")]
+    AdminAlreadyRevoked(String),
     #[error("no key has id {0:?}")]
     UnknownKey(String),
     #[error("key {0:?} is already revoked")]
@@ -118,9 +129,6 @@ impl From<CommandError<SettingsError>> for AdminError {
 const CATCH_UP_WAIT: Duration = Duration::from_secs(10);
 const CATCH_UP_RETRY: Duration = Duration::from_millis(10);
 
-/// Where administrative changes come from, in the change history.
-const SOURCE_ADMIN_CLI: &str = "cli";
-
 fn now() -> String {
     timestamp(Utc::now())
 }
@@ -129,19 +137,6 @@ pub async fn instance(store: &Store, name: &str) -> Result<InstanceRecord, Admin
     instance_named(&store.db, name)
         .await?
         .ok_or_else(|| AdminError::UnknownInstance(name.to_string()))
-}
-
-/// The metadata of events an administrator causes.
-fn admin_metadata(instance_id: &str) -> EventMetadata {
-    EventMetadata {
-        instance_id: instance_id.to_string(),
-        actor: DEFAULT_INTEGRATION_USER.to_string(),
-        key_id: None,
-        correlation_id: crate::ids::new_id(),
-        user_agent: None,
-        source: SOURCE_ADMIN_CLI.to_string(),
-        occurred_at: now(),
-    }
 }
 
 /// Brings the read models up to the event log as it is now, so that what an administrator

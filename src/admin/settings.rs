@@ -1,7 +1,7 @@
 //! An instance's settings (custom fields, mapping, roles) and the application directory the
 //! mapping fills.
 
-use super::{admin_metadata, catch_up, instance, AdminError};
+use super::{catch_up, instance, Action, AdminError};
 use crate::scim::list::statements::Statements;
 use crate::scim::mapping::{check_mapping_source, mapped_fields};
 use crate::scim::resource::{decode, user_document, user_profile};
@@ -24,17 +24,18 @@ pub async fn settings(store: &Store, instance_name: &str) -> Result<InstanceSett
     Ok(store.commands.settings(&instance.id).await?)
 }
 
-/// Changes an instance's settings, recorded as done by the administrator through the CLI, and
-/// returns them as they now are.
+/// Changes an instance's settings, recorded as done by `action`'s administrator, and returns
+/// them as they now are.
 pub async fn change_settings(
     store: &Store,
     instance_name: &str,
     command: SettingsCommand,
+    action: &Action,
 ) -> Result<InstanceSettings, AdminError> {
     let instance = instance(store, instance_name).await?;
     store
         .commands
-        .execute_settings(&instance.id, command, &admin_metadata(&instance.id))
+        .execute_settings(&instance.id, command, &action.metadata(&instance.id))
         .await?;
     Ok(store.commands.settings(&instance.id).await?)
 }
@@ -66,19 +67,21 @@ pub struct RemappedUser {
 }
 
 /// Whether a walk over the users changes them or only reports what it would change.
-enum Remap {
-    Apply,
+enum Remap<'a> {
+    Apply(&'a Action),
     Preview { sample: usize },
 }
 
 /// Fills every live user's application fields again with the instance's current mapping; each
-/// user whose fields change gets a mapped event. `progress` hears after each batch.
+/// user whose fields change gets a mapped event, all of them under `action`'s one correlation
+/// id. `progress` hears after each batch.
 pub async fn apply_mappings(
     store: &Store,
     instance_name: &str,
+    action: &Action,
     progress: impl Fn(RemapReport),
 ) -> Result<RemapReport, AdminError> {
-    let preview = remap(store, instance_name, Remap::Apply, progress).await?;
+    let preview = remap(store, instance_name, Remap::Apply(action), progress).await?;
     Ok(preview.report)
 }
 
@@ -96,7 +99,7 @@ pub async fn preview_mappings(
 async fn remap(
     store: &Store,
     instance_name: &str,
-    mode: Remap,
+    mode: Remap<'_>,
     progress: impl Fn(RemapReport),
 ) -> Result<RemapPreview, AdminError> {
     let instance = instance(store, instance_name).await?;
@@ -134,24 +137,27 @@ async fn remap(
             if current.as_ref() == Some(&mapped) {
                 continue;
             }
-            if let Remap::Preview { sample: wanted } = mode {
-                report.changed += 1;
-                if sample.len() < wanted {
-                    sample.push(RemappedUser {
-                        id: record.id.clone(),
-                        user_name: record.user_name.clone(),
-                        changes: changed_fields(&current.unwrap_or_default(), &mapped),
-                    });
+            let action = match mode {
+                Remap::Apply(action) => action,
+                Remap::Preview { sample: wanted } => {
+                    report.changed += 1;
+                    if sample.len() < wanted {
+                        sample.push(RemappedUser {
+                            id: record.id.clone(),
+                            user_name: record.user_name.clone(),
+                            changes: changed_fields(&current.unwrap_or_default(), &mapped),
+                        });
+                    }
+                    continue;
                 }
-                continue;
-            }
+            };
             let command = UserCommand::Remap {
                 instance_id: InstanceId::new(instance.id.clone()),
                 mapped,
             };
             match store
                 .commands
-                .execute_user(&record.id, command, &admin_metadata(&instance.id))
+                .execute_user(&record.id, command, &action.metadata(&instance.id))
                 .await
             {
                 Ok(()) => report.changed += 1,
@@ -162,7 +168,7 @@ async fn remap(
         }
         progress(report);
     }
-    if matches!(mode, Remap::Apply) {
+    if matches!(mode, Remap::Apply(_)) {
         catch_up(store).await?;
     }
     Ok(RemapPreview { report, sample })
@@ -188,10 +194,11 @@ pub async fn set_mapping(
     instance_name: &str,
     field: &str,
     attribute: &str,
+    action: &Action,
 ) -> Result<InstanceSettings, AdminError> {
     let command = SettingsCommand::SetMapping {
         field: field.to_string(),
         attribute: check_mapping_source(attribute)?,
     };
-    change_settings(store, instance_name, command).await
+    change_settings(store, instance_name, command, action).await
 }

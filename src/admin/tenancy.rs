@@ -1,13 +1,14 @@
 //! Instances (tenants) and their API keys.
 
 use super::{
-    instance, now, AdminError, DEFAULT_INSTANCE, DEFAULT_INTEGRATION_USER,
-    MAX_INTEGRATION_USER_CHARS, MAX_NAME_CHARS,
+    instance, now, Action, AdminError, Source, DEFAULT_INSTANCE, DEFAULT_INTEGRATION_USER,
+    FIRST_START_ACTOR, MAX_INTEGRATION_USER_CHARS, MAX_NAME_CHARS,
 };
 use crate::api_key::{NewApiKey, PresentedKey};
 use crate::store::key_uses;
 use crate::store::tenancy::{self, InstanceRecord, KeyCredential, KeyRecord};
 use crate::store::Store;
+use aggregates::settings::SettingsCommand;
 use projections::db::DbError;
 
 /// Who a valid key acts for.
@@ -70,7 +71,12 @@ fn check_instance_name(name: &str) -> Result<(), AdminError> {
     }
 }
 
-pub async fn create_instance(store: &Store, name: &str) -> Result<InstanceRecord, AdminError> {
+/// Creates an instance; its creation is the first event of its log, made by `action`.
+pub async fn create_instance(
+    store: &Store,
+    name: &str,
+    action: &Action,
+) -> Result<InstanceRecord, AdminError> {
     check_instance_name(name)?;
     let instance = InstanceRecord {
         id: uuid::Uuid::new_v4().to_string(),
@@ -83,6 +89,12 @@ pub async fn create_instance(store: &Store, name: &str) -> Result<InstanceRecord
         let taken = existing.map_or_else(|| name.to_string(), |existing| existing.name);
         return Err(AdminError::InstanceExists(taken));
     }
+    // After the row: the unique name decides which of two racing creations wins, and only the
+    // winner's creation is recorded.
+    let command = SettingsCommand::RecordInstanceCreated {
+        name: instance.name.clone(),
+    };
+    record_change(store, &instance.id, command, action).await?;
     Ok(instance)
 }
 
@@ -90,10 +102,12 @@ pub async fn list_instances(store: &Store) -> Result<Vec<InstanceRecord>, AdminE
     Ok(tenancy::instances(&store.db).await?)
 }
 
+/// Issues a key, recorded in the instance's log as issued by `action` (never its secret).
 pub async fn create_key(
     store: &Store,
     instance_name: &str,
     integration_user: &str,
+    action: &Action,
 ) -> Result<IssuedKey, AdminError> {
     let user_ok = !integration_user.trim().is_empty()
         && integration_user.chars().count() <= MAX_INTEGRATION_USER_CHARS
@@ -111,6 +125,12 @@ pub async fn create_key(
         revoked_at: None,
         last_used_at: None,
     };
+    // Recorded before the key exists: no key ever works without its issue in the log.
+    let command = SettingsCommand::RecordKeyIssued {
+        key_id: record.id.clone(),
+        integration_user: record.integration_user.clone(),
+    };
+    record_change(store, &record.instance_id, command, action).await?;
     tenancy::insert_key(&store.db, &record, &key.secret_digest()).await?;
     tracing::info!(key_id = %record.id, instance = instance_name, "API key created");
     Ok(IssuedKey {
@@ -124,9 +144,18 @@ pub async fn list_keys(store: &Store, instance_name: &str) -> Result<Vec<KeyReco
     Ok(tenancy::keys_of(&store.db, &instance.id).await?)
 }
 
-pub async fn revoke_key(store: &Store, key_id: &str) -> Result<(), AdminError> {
+/// Revokes a key, recorded in its instance's log as revoked by `action`.
+pub async fn revoke_key(store: &Store, key_id: &str, action: &Action) -> Result<(), AdminError> {
     if tenancy::revoke_key(&store.db, key_id, &now()).await? {
         tracing::info!(key_id, "API key revoked");
+        // After the revocation: the key stops working first, whatever happens to the record.
+        if let Some(key) = tenancy::credential(&store.db, key_id).await? {
+            let command = SettingsCommand::RecordKeyRevoked {
+                key_id: key.id,
+                integration_user: key.integration_user,
+            };
+            record_change(store, &key.instance_id, command, action).await?;
+        }
         return Ok(());
     }
     if tenancy::key_exists(&store.db, key_id).await? {
@@ -143,14 +172,29 @@ pub async fn ensure_default_instance(store: &Store) -> Result<Option<IssuedKey>,
     if !list_instances(store).await?.is_empty() {
         return Ok(None);
     }
-    match create_instance(store, DEFAULT_INSTANCE).await {
+    let action = Action::new(FIRST_START_ACTOR, Source::Cli);
+    match create_instance(store, DEFAULT_INSTANCE, &action).await {
         Ok(_) => {}
         Err(AdminError::InstanceExists(_)) => return Ok(None),
         Err(error) => return Err(error),
     }
-    create_key(store, DEFAULT_INSTANCE, DEFAULT_INTEGRATION_USER)
+    create_key(store, DEFAULT_INSTANCE, DEFAULT_INTEGRATION_USER, &action)
         .await
         .map(Some)
+}
+
+/// Appends an access event (instance created, key issued or revoked) to the instance's log.
+async fn record_change(
+    store: &Store,
+    instance_id: &str,
+    command: SettingsCommand,
+    action: &Action,
+) -> Result<(), AdminError> {
+    store
+        .commands
+        .execute_settings(instance_id, command, &action.metadata(instance_id))
+        .await?;
+    Ok(())
 }
 
 /// The principal a bearer token acts for, if the token is a live key. A key admitted before is

@@ -28,6 +28,12 @@ impl AdminToken {
         })
     }
 
+    /// A value that names this token without revealing it (a digest of its digest): console
+    /// sign-ins made with it end when the server runs with another token.
+    pub fn fingerprint(&self) -> String {
+        projections::hex::to_hex(&Sha256::digest(self.digest))
+    }
+
     pub fn admits(&self, presented: &str) -> bool {
         let digest: [u8; 32] = Sha256::digest(presented.trim().as_bytes()).into();
         bool::from(digest.ct_eq(&self.digest))
@@ -53,5 +59,8 @@ mod tests {
         assert_eq!(AdminToken::new("short").err(), Some(WeakAdminToken));
         assert!(AdminToken::new(&format!("{} x", "a".repeat(40))).is_err());
         assert!(!format!("{token:?}").contains(&secret));
+        let other = AdminToken::new(&"b".repeat(40)).map(|t| t.fingerprint());
+        let fingerprint = token.map(|t| t.fingerprint());
+        assert!(fingerprint.is_ok() && fingerprint != other);
     }
 }

@@ -3,8 +3,10 @@
 //! show exactly the same thing.
 
 use super::{
-    ExpectedHead, GroupMembers, HeadCheck, InstanceChain, IssuedKey, RemapPreview, VerifyReport,
+    ExpectedHead, GroupMembers, HeadCheck, InstanceChain, IssuedAdmin, IssuedKey, RemapPreview,
+    VerifyReport,
 };
+use crate::store::admins::AdminRecord;
 use crate::store::provisioning_log::LogEntry;
 use crate::store::tenancy::{InstanceRecord, KeyRecord};
 use aggregates::settings::InstanceSettings;
@@ -37,6 +39,21 @@ pub fn issued_key(issued: &IssuedKey, instance_name: &str) -> Value {
         "integrationUser": issued.record.integration_user,
         "key": issued.token,
     })
+}
+
+/// An administrator as listed: never their credential.
+pub fn admin(admin: &AdminRecord) -> Value {
+    json!({
+        "id": admin.id,
+        "name": admin.name,
+        "createdAt": admin.created_at,
+        "revokedAt": admin.revoked_at,
+    })
+}
+
+/// An administrator just made: the only time their credential is shown.
+pub fn issued_admin(issued: &IssuedAdmin) -> Value {
+    json!({"id": issued.record.id, "name": issued.record.name, "token": issued.token})
 }
 
 pub fn revoked_key(key_id: &str) -> Value {

@@ -123,8 +123,8 @@ pub async fn history(store: &Store, args: HistoryArgs) -> anyhow::Result<()> {
             if let Format::Table = args.format {
                 writeln!(
                     out,
-                    "{:<8}  {:<27}  {:<20}  {:<24}  {:<24}  DETAILS",
-                    "POSITION", "TIME", "ACTOR", "ENTITY", "ACTION"
+                    "{:<8}  {:<27}  {:<20}  {:<9}  {:<24}  {:<24}  DETAILS",
+                    "POSITION", "TIME", "ACTOR", "SOURCE", "ENTITY", "ACTION"
                 )?;
             }
             admin::each_history_page(store, &args.instance, &filter, |page| {
@@ -132,10 +132,11 @@ pub async fn history(store: &Store, args: HistoryArgs) -> anyhow::Result<()> {
                     let line = match args.format {
                         Format::Jsonl => views::history_entry(entry).to_string(),
                         _ => format!(
-                            "{:<8}  {:<27}  {:<20}  {:<24}  {:<24}  {}",
+                            "{:<8}  {:<27}  {:<20}  {:<9}  {:<24}  {:<24}  {}",
                             entry.position,
                             printable(&entry.occurred_at),
                             printable(&entry.actor),
+                            printable(&entry.source),
                             printable(entry.entity_name.as_deref().unwrap_or(&entry.entity_id)),
                             printable(&entry.action),
                             printable(&details(entry))

@@ -2,6 +2,7 @@
 //! Every command takes `--database`; administrative commands print JSON with `--json` (`show`
 //! always prints JSON: it shows a SCIM document).
 
+mod admins;
 mod audit;
 mod history;
 mod progress;
@@ -23,6 +24,7 @@ use std::io::Write as _;
 use std::sync::Arc;
 use terminal::printable;
 
+use admins::AdminsCommand;
 use audit::AuditCommand;
 pub use serve::{LogFormat, ServeArgs};
 use settings::{DirectoryCommand, FieldsCommand, MappingsCommand, RolesCommand};
@@ -57,6 +59,9 @@ pub enum Command {
     /// Manage API keys
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Named administrators of the admin API and console
+    #[command(subcommand)]
+    Admins(AdminsCommand),
     /// The roles an instance's provisioned users may have, and those new users get
     #[command(subcommand)]
     Roles(RolesCommand),
@@ -109,6 +114,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(_) => Ok(()),
         Command::Instances(command) => tenancy::instances(&store, command, json).await,
         Command::Keys(command) => tenancy::keys(&store, command, json).await,
+        Command::Admins(command) => admins::admins(&store, command, json).await,
         Command::Roles(command) => settings::roles(&store, command, json).await,
         Command::Users(command) => users::users(&store, command, json).await,
         Command::Fields(command) => settings::fields(&store, command, json).await,

@@ -118,7 +118,7 @@ pub async fn roles(store: &Store, command: RolesCommand, json: bool) -> anyhow::
             } else {
                 SettingsCommand::AllowRoles { roles }
             };
-            admin::change_settings(store, &instance, command).await?
+            admin::change_settings(store, &instance, command, &cli_action()).await?
         }
         RolesCommand::Default {
             instance,
@@ -127,7 +127,7 @@ pub async fn roles(store: &Store, command: RolesCommand, json: bool) -> anyhow::
         } => {
             let roles = if none { Vec::new() } else { roles };
             let command = SettingsCommand::SetDefaultRoles { roles };
-            admin::change_settings(store, &instance, command).await?
+            admin::change_settings(store, &instance, command, &cli_action()).await?
         }
     };
     if json {
@@ -150,7 +150,7 @@ pub async fn roles(store: &Store, command: RolesCommand, json: bool) -> anyhow::
 pub async fn fields(store: &Store, command: FieldsCommand, json: bool) -> anyhow::Result<()> {
     let FieldsCommand::Add { instance, name } = command;
     let command = SettingsCommand::AddField { name };
-    let settings = admin::change_settings(store, &instance, command).await?;
+    let settings = admin::change_settings(store, &instance, command, &cli_action()).await?;
     if json {
         return print_json(&views::mappings(&settings));
     }
@@ -167,13 +167,19 @@ pub async fn mappings(store: &Store, command: MappingsCommand, json: bool) -> an
             instance,
             attribute,
             field,
-        } => admin::set_mapping(store, &instance, &field, &attribute).await?,
+        } => admin::set_mapping(store, &instance, &field, &attribute, &cli_action()).await?,
         MappingsCommand::Delete { instance, field } => {
             let command = SettingsCommand::DeleteMapping { field };
-            admin::change_settings(store, &instance, command).await?
+            admin::change_settings(store, &instance, command, &cli_action()).await?
         }
         MappingsCommand::Reset { instance } => {
-            admin::change_settings(store, &instance, SettingsCommand::ResetMappings).await?
+            admin::change_settings(
+                store,
+                &instance,
+                SettingsCommand::ResetMappings,
+                &cli_action(),
+            )
+            .await?
         }
     };
     if json {
@@ -199,7 +205,7 @@ fn print_mapping(settings: &InstanceSettings) {
 
 async fn apply(store: &Store, instance: &str, json: bool) -> anyhow::Result<()> {
     let progress = Progress::new(None);
-    let outcome = admin::apply_mappings(store, instance, |so_far| {
+    let outcome = admin::apply_mappings(store, instance, &cli_action(), |so_far| {
         let line = format!(
             "mapped {} users so far, {} changed",
             so_far.users, so_far.changed
@@ -233,9 +239,15 @@ pub async fn import(store: &Store, args: ImportArgs, json: bool) -> anyhow::Resu
         .with_context(|| format!("reading {}", args.file.display()))?;
     let total = lines.lines().filter(|line| !line.trim().is_empty()).count();
     let progress = Progress::new(u64::try_from(total).ok());
-    let outcome = import_users(store, &args.instance, &lines, |so_far| {
-        progress.update(so_far, &format!("imported {so_far} accounts so far"));
-    })
+    let outcome = import_users(
+        store,
+        &args.instance,
+        &lines,
+        &admin::Action::by_os_user(admin::Source::Import),
+        |so_far| {
+            progress.update(so_far, &format!("imported {so_far} accounts so far"));
+        },
+    )
     .await;
     progress.finish();
     let report = outcome?;
@@ -268,4 +280,9 @@ pub async fn import(store: &Store, args: ImportArgs, json: bool) -> anyhow::Resu
         );
     }
     Ok(())
+}
+
+/// A change made by whoever runs this command, from the command line.
+pub(super) fn cli_action() -> admin::Action {
+    admin::Action::by_os_user(admin::Source::Cli)
 }

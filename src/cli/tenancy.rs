@@ -1,5 +1,6 @@
 //! `scimd instances` and `scimd keys`: tenants and their API keys.
 
+use super::settings::cli_action;
 use super::{print_json, print_table};
 use clap::Subcommand;
 use scimd::admin::{self, views};
@@ -37,7 +38,7 @@ pub enum KeysCommand {
 pub async fn instances(store: &Store, command: InstancesCommand, json: bool) -> anyhow::Result<()> {
     match command {
         InstancesCommand::Create { name } => {
-            let instance = admin::create_instance(store, &name).await?;
+            let instance = admin::create_instance(store, &name, &cli_action()).await?;
             if json {
                 return print_json(&views::instance(&instance));
             }
@@ -67,7 +68,8 @@ pub async fn keys(store: &Store, command: KeysCommand, json: bool) -> anyhow::Re
             instance,
             integration_user,
         } => {
-            let issued = admin::create_key(store, &instance, &integration_user).await?;
+            let issued =
+                admin::create_key(store, &instance, &integration_user, &cli_action()).await?;
             if json {
                 return print_json(&views::issued_key(&issued, &instance));
             }
@@ -106,7 +108,7 @@ pub async fn keys(store: &Store, command: KeysCommand, json: bool) -> anyhow::Re
             );
         }
         KeysCommand::Revoke { key_id } => {
-            admin::revoke_key(store, &key_id).await?;
+            admin::revoke_key(store, &key_id, &cli_action()).await?;
             if json {
                 return print_json(&views::revoked_key(&key_id));
             }

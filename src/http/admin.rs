@@ -1,27 +1,24 @@
-//! The admin HTTP API under `/admin/v1`: the instance, key, settings, directory, history and
-//! audit operations of the CLI, over HTTP, behind the admin token (never a SCIM key: a live one gets
-//! 403). Without a configured admin token the API does not exist (404). Errors are
+//! The admin HTTP API under `/admin/v1`: the instance, key, administrator, settings, directory,
+//! history and audit operations of the CLI, over HTTP, behind an admin credential (a named
+//! administrator's, the bootstrap token, or the console's session: see `admin_auth`; never a
+//! SCIM key: a live one gets 403). Without a configured bootstrap token the API does not exist
+//! (404). Errors are
 //! `{"error": "..."}` with a fitting status.
 
-use super::admin_finding;
-use super::admin_tenancy;
-use super::admin_verify;
-use super::auth::bearer;
 use super::bounds;
-use super::challenge::{challenge, Refusal, ADMIN_REALM};
 use super::extract::BaseUrl;
-use super::failed_auth::{client_of, too_many};
 use super::router::AppState;
+use super::{admin_admins, admin_auth, admin_finding, admin_tenancy, admin_verify};
 use crate::admin::views;
-use crate::admin::{self, AdminError, Authentication};
-use crate::metrics::Credential;
+use crate::admin::{self, Action, AdminError};
 use crate::scim::schema::ResourceType;
 use aggregates::settings::SettingsCommand;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
+use axum::Extension;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -56,89 +53,33 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/instances/{instance}/provisioning-log",
             get(provisioning_log),
         )
-        // Inside the token check: no body is read for a client without the token.
+        .merge(admin_admins::routes())
+        // Inside the credential check: no body is read for a client without one.
         .route_layer(middleware::from_fn_with_state(
             state.limits,
             bounds::bound_admin,
         ))
-        .route_layer(middleware::from_fn_with_state(state, require_admin_token))
-}
-
-async fn require_admin_token(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let Some(token) = &state.admin_token else {
-        return AdminFailure(StatusCode::NOT_FOUND, "the admin API is not enabled".into())
-            .into_response();
-    };
-    let client = client_of(request.extensions());
-    let limited = |wait| {
-        too_many(wait, |seconds| {
-            let detail = format!(
-                "too many failed authentications from this address; the admin token is \
-                 accepted now, anything else in {seconds} s"
-            );
-            AdminFailure(StatusCode::TOO_MANY_REQUESTS, detail).into_response()
-        })
-    };
-    let fail = || state.failed_auth.fail(client, Credential::AdminToken);
-    let Some(presented) = bearer(request.headers()) else {
-        if let Err(wait) = fail() {
-            return limited(wait);
-        }
-        let refused = AdminFailure(
-            StatusCode::UNAUTHORIZED,
-            "send the admin token as Authorization: Bearer <token>".into(),
-        );
-        return challenge(refused.into_response(), ADMIN_REALM, Refusal::Missing);
-    };
-    // The constant-time comparison runs first and whole for every token; the key store is
-    // asked only about a token that is not the admin token, so its timing tells nothing of
-    // the admin token.
-    if token.admits(&presented) {
-        return next.run(request).await;
-    }
-    match admin::authenticate(state.provisioning.store(), &presented).await {
-        Ok(Authentication::Admitted(principal)) => {
-            if let Err(wait) = fail() {
-                return limited(wait);
-            }
-            tracing::warn!(key_id = %principal.key_id, "a SCIM API key was presented to the admin API");
-            let refused = AdminFailure(
-                StatusCode::FORBIDDEN,
-                "a SCIM API key cannot use the admin API; send the admin token".into(),
-            );
-            challenge(
-                refused.into_response(),
-                ADMIN_REALM,
-                Refusal::InsufficientScope,
-            )
-        }
-        Ok(Authentication::Refused { .. }) => {
-            if let Err(wait) = fail() {
-                return limited(wait);
-            }
-            let refused = AdminFailure(
-                StatusCode::UNAUTHORIZED,
-                "the admin token is not valid; send it as Authorization: Bearer <token>".into(),
-            );
-            challenge(refused.into_response(), ADMIN_REALM, Refusal::InvalidToken)
-        }
-        Err(error) => {
-            tracing::warn!(%error, "cannot tell whether a token is a SCIM key");
-            AdminFailure(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily unavailable; retry the request".into(),
-            )
-            .into_response()
-        }
-    }
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            admin_auth::require_admin,
+        ))
+        // Signing in needs no credential but the one it checks; its body is bounded too.
+        .merge(
+            admin_auth::session_routes().route_layer(middleware::from_fn_with_state(
+                state.limits,
+                bounds::bound_admin,
+            )),
+        )
 }
 
 /// An admin request that failed, as `{"error": ...}`.
 pub struct AdminFailure(StatusCode, String);
+
+impl AdminFailure {
+    pub fn new(status: StatusCode, detail: String) -> Self {
+        Self(status, detail)
+    }
+}
 
 impl From<AdminError> for AdminFailure {
     fn from(error: AdminError) -> Self {
@@ -149,7 +90,8 @@ impl From<AdminError> for AdminFailure {
             | AdminError::UnknownId(_)
             | AdminError::NotYetCreated { .. }
             | AdminError::DeletedBy { .. }
-            | AdminError::UnknownKey(_) => StatusCode::NOT_FOUND,
+            | AdminError::UnknownKey(_)
+            | AdminError::UnknownAdmin(_) => StatusCode::NOT_FOUND,
             AdminError::Store(_)
             | AdminError::Db(_)
             | AdminError::Randomness(_)
@@ -157,7 +99,10 @@ impl From<AdminError> for AdminFailure {
                 tracing::error!(%error, "admin request failed");
                 StatusCode::INTERNAL_SERVER_ERROR
             }
-            AdminError::InstanceExists(_) | AdminError::AlreadyRevoked(_) => StatusCode::CONFLICT,
+            AdminError::InstanceExists(_)
+            | AdminError::AlreadyRevoked(_)
+            | AdminError::AdminExists(_)
+            | AdminError::AdminAlreadyRevoked(_) => StatusCode::CONFLICT,
             _ => StatusCode::BAD_REQUEST,
         };
         Self(status, error.to_string())
@@ -198,6 +143,7 @@ async fn roles(State(state): State<AppState>, Path(instance): Path<String>) -> R
 
 async fn allow_roles(
     State(state): State<AppState>,
+    Extension(action): Extension<Action>,
     Path(instance): Path<String>,
     Json(body): Json<RolesBody>,
 ) -> Reply {
@@ -206,27 +152,32 @@ async fn allow_roles(
     } else {
         SettingsCommand::AllowRoles { roles: body.roles }
     };
-    let settings = admin::change_settings(state.provisioning.store(), &instance, command).await?;
+    let settings =
+        admin::change_settings(state.provisioning.store(), &instance, command, &action).await?;
     Ok(Json(views::roles(&settings)))
 }
 
 async fn default_roles(
     State(state): State<AppState>,
+    Extension(action): Extension<Action>,
     Path(instance): Path<String>,
     Json(body): Json<RolesBody>,
 ) -> Reply {
     let command = SettingsCommand::SetDefaultRoles { roles: body.roles };
-    let settings = admin::change_settings(state.provisioning.store(), &instance, command).await?;
+    let settings =
+        admin::change_settings(state.provisioning.store(), &instance, command, &action).await?;
     Ok(Json(views::roles(&settings)))
 }
 
 async fn add_field(
     State(state): State<AppState>,
+    Extension(action): Extension<Action>,
     Path(instance): Path<String>,
     Json(body): Json<FieldBody>,
 ) -> Reply {
     let command = SettingsCommand::AddField { name: body.name };
-    let settings = admin::change_settings(state.provisioning.store(), &instance, command).await?;
+    let settings =
+        admin::change_settings(state.provisioning.store(), &instance, command, &action).await?;
     Ok(Json(views::mappings(&settings)))
 }
 
@@ -237,31 +188,44 @@ async fn mappings(State(state): State<AppState>, Path(instance): Path<String>) -
 
 async fn set_mapping(
     State(state): State<AppState>,
+    Extension(action): Extension<Action>,
     Path((instance, field)): Path<(String, String)>,
     Json(body): Json<MappingBody>,
 ) -> Reply {
     let store = state.provisioning.store();
-    let settings = admin::set_mapping(store, &instance, &field, &body.attribute).await?;
+    let settings = admin::set_mapping(store, &instance, &field, &body.attribute, &action).await?;
     Ok(Json(views::mappings(&settings)))
 }
 
 async fn delete_mapping(
     State(state): State<AppState>,
+    Extension(action): Extension<Action>,
     Path((instance, field)): Path<(String, String)>,
 ) -> Reply {
     let command = SettingsCommand::DeleteMapping { field };
-    let settings = admin::change_settings(state.provisioning.store(), &instance, command).await?;
+    let settings =
+        admin::change_settings(state.provisioning.store(), &instance, command, &action).await?;
     Ok(Json(views::mappings(&settings)))
 }
 
-async fn reset_mappings(State(state): State<AppState>, Path(instance): Path<String>) -> Reply {
+async fn reset_mappings(
+    State(state): State<AppState>,
+    Extension(action): Extension<Action>,
+    Path(instance): Path<String>,
+) -> Reply {
     let command = SettingsCommand::ResetMappings;
-    let settings = admin::change_settings(state.provisioning.store(), &instance, command).await?;
+    let settings =
+        admin::change_settings(state.provisioning.store(), &instance, command, &action).await?;
     Ok(Json(views::mappings(&settings)))
 }
 
-async fn apply_mappings(State(state): State<AppState>, Path(instance): Path<String>) -> Reply {
-    let report = admin::apply_mappings(state.provisioning.store(), &instance, |so_far| {
+async fn apply_mappings(
+    State(state): State<AppState>,
+    Extension(action): Extension<Action>,
+    Path(instance): Path<String>,
+) -> Reply {
+    let store = state.provisioning.store();
+    let report = admin::apply_mappings(store, &instance, &action, |so_far| {
         tracing::info!(
             users = so_far.users,
             changed = so_far.changed,

@@ -3,12 +3,12 @@
 
 use super::admin::AdminFailure;
 use super::router::AppState;
-use crate::admin::{self, views, AdminError};
+use crate::admin::{self, views, Action, AdminError};
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -41,9 +41,10 @@ async fn list_instances(State(state): State<AppState>) -> Result<Json<Value>, Ad
 
 async fn create_instance(
     State(state): State<AppState>,
+    Extension(action): Extension<Action>,
     Json(body): Json<InstanceBody>,
 ) -> Result<Response, AdminFailure> {
-    let instance = admin::create_instance(state.provisioning.store(), &body.name).await?;
+    let instance = admin::create_instance(state.provisioning.store(), &body.name, &action).await?;
     Ok((StatusCode::CREATED, Json(views::instance(&instance))).into_response())
 }
 
@@ -57,11 +58,12 @@ async fn list_keys(
 
 async fn create_key(
     State(state): State<AppState>,
+    Extension(action): Extension<Action>,
     Path(instance): Path<String>,
     Json(body): Json<KeyBody>,
 ) -> Result<Response, AdminFailure> {
     let store = state.provisioning.store();
-    let issued = admin::create_key(store, &instance, &body.integration_user).await?;
+    let issued = admin::create_key(store, &instance, &body.integration_user, &action).await?;
     // The secret is in this body and nowhere else: no cache may keep a copy.
     let headers = [(header::CACHE_CONTROL, "no-store")];
     let body = Json(views::issued_key(&issued, &instance));
@@ -72,6 +74,7 @@ async fn create_key(
 /// operator's mistaken path cannot cut off someone else's IdP.
 async fn revoke_key(
     State(state): State<AppState>,
+    Extension(action): Extension<Action>,
     Path((instance, key_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, AdminFailure> {
     let store = state.provisioning.store();
@@ -79,6 +82,6 @@ async fn revoke_key(
     if !keys.iter().any(|key| key.id == key_id) {
         return Err(AdminError::UnknownKey(key_id).into());
     }
-    admin::revoke_key(store, &key_id).await?;
+    admin::revoke_key(store, &key_id, &action).await?;
     Ok(Json(views::revoked_key(&key_id)))
 }

@@ -2,6 +2,8 @@
 //! authenticate, parse, call the provisioning layer and render; they hold no SQL and no rules.
 
 mod admin;
+mod admin_admins;
+mod admin_auth;
 mod admin_finding;
 mod admin_tenancy;
 mod admin_verify;

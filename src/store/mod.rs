@@ -2,6 +2,7 @@
 //! PostgreSQL database, chosen by URL, migrated on open, with the command bus and the
 //! projector that sit on top of it.
 
+pub mod admins;
 mod claims;
 mod commands;
 mod connect;

@@ -39,7 +39,7 @@ async fn only_the_admin_token_opens_the_admin_api(app: TestApp) {
     // admin token one character off, garbage.
     let revoked = app.key_for("default", "retired").await;
     let revoked_id = revoked.split('_').nth(1).unwrap_or_default().to_string();
-    scimd::admin::revoke_key(&app.store, &revoked_id)
+    scimd::admin::revoke_key(&app.store, &revoked_id, &crate::common::operator())
         .await
         .expect("the key is revoked");
     let wrong_secret = format!("{}x", app.token);

@@ -378,7 +378,8 @@ async fn the_cli_reports_the_chain_and_fails_when_it_is_broken(kind: StoreKind) 
     assert!(ok, "{err}");
     let line = out.trim();
     assert!(
-        line.starts_with("instance acme: 2 events, chain intact, head "),
+        // The instance's creation, then the two fields.
+        line.starts_with("instance acme: 3 events, chain intact, head "),
         "{out}"
     );
     let head = line.rsplit(' ').next().unwrap_or_default().to_string();
@@ -401,7 +402,7 @@ async fn the_cli_reports_the_chain_and_fails_when_it_is_broken(kind: StoreKind) 
     let (ok, out, err) = run_cli(&url, &["audit", "verify", "--instance", "acme"]).await;
     assert!(!ok, "a broken chain fails the command: {out}");
     assert!(
-        out.starts_with("instance acme: ALTERED at chain position 2 (global position "),
+        out.starts_with("instance acme: ALTERED at chain position 3 (global position "),
         "{out}"
     );
     assert!(err.contains("does not match its hash chain"), "{err}");
@@ -411,8 +412,8 @@ async fn the_cli_reports_the_chain_and_fails_when_it_is_broken(kind: StoreKind) 
     assert_eq!(report[0]["instance"], "acme", "{out}");
     assert_eq!(report[0]["intact"], false, "{out}");
     assert_eq!(report[0]["discrepancy"]["kind"], "altered", "{out}");
-    assert_eq!(report[0]["discrepancy"]["chainPosition"], 2, "{out}");
-    assert_eq!(report[0]["discrepancy"]["event"]["sequence"], 2, "{out}");
+    assert_eq!(report[0]["discrepancy"]["chainPosition"], 3, "{out}");
+    assert_eq!(report[0]["discrepancy"]["event"]["sequence"], 3, "{out}");
     let (ok, _, err) = run_cli(&url, &["audit", "verify", "--instance", "nope"]).await;
     assert!(!ok);
     assert!(err.contains("no instance is named"), "{err}");
@@ -529,25 +530,26 @@ async fn the_cli_checks_a_recorded_head_in_one_command(kind: StoreKind) {
         }
     };
 
-    let (ok, out, err) = expecting(recorded.clone(), "2").await;
+    // The instance's creation and two fields: three events.
+    let (ok, out, err) = expecting(recorded.clone(), "3").await;
     assert!(ok, "{out}{err}");
     assert!(
         out.contains(&format!(
-            "instance acme: entry 2 of the chain has the expected head {recorded}"
+            "instance acme: entry 3 of the chain has the expected head {recorded}"
         )),
         "{out}"
     );
-    let (ok, out, err) = expecting(recorded.clone(), "3").await;
+    let (ok, out, err) = expecting(recorded.clone(), "4").await;
     assert!(!ok, "{out}");
-    assert!(out.contains("entry 3 of the chain is "), "{out}");
+    assert!(out.contains("entry 4 of the chain is "), "{out}");
     assert!(
         err.contains(&format!("not the expected head {recorded}")),
         "{err}"
     );
-    let (ok, out, err) = expecting(recorded.clone(), "4").await;
+    let (ok, out, err) = expecting(recorded.clone(), "5").await;
     assert!(!ok, "{out}");
     assert!(
-        err.contains("holds only 3 events, fewer than the 4"),
+        err.contains("holds only 4 events, fewer than the 5"),
         "{err}"
     );
 
@@ -562,14 +564,14 @@ async fn the_cli_checks_a_recorded_head_in_one_command(kind: StoreKind) {
             "--expect-head",
             &recorded,
             "--at-count",
-            "2",
+            "3",
         ],
     )
     .await;
     assert!(ok, "{out}");
     let report: Value = serde_json::from_str(&out).unwrap_or_default();
     assert_eq!(report[0]["expectedHead"]["matches"], true, "{out}");
-    assert_eq!(report[0]["expectedHead"]["atCount"], 2, "{out}");
+    assert_eq!(report[0]["expectedHead"]["atCount"], 3, "{out}");
 
     let (ok, _, err) = expecting("not-a-hash".to_string(), "2").await;
     assert!(!ok);

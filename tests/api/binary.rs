@@ -375,6 +375,7 @@ async fn the_cli_manages_an_instances_roles_as_events(kind: StoreKind) {
     assert_eq!(
         types,
         [
+            "InstanceCreated",
             "AllowedRolesSet",
             "DefaultRolesSet",
             "AnyRoleAllowed",
@@ -637,7 +638,8 @@ async fn the_cli_exports_the_history(kind: StoreKind) {
     let (ok, rebuilt, err) = run_cli(&url, &["rebuild", "--json"]).await;
     assert!(ok, "{err}");
     let rebuilt: Value = serde_json::from_str(&rebuilt).unwrap_or_default();
-    assert_eq!(rebuilt["events"], 2, "{rebuilt}");
+    // The instance's creation, and ann's two.
+    assert_eq!(rebuilt["events"], 3, "{rebuilt}");
     let (_, again, _) = history("jsonl").await;
     let again: Vec<Value> = again
         .lines()

@@ -190,7 +190,8 @@ async fn a_changed_mapping_takes_effect_when_re_applied(app: TestApp) {
         )
         .await
         .id();
-    let change = |command| admin::change_settings(&app.store, DEFAULT_INSTANCE, command);
+    let operator = crate::common::operator();
+    let change = |command| admin::change_settings(&app.store, DEFAULT_INSTANCE, command, &operator);
     change(SettingsCommand::AddField {
         name: "Country".into(),
     })
@@ -201,6 +202,7 @@ async fn a_changed_mapping_takes_effect_when_re_applied(app: TestApp) {
         DEFAULT_INSTANCE,
         "Country",
         r#"addresses[type eq "work"].country"#,
+        &crate::common::operator(),
     )
     .await
     .expect("the mapping is set");
@@ -215,9 +217,14 @@ async fn a_changed_mapping_takes_effect_when_re_applied(app: TestApp) {
         "Engineer"
     );
     app.create_user("dan").await;
-    let report = admin::apply_mappings(&app.store, DEFAULT_INSTANCE, |_| {})
-        .await
-        .expect("the mapping applies");
+    let report = admin::apply_mappings(
+        &app.store,
+        DEFAULT_INSTANCE,
+        &crate::common::operator(),
+        |_| {},
+    )
+    .await
+    .expect("the mapping applies");
     assert_eq!((report.users, report.changed), (2, 1));
     assert_eq!(
         entry(&app, "cat").await["fields"],
@@ -230,9 +237,14 @@ async fn a_changed_mapping_takes_effect_when_re_applied(app: TestApp) {
             {"field": "Scim Sync Job Title", "old": "Engineer", "new": null}
         ]))
     );
-    let again = admin::apply_mappings(&app.store, DEFAULT_INSTANCE, |_| {})
-        .await
-        .expect("the mapping applies again");
+    let again = admin::apply_mappings(
+        &app.store,
+        DEFAULT_INSTANCE,
+        &crate::common::operator(),
+        |_| {},
+    )
+    .await
+    .expect("the mapping applies again");
     assert_eq!((again.users, again.changed), (2, 0));
 }
 
@@ -334,6 +346,7 @@ async fn a_report_left_waiting_for_a_manager_that_exists_is_linked_at_start_up(a
         &app.store,
         DEFAULT_INSTANCE,
         r#"{"userName": "boss@corp"}"#,
+        &crate::common::operator(),
         |_| {},
     )
     .await

@@ -176,9 +176,14 @@ async fn entra_patches_with_capitalised_ops_and_string_booleans(app: TestApp) {
     let allow = SettingsCommand::AllowRoles {
         roles: vec!["User".into(), "Admin".into()],
     };
-    admin::change_settings(&app.store, admin::DEFAULT_INSTANCE, allow)
-        .await
-        .expect("roles can be allowed");
+    admin::change_settings(
+        &app.store,
+        admin::DEFAULT_INSTANCE,
+        allow,
+        &crate::common::operator(),
+    )
+    .await
+    .expect("roles can be allowed");
     let id = app
         .post("/Users", entra_user("Test_User_2@testuser.com", None))
         .await

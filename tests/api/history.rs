@@ -44,12 +44,28 @@ async fn every_change_is_in_the_history_in_order_with_who_and_what(app: TestApp)
     let allow = SettingsCommand::AllowRoles {
         roles: vec!["User".into(), "Viewer".into()],
     };
-    admin::change_settings(&app.store, DEFAULT_INSTANCE, allow)
-        .await
-        .expect("roles change");
+    admin::change_settings(
+        &app.store,
+        DEFAULT_INSTANCE,
+        allow,
+        &crate::common::operator(),
+    )
+    .await
+    .expect("roles change");
     assert_eq!(app.delete(&format!("/Users/{ann}")).await.status, 204);
 
-    let all = entries(&app, &HistoryFilter::default()).await;
+    let everything = entries(&app, &HistoryFilter::default()).await;
+    // The instance's creation and its key come first, made by scimd on its first start.
+    let (access, all) = everything.split_at(2);
+    let made: Vec<(&Value, &Value)> = access.iter().map(|e| (&e["action"], &e["actor"])).collect();
+    let operator = json!(admin::FIRST_START_ACTOR);
+    assert_eq!(
+        made,
+        [
+            (&json!("InstanceCreated"), &operator),
+            (&json!("KeyIssued"), &operator)
+        ]
+    );
     let positions: Vec<i64> = all.iter().filter_map(|e| e["position"].as_i64()).collect();
     assert!(
         positions.windows(2).all(|pair| pair[0] < pair[1]),
@@ -137,7 +153,7 @@ async fn every_change_is_in_the_history_in_order_with_who_and_what(app: TestApp)
             None => break,
         }
     }
-    assert_eq!(paged, all);
+    assert_eq!(paged, everything);
 }
 
 /// A cell a spreadsheet evaluates as a formula (CSV injection), or a character a terminal acts
@@ -181,7 +197,8 @@ async fn exports_and_tables_show_request_text_inert(app: TestApp) {
     let mut reader = csv::Reader::from_reader(csv.as_bytes());
     let rows: Vec<csv::StringRecord> = reader.records().filter_map(Result::ok).collect();
     assert_eq!(rows.len(), entries.len(), "{csv}");
-    let created = &rows[0];
+    // After the instance's creation and its key.
+    let created = &rows[2];
     assert_eq!(created.get(5), Some("'@SUM(1+1)*cmd"), "{csv}");
     assert_eq!(created.get(9), Some("'=1+2@corp.example"), "{csv}");
     for cell in rows.iter().flatten() {

@@ -24,9 +24,15 @@ on_both_stores!(
 );
 
 async fn import(app: &TestApp, lines: &str) -> ImportReport {
-    import_users(&app.store, DEFAULT_INSTANCE, lines, |_| {})
-        .await
-        .expect("the import runs")
+    import_users(
+        &app.store,
+        DEFAULT_INSTANCE,
+        lines,
+        &crate::common::operator(),
+        |_| {},
+    )
+    .await
+    .expect("the import runs")
 }
 
 async fn total_users(app: &TestApp) -> i64 {
@@ -227,9 +233,14 @@ async fn add_cost_centre(app: &TestApp) {
     let add = SettingsCommand::AddField {
         name: "Cost Centre".into(),
     };
-    admin::change_settings(&app.store, DEFAULT_INSTANCE, add)
-        .await
-        .expect("a custom field is added");
+    admin::change_settings(
+        &app.store,
+        DEFAULT_INSTANCE,
+        add,
+        &crate::common::operator(),
+    )
+    .await
+    .expect("a custom field is added");
 }
 
 async fn accounts_may_state_the_applications_own_fields(app: TestApp) {
@@ -367,7 +378,14 @@ async fn a_write_failing_partway_leaves_nothing_imported(app: TestApp) {
 {"userName": "cy@corp.example"}
 {"name": "Crew", "members": ["ann@corp.example", "bob@corp.example"]}
 {"name": "Doomed Crew", "members": ["cy@corp.example"]}"#;
-    let failed = import_users(&app.store, DEFAULT_INSTANCE, lines, |_| {}).await;
+    let failed = import_users(
+        &app.store,
+        DEFAULT_INSTANCE,
+        lines,
+        &crate::common::operator(),
+        |_| {},
+    )
+    .await;
     match failed {
         Err(ImportError::Failed { line, left, .. }) => {
             assert_eq!(line, 5);

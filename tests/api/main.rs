@@ -4,6 +4,7 @@
 mod common;
 
 mod admin_api;
+mod admins;
 mod audit;
 mod auth;
 mod binary;

@@ -246,7 +246,7 @@ async fn the_log_is_found_by_failure_user_and_time_and_read_page_by_page(app: Te
     assert_eq!(app.get("/users").await.status, 404);
     // A revoked key of this instance is refused and logged; a token naming no key is not.
     let revoked = app.key_for(admin::DEFAULT_INSTANCE, "old-sync").await;
-    admin::revoke_key(&app.store, &key_id(&revoked))
+    admin::revoke_key(&app.store, &key_id(&revoked), &crate::common::operator())
         .await
         .expect("the key is revoked");
     assert_eq!(

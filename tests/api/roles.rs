@@ -14,9 +14,14 @@ on_both_stores!(
 );
 
 async fn change(app: &TestApp, command: SettingsCommand) {
-    admin::change_settings(&app.store, DEFAULT_INSTANCE, command)
-        .await
-        .expect("the settings change");
+    admin::change_settings(
+        &app.store,
+        DEFAULT_INSTANCE,
+        command,
+        &crate::common::operator(),
+    )
+    .await
+    .expect("the settings change");
 }
 
 fn with_roles(user_name: &str, roles: &[&str]) -> serde_json::Value {

@@ -39,9 +39,14 @@ async fn settings_are_loaded_again_only_once_they_change(app: TestApp) {
     let allow = SettingsCommand::AllowRoles {
         roles: vec!["User".into(), "Viewer".into()],
     };
-    admin::change_settings(&app.store, DEFAULT_INSTANCE, allow)
-        .await
-        .expect("the roles change");
+    admin::change_settings(
+        &app.store,
+        DEFAULT_INSTANCE,
+        allow,
+        &crate::common::operator(),
+    )
+    .await
+    .expect("the roles change");
     let viewer = app.post("/Users", with_roles("bob", &["Viewer"])).await;
     assert_eq!(viewer.status, 201, "{:?}", viewer.body);
     app.create_user("carl").await;

@@ -17,4 +17,16 @@ pub enum SettingsCommand {
     AllowAnyRole,
     /// The roles a user provisioned without roles receives.
     SetDefaultRoles { roles: Vec<String> },
+    /// Record that the instance was created (its row is the lookup; this is the audit).
+    RecordInstanceCreated { name: String },
+    /// Record that an API key was issued; never its secret.
+    RecordKeyIssued {
+        key_id: String,
+        integration_user: String,
+    },
+    /// Record that an API key was revoked.
+    RecordKeyRevoked {
+        key_id: String,
+        integration_user: String,
+    },
 }

@@ -18,4 +18,10 @@ pub enum SettingsError {
     NoRoles,
     #[error("default role {role:?} is not allowed; allowed roles are: {allowed}")]
     DefaultRoleNotAllowed { role: String, allowed: String },
+    #[error("the instance's creation is recorded already")]
+    InstanceAlreadyCreated,
+    #[error("key {0:?} was issued already")]
+    KeyAlreadyIssued(String),
+    #[error("key {0:?} is already revoked")]
+    KeyAlreadyRevoked(String),
 }

@@ -35,6 +35,19 @@ pub enum SettingsEvent {
         previous: Vec<String>,
         roles: Vec<String>,
     },
+    /// The instance was created under `name`.
+    InstanceCreated {
+        name: String,
+    },
+    /// An API key was issued for `integration_user`; its secret is in no event.
+    KeyIssued {
+        key_id: String,
+        integration_user: String,
+    },
+    KeyRevoked {
+        key_id: String,
+        integration_user: String,
+    },
 }
 
 impl DomainEvent for SettingsEvent {
@@ -47,6 +60,9 @@ impl DomainEvent for SettingsEvent {
             Self::AllowedRolesSet { .. } => "AllowedRolesSet",
             Self::AnyRoleAllowed { .. } => "AnyRoleAllowed",
             Self::DefaultRolesSet { .. } => "DefaultRolesSet",
+            Self::InstanceCreated { .. } => "InstanceCreated",
+            Self::KeyIssued { .. } => "KeyIssued",
+            Self::KeyRevoked { .. } => "KeyRevoked",
         }
         .to_string()
     }

@@ -3,9 +3,13 @@
 //! users may have. Every change is an event, so the change history shows who changed a mapping
 //! or a role and when, like any change to a user.
 //!
+//! The instance's creation and the API keys issued and revoked for it are events here too
+//! (`access`), so that the history says who gave or took an IdP's access.
+//!
 //! An instance without any settings event has the defaults: the default mapping, and the role
 //! `User` both allowed and given by default.
 
+mod access;
 mod commands;
 mod error;
 mod events;
@@ -33,6 +37,8 @@ pub struct InstanceSettings {
     /// Empty when any role is allowed.
     allowed_roles: Vec<String>,
     default_roles: Vec<String>,
+    #[serde(default)]
+    access: access::Access,
 }
 
 impl Default for InstanceSettings {
@@ -42,6 +48,7 @@ impl Default for InstanceSettings {
             mapping: default_mapping(),
             allowed_roles: vec![DEFAULT_ROLE.to_string()],
             default_roles: vec![DEFAULT_ROLE.to_string()],
+            access: access::Access::default(),
         }
     }
 }
@@ -66,6 +73,7 @@ impl Aggregate for InstanceSettings {
     }
 
     fn apply(&mut self, event: Self::Event) {
+        self.access.apply(&event);
         match event {
             SettingsEvent::FieldAdded { name } => self.custom_fields.push(name),
             SettingsEvent::MappingSet {
@@ -81,6 +89,9 @@ impl Aggregate for InstanceSettings {
             SettingsEvent::AllowedRolesSet { roles, .. } => self.allowed_roles = roles,
             SettingsEvent::AnyRoleAllowed { .. } => self.allowed_roles.clear(),
             SettingsEvent::DefaultRolesSet { roles, .. } => self.default_roles = roles,
+            SettingsEvent::InstanceCreated { .. }
+            | SettingsEvent::KeyIssued { .. }
+            | SettingsEvent::KeyRevoked { .. } => {}
         }
     }
 }
@@ -176,6 +187,15 @@ impl InstanceSettings {
                     roles: defaults,
                 }]
             }
+            SettingsCommand::RecordInstanceCreated { name } => vec![self.record_created(name)?],
+            SettingsCommand::RecordKeyIssued {
+                key_id,
+                integration_user,
+            } => vec![self.record_issued(key_id, integration_user)?],
+            SettingsCommand::RecordKeyRevoked {
+                key_id,
+                integration_user,
+            } => vec![self.record_revoked(key_id, integration_user)?],
         })
     }
 

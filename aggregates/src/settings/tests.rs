@@ -231,3 +231,91 @@ fn any_role_can_be_allowed_and_narrowed_again() {
     );
     assert_eq!(settings.roles_for(&[]), Ok(strings(&["User"])));
 }
+
+fn issued(key_id: &str) -> SettingsEvent {
+    SettingsEvent::KeyIssued {
+        key_id: key_id.into(),
+        integration_user: "okta".into(),
+    }
+}
+
+fn revoke(key_id: &str) -> SettingsCommand {
+    SettingsCommand::RecordKeyRevoked {
+        key_id: key_id.into(),
+        integration_user: "okta".into(),
+    }
+}
+
+#[test]
+fn an_instance_is_created_once() {
+    let created = SettingsEvent::InstanceCreated {
+        name: "acme".into(),
+    };
+    SettingsTest::with(())
+        .given_no_previous_events()
+        .when(SettingsCommand::RecordInstanceCreated {
+            name: "acme".into(),
+        })
+        .then_expect_events(vec![created.clone()]);
+    SettingsTest::with(())
+        .given(vec![created])
+        .when(SettingsCommand::RecordInstanceCreated {
+            name: "acme".into(),
+        })
+        .then_expect_error(SettingsError::InstanceAlreadyCreated);
+}
+
+#[test]
+fn a_key_is_issued_once_and_revoked_once() {
+    SettingsTest::with(())
+        .given_no_previous_events()
+        .when(SettingsCommand::RecordKeyIssued {
+            key_id: "k1".into(),
+            integration_user: "okta".into(),
+        })
+        .then_expect_events(vec![issued("k1")]);
+    SettingsTest::with(())
+        .given(vec![issued("k1")])
+        .when(SettingsCommand::RecordKeyIssued {
+            key_id: "k1".into(),
+            integration_user: "okta".into(),
+        })
+        .then_expect_error(SettingsError::KeyAlreadyIssued("k1".into()));
+    let revoked = SettingsEvent::KeyRevoked {
+        key_id: "k1".into(),
+        integration_user: "okta".into(),
+    };
+    SettingsTest::with(())
+        .given(vec![issued("k1")])
+        .when(revoke("k1"))
+        .then_expect_events(vec![revoked.clone()]);
+    SettingsTest::with(())
+        .given(vec![issued("k1"), revoked])
+        .when(revoke("k1"))
+        .then_expect_error(SettingsError::KeyAlreadyRevoked("k1".into()));
+}
+
+#[test]
+fn a_key_issued_before_keys_were_recorded_can_still_be_revoked() {
+    // Keys made by older builds have no KeyIssued event; their revocation is recorded all the
+    // same, once.
+    SettingsTest::with(())
+        .given(vec![issued("k1")])
+        .when(revoke("k0"))
+        .then_expect_events(vec![SettingsEvent::KeyRevoked {
+            key_id: "k0".into(),
+            integration_user: "okta".into(),
+        }]);
+}
+
+#[test]
+fn recording_access_leaves_fields_mapping_and_roles_as_they_were() {
+    let mut settings = InstanceSettings::default();
+    settings.apply(SettingsEvent::InstanceCreated {
+        name: "acme".into(),
+    });
+    settings.apply(issued("k1"));
+    assert_eq!(settings.mapping(), InstanceSettings::default().mapping());
+    assert_eq!(settings.default_roles(), &strings(&["User"]));
+    assert!(settings.custom_fields().is_empty());
+}

@@ -289,7 +289,7 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
       },
     },
     field("User name", user, "Or group name; any case. Includes its group memberships."),
-    field("Actor", actor, "The integration user."),
+    field("Actor", actor, "An integration user, an administrator, or the bootstrap admin token."),
     actors,
     field("Action", action),
     field("From", since, "UTC, to the second; included."),

@@ -218,11 +218,11 @@ impl TestApp {
 
     /// A key of instance `instance` (created if needed) acting for `integration_user`.
     pub async fn key_for(&self, instance: &str, integration_user: &str) -> String {
-        match admin::create_instance(&self.store, instance).await {
+        match admin::create_instance(&self.store, instance, &operator()).await {
             Ok(_) | Err(admin::AdminError::InstanceExists(_)) => {}
             Err(error) => panic!("cannot create instance {instance}: {error}"),
         }
-        admin::create_key(&self.store, instance, integration_user)
+        admin::create_key(&self.store, instance, integration_user, &operator())
             .await
             .expect("a key is created")
             .token
@@ -347,4 +347,9 @@ pub fn member_ids(group: &Value) -> Vec<String> {
         .unwrap_or_default();
     ids.sort();
     ids
+}
+
+/// The administrator the tests' own setup acts as, through the library as the CLI does.
+pub fn operator() -> admin::Action {
+    admin::Action::new("test operator", admin::Source::Cli)
 }
