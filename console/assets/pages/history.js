@@ -130,16 +130,16 @@ export function changeList(entry) {
 function memberChange(entry, { instance, hrefOf, subject }) {
   const added = entry.action === "GroupMemberAdded";
   // A group's deletion names each member it still had: they left it then.
-  const deleted = entry.action === "GroupDeleted" ? " by its deletion" : "";
+  const deleted = entry.action === "GroupDeleted";
   if (subject && entry.memberId === subject) {
-    const label = added ? "Added to group" : `Removed from group${deleted}`;
+    const label = added ? "Added to group" : deleted ? "Left deleted group" : "Removed from group";
     const group = entry.entityName ?? entry.entityId;
     return h("ul", { class: "changes" },
       h("li", { title: `${label} ${group}` },
         h("span", { class: "change-name" }, `${label}: `), h("span", { class: "change-new" }, group)));
   }
   const kind = entry.memberType === "Group" ? "group" : "user";
-  const label = added ? `added ${kind}` : `removed ${kind}${deleted}`;
+  const label = added ? `added ${kind}` : `removed ${kind}${deleted ? " (group deleted)" : ""}`;
   const name = entry.memberName ?? entry.memberId;
   return h("ul", { class: "changes" },
     h("li", { title: `${label}: ${name}` },
