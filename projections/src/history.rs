@@ -3,7 +3,8 @@
 //! agent, correlation id), to which user, group or instance settings, what happened (the event
 //! type), and the event's own account of it, old and new values included. A group's member
 //! change also names the member, by its name at the time, so that it is in the member's
-//! history too (see `query`).
+//! history too (see `query`); so does a group's deletion, once per member it still had (see
+//! `memberships`).
 
 mod memberships;
 mod query;
