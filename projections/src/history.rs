@@ -3,8 +3,10 @@
 //! agent, correlation id), to which user, group or instance settings, what happened (the event
 //! type), and the event's own account of it, old and new values included. A group's member
 //! change also names the member, by its name at the time, so that it is in the member's
-//! history too (see `query`).
+//! history too (see `query`); so does a group's deletion, once per member it still had (see
+//! `memberships`).
 
+mod memberships;
 mod query;
 
 pub use query::{entities_once_named, history_page, history_statement, HistoryQuery};
@@ -60,6 +62,58 @@ pub struct HistoryEntry {
     pub member_type: Option<String>,
     pub member_id: Option<String>,
     pub member_name: Option<String>,
+}
+
+/// One event's entry, as written to `history_entries` and, for a group's deletion, once per
+/// member it still had to `history_group_deletions` (see `memberships`).
+struct Entry<'a> {
+    recorded: &'a RecordedEvent,
+    entity_type: &'static str,
+    name: Option<&'a str>,
+    action: &'a str,
+    details: String,
+}
+
+/// The member an entry names: `User` or `Group`, its id, its name then.
+struct Named<'a> {
+    kind: &'a str,
+    id: &'a str,
+    name: Option<&'a str>,
+}
+
+impl Entry<'_> {
+    /// The row of this entry in `table`, naming `member` if it is about one.
+    fn insert(&self, table: &str, member: Option<&Named<'_>>) -> Sql {
+        let metadata = &self.recorded.metadata;
+        let member_name = member.and_then(|member| member.name);
+        Sql::new(format!(
+            "INSERT INTO {table} (transaction_id, position, instance_id, occurred_at,
+                 actor, key_id, source, user_agent, correlation_id, entity_type, entity_id,
+                 entity_name, entity_name_key, action, details, member_type, member_id,
+                 member_name, member_name_key)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                 $17, $18, $19)"
+        ))
+        .bind(self.recorded.position.transaction_id)
+        .bind(self.recorded.position.position)
+        .bind(metadata.instance_id.as_str())
+        .bind(metadata.occurred_at.as_str())
+        .bind(metadata.actor.as_str())
+        .bind(metadata.key_id.as_deref())
+        .bind(metadata.source.as_str())
+        .bind(metadata.user_agent.as_deref())
+        .bind(metadata.correlation_id.as_str())
+        .bind(self.entity_type)
+        .bind(self.recorded.aggregate_id.as_str())
+        .bind(self.name)
+        .bind(self.name.map(case_insensitive_key))
+        .bind(self.action)
+        .bind(self.details.as_str())
+        .bind(member.map(|member| member.kind))
+        .bind(member.map(|member| member.id))
+        .bind(member_name)
+        .bind(member_name.map(case_insensitive_key))
+    }
 }
 
 /// The member a group's member change is about.
@@ -139,13 +193,19 @@ impl Projection for History {
         "history"
     }
 
-    /// 2: member changes name their member (migration 0019).
+    /// 2: member changes name their member (migration 0019). 3: a group's deletion is in the
+    /// history of each member it still had (migration 0020).
     fn version(&self) -> i64 {
-        2
+        3
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["history_entries", "history_names"]
+        &[
+            "history_entries",
+            "history_names",
+            "history_group_members",
+            "history_group_deletions",
+        ]
     }
 
     fn start_batch(&self, continuing: bool) {
@@ -175,35 +235,23 @@ impl Projection for History {
             Some(member) => self.name_of(tx, member.id.as_str()).await?,
             None => None,
         };
-        let metadata = &recorded.metadata;
-        let insert = Sql::new(
-            "INSERT INTO history_entries (transaction_id, position, instance_id, occurred_at,
-                 actor, key_id, source, user_agent, correlation_id, entity_type, entity_id,
-                 entity_name, entity_name_key, action, details, member_type, member_id,
-                 member_name, member_name_key)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                 $17, $18, $19)",
-        )
-        .bind(recorded.position.transaction_id)
-        .bind(recorded.position.position)
-        .bind(metadata.instance_id.as_str())
-        .bind(metadata.occurred_at.as_str())
-        .bind(metadata.actor.as_str())
-        .bind(metadata.key_id.as_deref())
-        .bind(metadata.source.as_str())
-        .bind(metadata.user_agent.as_deref())
-        .bind(metadata.correlation_id.as_str())
-        .bind(entity_type)
-        .bind(id)
-        .bind(name.as_deref())
-        .bind(name.as_deref().map(case_insensitive_key))
-        .bind(action)
-        .bind(details.to_string())
-        .bind(member.map(|member| member.kind.as_str()))
-        .bind(member.map(|member| member.id.as_str()))
-        .bind(member_name.as_deref())
-        .bind(member_name.as_deref().map(case_insensitive_key));
-        tx.defer_row(insert).await?;
+        let entry = Entry {
+            recorded,
+            entity_type,
+            name: name.as_deref(),
+            action: &action,
+            details: details.to_string(),
+        };
+        let named = member.map(|member| Named {
+            kind: member.kind.as_str(),
+            id: member.id.as_str(),
+            name: member_name.as_deref(),
+        });
+        tx.defer_row(entry.insert("history_entries", named.as_ref()))
+            .await?;
+        if let DomainEvent::Group(event) = &recorded.event {
+            memberships::apply(tx, &entry, event).await?;
+        }
         Ok(())
     }
 }

@@ -12,6 +12,7 @@ mod bulk;
 mod console;
 mod contention;
 mod crash;
+mod deleted_group_history;
 mod directory;
 mod discovery;
 mod entra;

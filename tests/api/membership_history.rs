@@ -16,7 +16,7 @@ on_both_stores_with!(with_admin_api;
     the_cli_exports_and_as_of_view_agree_with_the_admin_api,
 );
 
-const INTEGRATION_USER: &str = "okta-sync";
+pub(crate) const INTEGRATION_USER: &str = "okta-sync";
 
 /// What an identity provider did: users, a group and member changes through one key.
 struct Story {
@@ -28,13 +28,19 @@ struct Story {
     removed: Reply,
 }
 
-async fn send(app: &TestApp, key: &str, method: Method, path: &str, body: Value) -> Reply {
+pub(crate) async fn send(
+    app: &TestApp,
+    key: &str,
+    method: Method,
+    path: &str,
+    body: Value,
+) -> Reply {
     let reply = app.send(method, path, Some(key), Some(&body)).await;
     assert!(reply.status < 300, "{path}: {:?}", reply.body);
     reply
 }
 
-fn member_patch(op: &str, id: &str) -> Value {
+pub(crate) fn member_patch(op: &str, id: &str) -> Value {
     let value = match op {
         "add" => json!({"op": "add", "path": "members", "value": [{"value": id}]}),
         _ => json!({"op": "remove", "path": format!("members[value eq \"{id}\"]")}),
@@ -83,7 +89,7 @@ async fn story(app: &TestApp) -> Story {
 }
 
 /// Every entry the admin API lists for `query`, read `count` at a time.
-async fn history(app: &TestApp, query: &str, count: usize) -> Vec<Value> {
+pub(crate) async fn history(app: &TestApp, query: &str, count: usize) -> Vec<Value> {
     let mut entries = Vec::new();
     let mut cursor = String::new();
     loop {
@@ -100,7 +106,7 @@ async fn history(app: &TestApp, query: &str, count: usize) -> Vec<Value> {
     }
 }
 
-fn actions(entries: &[Value]) -> Vec<&str> {
+pub(crate) fn actions(entries: &[Value]) -> Vec<&str> {
     entries
         .iter()
         .filter_map(|e| e["action"].as_str())
@@ -296,7 +302,7 @@ async fn a_groups_member_changes_name_each_member_as_it_was_named_then(app: Test
         && e["memberType"].is_null()));
 }
 
-async fn cli(app: &TestApp, args: &[&str]) -> String {
+pub(crate) async fn cli(app: &TestApp, args: &[&str]) -> String {
     let (ok, out, err) = run_cli(&app.database_url, args).await;
     assert!(ok, "scimd {args:?}: {err}");
     out

@@ -64,7 +64,8 @@ async fn the_head_of_the_log_is_read_from_the_commit_order_index() {
 }
 
 /// The change history's pages for one user, one name and one kind of change, both ways, and
-/// the indexes each reads (a user's and a name's: those of the member changes naming them too).
+/// the indexes each reads (a user's and a name's: those of the member changes naming them too,
+/// and of the deletions of groups they were still in).
 fn history_statements(dialect: Dialect, instance_id: &str) -> Vec<(&'static [&'static str], Sql)> {
     let page = |filter: fn(&mut HistoryQuery), newest_first| {
         let mut query = HistoryQuery {
@@ -79,8 +80,16 @@ fn history_statements(dialect: Dialect, instance_id: &str) -> Vec<(&'static [&'s
     let by_entity: fn(&mut HistoryQuery) = |query| query.entity_id = Some("some-id".into());
     let by_name: fn(&mut HistoryQuery) = |query| query.user_name = Some("user-7".into());
     let by_action: fn(&mut HistoryQuery) = |query| query.action = Some("UserSuspended".into());
-    let by_id = &["history_by_entity", "history_by_member"];
-    let by_user_name = &["history_by_name", "history_by_member_name"];
+    let by_id = &[
+        "history_by_entity",
+        "history_by_member",
+        "history_deletions_by_member",
+    ];
+    let by_user_name = &[
+        "history_by_name",
+        "history_by_member_name",
+        "history_deletions_by_member_name",
+    ];
     vec![
         (by_id, page(by_entity, false)),
         (by_id, page(by_entity, true)),

@@ -110,3 +110,44 @@ test("a user's timeline shows the groups it joined and left, and the history nam
   assert.match(page.url(), new RegExp(`/users/${ada}$`));
   assert.deepEqual(problems, [], "no script error and no Content-Security-Policy refusal");
 });
+
+test("a user's timeline says it left a group when the group was deleted, and the history page says whom it removed", async () => {
+  const { page, problems } = browser;
+  const { instance, key } = await instanceWithKey("deleted-group");
+  const userName = `${uniqueName("bo")}@example.com`;
+  const created = await scim(key, "POST", "/Users", scimUser(userName));
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const bo = created.body.id;
+  const group = await scim(key, "POST", "/Groups", {
+    schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+    displayName: "Payroll",
+    members: [{ value: bo }],
+  });
+  assert.equal(group.status, 201, JSON.stringify(group.body));
+  const deleted = await scim(key, "DELETE", `/Groups/${group.body.id}`);
+  assert.equal(deleted.status, 204, JSON.stringify(deleted.body));
+  const entries = await history(instance, { id: bo });
+  const left = entries.find((entry) => entry.action === "GroupDeleted");
+  assert.ok(left && left.memberId === bo && left.entityName === "Payroll", JSON.stringify(entries));
+
+  await signIn(page);
+  problems.length = 0;
+  await page.goto(`${BASE_URL}/admin/#/instances/${encodeURIComponent(instance)}/users/${bo}`);
+  await page.getByRole("heading", { name: `User ${userName}`, level: 1 }).waitFor();
+  const timeline = page.getByRole("region", { name: "Timeline" });
+  await timeline.getByText(`Changes 1–${entries.length} to this user, oldest first`).waitFor();
+  const leftRow = timeline.getByRole("row").filter({ hasText: "GroupDeleted" });
+  const leftText = await leftRow.textContent();
+  for (const shown of ["Left deleted group: Payroll", "via scim", left.keyId, left.correlationId]) {
+    assert.ok(leftText.includes(shown), `${shown} in ${leftText}`);
+  }
+  await screenshot(page, "user-left-deleted-group");
+
+  // Filtered by her name, the history page says the deletion removed her.
+  await page.goto(`${BASE_URL}/admin/#/instances/${encodeURIComponent(instance)}/history?user=${encodeURIComponent(userName)}&action=GroupDeleted`);
+  const listing = page.getByRole("region", { name: "Changes" });
+  await listing.getByText("Changes 1–1, oldest first").waitFor();
+  const rowText = await listing.getByRole("row").filter({ hasText: "GroupDeleted" }).textContent();
+  assert.ok(rowText.includes(`removed user (group deleted): ${userName}`), rowText);
+  assert.deepEqual(problems, [], "no script error and no Content-Security-Policy refusal");
+});

@@ -130,19 +130,21 @@ export function changeList(entry) {
  * A group's member change, told from the group's side (whom it added or removed, by the name
  * the member had then, a user linking to its page) or, on the member's own timeline
  * (`subject`: its id), from the member's (which group it joined or left, by the group's name
- * then).
+ * then). A group's deletion is told the same way for each member it still had.
  */
 function memberChange(entry, { instance, hrefOf, subject }) {
   const added = entry.action === "GroupMemberAdded";
+  // A group's deletion names each member it still had: they left it then.
+  const deleted = entry.action === "GroupDeleted";
   if (subject && entry.memberId === subject) {
-    const label = added ? "Added to group" : "Removed from group";
+    const label = added ? "Added to group" : deleted ? "Left deleted group" : "Removed from group";
     const group = entry.entityName ?? entry.entityId;
     return h("ul", { class: "changes" },
       h("li", { title: `${label} ${group}` },
         h("span", { class: "change-name" }, `${label}: `), h("a", { href: groupHref(hrefOf, instance, entry.entityId) }, group)));
   }
   const kind = entry.memberType === "Group" ? "group" : "user";
-  const label = `${added ? "added" : "removed"} ${kind}`;
+  const label = added ? `added ${kind}` : `removed ${kind}${deleted ? " (group deleted)" : ""}`;
   const name = entry.memberName ?? entry.memberId;
   return h("ul", { class: "changes" },
     h("li", { title: `${label}: ${name}` },

@@ -235,11 +235,12 @@ impl Conditions {
         format!("${}", self.args.len())
     }
 
-    /// The rows `SELECT {columns} FROM {table} WHERE {conditions}` finds that also match one
-    /// of `branches`, in `order`, at most `limit` rows: a `UNION ALL` of one statement per
-    /// branch, so that each reads an index of its own in order and the pages merge (an `OR`
-    /// of the branches would leave the planner one index, or a sort of every match). A row
-    /// that matches two branches comes twice: write the branches to exclude each other.
+    /// The rows `SELECT {columns} FROM {table} WHERE {conditions}` finds that also match
+    /// `condition`, for each `(table, condition)` of `branches`, in `order`, at most `limit`
+    /// rows: a `UNION ALL` of one statement per branch, so that each reads an index of its own
+    /// in order and the pages merge (an `OR` of the branches would leave the planner one
+    /// index, or a sort of every match). Every table has `columns` and those of `conditions`.
+    /// A row that matches two branches comes twice: write the branches to exclude each other.
     ///
     /// SQLite merges the branches of a union in `order` as they are. PostgreSQL (15) merges
     /// only branches ordered and limited on their own, and otherwise sorts every match of
@@ -247,8 +248,8 @@ impl Conditions {
     pub fn select_either(
         self,
         dialect: Dialect,
-        (columns, table): (&str, &str),
-        branches: &[String],
+        columns: &str,
+        branches: &[(&str, String)],
         order: &str,
         limit: i64,
     ) -> Sql {
@@ -258,7 +259,7 @@ impl Conditions {
         let statements: Vec<String> = branches
             .iter()
             .enumerate()
-            .map(|(n, branch)| {
+            .map(|(n, (table, branch))| {
                 let mut all = self.conditions.clone();
                 all.push(branch.clone());
                 let branch = format!("SELECT {columns} FROM {table} WHERE {}", all.join(" AND "));

@@ -1,6 +1,7 @@
 //! Reading the change history: a filtered page in the log's order (or its reverse), each
 //! filter on an index that holds that order. A user or group asked for by id or name is found
-//! both where an entry is about it and where a group's member change names it as the member.
+//! both where an entry is about it and where a group's member change names it as the member,
+//! or a group's deletion does (see `memberships`).
 
 use super::{HistoryEntry, HISTORY_COLUMNS};
 use crate::db::{Conditions, DbError, Dialect, Sql};
@@ -10,10 +11,11 @@ use aggregates::values::case_insensitive_key;
 #[derive(Debug, Clone, Default)]
 pub struct HistoryQuery {
     pub instance_id: String,
-    /// Entries about this user or group, and the member changes naming it as the member.
+    /// Entries about this user or group, and the member changes (and deletions of groups it
+    /// was still in) naming it as the member.
     pub entity_id: Option<String>,
     /// Entries about whoever bore this userName or displayName then (any case), and the
-    /// member changes naming such a member.
+    /// member changes and group deletions naming such a member.
     pub user_name: Option<String>,
     pub actor: Option<String>,
     pub action: Option<String>,
@@ -74,8 +76,13 @@ pub fn history_statement(dialect: Dialect, query: &HistoryQuery) -> Sql {
     let about = about.join(" AND ");
     // A group named like the user it adds is both; its entry comes once, as the group's.
     let naming = format!("{} AND ({about}) IS NOT TRUE", naming.join(" AND "));
-    let from = (HISTORY_COLUMNS, "history_entries");
-    conditions.select_either(dialect, from, &[about, naming], &order, query.limit)
+    let branches = [
+        ("history_entries", about),
+        ("history_entries", naming.clone()),
+        // A group deleted with the member still in it: its deletion, naming the member.
+        ("history_group_deletions", naming),
+    ];
+    conditions.select_either(dialect, HISTORY_COLUMNS, &branches, &order, query.limit)
 }
 
 /// The users (or groups: `entity_type`) of `instance_id` that ever bore `name` (any case),
