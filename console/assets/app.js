@@ -2,7 +2,7 @@
 // ever holds a credential; every tab of the browser shares it), the address after `#` that
 // names the page, and the navigation around every page.
 import { adminApi, searchOf } from "./api.js";
-import { h } from "./dom.js";
+import { fill, h } from "./dom.js";
 import { routes } from "./routes.js";
 
 // Not a credential: only a nudge to the other tabs that someone signed in or out here, so
@@ -160,11 +160,11 @@ async function render() {
   };
   notice = null;
   const view = h("div", {});
-  main.replaceChildren(view);
+  fill(main, view);
   try {
     await route.page.render(view, context);
   } catch (error) {
-    view.replaceChildren(
+    fill(view, 
       h("h1", {}, "Something went wrong"),
       h("div", { class: "message error", role: "alert" }, error.message ?? String(error)),
     );

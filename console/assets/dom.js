@@ -27,6 +27,15 @@ function append(parent, children) {
   }
 }
 
+/**
+ * Replaces an element's children as `h` would give them: unlike the DOM's own
+ * `replaceChildren`, a `null` or `false` left by a condition is no child, not the text "null".
+ */
+export function fill(parent, ...children) {
+  parent.replaceChildren();
+  append(parent, children);
+}
+
 let lastId = 0;
 /** An id unique on the page, to tie a label to its control. */
 export function uniqueId(prefix) {

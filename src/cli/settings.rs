@@ -80,6 +80,14 @@ pub enum MappingsCommand {
         #[arg(long)]
         instance: String,
     },
+    /// What `apply` would change now, nothing written: how many users, and a sample of old → new
+    Preview {
+        #[arg(long)]
+        instance: String,
+        /// How many changed users to show
+        #[arg(long, default_value_t = 10)]
+        sample: usize,
+    },
     /// Fill every user's fields again with the current mapping (a mapped event per change)
     Apply {
         #[arg(long)]
@@ -162,6 +170,9 @@ pub async fn fields(store: &Store, command: FieldsCommand, json: bool) -> anyhow
 pub async fn mappings(store: &Store, command: MappingsCommand, json: bool) -> anyhow::Result<()> {
     let settings = match command {
         MappingsCommand::Apply { instance } => return apply(store, &instance, json).await,
+        MappingsCommand::Preview { instance, sample } => {
+            return preview(store, &instance, sample, json).await
+        }
         MappingsCommand::Show { instance } => admin::settings(store, &instance).await?,
         MappingsCommand::Set {
             instance,
@@ -221,6 +232,46 @@ async fn apply(store: &Store, instance: &str, json: bool) -> anyhow::Result<()> 
     println!(
         "Applied the mapping of {instance:?} to {} users; {} changed.",
         report.users, report.changed
+    );
+    Ok(())
+}
+
+async fn preview(store: &Store, instance: &str, sample: usize, json: bool) -> anyhow::Result<()> {
+    let progress = Progress::new(None);
+    let outcome = admin::preview_mappings(store, instance, sample, |so_far| {
+        let line = format!(
+            "checked {} users so far, {} would change",
+            so_far.users, so_far.changed
+        );
+        progress.update(so_far.users, &line);
+    })
+    .await;
+    progress.finish();
+    let preview = outcome?;
+    if json {
+        return print_json(&views::remap_preview(&preview));
+    }
+    println!(
+        "Applying the mapping of {instance:?} would change {} of {} users; nothing has been written.",
+        preview.report.changed, preview.report.users
+    );
+    let shown = |value: &Option<String>| value.clone().unwrap_or_else(|| "(blank)".to_string());
+    print_table(
+        &["USERNAME", "FIELD", "NOW", "AFTER APPLYING"],
+        preview
+            .sample
+            .iter()
+            .flat_map(|user| {
+                user.changes.iter().map(|change| {
+                    vec![
+                        user.user_name.clone(),
+                        change.field.clone(),
+                        shown(&change.old),
+                        shown(&change.new),
+                    ]
+                })
+            })
+            .collect(),
     );
     Ok(())
 }

@@ -481,7 +481,7 @@ async fn the_cli_manages_fields_and_mappings(kind: StoreKind) {
     // A user provisioned through SCIM, then a mapping applied from the command line.
     let mut server = Server::start(&url).await;
     let token = new_key(&url, "acme", "okta").await;
-    let (status, _) = call(
+    let (status, zoe) = call(
         reqwest::Method::POST,
         &format!("{}/Users", server.base),
         &token,
@@ -496,6 +496,36 @@ async fn the_cli_manages_fields_and_mappings(kind: StoreKind) {
     assert!(server.signal("TERM").await.success());
     let (ok, _, err) = set("Country", r#"addresses[type eq "work"].country"#).await;
     assert!(ok, "{err}");
+    // The preview says what the apply will do, and writes nothing.
+    let preview = |format: &'static str| {
+        let url = url.clone();
+        async move {
+            let mut args = vec!["mappings", "preview", "--instance", "acme"];
+            args.extend((format == "json").then_some("--json"));
+            run_cli(&url, &args).await
+        }
+    };
+    let (ok, out, err) = preview("table").await;
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("would change 1 of 1 users; nothing has been written"),
+        "{out}"
+    );
+    assert!(
+        out.lines().any(|line| line.starts_with("zoe")
+            && line.contains("Country")
+            && line.contains("(blank)")
+            && line.contains("NZ")),
+        "{out}"
+    );
+    let (_, out, _) = preview("json").await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap_or_default(),
+        json!({"users": 1, "changed": 1, "sample": [
+            {"id": zoe["id"], "userName": "zoe",
+             "changes": [{"field": "Country", "old": null, "new": "NZ"}]}
+        ]})
+    );
     let apply = || run_cli(&url, &["mappings", "apply", "--instance", "acme", "--json"]);
     let (ok, out, err) = apply().await;
     assert!(ok, "{err}");

@@ -3,7 +3,7 @@
 // hash to record elsewhere), and every projection rebuilt from the event log in a scratch
 // store and compared with the live one, digest by digest. The rebuild reads the whole log, so
 // it runs only when asked, in the background, with its progress shown.
-import { announce, h, message, table } from "../dom.js";
+import { announce, fill, h, message, table } from "../dom.js";
 
 function chainResult(chain) {
   if (chain.intact) return h("span", { class: "badge ok" }, "Intact");
@@ -32,11 +32,11 @@ export async function render(view, { api, hrefOf }) {
     try {
       found = await api.get("/audit");
     } catch (error) {
-      chains.replaceChildren(message("error", error.message));
+      fill(chains, message("error", error.message));
       return;
     }
     const broken = found.filter((chain) => !chain.intact).length;
-    chains.replaceChildren(
+    fill(chains, 
       broken ? message("error", `The event log of ${broken} instance${broken === 1 ? "" : "s"} does not match its hash chain.`) : null,
       table({
         caption: `Hash chains of ${found.length} instance${found.length === 1 ? "" : "s"}`,
@@ -58,9 +58,9 @@ export async function render(view, { api, hrefOf }) {
     const said = differing.length
       ? `The live read models differ from a rebuild: ${differing.join(", ")}.`
       : `Every projection is identical to its rebuild from ${report.events} events (${report.seconds.toFixed(1)} s).`;
-    status.replaceChildren(message(differing.length ? "error" : "success", said));
+    fill(status, message(differing.length ? "error" : "success", said));
     if (!differing.length) announce(said);
-    projections.replaceChildren(
+    fill(projections, 
       table({
         caption: `Projections rebuilt up to global position ${report.position}`,
         rows: report.projections,
@@ -90,7 +90,7 @@ export async function render(view, { api, hrefOf }) {
     projections.replaceChildren();
     const progress = h("progress", { max: "1", value: "0", "aria-label": "Verification progress" });
     const stage = h("span", { "aria-hidden": "true" });
-    status.replaceChildren(
+    fill(status, 
       h("p", { class: "busy" },
         "Verifying: rebuilding every projection from the event log in a scratch store and comparing. This reads the whole log and can take a while on a large store."),
       h("p", {}, progress, " ", stage),
@@ -107,9 +107,9 @@ export async function render(view, { api, hrefOf }) {
         run = await api.get("/verify");
       }
       if (run.state === "done") showReport(run.report);
-      else status.replaceChildren(message("error", `Verification failed: ${run.error ?? run.state}`));
+      else fill(status, message("error", `Verification failed: ${run.error ?? run.state}`));
     } catch (error) {
-      status.replaceChildren(message("error", `Verification failed: ${error.message}`));
+      fill(status, message("error", `Verification failed: ${error.message}`));
     } finally {
       projections.removeAttribute("aria-busy");
       button.disabled = false;

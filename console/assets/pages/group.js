@@ -1,7 +1,7 @@
 // One group: its name, its members 50 a page (each by name, users linked to their page, nested
 // groups to theirs), and its history (the change history of its id, oldest first).
 import { instancePath } from "../api.js";
-import { h, message, pager, table, time } from "../dom.js";
+import { fill, h, message, pager, table, time } from "../dom.js";
 import { groupHref, historyColumns, pagedTo, userHref } from "./history.js";
 
 const PAGE = 50;
@@ -21,11 +21,11 @@ function paged(container, label, load, draw) {
     try {
       result = await load(cursors[page - 1]);
     } catch (error) {
-      container.replaceChildren(message("error", error.message));
+      fill(container, message("error", error.message));
       return null;
     }
     if (result.nextCursor) cursors[page] = result.nextCursor;
-    container.replaceChildren(
+    fill(container, 
       draw(page, result),
       result.entries.length > 0 || page > 1
         ? pager({
@@ -93,7 +93,7 @@ export async function render(view, { api, params, hrefOf }) {
   if (!first) return;
   const group = first.group;
   heading.textContent = `Group ${group.displayName}`;
-  facts.replaceChildren(
+  fill(facts, 
     h("dl", { class: "facts" },
       h("dt", {}, "displayName"), h("dd", {}, group.displayName),
       h("dt", {}, "id"), h("dd", {}, h("code", {}, group.id)),

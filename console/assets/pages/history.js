@@ -2,7 +2,7 @@
 // time range), read 50 entries at a time oldest or newest first, and exported whole as JSON
 // Lines or CSV like `scimd history` (always in the event log's order, as the CLI writes them).
 import { instancePath } from "../api.js";
-import { announce, download, field, fromPickerValue, h, message, pager, rangeProblem, table, time, timePicker } from "../dom.js";
+import { announce, download, field, fill, fromPickerValue, h, message, pager, rangeProblem, table, time, timePicker } from "../dom.js";
 
 const PAGE = 50;
 // The admin API's largest page, so that exports take as few round trips as possible.
@@ -277,7 +277,7 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
         const range = { since: fromPickerValue(since.value), until: fromPickerValue(until.value, { endOfSecond: true }) };
         const problem = rangeProblem(range.since, range.until);
         if (problem) {
-          filterProblem.replaceChildren(message("error", problem));
+          fill(filterProblem, message("error", problem));
           since.focus();
           return;
         }
@@ -305,7 +305,7 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
   // The instance's integration users, offered as actors; the filter works without them.
   api.get(instancePath(instance, "/keys")).then((keys) => {
     const names = [...new Set(keys.map((key) => key.integrationUser))].sort();
-    actors.replaceChildren(...names.map((name) => h("option", { value: name })));
+    fill(actors, ...names.map((name) => h("option", { value: name })));
   }, () => {});
 
   const cursors = [null];
@@ -315,13 +315,13 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
       const query = { ...filter, order: newest ? "newest" : "", count: PAGE, cursor: cursors[page - 1] };
       result = await api.get(instancePath(instance, "/history"), query);
     } catch (error) {
-      listing.replaceChildren(message("error", error.message));
+      fill(listing, message("error", error.message));
       return;
     }
     if (result.nextCursor) cursors[page] = result.nextCursor;
     const first = (page - 1) * PAGE + 1;
     const entries = result.entries;
-    listing.replaceChildren(
+    fill(listing, 
       table({
         caption: `Changes ${first}–${first + entries.length - 1}, ${newest ? "newest" : "oldest"} first`,
         empty: filtered ? "No change matches these filters." : "No change has been recorded in this instance yet.",
@@ -356,7 +356,7 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
         if (cursor) exportStatus.textContent = `Exporting… ${count} entries so far`;
       } while (cursor);
     } catch (error) {
-      exportStatus.replaceChildren(message("error", `Export failed: ${error.message}`));
+      fill(exportStatus, message("error", `Export failed: ${error.message}`));
       return;
     }
     const text = lines.length ? `${lines.join("\n")}\n` : "";
@@ -385,7 +385,7 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
             navigate(`/instances/${encodeURIComponent(instance)}/users`, { q: userName });
             return;
           }
-          finder.replaceChildren(message("error", error.message));
+          fill(finder, message("error", error.message));
           lookup.focus();
         }
       },

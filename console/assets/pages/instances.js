@@ -1,5 +1,5 @@
 // Instances: the tenants of this deployment, each with its own keys, mapping and history.
-import { announce, field, h, message, table, time } from "../dom.js";
+import { announce, field, fill, h, message, table, time } from "../dom.js";
 
 export async function render(view, { api, hrefOf }) {
   const listing = h("div", {});
@@ -8,7 +8,7 @@ export async function render(view, { api, hrefOf }) {
 
   async function refresh() {
     const instances = await api.get("/instances");
-    listing.replaceChildren(
+    fill(listing, 
       table({
         caption: `${instances.length} instance${instances.length === 1 ? "" : "s"}`,
         empty: "No instances yet.",
@@ -48,14 +48,14 @@ export async function render(view, { api, hrefOf }) {
         feedback.replaceChildren();
         try {
           const created = await api.post("/instances", { name: name.value.trim() });
-          feedback.replaceChildren(
+          fill(feedback, 
             message("success", `Instance ${created.name} created. Issue it an API key under Keys.`),
           );
           announce(`Instance ${created.name} created`);
           name.value = "";
           await refresh();
         } catch (error) {
-          feedback.replaceChildren(message("error", error.message));
+          fill(feedback, message("error", error.message));
           name.focus();
         }
       },

@@ -1,7 +1,7 @@
 // API keys of one instance: issue one (its secret shown this once), list them with when each
 // was last used (is the identity provider still on a revoked key?), revoke one.
 import { instancePath } from "../api.js";
-import { announce, field, h, message, table, time } from "../dom.js";
+import { announce, field, fill, h, message, table, time } from "../dom.js";
 
 /**
  * When a key was last used (written at most once a minute), and for a revoked key used after
@@ -31,10 +31,10 @@ export async function render(view, { api, params, hrefOf }) {
     feedback.replaceChildren();
     try {
       await api.delete(instancePath(instance, `/keys/${encodeURIComponent(key.keyId)}`));
-      feedback.replaceChildren(message("success", `Key ${key.keyId} revoked.`));
+      fill(feedback, message("success", `Key ${key.keyId} revoked.`));
       announce(`Key ${key.keyId} revoked`);
     } catch (error) {
-      feedback.replaceChildren(message("error", error.message));
+      fill(feedback, message("error", error.message));
     }
     await refresh();
   }
@@ -44,7 +44,7 @@ export async function render(view, { api, params, hrefOf }) {
 
   async function refresh() {
     const keys = await api.get(instancePath(instance, "/keys"));
-    listing.replaceChildren(
+    fill(listing, 
       table({
         caption: `${keys.length} key${keys.length === 1 ? "" : "s"} of ${instance}`,
         empty: "This instance has no API keys yet.",
@@ -96,7 +96,7 @@ export async function render(view, { api, params, hrefOf }) {
       },
       "Copy key",
     );
-    feedback.replaceChildren(
+    fill(feedback, 
       h(
         "div",
         { class: "message success" },
@@ -122,7 +122,7 @@ export async function render(view, { api, params, hrefOf }) {
           announce(`Key ${issued.keyId} issued; it is shown only this once`);
           await refresh();
         } catch (error) {
-          feedback.replaceChildren(message("error", error.message));
+          fill(feedback, message("error", error.message));
           integrationUser.focus();
         }
       },

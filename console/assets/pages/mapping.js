@@ -2,7 +2,7 @@
 // application's User entity. Change, delete and add rows, add custom text fields, restore the
 // defaults, and re-apply the mapping to users provisioned before a change.
 import { instancePath } from "../api.js";
-import { announce, field, h, message, table } from "../dom.js";
+import { announce, field, fill, h, message, table } from "../dom.js";
 
 const ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
@@ -56,7 +56,7 @@ export async function render(view, { api, params }) {
   const fieldFeedback = h("div", { class: "feedback" });
   function report(area, kind, text) {
     for (const each of [tableFeedback, addFeedback, fieldFeedback]) each.replaceChildren();
-    area.replaceChildren(message(kind, text));
+    fill(area, message(kind, text));
     if (kind !== "error") announce(text);
   }
 
@@ -172,7 +172,7 @@ export async function render(view, { api, params }) {
 
   function draw() {
     const custom = new Set(doc.customFields);
-    listing.replaceChildren(
+    fill(listing, 
       table({
         caption: `${doc.mapping.length} mapped field${doc.mapping.length === 1 ? "" : "s"} of ${instance}`,
         empty: "Nothing is mapped: no application field is filled from SCIM. Add a mapping or restore the defaults.",
@@ -192,7 +192,7 @@ export async function render(view, { api, params }) {
       }),
     );
     drawTargets();
-    customList.replaceChildren(
+    fill(customList, 
       doc.customFields.length
         ? `Custom text fields: ${doc.customFields.join(", ")}.`
         : "No custom text fields yet.",
@@ -210,7 +210,7 @@ export async function render(view, { api, params }) {
     const options = free.length
       ? free.map((name) => h("option", { value: name }, name))
       : [h("option", { value: "" }, "Every text field is mapped")];
-    target.replaceChildren(...options);
+    fill(target, ...options);
     if (free.includes(keep)) target.value = keep;
     target.disabled = free.length === 0;
     source.disabled = free.length === 0;
@@ -304,7 +304,7 @@ export async function render(view, { api, params }) {
   async function showPreview() {
     applyButton.disabled = true;
     for (const each of [tableFeedback, addFeedback, fieldFeedback]) each.replaceChildren();
-    preview.replaceChildren(h("p", { class: "busy", role: "status" }, "Working out what applying the mapping would change…"));
+    fill(preview, h("p", { class: "busy", role: "status" }, "Working out what applying the mapping would change…"));
     let result;
     try {
       result = await api.get(path("/mappings/preview"));
@@ -319,7 +319,7 @@ export async function render(view, { api, params }) {
       ? `${plural(result.changed, "user")} change, of ${plural(result.users, "user")} checked. Nothing has been written yet.`
       : `No user changes: the fields of all ${plural(result.users, "user")} already match the mapping.`;
     const apply = h("button", { type: "button", class: "danger", onclick: () => confirmApply(apply) }, `Apply to ${plural(result.changed, "user")}`);
-    preview.replaceChildren(
+    fill(preview, 
       h("section", { class: "panel", "aria-labelledby": "apply-preview-heading" },
         h("h3", { id: "apply-preview-heading" }, "Apply to existing users: preview"),
         h("p", { class: "preview-summary" }, summary),

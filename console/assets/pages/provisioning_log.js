@@ -3,7 +3,7 @@
 // alice@corp not created?"; a failed request opens onto its SCIM error and its body as scimd
 // kept it (credentials already redacted by scimd).
 import { instancePath } from "../api.js";
-import { announce, field, formatTime, fromPickerValue, h, message, pager, rangeProblem, table, time, timePicker, uniqueId } from "../dom.js";
+import { announce, field, fill, formatTime, fromPickerValue, h, message, pager, rangeProblem, table, time, timePicker, uniqueId } from "../dom.js";
 
 const PAGE_SIZE = 50;
 // The address's filters, named as the admin API names them, so they pass straight through.
@@ -143,7 +143,7 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
         const range = { since: fromPickerValue(since.value), until: fromPickerValue(until.value, { endOfSecond: true }) };
         const problem = rangeProblem(range.since, range.until);
         if (problem) {
-          formProblem.replaceChildren(message("error", problem));
+          fill(formProblem, message("error", problem));
           since.focus();
           return;
         }
@@ -221,7 +221,7 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
       });
     } catch (error) {
       listing.setAttribute("aria-busy", "false");
-      listing.replaceChildren(message("error", error.message));
+      fill(listing, message("error", error.message));
       return;
     }
     const entries = page.entries ?? [];
@@ -267,7 +267,7 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
               : undefined,
           })
         : null;
-    listing.replaceChildren(shown, paging ?? "");
+    fill(listing, shown, paging ?? "");
     listing.setAttribute("aria-busy", "false");
     if (focus) {
       // The button pressed was replaced: keep the reader on it, or at the results' start

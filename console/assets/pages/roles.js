@@ -2,7 +2,7 @@
 // other is refused, and the provisioning log says which role) and which ones a user sent
 // without roles gets. Allowing a refused role here is how such a refusal is fixed.
 import { instancePath } from "../api.js";
-import { announce, field, h, message } from "../dom.js";
+import { announce, field, fill, h, message } from "../dom.js";
 
 /** "User, Approver" or one per line as a list of role names, blanks left out. */
 function rolesOf(text) {
@@ -27,7 +27,7 @@ export async function render(view, { api, params, hrefOf }) {
   function draw() {
     const anyRole = roles.allowed === "any";
     const list = (names, none) => (names.length ? names.join(", ") : h("span", { class: "muted" }, none));
-    current.replaceChildren(
+    fill(current, 
       h("dl", { class: "facts" },
         h("dt", {}, "Allowed roles"), h("dd", {}, anyRole ? "Any role" : list(roles.allowed, "None: every role is refused")),
         h("dt", {}, "Default roles"), h("dd", {}, list(roles.default, "None"))),
@@ -43,10 +43,10 @@ export async function render(view, { api, params, hrefOf }) {
     try {
       roles = await call();
       draw();
-      feedback.replaceChildren(message("success", success));
+      fill(feedback, message("success", success));
       announce(success);
     } catch (error) {
-      feedback.replaceChildren(message("error", error.message));
+      fill(feedback, message("error", error.message));
     }
   }
 

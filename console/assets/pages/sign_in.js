@@ -3,7 +3,7 @@
 // sees (HttpOnly); the credential itself is kept nowhere. Afterwards the page asked for before
 // signing in (`next`) opens.
 import { ApiError } from "../api.js";
-import { field, h, message } from "../dom.js";
+import { field, fill, h, message } from "../dom.js";
 
 /** Trades `token` for a session; who it signs in. */
 async function startSession(token) {
@@ -51,7 +51,7 @@ export async function render(view, { signIn, notice, query }) {
             error.status === 401 || error.status === 403
               ? "That is not the admin token: use your administrator's credential or the bootstrap token scimd was started with (SCIMD_ADMIN_TOKEN)."
               : error.message;
-          feedback.replaceChildren(message("error", text));
+          fill(feedback, message("error", text));
           input.focus();
         } finally {
           button.disabled = false;

@@ -3,7 +3,7 @@
 // history of its id, with the member changes of the groups it joined and left, oldest first
 // like the history page, 50 entries a page).
 import { instancePath } from "../api.js";
-import { field, formatTime, fromPickerValue, h, message, pager, table, time, timePicker } from "../dom.js";
+import { field, fill, formatTime, fromPickerValue, h, message, pager, table, time, timePicker } from "../dom.js";
 import { groupHref, historyColumns, pagedTo } from "./history.js";
 
 const PAGE = 50;
@@ -104,12 +104,12 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
       user = await api.get(instancePath(instance, `/users/${encodeURIComponent(id)}`), { at });
     } catch (error) {
       // The API's 404 reasons (not created yet, deleted, unknown id) say it best.
-      current.replaceChildren(message("error", error.message));
+      fill(current, message("error", error.message));
       return;
     }
     heading.textContent = `User ${user.userName ?? id}`;
     linkRequests(user.userName);
-    current.replaceChildren(
+    fill(current, 
       facts(user, (group) => h("a", { href: groupHref(hrefOf, instance, group.value) }, group.display ?? group.value)),
       h("details", { class: "raw-json" }, h("summary", {}, "SCIM JSON"), h("pre", {}, JSON.stringify(user, null, 2))),
     );
@@ -122,14 +122,14 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
     try {
       entry = await api.get(instancePath(instance, `/directory/${encodeURIComponent(userName)}`));
     } catch (error) {
-      directory.replaceChildren(message("error", `No directory entry: ${error.message}`));
+      fill(directory, message("error", `No directory entry: ${error.message}`));
       return;
     }
     const fields = Object.entries(entry.fields ?? {});
     const manager = entry.manager
       ? [entry.manager.reference, entry.manager.id ? "" : " (not provisioned yet)"]
       : "none";
-    directory.replaceChildren(
+    fill(directory, 
       h("section", { "aria-labelledby": "directory-heading" },
         h("h2", { id: "directory-heading" }, "Application directory entry"),
         h("dl", { class: "facts" },
@@ -147,7 +147,7 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
     try {
       result = await api.get(instancePath(instance, "/history"), { id, count: PAGE, cursor: cursors[page - 1] });
     } catch (error) {
-      timeline.replaceChildren(message("error", error.message));
+      fill(timeline, message("error", error.message));
       return;
     }
     if (result.nextCursor) cursors[page] = result.nextCursor;
@@ -170,7 +170,7 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
           "View as of this change",
         ),
     });
-    timeline.replaceChildren(
+    fill(timeline, 
       table({
         caption: `Changes ${first}–${first + result.entries.length - 1} to this user, oldest first`,
         empty: "No change to this user is recorded.",

@@ -2,7 +2,7 @@
 // (any case), 50 a page in userName order; each leads to its user page. With no search text
 // every user is listed. The search text is in the address, so a search can be shared.
 import { instancePath } from "../api.js";
-import { field, h, message, pager, table } from "../dom.js";
+import { field, fill, h, message, pager, table } from "../dom.js";
 import { pagedTo, userHref } from "./history.js";
 
 const PAGE = 50;
@@ -36,13 +36,13 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
     try {
       result = await api.get(instancePath(instance, "/users"), { q, count: PAGE, cursor: cursors[page - 1] });
     } catch (error) {
-      listing.replaceChildren(message("error", error.message));
+      fill(listing, message("error", error.message));
       return;
     }
     if (result.nextCursor) cursors[page] = result.nextCursor;
     const first = (page - 1) * PAGE + 1;
     const users = result.entries;
-    listing.replaceChildren(
+    fill(listing, 
       table({
         caption: `Users ${first}–${first + users.length - 1}${q ? ` starting with “${q}”` : ""}, by userName`,
         empty: q
