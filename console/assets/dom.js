@@ -181,10 +181,16 @@ export function fromPickerValue(value, { endOfSecond = false } = {}) {
   return when.toISOString();
 }
 
-/** The reason a From–Until range is refused ("" when it is a range): From after Until. */
-export function rangeProblem(since, until) {
-  if (since && until && new Date(since) > new Date(until)) {
-    return `From (${formatTime(since)}) is after Until (${formatTime(until)}): nothing can match. Swap them or change one.`;
-  }
-  return "";
+/**
+ * The range a From and an Until picker give (Until covering its whole second) as RFC 3339,
+ * and the reason it is refused ("" when it is a range): From after Until.
+ */
+export function pickedRange(sincePicker, untilPicker) {
+  const since = fromPickerValue(sincePicker.value);
+  const until = fromPickerValue(untilPicker.value, { endOfSecond: true });
+  const problem =
+    since && until && new Date(since) > new Date(until)
+      ? `From (${formatTime(since)}) is after Until (${formatTime(until)}): nothing can match. Swap them or change one.`
+      : "";
+  return { range: { since, until }, problem };
 }

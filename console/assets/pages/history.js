@@ -2,7 +2,7 @@
 // time range), read 50 entries at a time oldest or newest first, and exported whole as JSON
 // Lines or CSV like `scimd history` (always in the event log's order, as the CLI writes them).
 import { instancePath } from "../api.js";
-import { announce, download, field, fill, fromPickerValue, h, message, pager, rangeProblem, table, time, timePicker } from "../dom.js";
+import { announce, download, field, fill, h, message, pager, pickedRange, table, time, timePicker } from "../dom.js";
 
 const PAGE = 50;
 // The admin API's largest page, so that exports take as few round trips as possible.
@@ -274,8 +274,7 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
       "aria-label": "Filter the history",
       onsubmit: (event) => {
         event.preventDefault();
-        const range = { since: fromPickerValue(since.value), until: fromPickerValue(until.value, { endOfSecond: true }) };
-        const problem = rangeProblem(range.since, range.until);
+        const { range, problem } = pickedRange(since, until);
         if (problem) {
           fill(filterProblem, message("error", problem));
           since.focus();

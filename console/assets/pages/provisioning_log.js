@@ -3,7 +3,7 @@
 // alice@corp not created?"; a failed request opens onto its SCIM error and its body as scimd
 // kept it (credentials already redacted by scimd).
 import { instancePath } from "../api.js";
-import { announce, field, fill, formatTime, fromPickerValue, h, message, pager, rangeProblem, table, time, timePicker, uniqueId } from "../dom.js";
+import { announce, field, fill, formatTime, h, message, pager, pickedRange, table, time, timePicker, uniqueId } from "../dom.js";
 
 const PAGE_SIZE = 50;
 // The address's filters, named as the admin API names them, so they pass straight through.
@@ -140,8 +140,7 @@ export async function render(view, { api, params, query, navigate, hrefOf }) {
       "aria-label": "Search the provisioning log",
       onsubmit: (event) => {
         event.preventDefault();
-        const range = { since: fromPickerValue(since.value), until: fromPickerValue(until.value, { endOfSecond: true }) };
-        const problem = rangeProblem(range.since, range.until);
+        const { range, problem } = pickedRange(since, until);
         if (problem) {
           fill(formProblem, message("error", problem));
           since.focus();
