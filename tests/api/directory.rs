@@ -190,13 +190,10 @@ async fn a_changed_mapping_takes_effect_when_re_applied(app: TestApp) {
         )
         .await
         .id();
-    let operator = crate::common::operator();
-    let change = |command| admin::change_settings(&app.store, DEFAULT_INSTANCE, command, &operator);
-    change(SettingsCommand::AddField {
+    app.change_settings(SettingsCommand::AddField {
         name: "Country".into(),
     })
-    .await
-    .expect("a field is added");
+    .await;
     admin::set_mapping(
         &app.store,
         DEFAULT_INSTANCE,
@@ -206,11 +203,10 @@ async fn a_changed_mapping_takes_effect_when_re_applied(app: TestApp) {
     )
     .await
     .expect("the mapping is set");
-    change(SettingsCommand::DeleteMapping {
+    app.change_settings(SettingsCommand::DeleteMapping {
         field: "Scim Sync Job Title".into(),
     })
-    .await
-    .expect("the mapping is deleted");
+    .await;
     // Nothing changes for existing users until the mapping is applied.
     assert_eq!(
         entry(&app, "cat").await["fields"]["Scim Sync Job Title"],

@@ -9,7 +9,6 @@
 use crate::common::{encode, member_ids, user, TestApp};
 use crate::on_both_stores;
 use aggregates::settings::SettingsCommand;
-use scimd::admin;
 use serde_json::{json, Value};
 
 on_both_stores!(
@@ -176,14 +175,7 @@ async fn entra_patches_with_capitalised_ops_and_string_booleans(app: TestApp) {
     let allow = SettingsCommand::AllowRoles {
         roles: vec!["User".into(), "Admin".into()],
     };
-    admin::change_settings(
-        &app.store,
-        admin::DEFAULT_INSTANCE,
-        allow,
-        &crate::common::operator(),
-    )
-    .await
-    .expect("roles can be allowed");
+    app.change_settings(allow).await;
     let id = app
         .post("/Users", entra_user("Test_User_2@testuser.com", None))
         .await

@@ -44,14 +44,7 @@ async fn every_change_is_in_the_history_in_order_with_who_and_what(app: TestApp)
     let allow = SettingsCommand::AllowRoles {
         roles: vec!["User".into(), "Viewer".into()],
     };
-    admin::change_settings(
-        &app.store,
-        DEFAULT_INSTANCE,
-        allow,
-        &crate::common::operator(),
-    )
-    .await
-    .expect("roles change");
+    app.change_settings(allow).await;
     assert_eq!(app.delete(&format!("/Users/{ann}")).await.status, 204);
 
     let everything = entries(&app, &HistoryFilter::default()).await;

@@ -233,14 +233,7 @@ async fn add_cost_centre(app: &TestApp) {
     let add = SettingsCommand::AddField {
         name: "Cost Centre".into(),
     };
-    admin::change_settings(
-        &app.store,
-        DEFAULT_INSTANCE,
-        add,
-        &crate::common::operator(),
-    )
-    .await
-    .expect("a custom field is added");
+    app.change_settings(add).await;
 }
 
 async fn accounts_may_state_the_applications_own_fields(app: TestApp) {

@@ -4,7 +4,6 @@
 use crate::common::{user, TestApp};
 use crate::on_both_stores;
 use aggregates::settings::SettingsCommand;
-use scimd::admin::{self, DEFAULT_INSTANCE};
 use serde_json::json;
 
 on_both_stores!(
@@ -12,17 +11,6 @@ on_both_stores!(
     roles_outside_the_allowed_set_are_refused_and_named,
     allowed_and_default_roles_follow_the_instance_settings,
 );
-
-async fn change(app: &TestApp, command: SettingsCommand) {
-    admin::change_settings(
-        &app.store,
-        DEFAULT_INSTANCE,
-        command,
-        &crate::common::operator(),
-    )
-    .await
-    .expect("the settings change");
-}
 
 fn with_roles(user_name: &str, roles: &[&str]) -> serde_json::Value {
     let mut resource = user(user_name);
@@ -70,19 +58,13 @@ async fn roles_outside_the_allowed_set_are_refused_and_named(app: TestApp) {
 }
 
 async fn allowed_and_default_roles_follow_the_instance_settings(app: TestApp) {
-    change(
-        &app,
-        SettingsCommand::AllowRoles {
-            roles: vec!["User".into(), "Viewer".into()],
-        },
-    )
+    app.change_settings(SettingsCommand::AllowRoles {
+        roles: vec!["User".into(), "Viewer".into()],
+    })
     .await;
-    change(
-        &app,
-        SettingsCommand::SetDefaultRoles {
-            roles: vec!["Viewer".into()],
-        },
-    )
+    app.change_settings(SettingsCommand::SetDefaultRoles {
+        roles: vec!["Viewer".into()],
+    })
     .await;
     let created = app.post("/Users", user("dan")).await;
     assert_eq!(created.body["roles"], json!([{"value": "Viewer"}]));
@@ -92,7 +74,7 @@ async fn allowed_and_default_roles_follow_the_instance_settings(app: TestApp) {
     let detail = refused.body["detail"].as_str().unwrap_or_default();
     assert!(detail.contains("allowed roles: User, Viewer"), "{detail}");
 
-    change(&app, SettingsCommand::AllowAnyRole).await;
+    app.change_settings(SettingsCommand::AllowAnyRole).await;
     let any = app.post("/Users", with_roles("fay", &["Auditor"])).await;
     assert_eq!(any.status, 201, "{:?}", any.body);
     assert_eq!(any.body["roles"], json!([{"value": "Auditor"}]));

@@ -6,7 +6,6 @@ use crate::common::cli::run_cli;
 use crate::common::{user, TestApp};
 use crate::on_both_stores;
 use aggregates::settings::SettingsCommand;
-use scimd::admin::{self, DEFAULT_INSTANCE};
 use serde_json::json;
 
 on_both_stores!(
@@ -39,14 +38,7 @@ async fn settings_are_loaded_again_only_once_they_change(app: TestApp) {
     let allow = SettingsCommand::AllowRoles {
         roles: vec!["User".into(), "Viewer".into()],
     };
-    admin::change_settings(
-        &app.store,
-        DEFAULT_INSTANCE,
-        allow,
-        &crate::common::operator(),
-    )
-    .await
-    .expect("the roles change");
+    app.change_settings(allow).await;
     let viewer = app.post("/Users", with_roles("bob", &["Viewer"])).await;
     assert_eq!(viewer.status, 201, "{:?}", viewer.body);
     app.create_user("carl").await;

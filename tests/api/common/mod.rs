@@ -281,6 +281,16 @@ impl TestApp {
             .await
     }
 
+    /// Changes the default instance's settings as an operator would from the CLI.
+    pub async fn change_settings(&self, command: aggregates::settings::SettingsCommand) {
+        let asked = format!("{command:?}");
+        if let Err(error) =
+            admin::change_settings(&self.store, admin::DEFAULT_INSTANCE, command, &operator()).await
+        {
+            panic!("the settings change {asked}: {error}");
+        }
+    }
+
     /// Creates a user with just a userName and returns its id.
     pub async fn create_user(&self, user_name: &str) -> String {
         let reply = self.post("/Users", user(user_name)).await;
