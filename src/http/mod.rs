@@ -23,6 +23,7 @@ mod json;
 mod listing;
 mod metrics;
 mod origin;
+mod protocol;
 mod rate_limit;
 mod response;
 mod router;
