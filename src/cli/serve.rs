@@ -47,6 +47,10 @@ pub struct ServeArgs {
         requires = "tls_cert"
     )]
     pub tls_key: Option<PathBuf>,
+    /// Seconds between checks of the certificate and key files for a change to reload; 0: reload
+    /// on SIGHUP only
+    #[arg(long, env = "SCIMD_TLS_RELOAD_SECS", default_value_t = tls::RELOAD_POLL_SECS)]
+    pub tls_reload_secs: u64,
     /// Database connections in the pool
     #[arg(long, env = "SCIMD_POOL_SIZE", default_value_t = 16)]
     pub pool_size: u32,
@@ -148,7 +152,11 @@ pub async fn serve(database: &str, args: ServeArgs) -> anyhow::Result<()> {
     // Before the store: a certificate that cannot be served stops scimd before it changes
     // anything (a first start creates an instance and prints its key).
     let https = match (args.tls_cert.clone(), args.tls_key.clone()) {
-        (Some(certificate), Some(key)) => Some(start_tls(TlsFiles { certificate, key })?),
+        (Some(certificate), Some(key)) => {
+            let poll =
+                Some(Duration::from_secs(args.tls_reload_secs)).filter(|poll| !poll.is_zero());
+            Some(start_tls(TlsFiles { certificate, key }, poll)?)
+        }
         _ => None,
     };
     let store = open(&StoreSettings {
@@ -269,8 +277,9 @@ struct Https {
 }
 
 /// Loads the certificate and key (failing with the file and the cause), warns if the
-/// certificate expires soon, and reloads it when the files change and on SIGHUP from now on.
-fn start_tls(files: TlsFiles) -> anyhow::Result<Https> {
+/// certificate expires soon, and from now on reloads it when the files change (read every
+/// `poll`) and on SIGHUP.
+fn start_tls(files: TlsFiles, poll: Option<Duration>) -> anyhow::Result<Https> {
     use tokio::signal::unix::{signal, SignalKind};
     let (identity, contents) = Identity::load(&files).context("cannot serve HTTPS")?;
     let facts = &identity.facts;
@@ -289,7 +298,7 @@ fn start_tls(files: TlsFiles) -> anyhow::Result<Https> {
     let mut hangup = signal(SignalKind::hangup()).context("listening for SIGHUP")?;
     let (ask, asked) = mpsc::channel(1);
     let reloader = tokio::spawn(async move {
-        let watching = certificates.watch(contents, tls::RELOAD_POLL, asked);
+        let watching = certificates.watch(contents, poll, asked);
         let forwarding = async move {
             while hangup.recv().await.is_some() {
                 tracing::info!("SIGHUP: reloading the TLS certificate");

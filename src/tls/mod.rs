@@ -13,7 +13,7 @@ mod reload;
 pub use certificate::{CertificateFacts, Expiry};
 pub use error::TlsError;
 pub use identity::Identity;
-pub use reload::{Certificates, RELOAD_POLL};
+pub use reload::{Certificates, RELOAD_POLL_SECS};
 
 use rustls::server::ResolvesServerCert;
 use rustls::ServerConfig;

@@ -12,9 +12,10 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// How often the files are read to notice a change. A change is taken once two reads in a row
-/// agree, so that a certificate written before its key is not taken with the old key.
-pub const RELOAD_POLL: Duration = Duration::from_secs(2);
+/// Seconds between reads of the files to notice a change, unless told otherwise. A change is
+/// taken once two reads in a row agree, so that a certificate written before its key is not
+/// taken with the old key: a reload follows a change within two to three of these.
+pub const RELOAD_POLL_SECS: u64 = 2;
 
 /// The certificate and key served now, and the files they come from.
 #[derive(Debug)]
@@ -53,23 +54,26 @@ impl Certificates {
         facts.warn_if_expiring(Utc::now());
     }
 
-    /// Reloads the pair whenever its files change for good (read every `poll`), and whenever
-    /// `hangups` yields (SIGHUP). `loaded` is what the files held when served first.
+    /// Reloads the pair whenever its files change for good (read every `poll`, when some), and
+    /// whenever `hangups` yields (SIGHUP). `loaded` is what the files held when served first.
     pub async fn watch(
         self: Arc<Self>,
         mut loaded: Contents,
-        poll: Duration,
+        poll: Option<Duration>,
         hangups: mpsc::Receiver<()>,
     ) {
         let mut hangups = Some(hangups);
         let mut previous = loaded.clone();
         // A bad pair is reported once, not every poll, until the files change again.
         let mut refused: Option<Contents> = None;
-        let mut ticks = tokio::time::interval(poll);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut ticks = poll.map(|poll| {
+            let mut ticks = tokio::time::interval(poll);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticks
+        });
         loop {
             let asked = tokio::select! {
-                _ = ticks.tick() => false,
+                () = tick(&mut ticks) => false,
                 hangup = next(&mut hangups) => match hangup {
                     Some(()) => true,
                     // No one can ask any more; the files are still watched.
@@ -114,6 +118,16 @@ impl Certificates {
 async fn next(hangups: &mut Option<mpsc::Receiver<()>>) -> Option<()> {
     match hangups {
         Some(hangups) => hangups.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The next time to read the files; never, when they are not polled.
+async fn tick(ticks: &mut Option<tokio::time::Interval>) {
+    match ticks {
+        Some(ticks) => {
+            ticks.tick().await;
+        }
         None => std::future::pending().await,
     }
 }
