@@ -23,8 +23,9 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 use tower::Layer as _;
 
@@ -124,22 +125,11 @@ pub async fn serve(
             });
             continue;
         };
-        let mut stopping = stopping.subscribe();
+        let stopping = stopping.subscribe();
         tokio::spawn(async move {
-            let handshake = tokio::select! {
-                handshake = tokio::time::timeout(handshake_timeout, acceptor.accept(stream)) => handshake,
-                _ = stopping.wait_for(|stopping| *stopping) => return,
-            };
-            let stream = match handshake {
-                Ok(Ok(stream)) => stream,
-                Ok(Err(error)) => {
-                    tracing::debug!(%error, %client, "TLS handshake failed");
-                    return;
-                }
-                Err(_) => {
-                    tracing::debug!(%client, "TLS handshake not finished within the header read timeout");
-                    return;
-                }
+            let handshake = handshake(&acceptor, stream, client, handshake_timeout, stopping);
+            let Some(stream) = handshake.await else {
+                return;
             };
             let protocol = Protocol::negotiated(stream.get_ref().1.alpn_protocol());
             if let Err(error) = protocols.serve(protocol, stream, service, watcher).await {
@@ -160,6 +150,32 @@ pub async fn serve(
         );
     }
     Ok(())
+}
+
+/// `stream` once its TLS handshake is done; `None` when it failed, did not finish within
+/// `timeout`, or a shutdown began first.
+async fn handshake(
+    acceptor: &TlsAcceptor,
+    stream: TcpStream,
+    client: SocketAddr,
+    timeout: Duration,
+    mut stopping: watch::Receiver<bool>,
+) -> Option<TlsStream<TcpStream>> {
+    let handshake = tokio::select! {
+        handshake = tokio::time::timeout(timeout, acceptor.accept(stream)) => handshake,
+        _ = stopping.wait_for(|stopping| *stopping) => return None,
+    };
+    match handshake {
+        Ok(Ok(stream)) => Some(stream),
+        Ok(Err(error)) => {
+            tracing::debug!(%error, %client, "TLS handshake failed");
+            None
+        }
+        Err(_) => {
+            tracing::debug!(%client, "TLS handshake not finished within the header read timeout");
+            None
+        }
+    }
 }
 
 /// A connection being served: counted open, and holding its place under the cap.
