@@ -76,7 +76,8 @@ pub async fn serve(
     let slots = Arc::new(Semaphore::new(settings.max_connections));
     let metrics = settings.metrics;
     let connections = GracefulShutdown::new();
-    // Handshakes under way are not connections hyper serves yet: this stops them.
+    // Says a shutdown has begun to what hyper-util's watcher does not watch: handshakes under
+    // way, and HTTP/2 connections (which close when idle too).
     let (stopping, _) = watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -115,9 +116,10 @@ pub async fn serve(
         open.gauge.inc();
         let watcher = connections.watcher();
         let protocols = Arc::clone(&protocols);
+        let stopping = stopping.subscribe();
         let Some(acceptor) = acceptor.clone() else {
             tokio::spawn(async move {
-                let served = protocols.serve(Protocol::Http1, stream, service, watcher);
+                let served = protocols.serve(Protocol::Http1, stream, service, watcher, stopping);
                 if let Err(error) = served.await {
                     tracing::debug!(%error, "connection ended with an error");
                 }
@@ -125,14 +127,20 @@ pub async fn serve(
             });
             continue;
         };
-        let stopping = stopping.subscribe();
         tokio::spawn(async move {
-            let handshake = handshake(&acceptor, stream, client, handshake_timeout, stopping);
+            let handshake = handshake(
+                &acceptor,
+                stream,
+                client,
+                handshake_timeout,
+                stopping.clone(),
+            );
             let Some(stream) = handshake.await else {
                 return;
             };
             let protocol = Protocol::negotiated(stream.get_ref().1.alpn_protocol());
-            if let Err(error) = protocols.serve(protocol, stream, service, watcher).await {
+            let served = protocols.serve(protocol, stream, service, watcher, stopping);
+            if let Err(error) = served.await {
                 tracing::debug!(%error, "connection ended with an error");
             }
             drop(open);

@@ -1,6 +1,7 @@
 //! The HTTP surface: routes, authentication, request extraction and SCIM handlers. Handlers
 //! authenticate, parse, call the provisioning layer and render; they hold no SQL and no rules.
 
+mod activity;
 mod admin;
 mod admin_admins;
 mod admin_auth;

@@ -8,6 +8,9 @@ use crate::common::cli::SCIMD;
 use crate::common::server::Server;
 use crate::common::tls::{address_of, TestCa, TlsFiles};
 use crate::common::{fresh_database, Reply, StoreKind};
+use http_body_util::Empty;
+use hyper::body::Bytes;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use reqwest::Version;
 use serde_json::json;
 use std::process::Stdio;
@@ -334,4 +337,37 @@ async fn a_silent_socket_is_dropped_after_the_handshake_timeout_and_counts_under
     let healthz = ca.client(false).get(format!("https://{address}/healthz"));
     let answer = healthz.send().await.expect("scimd answers over HTTPS");
     assert_eq!(answer.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_http2_connection_is_closed_after_the_header_read_timeout() {
+    let ca = TestCa::new();
+    let files = TlsFiles::new(&ca.issue("first"));
+    let bound = Duration::from_secs(2);
+    let (server, _dir) = serve_https(&files, &["--header-read-timeout-secs", "2"]).await;
+    let address = address_of(&server.base);
+    let stream = ca.connect(&address, &[b"h2"]).await;
+    assert_eq!(stream.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    let (mut sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .expect("an HTTP/2 connection");
+    let connection = tokio::spawn(connection);
+    let request = hyper::Request::get(format!("https://{address}/healthz"))
+        .body(Empty::<Bytes>::new())
+        .expect("a request");
+    let answer = sender.send_request(request).await.expect("scimd answers");
+    assert_eq!(answer.status(), 200);
+    let answered = Instant::now();
+    // Pings keep a connection alive; only the idle timeout ends it.
+    tokio::time::timeout(CAP, connection)
+        .await
+        .unwrap_or_else(|_| panic!("an idle HTTP/2 connection is kept open past {CAP:?}"))
+        .expect("the connection task ends")
+        .expect("the connection ends cleanly (GOAWAY)");
+    let waited = answered.elapsed();
+    assert!(
+        waited >= bound - Duration::from_millis(100),
+        "closed after {waited:?}"
+    );
 }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tempfile::TempDir;
 use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 use tokio_rustls::TlsConnector;
@@ -72,24 +73,30 @@ impl TestCa {
         builder.build().expect("a client")
     }
 
-    /// The certificate `address` presents to a new connection that trusts this CA.
-    pub async fn served_certificate(&self, address: &str) -> CertificateFacts {
+    /// A TLS connection to `address` that trusts this CA, offering `alpn` protocols.
+    pub async fn connect(&self, address: &str, alpn: &[&[u8]]) -> TlsStream<TcpStream> {
         let mut roots = RootCertStore::empty();
         roots
             .add(self.issuer.der().clone())
             .expect("the CA certificate");
-        let config = ClientConfig::builder_with_provider(scimd::tls::provider())
+        let mut config = ClientConfig::builder_with_provider(scimd::tls::provider())
             .with_safe_default_protocol_versions()
             .expect("TLS versions")
             .with_root_certificates(roots)
             .with_no_client_auth();
+        config.alpn_protocols = alpn.iter().map(|protocol| protocol.to_vec()).collect();
         let connector = TlsConnector::from(Arc::new(config));
         let tcp = TcpStream::connect(address).await.expect("scimd accepts");
         let name = ServerName::try_from(SERVER_NAME).expect("a server name");
-        let stream = connector
+        connector
             .connect(name, tcp)
             .await
-            .expect("the handshake succeeds");
+            .expect("the handshake succeeds")
+    }
+
+    /// The certificate `address` presents to a new connection that trusts this CA.
+    pub async fn served_certificate(&self, address: &str) -> CertificateFacts {
+        let stream = self.connect(address, &[]).await;
         let chain: Vec<CertificateDer<'static>> = stream
             .get_ref()
             .1
