@@ -29,6 +29,7 @@ mod key_uses;
 mod limits;
 mod listing;
 mod logs;
+mod member_order;
 mod membership_history;
 mod metrics;
 mod okta;
