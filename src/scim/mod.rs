@@ -9,6 +9,7 @@ pub mod limits;
 pub mod list;
 pub mod mapping;
 pub mod patch;
+pub mod query;
 pub mod render;
 pub mod resource;
 pub mod schema;
