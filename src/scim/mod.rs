@@ -3,6 +3,7 @@
 //! no store access.
 
 pub mod bulk;
+pub mod endpoints;
 pub mod error;
 pub mod filter;
 pub mod limits;

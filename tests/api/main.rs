@@ -15,6 +15,7 @@ mod crash;
 mod deleted_group_history;
 mod directory;
 mod discovery;
+mod endpoint_spelling;
 mod entra;
 mod exposure;
 mod finding;
