@@ -1,6 +1,7 @@
 //! The routes: SCIM under `/scim/v2` behind API-key authentication and recorded in the
-//! provisioning log, the admin API under `/admin/v1` and its web console under `/admin`, and
-//! `/healthz`, `/readyz` and `/metrics`.
+//! provisioning log (its endpoint names in any case and with a trailing slash: `canonical`),
+//! the admin API under `/admin/v1` and its web console under `/admin`, and `/healthz`,
+//! `/readyz` and `/metrics`.
 
 use super::{
     admin, auth, bounds, bulk, canonical, console, discovery, failed_auth, groups, health, metrics,
