@@ -5,6 +5,7 @@
 
 use crate::common::admin_api::{call, with_admin_api};
 use crate::common::{encode, user, TestApp};
+use crate::metrics::scrape;
 use crate::on_both_stores_with;
 use crate::provisioning_log::log_of;
 use reqwest::Method;
@@ -105,6 +106,18 @@ async fn endpoint_names_are_forgiven_their_case_and_a_trailing_slash(app: TestAp
         "{paths:#?}"
     );
     assert!(paths.contains(&"/scim/v2/bulk".to_string()), "{paths:#?}");
+    // Metrics count each spelling under its route's template: no series per spelling.
+    let (_, metrics) = scrape(&app).await;
+    assert!(
+        metrics.contains("route=\"/scim/v2/Users/{id}\""),
+        "{metrics}"
+    );
+    for spelling in ["/scim/v2/users", "/scim/v2/USERS", "/scim/v2/bulk"] {
+        assert!(
+            !metrics.contains(&format!("\"{spelling}")),
+            "{spelling}: {metrics}"
+        );
+    }
 }
 
 async fn only_the_endpoint_name_is_forgiven(app: TestApp) {
