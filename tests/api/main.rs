@@ -3,6 +3,7 @@
 
 mod common;
 
+mod absent_store;
 mod admin_api;
 mod admins;
 mod audit;
