@@ -47,5 +47,6 @@ mod statement_timeout;
 mod time_travel;
 mod timeouts;
 mod uniqueness;
+mod unstated_active;
 mod user_groups;
 mod users;
