@@ -2,10 +2,9 @@
 //! for and how to choose another, and leave nothing behind; `instances create` and
 //! `admins create` (a first-time setup, before any `serve`) still set one up.
 
-use crate::common::cli::{run_cli, SCIMD};
+use crate::common::cli::{run_cli, run_cli_in};
 use crate::common::{fresh_database, StoreKind};
 use std::path::Path;
-use tokio::process::Command;
 
 /// Commands that only read or change an existing store, one of each kind.
 const ADMINISTRATIVE: &[&[&str]] = &[
@@ -35,22 +34,6 @@ const ADMINISTRATIVE: &[&[&str]] = &[
     &["import", "--instance", "acme", "accounts.jsonl"],
 ];
 
-/// Runs `scimd ARGS` in `dir` on its default database (no `--database`, no environment).
-async fn run_in(dir: &Path, args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(SCIMD)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("SCIMD_DATABASE_URL")
-        .output()
-        .await
-        .expect("scimd runs");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).to_string(),
-        String::from_utf8_lossy(&output.stderr).to_string(),
-    )
-}
-
 fn entries(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .expect("the directory reads")
@@ -72,7 +55,7 @@ async fn administrative_commands_in_a_folder_without_a_store_refuse_and_create_n
     std::fs::write(dir.path().join("accounts.jsonl"), "").expect("the import file is written");
     let expected = dir.path().join("scimd.db");
     for args in ADMINISTRATIVE {
-        let (ok, out, err) = run_in(dir.path(), args).await;
+        let (ok, out, err) = run_cli_in(dir.path(), args).await;
         assert!(!ok, "scimd {args:?} succeeded without a store: {out}");
         assert!(
             err.contains(&expected.display().to_string()),
@@ -96,20 +79,20 @@ async fn administrative_commands_in_a_folder_without_a_store_refuse_and_create_n
     assert!(!ok && err.contains(&nested.display().to_string()), "{err}");
     assert!(!dir.path().join("not").exists(), "a directory was created");
 
-    let (ok, _, err) = run_in(dir.path(), &["instances", "create", "acme"]).await;
+    let (ok, _, err) = run_cli_in(dir.path(), &["instances", "create", "acme"]).await;
     assert!(ok, "{err}");
     assert!(expected.exists(), "instances create made no store");
-    let (ok, out, err) = run_in(dir.path(), &["instances", "list"]).await;
+    let (ok, out, err) = run_cli_in(dir.path(), &["instances", "list"]).await;
     assert!(ok && out.contains("acme"), "{out}{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_administrator_may_be_created_before_the_first_serve() {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let (ok, out, err) = run_in(dir.path(), &["admins", "create", "alice"]).await;
+    let (ok, out, err) = run_cli_in(dir.path(), &["admins", "create", "alice"]).await;
     assert!(ok, "{err}");
     assert!(out.contains("alice"), "{out}");
-    let (ok, out, err) = run_in(dir.path(), &["admins", "list"]).await;
+    let (ok, out, err) = run_cli_in(dir.path(), &["admins", "list"]).await;
     assert!(ok && out.contains("alice"), "{out}{err}");
 }
 

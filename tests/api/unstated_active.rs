@@ -5,7 +5,6 @@
 use crate::common::{encode, user, TestApp};
 use crate::on_both_stores;
 use projections::db::{Dialect, Sql};
-use scimd::admin::import::import_users;
 use scimd::admin::{self, HistoryFilter, DEFAULT_INSTANCE};
 use serde_json::{json, Value};
 
@@ -101,15 +100,7 @@ async fn users_bulk_created_imported_or_adopted_without_active_are_active(app: T
 
     // One account kept without `active`, one suspended in the application before provisioning.
     let lines = "{\"userName\": \"kept@corp\"}\n{\"userName\": \"gone@corp\", \"active\": false}\n";
-    import_users(
-        &app.store,
-        DEFAULT_INSTANCE,
-        lines,
-        &crate::common::operator(),
-        |_| {},
-    )
-    .await
-    .expect("the import runs");
+    crate::import::import(&app, lines).await;
     let filter = encode("userName eq \"kept@corp\"");
     let kept = app
         .get(&format!("/Users?filter={filter}"))
