@@ -3,6 +3,7 @@
 
 mod common;
 
+mod absent_store;
 mod admin_api;
 mod admins;
 mod audit;
@@ -48,5 +49,6 @@ mod statement_timeout;
 mod time_travel;
 mod timeouts;
 mod uniqueness;
+mod unstated_active;
 mod user_groups;
 mod users;
