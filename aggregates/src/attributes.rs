@@ -34,6 +34,11 @@ impl Attributes {
         self.0.get(attribute)
     }
 
+    /// Gives `attribute` the value `value` unless it already has one.
+    pub fn or_insert(&mut self, attribute: &str, value: Value) {
+        self.0.entry(attribute).or_insert(value);
+    }
+
     /// Every change that turns `self` into `other`, in attribute order.
     pub fn changes_to(&self, other: &Attributes) -> Vec<AttributeChange> {
         let mut changes = Vec::new();

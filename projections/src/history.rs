@@ -194,9 +194,10 @@ impl Projection for History {
     }
 
     /// 2: member changes name their member (migration 0019). 3: a group's deletion is in the
-    /// history of each member it still had (migration 0020).
+    /// history of each member it still had (migration 0020). 4: `active` left unstated reads as
+    /// true (a creation shows `active: true`, a later suspension `true → false`).
     fn version(&self) -> i64 {
-        3
+        4
     }
 
     fn tables(&self) -> &'static [&'static str] {

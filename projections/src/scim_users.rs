@@ -102,8 +102,9 @@ impl Projection for ScimUsers {
     }
 
     fn version(&self) -> i64 {
-        // 2: with the users' totals.
-        2
+        // 2: with the users' totals. 3: a user created or imported without `active` is shown
+        // active (its events read through the domain's upcast).
+        3
     }
 
     fn tables(&self) -> &'static [&'static str] {

@@ -18,7 +18,7 @@ mod verify;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use scimd::store::{redact, Store, StoreSettings};
+use scimd::store::{redact, IfAbsent, Store, StoreSettings};
 use serde_json::Value;
 use std::io::Write as _;
 use std::sync::Arc;
@@ -39,7 +39,9 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://./scimd.db";
     about = "An event-sourced SCIM 2.0 provisioning backend"
 )]
 pub struct Cli {
-    /// The store: sqlite://PATH (created if missing) or postgres://USER[:PASSWORD]@HOST[:PORT]/DB
+    /// The store: sqlite://PATH or postgres://USER[:PASSWORD]@HOST[:PORT]/DB (`serve`,
+    /// `instances create` and `admins create` set up a store where there is none yet; the other
+    /// commands refuse)
     #[arg(long, global = true, env = "SCIMD_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database: String,
     /// Print the result as JSON (administrative commands)
@@ -96,19 +98,47 @@ pub enum Command {
 
 const ADMIN_POOL_SIZE: u32 = 2;
 
+impl Command {
+    /// Whether the command may set up a store where there is none: serving, and the first
+    /// steps a person may take before the first serve (their instance, their administrator).
+    fn sets_up_a_store(&self) -> bool {
+        matches!(
+            self,
+            Command::Serve(_)
+                | Command::Instances(InstancesCommand::Create { .. })
+                | Command::Admins(AdminsCommand::Create { .. })
+        )
+    }
+}
+
 async fn open(settings: &StoreSettings) -> anyhow::Result<Arc<Store>> {
     let database = &settings.database_url;
-    let store = Store::open(settings)
-        .await
-        .with_context(|| format!("opening the store at {}", redact(database)))?;
-    Ok(Arc::new(store))
+    match Store::open(settings).await {
+        Ok(store) => Ok(Arc::new(store)),
+        Err(absent) if absent.is_absent() => Err(anyhow::anyhow!(
+            "{absent}\nChoose the store with --database URL or SCIMD_DATABASE_URL, or run \
+             `scimd serve` (or `scimd instances create NAME`) once to set this one up."
+        )),
+        Err(error) => {
+            Err(error).with_context(|| format!("opening the store at {}", redact(database)))
+        }
+    }
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Serve(args) = cli.command {
         return serve::serve(&cli.database, args).await;
     }
-    let store = open(&StoreSettings::new(&cli.database, ADMIN_POOL_SIZE)).await?;
+    let if_absent = if cli.command.sets_up_a_store() {
+        IfAbsent::Create
+    } else {
+        IfAbsent::Refuse
+    };
+    let store = open(&StoreSettings {
+        if_absent,
+        ..StoreSettings::new(&cli.database, ADMIN_POOL_SIZE)
+    })
+    .await?;
     let json = cli.json;
     let outcome = match cli.command {
         Command::Serve(_) => Ok(()),

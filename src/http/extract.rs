@@ -9,9 +9,10 @@ use crate::admin::Principal;
 use crate::correlation;
 use crate::provisioning::RequestContext;
 use crate::scim::error::ScimError;
+use crate::scim::query::parse_query;
 use crate::scim::render::{opaque_tag, version_of_etag};
 use axum::body::Bytes;
-use axum::extract::{FromRef, FromRequest, FromRequestParts, Path, Query, Request};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use serde_json::Value;
@@ -58,19 +59,15 @@ impl<S: Send + Sync> FromRequest<S> for ScimBody {
     }
 }
 
-/// The query parameters, with a malformed query string refused as a SCIM error.
+/// The query parameters, each name and value UTF-8 once decoded; anything else is refused as
+/// a SCIM error (`scim::query`).
 pub struct Params(pub HashMap<String, String>);
 
 impl<S: Send + Sync> FromRequestParts<S> for Params {
     type Rejection = ScimError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Query::<HashMap<String, String>>::from_request_parts(parts, state)
-            .await
-            .map(|Query(params)| Self(params))
-            .map_err(|rejection| {
-                ScimError::invalid_syntax(format!("the query string is malformed: {rejection}"))
-            })
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parse_query(parts.uri.query().unwrap_or_default()).map(Self)
     }
 }
 

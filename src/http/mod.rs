@@ -11,6 +11,7 @@ mod admin_verify;
 mod auth;
 mod bounds;
 mod bulk;
+mod canonical;
 mod challenge;
 pub mod connections;
 mod console;

@@ -1,9 +1,10 @@
 //! The routes: SCIM under `/scim/v2` behind API-key authentication and recorded in the
-//! provisioning log, the admin API under `/admin/v1` and its web console under `/admin`, and
-//! `/healthz`, `/readyz` and `/metrics`.
+//! provisioning log (its endpoint names in any case and with a trailing slash: `canonical`),
+//! the admin API under `/admin/v1` and its web console under `/admin`, and `/healthz`,
+//! `/readyz` and `/metrics`.
 
 use super::{
-    admin, auth, bounds, bulk, console, discovery, failed_auth, groups, health, metrics,
+    admin, auth, bounds, bulk, canonical, console, discovery, failed_auth, groups, health, metrics,
     rate_limit, search, users,
 };
 use crate::admin::token::AdminToken;
@@ -19,6 +20,8 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{middleware, Router};
 use std::sync::Arc;
+use tower::util::MapRequestLayer;
+use tower::Layer;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -94,7 +97,10 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             capture,
             provisioning_log::capture,
-        ));
+        ))
+        .with_state(state.clone());
+    // Before routing, so not a layer of the router (see `canonical`).
+    let scim = MapRequestLayer::new(canonical::canonical_request).layer(scim);
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -102,7 +108,7 @@ pub fn router(state: AppState) -> Router {
         .merge(console::routes())
         .route_layer(middleware::from_fn_with_state(limits, bounds::bound_open))
         .route_layer(middleware::from_fn(metrics::note_route))
-        .nest("/scim/v2", scim)
+        .nest_service("/scim/v2", scim)
         .nest(
             "/admin/v1",
             admin::router(state.clone()).route_layer(middleware::from_fn(metrics::note_route)),

@@ -19,7 +19,7 @@ use projections::scim_groups::{
     find_group, member_kinds, members_of_groups, unmanaged_group_named, GroupRecord, MemberRecord,
 };
 use projections::time_travel::{group_as_of, AsOf, Cut};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// A group a create wrote. `members` are given when the read model lagged behind the create
@@ -329,7 +329,8 @@ impl Provisioning {
         )
     }
 
-    /// The members `ids` name, each known to be a user or a group of the caller's instance.
+    /// The members `ids` name, each known to be a user or a group of the caller's instance,
+    /// once each in the order first named: the history records them in the request's order.
     async fn resolve_members(
         &self,
         ctx: &RequestContext,
@@ -338,9 +339,12 @@ impl Provisioning {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut wanted = ids.to_vec();
-        wanted.sort();
-        wanted.dedup();
+        let mut seen = HashSet::with_capacity(ids.len());
+        let wanted: Vec<String> = ids
+            .iter()
+            .filter(|id| seen.insert(id.as_str()))
+            .cloned()
+            .collect();
         let kinds: HashMap<String, String> =
             member_kinds(&self.store.db, &ctx.principal.instance_id, &wanted)
                 .await?

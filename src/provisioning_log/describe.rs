@@ -62,12 +62,18 @@ enum Kind {
 }
 
 impl Kind {
+    /// The endpoint named, in any case, as the endpoints answer (`scim::endpoints`).
     fn of(endpoint: &str) -> Option<Self> {
-        match endpoint {
-            "Users" => Some(Self::User),
-            "Groups" => Some(Self::Group),
-            "Bulk" => Some(Self::Bulk),
-            _ => None,
+        [Self::User, Self::Group, Self::Bulk]
+            .into_iter()
+            .find(|kind| kind.endpoint().eq_ignore_ascii_case(endpoint))
+    }
+
+    fn endpoint(self) -> &'static str {
+        match self {
+            Self::User => "Users",
+            Self::Group => "Groups",
+            Self::Bulk => "Bulk",
         }
     }
 
@@ -86,7 +92,7 @@ fn endpoint(path: &str) -> (Option<Kind>, Option<&str>) {
     let kind = segments.next().and_then(Kind::of);
     let id = segments
         .next()
-        .filter(|id| !id.is_empty() && *id != ".search");
+        .filter(|id| !id.is_empty() && !id.eq_ignore_ascii_case(".search"));
     (kind, id.filter(|_| kind.is_some()))
 }
 
@@ -320,6 +326,30 @@ mod tests {
         let entry = describe(&exchange(&caller, "PATCH", "/Users/u-1", 200, patch, None));
         assert_eq!(entry.resource_id.as_deref(), Some("u-1"));
         assert_eq!(entry.user_name.as_deref(), Some("bob"));
+    }
+
+    #[test]
+    fn bulk_operations_name_their_subjects_whatever_the_endpoints_case() {
+        let caller = holder();
+        let request = json!({"Operations": [
+            {"method": "POST", "path": "/users", "bulkId": "a", "data": {"userName": "ann"}},
+            {"method": "DELETE", "path": "/GROUPS/g-9/"},
+        ]})
+        .to_string();
+        let entry = describe(&exchange(
+            &caller,
+            "POST",
+            "/Bulk",
+            200,
+            request.as_bytes(),
+            None,
+        ));
+        assert!(entry
+            .subjects
+            .contains(&(SubjectKind::UserName, "ann".to_string())));
+        assert!(entry
+            .subjects
+            .contains(&(SubjectKind::ResourceId, "g-9".to_string())));
     }
 
     #[test]

@@ -192,9 +192,13 @@ impl From<ProvisioningError> for ScimError {
                 Self::invalid_value("a group cannot be a member of itself")
             }
             ProvisioningError::RolesNotAllowed { refused, allowed } => {
+                let (plural, verb) = if refused.len() == 1 {
+                    ("", "is")
+                } else {
+                    ("s", "are")
+                };
                 Self::invalid_value(format!(
-                    "role{} {} not allowed in this application; allowed roles: {}",
-                    if refused.len() == 1 { " is" } else { "s are" },
+                    "role{plural} {} {verb} not allowed in this application; allowed roles: {}",
                     refused.join(", "),
                     allowed.join(", ")
                 ))

@@ -3,12 +3,14 @@
 //! no store access.
 
 pub mod bulk;
+pub mod endpoints;
 pub mod error;
 pub mod filter;
 pub mod limits;
 pub mod list;
 pub mod mapping;
 pub mod patch;
+pub mod query;
 pub mod render;
 pub mod resource;
 pub mod schema;

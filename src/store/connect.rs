@@ -8,8 +8,23 @@ use sqlx::ConnectOptions;
 use std::str::FromStr;
 use std::time::Duration;
 
+/// What opening does with a database that holds no scimd store yet: `serve` and first-time
+/// setup make one; every other administrative command refuses, so that a command run from the
+/// wrong folder or with a mistyped URL does not quietly work on a new, empty store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfAbsent {
+    Create,
+    Refuse,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    #[error("there is no scimd store at {path}: the file does not exist (nothing was created)")]
+    NoSuchFile { path: String },
+    #[error(
+        "{url} is not a scimd store yet: it holds none of scimd's tables (it was left untouched)"
+    )]
+    NotAStoreYet { url: String },
     #[error("unsupported database URL {0}: use sqlite://PATH or postgres://USER@HOST/DB")]
     UnsupportedUrl(String),
     #[error("cannot open {url}: {source}")]
@@ -37,6 +52,13 @@ pub fn redact(url: &str) -> String {
             None => url.to_string(),
         },
         None => url.to_string(),
+    }
+}
+
+impl StoreError {
+    /// Whether the database holds no scimd store, as opposed to one that could not be opened.
+    pub fn is_absent(&self) -> bool {
+        matches!(self, Self::NoSuchFile { .. } | Self::NotAStoreYet { .. })
     }
 }
 
@@ -88,12 +110,21 @@ pub async fn connect(settings: &StoreSettings) -> Result<Db, StoreError> {
         let busy_timeout = settings.statement_timeout.unwrap_or(SQLITE_LOCK_WAIT);
         let options = SqliteConnectOptions::from_str(url)
             .map_err(connect_error)?
-            .create_if_missing(true)
+            .create_if_missing(settings.if_absent == IfAbsent::Create)
             .journal_mode(SqliteJournalMode::Wal)
             // FULL: a transaction acknowledged to an IdP survives a power cut, not just a crash.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(busy_timeout);
+        let path = options.get_filename().to_path_buf();
+        if settings.if_absent == IfAbsent::Refuse && !path.exists() {
+            return Err(StoreError::NoSuchFile {
+                path: std::path::absolute(&path)
+                    .unwrap_or(path)
+                    .display()
+                    .to_string(),
+            });
+        }
         let store = SqliteOptions {
             path: options.get_filename().to_path_buf(),
             readers: usize::try_from(pool_size).unwrap_or(usize::MAX),
@@ -112,6 +143,10 @@ pub async fn connect(settings: &StoreSettings) -> Result<Db, StoreError> {
             .connect_with(options)
             .await
             .map_err(connect_error)?;
+        if settings.if_absent == IfAbsent::Refuse && !migrated_before(&pool, url).await? {
+            pool.close().await;
+            return Err(StoreError::NotAStoreYet { url: redact(url) });
+        }
         sqlx::migrate!("./migrations/postgres")
             .run(&pool)
             .await
@@ -120,6 +155,26 @@ pub async fn connect(settings: &StoreSettings) -> Result<Db, StoreError> {
     } else {
         Err(StoreError::UnsupportedUrl(redact(url)))
     }
+}
+
+/// Whether scimd's migrations ever ran on this database. A database another program migrated
+/// with sqlx passes too, and then fails in the migrator as it always did (unknown versions).
+async fn migrated_before(pool: &sqlx::PgPool, url: &str) -> Result<bool, StoreError> {
+    let connect_error = |source: sqlx::Error| StoreError::Connect {
+        url: redact(url),
+        source: source.into(),
+    };
+    let has_table: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+        .fetch_one(pool)
+        .await
+        .map_err(connect_error)?;
+    if !has_table {
+        return Ok(false);
+    }
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM _sqlx_migrations WHERE success)")
+        .fetch_one(pool)
+        .await
+        .map_err(connect_error)
 }
 
 #[cfg(test)]

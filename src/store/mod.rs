@@ -21,7 +21,7 @@ mod verified_keys;
 
 pub use claims::{orphaned_before, Claim, NameClaims, NameKind, UniqueName};
 pub use commands::{backoff, CommandBus, CommandError};
-pub use connect::{redact, StoreError};
+pub use connect::{redact, IfAbsent, StoreError};
 pub use key_uses::KeyUses;
 pub use scratch::Scratch;
 pub use verified_keys::VerifiedKeys;
@@ -42,18 +42,22 @@ pub struct StoreSettings {
     /// The longest a statement may run on PostgreSQL, or wait for the write lock on SQLite,
     /// before it fails; `None`: no limit (administrative commands that scan everything).
     pub statement_timeout: Option<Duration>,
+    /// Whether a database that holds no scimd store yet is set up or refused.
+    pub if_absent: IfAbsent,
 }
 
 impl StoreSettings {
     pub const DEFAULT_PROJECTION_WAIT: Duration = Duration::from_secs(10);
 
-    /// Settings with the defaults: a 10 s projection wait and no statement timeout.
+    /// Settings with the defaults: a 10 s projection wait, no statement timeout, and a store
+    /// created where there is none yet.
     pub fn new(database_url: &str, pool_size: u32) -> Self {
         Self {
             database_url: database_url.to_string(),
             pool_size,
             projection_wait: Self::DEFAULT_PROJECTION_WAIT,
             statement_timeout: None,
+            if_absent: IfAbsent::Create,
         }
     }
 }

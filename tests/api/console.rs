@@ -40,7 +40,7 @@ async fn the_console_passes_its_browser_tests(kind: StoreKind) {
         StoreKind::Sqlite => "sqlite",
         StoreKind::Postgres => "postgres",
     };
-    // The README's pictures are the SQLite run's, refreshed on request.
+    // The pictures of docs/console.md are the SQLite run's, refreshed on request.
     let screenshots = match std::env::var_os("SCIMD_UPDATE_SCREENSHOTS") {
         Some(_) if kind == StoreKind::Sqlite => {
             Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/console")

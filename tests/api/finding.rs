@@ -109,7 +109,8 @@ async fn users_are_found_by_the_start_of_a_user_name_display_name_or_email_in_an
                 "id": ada,
                 "userName": "ada.l",
                 "displayName": "Countess Lovelace",
-                "active": null,
+                // Created without `active`: active.
+                "active": true,
                 "emails": ["al@example.com"],
             }],
             "nextCursor": null,

@@ -361,11 +361,42 @@ async fn hostile_paths_queries_and_headers_are_refused_and_change_nothing(app: T
         ("GET", "/Users/%FF%FE".to_string(), 404, None),
         ("DELETE", "/Users/%C3%28".to_string(), 404, None),
         ("GET", "/Groups/%ED%A0%80".to_string(), 404, None),
+        // Not read lossily as U+FFFD, which would find nothing and answer 200.
         (
             "GET",
-            "/Users?filter=userName%20eq%20%22%FF%22".to_string(),
-            200,
-            None,
+            "/Users?filter=userName%20eq%20%22%FF%FE%22".to_string(),
+            400,
+            Some("invalidFilter"),
+        ),
+        (
+            "GET",
+            "/Groups?filter=displayName+eq+%22Team%ED%A0%80%22".to_string(),
+            400,
+            Some("invalidFilter"),
+        ),
+        (
+            "GET",
+            "/Users?excludedAttributes=emails%C3".to_string(),
+            400,
+            Some("invalidValue"),
+        ),
+        (
+            "GET",
+            "/Users?sortBy=userName%FE".to_string(),
+            400,
+            Some("invalidValue"),
+        ),
+        (
+            "GET",
+            "/Users?cursor=%FF".to_string(),
+            400,
+            Some("invalidCursor"),
+        ),
+        (
+            "POST",
+            "/Users?attributes=userName%80".to_string(),
+            400,
+            Some("invalidValue"),
         ),
         (
             "GET",

@@ -23,7 +23,8 @@ on_both_stores!(
     a_write_failing_partway_leaves_nothing_imported,
 );
 
-async fn import(app: &TestApp, lines: &str) -> ImportReport {
+/// Imports `lines` into the default instance, as the test operator.
+pub async fn import(app: &TestApp, lines: &str) -> ImportReport {
     import_users(
         &app.store,
         DEFAULT_INSTANCE,

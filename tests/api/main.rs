@@ -3,6 +3,7 @@
 
 mod common;
 
+mod absent_store;
 mod admin_api;
 mod admins;
 mod audit;
@@ -15,6 +16,7 @@ mod crash;
 mod deleted_group_history;
 mod directory;
 mod discovery;
+mod endpoint_spelling;
 mod entra;
 mod exposure;
 mod finding;
@@ -30,6 +32,7 @@ mod key_uses;
 mod limits;
 mod listing;
 mod logs;
+mod member_order;
 mod membership_history;
 mod metrics;
 mod okta;
@@ -47,5 +50,6 @@ mod statement_timeout;
 mod time_travel;
 mod timeouts;
 mod uniqueness;
+mod unstated_active;
 mod user_groups;
 mod users;

@@ -36,9 +36,21 @@ async fn roles_outside_the_allowed_set_are_refused_and_named(app: TestApp) {
         assert_eq!(refused.status, 400, "{roles:?}");
         assert_eq!(refused.body["scimType"], "invalidValue");
         let detail = refused.body["detail"].as_str().unwrap_or_default();
-        assert!(detail.contains(roles[roles.len() - 1]), "{detail}");
+        let named = roles[roles.len() - 1];
+        assert!(
+            detail.starts_with(&format!("role {named} is not allowed")),
+            "{detail}"
+        );
         assert!(detail.contains("allowed roles: User"), "{detail}");
     }
+    let two_refused = app
+        .post("/Users", with_roles("bob", &["Superuser", "Auditor"]))
+        .await;
+    let detail = two_refused.body["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.starts_with("roles Superuser, Auditor are not allowed"),
+        "{detail}"
+    );
     let id = app.create_user("carol").await;
     let patched = app
         .patch(

@@ -241,8 +241,10 @@ async fn patching_active_suspends_and_reactivates(app: TestApp) {
             json!([{"op": "remove", "path": "active"}]),
         )
         .await;
+    // Removing `active` is no change of state: only an explicit value suspends or reactivates.
     assert_eq!(removed.status, 200);
-    assert!(removed.body.get("active").is_none(), "{:?}", removed.body);
+    assert_eq!(removed.body["active"], true, "{:?}", removed.body);
+    assert_eq!(removed.body["meta"]["version"], "W/\"6\"");
 }
 
 async fn a_patch_without_path_applies_each_value(app: TestApp) {

@@ -124,7 +124,7 @@ export function scimUser(userName, extra = {}) {
 }
 
 /**
- * Saves a picture of the page as `<name>.png` when the run asks for them (the README's
+ * Saves a picture of the page as `<name>.png` when the run asks for them (docs/console.md's
  * pictures are taken this way); the page is laid out at a laptop's width.
  */
 export async function screenshot(page, name) {

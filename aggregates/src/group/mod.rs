@@ -20,7 +20,7 @@ use crate::values::{ExternalId, InstanceId};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 enum Status {
@@ -202,15 +202,15 @@ impl Group {
         Ok(())
     }
 
-    /// The members a new group starts with, each once.
+    /// The members a new group starts with, each once, in the order they were named (the
+    /// history shows them as the request listed them; the first naming of an id wins).
     async fn add_initial_members(&mut self, members: Vec<Member>, sink: &EventSink<Self>) {
-        let distinct: BTreeMap<MemberId, Member> = members
-            .into_iter()
-            .map(|member| (member.id.clone(), member))
-            .collect();
-        for member in distinct.into_values() {
-            sink.write(GroupEvent::GroupMemberAdded { member }, self)
-                .await;
+        let mut seen = BTreeSet::new();
+        for member in members {
+            if seen.insert(member.id.clone()) {
+                sink.write(GroupEvent::GroupMemberAdded { member }, self)
+                    .await;
+            }
         }
     }
 
@@ -260,9 +260,11 @@ impl Group {
         }
     }
 
-    /// The member events that `changes`, applied in order, amount to: removals, then
-    /// additions, each in id order. Must run before this command writes any event, because
-    /// the membership is read as of the version the aggregate was loaded at.
+    /// The member events that `changes`, applied in order, amount to, in the order the
+    /// changes name the members (a removal and re-addition of one member stay in that order).
+    /// Members a whole replacement or removal takes out without naming them come at that
+    /// change, in id order. Must run before this command writes any event, because the
+    /// membership is read as of the version the aggregate was loaded at.
     async fn membership_events(
         &self,
         group_id: &str,
@@ -308,22 +310,59 @@ impl Group {
             .map(|member| (member.id.clone(), member))
             .collect();
         let mut after = before.clone();
+        let mut named = NamingOrder::default();
         for change in changes {
+            named.note(change, &after);
             apply_membership_change(&mut after, change);
         }
-        let removed = before
-            .iter()
-            .filter(|(id, member)| after.get(*id) != Some(*member))
-            .map(|(_, member)| GroupEvent::GroupMemberRemoved {
-                member: member.clone(),
-            });
-        let added = after
-            .iter()
-            .filter(|(id, member)| before.get(*id) != Some(*member))
-            .map(|(_, member)| GroupEvent::GroupMemberAdded {
-                member: member.clone(),
-            });
-        Ok(removed.chain(added).collect())
+        let mut events = Vec::new();
+        for id in named.ids {
+            let (was, is) = (before.get(&id), after.get(&id));
+            if was == is {
+                continue;
+            }
+            if let Some(member) = was {
+                events.push(GroupEvent::GroupMemberRemoved {
+                    member: member.clone(),
+                });
+            }
+            if let Some(member) = is {
+                events.push(GroupEvent::GroupMemberAdded {
+                    member: member.clone(),
+                });
+            }
+        }
+        Ok(events)
+    }
+}
+
+/// The member ids a request's changes touch, each once, where it is first touched.
+#[derive(Default)]
+struct NamingOrder {
+    ids: Vec<MemberId>,
+    seen: BTreeSet<MemberId>,
+}
+
+impl NamingOrder {
+    /// Notes what `change` touches, given the members before it.
+    fn note(&mut self, change: &MembershipChange, members: &BTreeMap<MemberId, Member>) {
+        match change {
+            MembershipChange::Add(added) => self.extend(added.iter().map(|member| &member.id)),
+            MembershipChange::Remove(ids) => self.extend(ids.iter()),
+            MembershipChange::RemoveAll => self.extend(members.keys()),
+            MembershipChange::ReplaceAll(replacement) => {
+                self.extend(members.keys());
+                self.extend(replacement.iter().map(|member| &member.id));
+            }
+        }
+    }
+
+    fn extend<'a>(&mut self, ids: impl Iterator<Item = &'a MemberId>) {
+        for id in ids {
+            if self.seen.insert(id.clone()) {
+                self.ids.push(id.clone());
+            }
+        }
     }
 }
 

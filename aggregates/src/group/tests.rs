@@ -109,15 +109,25 @@ fn ids(ids: &[&str]) -> Vec<MemberId> {
 }
 
 #[test]
-fn creating_a_group_records_one_event_per_distinct_member() {
+fn creating_a_group_records_each_member_once_in_the_order_named() {
     given(vec![])
         .when(GroupCommand::Create {
             instance_id: instance(),
             display_name: name("Engineering"),
             external_id: None,
-            members: vec![Member::user("u2"), Member::user("u1"), Member::user("u2")],
+            members: vec![
+                Member::user("u2"),
+                Member::user("u1"),
+                Member::user("u2"),
+                Member::user("u0"),
+            ],
         })
-        .then_expect_events(vec![created("Engineering"), added("u1"), added("u2")]);
+        .then_expect_events(vec![
+            created("Engineering"),
+            added("u2"),
+            added("u1"),
+            added("u0"),
+        ]);
 }
 
 #[test]
@@ -172,6 +182,62 @@ fn adding_members_records_only_those_not_yet_members() {
             ])],
         ))
         .then_expect_events(vec![added("u2")]);
+}
+
+#[test]
+fn added_members_are_recorded_in_the_order_the_request_names_them() {
+    given(vec![created("Engineering"), added("u5")])
+        .when(change_members(vec![MembershipChange::Add(vec![
+            Member::user("u3"),
+            Member::user("u9"),
+            Member::user("u5"),
+            Member::user("u1"),
+            Member::user("u9"),
+        ])]))
+        .then_expect_events(vec![added("u3"), added("u9"), added("u1")]);
+}
+
+#[test]
+fn removed_members_are_recorded_in_the_order_the_request_names_them() {
+    given(vec![
+        created("Engineering"),
+        added("u1"),
+        added("u2"),
+        added("u3"),
+    ])
+    .when(change_members(vec![MembershipChange::Remove(ids(&[
+        "u3", "u1", "u3", "u2",
+    ]))]))
+    .then_expect_events(vec![removed("u3"), removed("u1"), removed("u2")]);
+}
+
+#[test]
+fn member_events_of_several_operations_follow_the_operations() {
+    given(vec![created("Engineering"), added("u1"), added("u2")])
+        .when(change_members(vec![
+            MembershipChange::Add(vec![Member::user("u8")]),
+            MembershipChange::Remove(ids(&["u2"])),
+            MembershipChange::Add(vec![Member::user("u4")]),
+            MembershipChange::Remove(ids(&["u1"])),
+        ]))
+        .then_expect_events(vec![added("u8"), removed("u2"), added("u4"), removed("u1")]);
+}
+
+#[test]
+fn a_replacement_removes_the_others_then_adds_in_the_order_named() {
+    given(vec![
+        created("Engineering"),
+        added("u3"),
+        added("u1"),
+        added("u2"),
+    ])
+    .when(change_members(vec![MembershipChange::ReplaceAll(vec![
+        Member::user("u9"),
+        Member::user("u2"),
+        Member::user("u7"),
+        Member::user("u9"),
+    ])]))
+    .then_expect_events(vec![removed("u1"), removed("u3"), added("u9"), added("u7")]);
 }
 
 #[test]
@@ -356,7 +422,7 @@ fn an_existing_group_is_imported_with_its_members() {
             display_name: name("Finance"),
             members: vec![Member::user("u2"), Member::user("u1"), Member::user("u2")],
         })
-        .then_expect_events(vec![imported("Finance"), added("u1"), added("u2")]);
+        .then_expect_events(vec![imported("Finance"), added("u2"), added("u1")]);
     given(vec![created("Finance")])
         .when(GroupCommand::Import {
             instance_id: instance(),

@@ -2,15 +2,23 @@
 //!
 //! Lifecycle: created (active or suspended) → updated / suspended / reactivated → deleted,
 //! after which it answers every command with `NotFound`.
+//!
+//! `active` is always stated: a user created, imported or adopted without it is recorded with
+//! `active: true` (what RFC 7643 clients mean by leaving it out, and what scimd did with such a
+//! user anyway). A replacement without it (a PUT that leaves it out, a PATCH that removes it)
+//! keeps the state the user had: only an explicit `active` suspends or reactivates a user, so
+//! an IdP that omits the attribute never locks anyone out or lets anyone back in by accident.
 
 mod commands;
 mod error;
 mod events;
+mod upcast;
 mod values;
 
 pub use commands::UserCommand;
 pub use error::UserError;
-pub use events::{upcast_payload, UserEvent};
+pub use events::UserEvent;
+pub use upcast::upcast_payload;
 pub use values::{is_active, ManagerRef, UserName, UserProfile, ACTIVE};
 
 use crate::attributes::{AttributeChange, Attributes};
@@ -67,6 +75,7 @@ impl Aggregate for User {
                 mapped,
                 manager,
             } => {
+                let profile = profile.stating_active(Some(ACTIVE_WHEN_UNSTATED));
                 self.create(instance_id, profile, sink).await?;
                 self.map(mapped, sink).await;
                 self.manage(manager, sink).await;
@@ -82,6 +91,7 @@ impl Aggregate for User {
                 cause,
             } => {
                 self.ensure_live(&instance_id, Some(expected_version))?;
+                let profile = profile.stating_active(self.attributes.get(ACTIVE).cloned());
                 self.update(profile, &cause, sink).await;
                 self.map_filled(mapped, &filled, sink).await;
                 self.manage(manager, sink).await;
@@ -95,6 +105,7 @@ impl Aggregate for User {
                 if self.status != Status::NotCreated {
                     return Err(UserError::AlreadyExists);
                 }
+                let profile = profile.stating_active(Some(ACTIVE_WHEN_UNSTATED));
                 let event = UserEvent::UserImported {
                     instance_id,
                     user_name: profile.user_name,
@@ -118,6 +129,9 @@ impl Aggregate for User {
                     return Err(UserError::AlreadyManaged);
                 }
                 sink.write(UserEvent::UserAdopted, self).await;
+                // The IdP creates the user it adopts: an account suspended before provisioning
+                // is taken over active unless the IdP says otherwise.
+                let profile = profile.stating_active(Some(ACTIVE_WHEN_UNSTATED));
                 self.update(profile, &cause, sink).await;
                 self.map_filled(mapped, &filled, sink).await;
                 self.manage(manager, sink).await;
@@ -216,6 +230,9 @@ impl Aggregate for User {
         }
     }
 }
+
+/// The `active` of a user created, imported or adopted without one.
+const ACTIVE_WHEN_UNSTATED: Value = Value::Bool(true);
 
 const USER_NAME: &str = "userName";
 const EXTERNAL_ID: &str = "externalId";

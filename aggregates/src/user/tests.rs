@@ -70,17 +70,87 @@ fn update(expected_version: u64, profile: UserProfile) -> UserCommand {
     }
 }
 
+/// A user as a Create command without `active` records it.
+fn created_active(user_name: &str) -> UserEvent {
+    created(user_name, json!({"active": true}))
+}
+
+fn create(attrs: Value) -> UserCommand {
+    UserCommand::Create {
+        instance_id: instance(),
+        profile: profile("alice@corp", attrs),
+        mapped: MappedFields::new(),
+        manager: None,
+    }
+}
+
 #[test]
 fn creating_a_user_records_it_without_an_invitation() {
     UserTest::with(())
         .given_no_previous_events()
-        .when(UserCommand::Create {
+        .when(create(json!({"displayName": "Alice", "active": true})))
+        .then_expect_events(vec![created(
+            "alice@corp",
+            json!({"displayName": "Alice", "active": true}),
+        )]);
+}
+
+#[test]
+fn a_user_created_without_active_is_recorded_active() {
+    UserTest::with(())
+        .given_no_previous_events()
+        .when(create(json!({"displayName": "Alice"})))
+        .then_expect_events(vec![created(
+            "alice@corp",
+            json!({"displayName": "Alice", "active": true}),
+        )]);
+}
+
+#[test]
+fn a_user_created_inactive_is_recorded_inactive() {
+    UserTest::with(())
+        .given_no_previous_events()
+        .when(create(json!({"active": false})))
+        .then_expect_events(vec![created("alice@corp", json!({"active": false}))]);
+}
+
+#[test]
+fn an_account_imported_without_active_is_recorded_active() {
+    UserTest::with(())
+        .given_no_previous_events()
+        .when(UserCommand::Import {
             instance_id: instance(),
-            profile: profile("alice@corp", json!({"displayName": "Alice"})),
+            profile: profile("old@corp", json!({})),
             mapped: MappedFields::new(),
-            manager: None,
         })
-        .then_expect_events(vec![created("alice@corp", json!({"displayName": "Alice"}))]);
+        .then_expect_events(vec![imported("old@corp", json!({"active": true}))]);
+}
+
+#[test]
+fn an_account_suspended_before_provisioning_is_adopted_active_unless_the_idp_says_otherwise() {
+    let adopt = |attrs: Value| UserCommand::Adopt {
+        instance_id: instance(),
+        profile: profile("old@corp", attrs),
+        mapped: MappedFields::new(),
+        filled: default_filled(),
+        manager: None,
+        cause: "POST /Users".into(),
+    };
+    let suspended_account = || vec![imported("old@corp", json!({"active": false}))];
+    UserTest::with(())
+        .given(suspended_account())
+        .when(adopt(json!({})))
+        .then_expect_events(vec![
+            UserEvent::UserAdopted,
+            active_changed(Some(false), Some(true)),
+            UserEvent::UserReactivated {
+                reason: Some("POST /Users: active no longer false".into()),
+            },
+        ]);
+    UserTest::with(())
+        .given(suspended_account())
+        .when(adopt(json!({"active": false})))
+        .then_expect_events(vec![UserEvent::UserAdopted]);
 }
 
 #[test]
@@ -163,11 +233,21 @@ fn a_user_created_inactive_starts_suspended() {
 }
 
 #[test]
-fn removing_active_from_a_suspended_user_reactivates_it() {
+fn a_replacement_without_active_keeps_a_suspended_user_suspended() {
     UserTest::with(())
         .given(vec![created("alice@corp", json!({"active": false}))])
+        .when(update(1, profile("alice@corp", json!({"title": "Former"}))))
+        .then_expect_events(vec![UserEvent::UserUpdated {
+            changes: vec![AttributeChange::whole("title", None, Some(json!("Former")))],
+        }]);
+}
+
+#[test]
+fn a_replacement_without_active_keeps_an_active_user_active() {
+    UserTest::with(())
+        .given(vec![created_active("alice@corp")])
         .when(update(1, profile("alice@corp", json!({}))))
-        .then_expect_events(vec![active_changed(Some(false), None), reactivated()]);
+        .then_expect_events(vec![]);
 }
 
 #[test]
@@ -367,7 +447,7 @@ fn a_new_user_records_its_mapped_fields() {
             manager: None,
         })
         .then_expect_events(vec![
-            created("alice@corp", json!({"title": "Engineer"})),
+            created("alice@corp", json!({"title": "Engineer", "active": true})),
             UserEvent::UserMapped {
                 changes: vec![
                     change("Scim Sync Job Title", None, Some("Engineer")),
@@ -479,7 +559,7 @@ fn a_manager_not_provisioned_waits_and_is_linked_when_it_is() {
     UserTest::with(())
         .given_no_previous_events()
         .when(create_with_manager(manager("boss@corp", None)))
-        .then_expect_events(vec![created("alice@corp", json!({})), pending.clone()]);
+        .then_expect_events(vec![created_active("alice@corp"), pending.clone()]);
     let linked = UserEvent::ManagerLinked {
         reference: "boss@corp".into(),
         manager_id: "u-boss".into(),
@@ -521,7 +601,7 @@ fn a_known_manager_is_linked_at_once_and_removing_it_clears_the_link() {
     UserTest::with(())
         .given_no_previous_events()
         .when(create_with_manager(manager("ext-9", Some("u-boss"))))
-        .then_expect_events(vec![created("alice@corp", json!({})), linked.clone()]);
+        .then_expect_events(vec![created_active("alice@corp"), linked.clone()]);
     UserTest::with(())
         .given(vec![created("alice@corp", json!({})), linked])
         .when(update_manager(2, None))
@@ -549,7 +629,7 @@ fn an_existing_account_is_imported_unmanaged() {
             mapped: fields(&[("User Name", "old@corp")]),
         })
         .then_expect_events(vec![
-            imported("old@corp", json!({"title": "Clerk"})),
+            imported("old@corp", json!({"title": "Clerk", "active": true})),
             UserEvent::UserMapped {
                 changes: vec![change("User Name", None, Some("old@corp"))],
             },
@@ -567,7 +647,10 @@ fn an_imported_account_is_adopted_once_with_the_idps_profile() {
         cause: "POST /Users".into(),
     };
     UserTest::with(())
-        .given(vec![imported("old@corp", json!({"title": "Clerk"}))])
+        .given(vec![imported(
+            "old@corp",
+            json!({"title": "Clerk", "active": true}),
+        )])
         .when(adopt.clone())
         .then_expect_events(vec![
             UserEvent::UserAdopted,
@@ -596,7 +679,7 @@ fn an_imported_account_is_adopted_once_with_the_idps_profile() {
 /// application's own.
 fn imported_with_own_fields() -> Vec<UserEvent> {
     vec![
-        imported("old@corp", json!({"title": "Clerk"})),
+        imported("old@corp", json!({"title": "Clerk", "active": true})),
         UserEvent::UserMapped {
             changes: vec![
                 change("Cost Centre", None, Some("42")),

@@ -50,6 +50,16 @@ pub struct UserProfile {
     pub attributes: Attributes,
 }
 
+impl UserProfile {
+    /// The profile with `active` stated: as the client gave it, or else `otherwise`.
+    pub(crate) fn stating_active(mut self, otherwise: Option<serde_json::Value>) -> Self {
+        if let Some(value) = otherwise {
+            self.attributes.or_insert(ACTIVE, value);
+        }
+        self
+    }
+}
+
 /// A user's direct manager as the IdP names it (the enterprise `manager.value`), and the user
 /// of the same instance it names, once there is one. The IdP may name a manager it does not
 /// provision (not in the sync group): the reference then waits, and is never turned into a
@@ -64,8 +74,9 @@ pub struct ManagerRef {
 pub const ACTIVE: &str = "active";
 
 /// A user is suspended exactly when its `active` attribute is false: an IdP deactivates a
-/// user, or takes it out of the sync group, by sending `active: false`. A user whose IdP never
-/// states `active` is not suspended.
+/// user, or takes it out of the sync group, by sending `active: false`. Users are recorded with
+/// `active` stated (true when created without it); events stored before that read as true
+/// through `upcast_payload`, and an absent value still means active.
 pub fn is_active(attributes: &Attributes) -> bool {
     attributes.get(ACTIVE) != Some(&serde_json::Value::Bool(false))
 }

@@ -6,6 +6,7 @@
 //! server "MUST continue performing as many changes as possible" (§3.7.3).
 
 use super::BULK_REQUEST_SCHEMA;
+use crate::scim::endpoints::canonical_path;
 use crate::scim::error::ScimError;
 use crate::scim::render::version_of_etag;
 use crate::scim::schema::ResourceType;
@@ -286,13 +287,17 @@ fn parse_action(
     }
 }
 
-/// `/Users`, `/Groups`, `/Users/{id}` or `/Groups/{id}`.
-fn parse_path(path: &str) -> Result<(ResourceType, Option<String>), ScimError> {
+/// `/Users`, `/Groups`, `/Users/{id}` or `/Groups/{id}`, the endpoint's name in any case and
+/// with a trailing slash, as the endpoints themselves answer.
+fn parse_path(sent: &str) -> Result<(ResourceType, Option<String>), ScimError> {
     let unknown = || {
         ScimError::invalid_value(format!(
-            "path {path:?} is not /Users, /Groups, /Users/{{id}} or /Groups/{{id}}"
+            "path {sent:?} is not /Users, /Groups, /Users/{{id}} or /Groups/{{id}}"
         ))
     };
+    let relative = format!("/{}", sent.strip_prefix('/').unwrap_or(sent));
+    let path = canonical_path(&relative);
+    let path = path.as_ref();
     let (endpoint, id) = match path.strip_prefix('/').unwrap_or(path).split_once('/') {
         Some((endpoint, id)) => (endpoint, Some(id)),
         None => (path.strip_prefix('/').unwrap_or(path), None),
@@ -378,6 +383,23 @@ mod tests {
                 id: "g1".into()
             })
         );
+    }
+
+    #[test]
+    fn paths_name_their_endpoint_in_any_case_but_ids_exactly() {
+        for (path, resource_type, id) in [
+            ("/users", ResourceType::User, None),
+            ("GROUPS/", ResourceType::Group, None),
+            ("/users/AbC", ResourceType::User, Some("AbC")),
+            ("/Groups/g1/", ResourceType::Group, Some("g1")),
+        ] {
+            assert_eq!(
+                parse_path(path),
+                Ok((resource_type, id.map(str::to_string))),
+                "{path}"
+            );
+        }
+        assert!(parse_path("/Devices/1").is_err());
     }
 
     #[test]
