@@ -17,3 +17,4 @@ pub mod provisioning_log;
 pub mod scim;
 pub mod startup;
 pub mod store;
+pub mod tls;

@@ -46,6 +46,8 @@ pub struct ServerSettings {
     pub max_connections: usize,
     /// Failed authentications each client address may make, per process (then 429).
     pub failed_auth_limit: FailedAuthLimit,
+    /// Serves HTTPS with this configuration (`tls::server_config`); plain HTTP without.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// Seconds after which an unrenewed name claim of a never-created owner is an orphan: the
@@ -82,6 +84,7 @@ impl Default for ServerSettings {
             metrics_token: None,
             max_connections: MAX_CONNECTIONS,
             failed_auth_limit: FailedAuthLimit::default(),
+            tls: None,
         }
     }
 }
@@ -152,6 +155,7 @@ pub async fn serve(
             header_read_timeout: settings.limits.header_read_timeout,
             max_connections: settings.max_connections,
             metrics: metrics.connections.clone(),
+            tls: settings.tls,
         },
         settings.shutdown_grace,
         shutdown,

@@ -15,9 +15,12 @@ use scimd::scim::limits::{self as scim_limits, ValueLimits};
 use scimd::scim::list::{self, ListLimits};
 use scimd::startup::{self, ServerSettings};
 use scimd::store::{redact, StoreSettings};
+use scimd::tls::{self, Certificates, Identity, TlsFiles};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::mpsc;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -27,6 +30,27 @@ pub struct ServeArgs {
     /// Base URL clients reach scimd at, when a proxy hides it (e.g. https://scim.example.com)
     #[arg(long, env = "SCIMD_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Serve HTTPS (HTTP/2 and HTTP/1.1) with this PEM certificate chain, the server's own
+    /// certificate first; needs --tls-key. Reloaded when the files change and on SIGHUP
+    #[arg(
+        long,
+        env = "SCIMD_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert (PKCS#8, PKCS#1 RSA or SEC1 EC)
+    #[arg(
+        long,
+        env = "SCIMD_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+    /// Seconds between checks of the certificate and key files for a change to reload; 0: reload
+    /// on SIGHUP only
+    #[arg(long, env = "SCIMD_TLS_RELOAD_SECS", default_value_t = tls::RELOAD_POLL_SECS)]
+    pub tls_reload_secs: u64,
     /// Database connections in the pool
     #[arg(long, env = "SCIMD_POOL_SIZE", default_value_t = 16)]
     pub pool_size: u32,
@@ -125,6 +149,16 @@ pub enum LogFormat {
 
 pub async fn serve(database: &str, args: ServeArgs) -> anyhow::Result<()> {
     let shutdown = shutdown_signal()?;
+    // Before the store: a certificate that cannot be served stops scimd before it changes
+    // anything (a first start creates an instance and prints its key).
+    let https = match (args.tls_cert.clone(), args.tls_key.clone()) {
+        (Some(certificate), Some(key)) => {
+            let poll =
+                Some(Duration::from_secs(args.tls_reload_secs)).filter(|poll| !poll.is_zero());
+            Some(start_tls(TlsFiles { certificate, key }, poll)?)
+        }
+        _ => None,
+    };
     let store = open(&StoreSettings {
         statement_timeout: Some(Duration::from_millis(args.statement_timeout_ms))
             .filter(|timeout| !timeout.is_zero()),
@@ -150,8 +184,9 @@ pub async fn serve(database: &str, args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let address = listener.local_addr()?;
+    let scheme = if https.is_some() { "https" } else { "http" };
     println!(
-        "scimd listening on http://{address}/scim/v2 (store: {})",
+        "scimd listening on {scheme}://{address}/scim/v2 (store: {})",
         redact(database)
     );
     let admin_token = args
@@ -160,7 +195,7 @@ pub async fn serve(database: &str, args: ServeArgs) -> anyhow::Result<()> {
         .map(AdminToken::new)
         .transpose()?;
     if admin_token.is_some() {
-        println!("admin console on http://{address}/admin/ (sign in with the admin token)");
+        println!("admin console on {scheme}://{address}/admin/ (sign in with the admin token)");
     } else {
         println!(
             "admin console and API off: set SCIMD_ADMIN_TOKEN (at least {MIN_ADMIN_TOKEN_CHARS} characters) to turn them on"
@@ -198,9 +233,13 @@ pub async fn serve(database: &str, args: ServeArgs) -> anyhow::Result<()> {
             per_minute: args.failed_auth_per_minute,
             burst: args.failed_auth_burst,
         },
+        tls: https.as_ref().map(|https| Arc::clone(&https.config)),
         ..ServerSettings::default()
     };
     startup::serve(Arc::clone(&store), settings, listener, shutdown).await?;
+    if let Some(https) = https {
+        https.reloader.abort();
+    }
     store.db.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -229,6 +268,47 @@ fn limits_of(args: &ServeArgs) -> Limits {
         header_read_timeout: Duration::from_secs(args.header_read_timeout_secs),
         body_read_timeout: Duration::from_secs(args.body_read_timeout_secs),
     }
+}
+
+/// HTTPS being served: its configuration, and the task that reloads its certificate.
+struct Https {
+    config: Arc<rustls::ServerConfig>,
+    reloader: tokio::task::JoinHandle<()>,
+}
+
+/// Loads the certificate and key (failing with the file and the cause), warns if the
+/// certificate expires soon, and from now on reloads it when the files change (read every
+/// `poll`) and on SIGHUP.
+fn start_tls(files: TlsFiles, poll: Option<Duration>) -> anyhow::Result<Https> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (identity, contents) = Identity::load(&files).context("cannot serve HTTPS")?;
+    let facts = &identity.facts;
+    tracing::info!(
+        certificate = %files.certificate.display(),
+        subject = %facts.subject,
+        serial = %facts.serial,
+        not_after = %facts.not_after.to_rfc3339(),
+        "serving HTTPS"
+    );
+    facts.warn_if_expiring(chrono::Utc::now());
+    let certificates = Certificates::new(files, &identity);
+    let config = tls::server_config(certificates.clone()).context("cannot serve HTTPS")?;
+    // SIGHUP would otherwise end the process: it is taken only when there is a certificate
+    // to reload.
+    let mut hangup = signal(SignalKind::hangup()).context("listening for SIGHUP")?;
+    let (ask, asked) = mpsc::channel(1);
+    let reloader = tokio::spawn(async move {
+        let watching = certificates.watch(contents, poll, asked);
+        let forwarding = async move {
+            while hangup.recv().await.is_some() {
+                tracing::info!("SIGHUP: reloading the TLS certificate");
+                // A reload already asked for reads the files anew.
+                let _ = ask.try_send(());
+            }
+        };
+        tokio::join!(watching, forwarding);
+    });
+    Ok(Https { config, reloader })
 }
 
 /// Listens for Ctrl-C (SIGINT) and SIGTERM from the moment it is called, so that a signal sent

@@ -188,13 +188,14 @@ fn cookie(value: &str, max_age: u64, secure: bool) -> Option<HeaderValue> {
     HeaderValue::from_str(&text).ok()
 }
 
-/// Whether the browser reached scimd over HTTPS (as the public URL, or a proxy, says).
+/// Whether the browser reached scimd over HTTPS (as the public URL, scimd's own TLS, or a proxy
+/// says).
 fn over_https(state: &AppState, request: &Request) -> bool {
     if let Some(public_url) = &state.public_url {
         return public_url.starts_with("https://");
     }
-    let local = request.extensions().get::<Peer>().map(|peer| peer.local);
-    origin(request.headers(), local).starts_with("https://")
+    let peer = request.extensions().get::<Peer>().copied();
+    origin(request.headers(), request.uri(), peer).starts_with("https://")
 }
 
 #[derive(Deserialize)]

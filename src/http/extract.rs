@@ -131,8 +131,11 @@ where
                 public_url.trim_end_matches('/')
             )));
         }
-        let local = parts.extensions.get::<Peer>().map(|peer| peer.local);
-        Ok(Self(format!("{}/scim/v2", origin(&parts.headers, local))))
+        let peer = parts.extensions.get::<Peer>().copied();
+        Ok(Self(format!(
+            "{}/scim/v2",
+            origin(&parts.headers, &parts.uri, peer)
+        )))
     }
 }
 

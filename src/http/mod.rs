@@ -1,6 +1,7 @@
 //! The HTTP surface: routes, authentication, request extraction and SCIM handlers. Handlers
 //! authenticate, parse, call the provisioning layer and render; they hold no SQL and no rules.
 
+mod activity;
 mod admin;
 mod admin_admins;
 mod admin_auth;
@@ -24,6 +25,7 @@ mod json;
 mod listing;
 mod metrics;
 mod origin;
+mod protocol;
 mod rate_limit;
 mod response;
 mod router;

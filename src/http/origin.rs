@@ -1,6 +1,7 @@
 //! The origin (`scheme://host[:port]`) resource locations start with when no public URL is
-//! configured: taken from the request's `Host` and `X-Forwarded-Proto`, which any client
-//! writes. They end up in `Location`, `meta.location` and `$ref`, and in the provisioning log
+//! configured: taken from the request's `Host` (over HTTP/2, its `:authority`) and
+//! `X-Forwarded-Proto`, which any client writes; a connection scimd's own TLS serves is
+//! `https` whatever the headers say. They end up in `Location`, `meta.location` and `$ref`, and in the provisioning log
 //! the console shows, so only a syntactically valid `host[:port]` and a scheme of exactly
 //! `http` or `https` are used; any other Host falls back to `http://` and the address the
 //! connection was accepted on, any other scheme to `http`. (A fallback rather than a 400: an IdP
@@ -10,18 +11,24 @@
 //! A syntactically valid Host is still the client's to choose: behind a proxy, set the public
 //! URL (docs/deployment.md).
 
-use axum::http::{header, HeaderMap};
-use std::net::SocketAddr;
+use super::connections::Peer;
+use axum::http::{header, HeaderMap, Uri};
 
-/// `scheme://host[:port]` for a request with these headers, accepted on `local` (when known).
-pub fn origin(headers: &HeaderMap, local: Option<SocketAddr>) -> String {
+/// `scheme://host[:port]` for a request to `uri` with these headers, on the connection `peer`
+/// (when known).
+pub fn origin(headers: &HeaderMap, uri: &Uri, peer: Option<Peer>) -> String {
     let text = |name| headers.get(name).and_then(|value| value.to_str().ok());
-    let Some(host) = text(header::HOST.as_str()).filter(|host| is_host_and_port(host)) else {
-        // The listening address speaks plain HTTP, whatever the client says.
-        let local = local.map_or_else(|| "localhost".to_string(), |local| local.to_string());
-        return format!("http://{local}");
+    let tls = peer.is_some_and(|peer| peer.tls);
+    let host =
+        text(header::HOST.as_str()).or_else(|| uri.authority().map(|authority| authority.as_str()));
+    let Some(host) = host.filter(|host| is_host_and_port(host)) else {
+        // The listening address speaks what scimd serves on it, whatever the client says.
+        let scheme = if tls { "https" } else { "http" };
+        let local = peer.map_or_else(|| "localhost".to_string(), |peer| peer.local.to_string());
+        return format!("{scheme}://{local}");
     };
     let scheme = match text("x-forwarded-proto") {
+        _ if tls => "https",
         Some("https") => "https",
         _ => "http",
     };
@@ -62,6 +69,13 @@ fn is_port(text: &str) -> bool {
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+    use std::net::SocketAddr;
+
+    fn peer(tls: bool) -> Peer {
+        let local = SocketAddr::from(([127, 0, 0, 1], 8080));
+        let client = SocketAddr::from(([127, 0, 0, 2], 50000));
+        Peer { client, local, tls }
+    }
 
     fn origin_of(host: Option<&str>, proto: Option<&str>) -> String {
         let mut headers = HeaderMap::new();
@@ -72,8 +86,11 @@ mod tests {
             let value = HeaderValue::from_str(proto).expect("a header");
             headers.insert("x-forwarded-proto", value);
         }
-        let local = SocketAddr::from(([127, 0, 0, 1], 8080));
-        origin(&headers, Some(local))
+        origin(
+            &headers,
+            &Uri::from_static("/scim/v2/Users"),
+            Some(peer(false)),
+        )
     }
 
     #[test]
@@ -125,5 +142,30 @@ mod tests {
             );
         }
         assert_eq!(origin_of(None, None), "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn a_connection_scimd_serves_over_tls_is_https_whatever_the_headers_say() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::HOST,
+            HeaderValue::from_static("scim.example.com:8443"),
+        );
+        headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
+        let uri = Uri::from_static("/scim/v2/Users");
+        let tls = Some(peer(true));
+        assert_eq!(origin(&headers, &uri, tls), "https://scim.example.com:8443");
+        headers.insert(header::HOST, HeaderValue::from_static("evil.example/path"));
+        assert_eq!(origin(&headers, &uri, tls), "https://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn without_host_the_authority_of_an_http2_request_is_used() {
+        let uri = Uri::from_static("https://scim.example.com:8443/scim/v2/Users");
+        let origin = origin(&HeaderMap::new(), &uri, Some(peer(true)));
+        assert_eq!(origin, "https://scim.example.com:8443");
+        let odd = Uri::from_static("https://user@scim.example.com/scim/v2/Users");
+        let origin = super::origin(&HeaderMap::new(), &odd, Some(peer(true)));
+        assert_eq!(origin, "https://127.0.0.1:8080");
     }
 }

@@ -24,6 +24,7 @@ mod groups;
 mod health;
 mod history;
 mod hostile_input;
+mod https;
 mod import;
 mod instance_names;
 mod isolation;

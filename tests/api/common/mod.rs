@@ -8,6 +8,7 @@ pub mod postgres;
 pub mod refusals;
 pub mod server;
 pub mod stuck;
+pub mod tls;
 pub mod wire;
 pub mod write_load;
 
