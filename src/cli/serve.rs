@@ -157,7 +157,10 @@ pub async fn serve(database: &str, args: ServeArgs) -> anyhow::Result<()> {
                 Some(Duration::from_secs(args.tls_reload_secs)).filter(|poll| !poll.is_zero());
             Some(start_tls(TlsFiles { certificate, key }, poll)?)
         }
-        _ => None,
+        _ => {
+            ignore_hangups()?;
+            None
+        }
     };
     let store = open(&StoreSettings {
         statement_timeout: Some(Duration::from_millis(args.statement_timeout_ms))
@@ -309,6 +312,19 @@ fn start_tls(files: TlsFiles, poll: Option<Duration>) -> anyhow::Result<Https> {
         tokio::join!(watching, forwarding);
     });
     Ok(Https { config, reloader })
+}
+
+/// Without a certificate there is nothing to reload, but SIGHUP would end the process: a unit
+/// file's `ExecReload`, or a closed terminal, must not stop scimd.
+fn ignore_hangups() -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hangup = signal(SignalKind::hangup()).context("listening for SIGHUP")?;
+    tokio::spawn(async move {
+        while hangup.recv().await.is_some() {
+            tracing::info!("SIGHUP: nothing to reload (no TLS certificate is served)");
+        }
+    });
+    Ok(())
 }
 
 /// Listens for Ctrl-C (SIGINT) and SIGTERM from the moment it is called, so that a signal sent

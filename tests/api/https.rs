@@ -195,6 +195,26 @@ async fn sighup_reloads_the_certificate_and_a_bad_replacement_keeps_the_old_one(
     assert!(logs.contains("subject=CN=second"), "{logs}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_without_a_certificate_keeps_scimd_serving() {
+    // A unit file's ExecReload sends SIGHUP whether or not a certificate is configured.
+    let (database_url, _dir) = fresh_database(StoreKind::Sqlite).await;
+    let mut server = Server::start_logging(&database_url, &[], &[("RUST_LOG", "info")]).await;
+    server.send_signal("HUP").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let root = server.base.trim_end_matches("/scim/v2");
+    let health = reqwest::get(format!("{root}/healthz"))
+        .await
+        .expect("scimd still answers after SIGHUP");
+    assert_eq!(health.status(), 200);
+
+    let status = server.signal("TERM").await;
+    assert!(status.success(), "{status:?}");
+    let logs = server.logs.clone().expect("logs are kept");
+    let logs = logs.after_exit().await.join("\n");
+    assert!(logs.contains("SIGHUP: nothing to reload"), "{logs}");
+}
+
 /// `scimd serve` with these TLS arguments on a fresh store: whether it succeeded, its stderr,
 /// and whether it created the store.
 async fn start_up(tls_args: &[String]) -> (bool, String, bool) {
