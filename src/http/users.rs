@@ -15,6 +15,7 @@ use crate::scim::patch::parse_patch_request;
 use crate::scim::resource::{user_document, user_profile, Decoded};
 use crate::scim::schema::ResourceType;
 use crate::scim::select::Selection;
+use aggregates::user::{UserProfile, ACTIVE};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use projections::scim_users::UserRecord;
@@ -71,9 +72,21 @@ pub(super) async fn replace_user(
     let profile = user_profile(decoded)?;
     let record = state
         .provisioning
-        .update_user(ctx, id, if_match, |_| Ok::<_, ScimError>(profile.clone()))
+        .update_user(ctx, id, if_match, |current| {
+            Ok::<_, ScimError>(keeping_active(profile.clone(), current))
+        })
         .await?;
     respond(state, StatusCode::OK, &record, base, selection).await
+}
+
+/// A replacement that leaves `active` out keeps the user's state: IdPs that omit it (a profile
+/// push of other attributes) mean no change of account state, and an omission must never lock
+/// anyone out or let anyone back in. Removing it is a PATCH's to ask for.
+fn keeping_active(mut profile: UserProfile, current: &UserRecord) -> UserProfile {
+    if let Some(active) = current.active {
+        profile.attributes.or_insert(ACTIVE, Value::Bool(active));
+    }
+    profile
 }
 
 pub(super) async fn patch_user(

@@ -145,15 +145,42 @@ async fn a_replacement_without_active_keeps_the_users_state(app: TestApp) {
     assert_eq!(put.body["active"], true, "{:?}", put.body);
     assert!(active_changes(&app, &al).await.is_empty());
 
-    // Removing it by PATCH is no suspension either.
+    // Removing it by PATCH unassigns it (RFC 7644 §3.5.2.2), which leaves the user active: a
+    // suspended user is reactivated, and the history records the removal as it was asked.
     let removed = app
         .patch(
-            &format!("/Users/{al}"),
+            &format!("/Users/{sue}"),
             json!([{"op": "remove", "path": "active"}]),
         )
         .await;
     assert_eq!(removed.status, 200, "{:?}", removed.body);
-    assert_eq!(removed.body["active"], true, "{:?}", removed.body);
+    assert!(removed.body.get("active").is_none(), "{:?}", removed.body);
+    assert_eq!(
+        active_changes(&app, &sue).await,
+        [(json!(false), Value::Null)]
+    );
+    let actions: Vec<Value> = history_of(&app, &sue)
+        .await
+        .iter()
+        .map(|entry| entry["action"].clone())
+        .collect();
+    assert_eq!(
+        actions.last(),
+        Some(&json!("UserReactivated")),
+        "{actions:?}"
+    );
+    // A later deactivation is from active, as the user was.
+    let off = app
+        .patch(
+            &format!("/Users/{sue}"),
+            json!([{"op": "replace", "path": "active", "value": false}]),
+        )
+        .await;
+    assert_eq!(off.body["active"], false, "{:?}", off.body);
+    assert_eq!(
+        active_changes(&app, &sue).await,
+        [(json!(false), Value::Null), (json!(true), json!(false))]
+    );
 }
 
 /// Appends event `sequence` of user `id` as an older scimd stored it, with the metadata of the

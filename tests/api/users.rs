@@ -241,10 +241,11 @@ async fn patching_active_suspends_and_reactivates(app: TestApp) {
             json!([{"op": "remove", "path": "active"}]),
         )
         .await;
-    // Removing `active` is no change of state: only an explicit value suspends or reactivates.
+    // RFC 7644 §3.5.2.2: the attribute is removed; unassigned, the user stays active (and is
+    // still found by its state: nothing suspends it).
     assert_eq!(removed.status, 200);
-    assert_eq!(removed.body["active"], true, "{:?}", removed.body);
-    assert_eq!(removed.body["meta"]["version"], "W/\"6\"");
+    assert!(removed.body.get("active").is_none(), "{:?}", removed.body);
+    assert_eq!(removed.body["meta"]["version"], "W/\"7\"");
 }
 
 async fn a_patch_without_path_applies_each_value(app: TestApp) {

@@ -3,11 +3,11 @@
 //! Lifecycle: created (active or suspended) → updated / suspended / reactivated → deleted,
 //! after which it answers every command with `NotFound`.
 //!
-//! `active` is always stated: a user created, imported or adopted without it is recorded with
-//! `active: true` (what RFC 7643 clients mean by leaving it out, and what scimd did with such a
-//! user anyway). A replacement without it (a PUT that leaves it out, a PATCH that removes it)
-//! keeps the state the user had: only an explicit `active` suspends or reactivates a user, so
-//! an IdP that omits the attribute never locks anyone out or lets anyone back in by accident.
+//! A user created, imported or adopted without `active` is recorded with `active: true` (what
+//! RFC 7643 clients mean by leaving it out, and what scimd did with such a user anyway). An
+//! update's profile is taken as given: one without `active` (a PATCH that removes it) leaves the
+//! attribute unassigned, which means active (RFC 7644 §3.5.2.2: the attribute is removed). A PUT
+//! that leaves it out keeps it, which the protocol layer sees to.
 
 mod commands;
 mod error;
@@ -75,7 +75,7 @@ impl Aggregate for User {
                 mapped,
                 manager,
             } => {
-                let profile = profile.stating_active(Some(ACTIVE_WHEN_UNSTATED));
+                let profile = profile.stating_active();
                 self.create(instance_id, profile, sink).await?;
                 self.map(mapped, sink).await;
                 self.manage(manager, sink).await;
@@ -91,7 +91,6 @@ impl Aggregate for User {
                 cause,
             } => {
                 self.ensure_live(&instance_id, Some(expected_version))?;
-                let profile = profile.stating_active(self.attributes.get(ACTIVE).cloned());
                 self.update(profile, &cause, sink).await;
                 self.map_filled(mapped, &filled, sink).await;
                 self.manage(manager, sink).await;
@@ -105,7 +104,7 @@ impl Aggregate for User {
                 if self.status != Status::NotCreated {
                     return Err(UserError::AlreadyExists);
                 }
-                let profile = profile.stating_active(Some(ACTIVE_WHEN_UNSTATED));
+                let profile = profile.stating_active();
                 let event = UserEvent::UserImported {
                     instance_id,
                     user_name: profile.user_name,
@@ -131,7 +130,7 @@ impl Aggregate for User {
                 sink.write(UserEvent::UserAdopted, self).await;
                 // The IdP creates the user it adopts: an account suspended before provisioning
                 // is taken over active unless the IdP says otherwise.
-                let profile = profile.stating_active(Some(ACTIVE_WHEN_UNSTATED));
+                let profile = profile.stating_active();
                 self.update(profile, &cause, sink).await;
                 self.map_filled(mapped, &filled, sink).await;
                 self.manage(manager, sink).await;
@@ -230,9 +229,6 @@ impl Aggregate for User {
         }
     }
 }
-
-/// The `active` of a user created, imported or adopted without one.
-const ACTIVE_WHEN_UNSTATED: Value = Value::Bool(true);
 
 const USER_NAME: &str = "userName";
 const EXTERNAL_ID: &str = "externalId";

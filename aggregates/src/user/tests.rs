@@ -233,21 +233,20 @@ fn a_user_created_inactive_starts_suspended() {
 }
 
 #[test]
-fn a_replacement_without_active_keeps_a_suspended_user_suspended() {
+fn removing_active_from_a_suspended_user_unassigns_it_and_reactivates_the_user() {
+    // Unassigned means active: the attribute is gone, and so is the suspension.
     UserTest::with(())
         .given(vec![created("alice@corp", json!({"active": false}))])
-        .when(update(1, profile("alice@corp", json!({"title": "Former"}))))
-        .then_expect_events(vec![UserEvent::UserUpdated {
-            changes: vec![AttributeChange::whole("title", None, Some(json!("Former")))],
-        }]);
+        .when(update(1, profile("alice@corp", json!({}))))
+        .then_expect_events(vec![active_changed(Some(false), None), reactivated()]);
 }
 
 #[test]
-fn a_replacement_without_active_keeps_an_active_user_active() {
+fn removing_active_from_an_active_user_records_the_removal_only() {
     UserTest::with(())
         .given(vec![created_active("alice@corp")])
         .when(update(1, profile("alice@corp", json!({}))))
-        .then_expect_events(vec![]);
+        .then_expect_events(vec![active_changed(Some(true), None)]);
 }
 
 #[test]
@@ -732,7 +731,7 @@ fn later_updates_keep_the_fields_the_mapping_does_not_fill() {
         .when(UserCommand::Update {
             instance_id: instance(),
             expected_version: 3,
-            profile: profile("old@corp", json!({"title": "Clerk"})),
+            profile: profile("old@corp", json!({"title": "Clerk", "active": true})),
             mapped: fields(&[("User Name", "old@corp"), ("Scim Sync Job Title", "Clerk")]),
             filled: default_filled(),
             manager: None,

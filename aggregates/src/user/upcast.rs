@@ -15,9 +15,10 @@ const BEGINNINGS: [&str; 2] = ["UserCreated", "UserImported"];
 /// - a bare `"UserSuspended"` (as stored before reasons were kept) becomes
 ///   `{"UserSuspended": {}}`, whose reason reads as none;
 /// - `active` left unstated (users created or imported without it, before it was recorded as
-///   true) reads as `true`, which is what such a user was: at its beginning, and as the old or
-///   new value of a recorded change of `active`. A change that thereby changes nothing is left
-///   out of its event.
+///   true) reads as `true`, which is what such a user was: at its beginning, and as the old
+///   value of a deactivation (a recorded `null → false` is `true → false`). Any other change of
+///   `active` reads as stored: a `null` new value is a removal of the attribute, which leaves
+///   the user active, and a `null → true` is the first time it was stated.
 pub fn upcast_payload(payload: Value) -> Value {
     match payload {
         Value::String(name) if FORMERLY_UNIT.contains(&name.as_str()) => json!({ name: {} }),
@@ -31,7 +32,7 @@ pub fn upcast_payload(payload: Value) -> Value {
                 .get_mut("UserUpdated")
                 .and_then(|updated| updated.get_mut("changes"))
             {
-                changes.retain_mut(stated_active_change);
+                changes.iter_mut().for_each(deactivation_from_unstated);
             }
             Value::Object(tagged)
         }
@@ -48,23 +49,17 @@ fn fields<'a>(
     tagged.get_mut(event)?.get_mut(field)?.as_object_mut()
 }
 
-/// States an unstated side of a change of `active`; false when the change is then no change.
-fn stated_active_change(change: &mut Value) -> bool {
+/// Reads a deactivation of a user whose `active` was unstated as from `true`.
+fn deactivation_from_unstated(change: &mut Value) {
     let Some(change) = change.as_object_mut() else {
-        return true;
+        return;
     };
     let about_active = change.get("attribute").and_then(Value::as_str) == Some(ACTIVE)
         && change.get("sub_attribute").is_none_or(Value::is_null);
-    if !about_active {
-        return true;
+    let deactivation = change.get("new") == Some(&Value::Bool(false));
+    if about_active && deactivation && change.get("old").is_none_or(Value::is_null) {
+        change.insert("old".to_string(), Value::Bool(true));
     }
-    for side in ["old", "new"] {
-        let value = change.entry(side).or_insert(Value::Null);
-        if value.is_null() {
-            *value = Value::Bool(true);
-        }
-    }
-    change.get("old") != change.get("new")
 }
 
 #[cfg(test)]
@@ -126,7 +121,7 @@ mod tests {
     }
 
     #[test]
-    fn an_unstated_side_of_a_change_of_active_reads_as_true() {
+    fn a_deactivation_from_unstated_reads_as_from_true() {
         let title = json!({"attribute": "title", "old": null, "new": "Clerk"});
         assert_eq!(
             upcast_payload(updated(json!([
@@ -138,24 +133,17 @@ mod tests {
                 title,
             ]))
         );
-        assert_eq!(
-            upcast_payload(updated(
-                json!([{"attribute": "active", "old": false, "new": null}])
-            )),
-            updated(json!([{"attribute": "active", "old": false, "new": true}]))
-        );
     }
 
     #[test]
-    fn a_change_of_active_that_changed_nothing_is_left_out() {
-        let title = json!({"attribute": "title", "old": "Clerk", "new": null});
-        assert_eq!(
-            upcast_payload(updated(json!([
-                {"attribute": "active", "old": true, "new": null},
-                title,
-            ]))),
-            updated(json!([title]))
-        );
+    fn a_removal_or_a_first_statement_of_active_reads_as_stored() {
+        for stored in [
+            updated(json!([{"attribute": "active", "old": false, "new": null}])),
+            updated(json!([{"attribute": "active", "old": true, "new": null}])),
+            updated(json!([{"attribute": "active", "old": null, "new": true}])),
+        ] {
+            assert_eq!(upcast_payload(stored.clone()), stored);
+        }
     }
 
     #[test]

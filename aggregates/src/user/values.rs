@@ -51,11 +51,11 @@ pub struct UserProfile {
 }
 
 impl UserProfile {
-    /// The profile with `active` stated: as the client gave it, or else `otherwise`.
-    pub(crate) fn stating_active(mut self, otherwise: Option<serde_json::Value>) -> Self {
-        if let Some(value) = otherwise {
-            self.attributes.or_insert(ACTIVE, value);
-        }
+    /// The profile of a user coming into being, with `active` stated: as the client gave it, or
+    /// else true.
+    pub(crate) fn stating_active(mut self) -> Self {
+        self.attributes
+            .or_insert(ACTIVE, serde_json::Value::Bool(true));
         self
     }
 }
