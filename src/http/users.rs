@@ -15,6 +15,7 @@ use crate::scim::patch::parse_patch_request;
 use crate::scim::resource::{user_document, user_profile, Decoded};
 use crate::scim::schema::ResourceType;
 use crate::scim::select::Selection;
+use aggregates::settings::roles::ROLES;
 use aggregates::user::{UserProfile, ACTIVE};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -73,18 +74,22 @@ pub(super) async fn replace_user(
     let record = state
         .provisioning
         .update_user(ctx, id, if_match, |current| {
-            Ok::<_, ScimError>(keeping_active(profile.clone(), current))
+            Ok::<_, ScimError>(keeping_unstated_state(profile.clone(), current))
         })
         .await?;
     respond(state, StatusCode::OK, &record, base, selection).await
 }
 
-/// A replacement that leaves `active` out keeps the user's state: IdPs that omit it (a profile
-/// push of other attributes) mean no change of account state, and an omission must never lock
-/// anyone out or let anyone back in. Removing it is a PATCH's to ask for.
-fn keeping_active(mut profile: UserProfile, current: &UserRecord) -> UserProfile {
+/// A replacement that leaves out `active` or `roles` keeps the user's: IdPs push a profile by
+/// PUT with only the attributes they map (Okta's and OneLogin's templates carry no roles unless
+/// told to), and such an omission must never lock anyone out, let anyone back in, or strip the
+/// roles the instance gave. Removing either is a PATCH's to ask for.
+fn keeping_unstated_state(mut profile: UserProfile, current: &UserRecord) -> UserProfile {
     if let Some(active) = current.active {
         profile.attributes.or_insert(ACTIVE, Value::Bool(active));
+    }
+    if let Some(roles) = current.attributes().remove(ROLES) {
+        profile.attributes.or_insert(ROLES, roles);
     }
     profile
 }

@@ -1,5 +1,6 @@
 //! The instance's role rules on provisioned users: new users without roles get the default
-//! roles, and a role the instance does not allow is refused with the allowed ones named.
+//! roles, a role the instance does not allow is refused with the allowed ones named, and a
+//! profile push that does not carry roles keeps them.
 
 use crate::common::{user, TestApp};
 use crate::on_both_stores;
@@ -10,6 +11,7 @@ on_both_stores!(
     a_user_without_roles_gets_the_default_role,
     roles_outside_the_allowed_set_are_refused_and_named,
     allowed_and_default_roles_follow_the_instance_settings,
+    a_profile_push_without_roles_keeps_the_users_roles,
 );
 
 fn with_roles(user_name: &str, roles: &[&str]) -> serde_json::Value {
@@ -90,4 +92,38 @@ async fn allowed_and_default_roles_follow_the_instance_settings(app: TestApp) {
     let any = app.post("/Users", with_roles("fay", &["Auditor"])).await;
     assert_eq!(any.status, 201, "{:?}", any.body);
     assert_eq!(any.body["roles"], json!([{"value": "Auditor"}]));
+}
+
+async fn a_profile_push_without_roles_keeps_the_users_roles(app: TestApp) {
+    // Okta's and OneLogin's profile pushes are PUTs of the attributes they map, roles not
+    // among them unless the operator adds them.
+    let id = app.create_user("gus").await;
+    let mut push = user("gus");
+    push["title"] = json!("Clerk");
+    let pushed = app.put(&format!("/Users/{id}"), push).await;
+    assert_eq!(pushed.status, 200, "{:?}", pushed.body);
+    assert_eq!(pushed.body["title"], "Clerk");
+    assert_eq!(pushed.body["roles"], json!([{"value": "User"}]));
+    assert_eq!(
+        app.get(&format!("/Users/{id}")).await.body["roles"],
+        json!([{"value": "User"}])
+    );
+
+    // Stating them still replaces them, and a PATCH still removes them.
+    app.change_settings(SettingsCommand::AllowRoles {
+        roles: vec!["User".into(), "Viewer".into()],
+    })
+    .await;
+    let restated = app
+        .put(&format!("/Users/{id}"), with_roles("gus", &["Viewer"]))
+        .await;
+    assert_eq!(restated.body["roles"], json!([{"value": "Viewer"}]));
+    let removed = app
+        .patch(
+            &format!("/Users/{id}"),
+            json!([{"op": "remove", "path": "roles"}]),
+        )
+        .await;
+    assert_eq!(removed.status, 200, "{:?}", removed.body);
+    assert!(removed.body.get("roles").is_none(), "{:?}", removed.body);
 }
