@@ -20,6 +20,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::mpsc;
 
 #[derive(Debug, Args)]
@@ -149,16 +150,19 @@ pub enum LogFormat {
 
 pub async fn serve(database: &str, args: ServeArgs) -> anyhow::Result<()> {
     let shutdown = shutdown_signal()?;
+    // Taken whether or not there is a certificate to reload: left to its default, SIGHUP (a unit
+    // file's `ExecReload`, a closed terminal) would end the process.
+    let hangups = signal(SignalKind::hangup()).context("listening for SIGHUP")?;
     // Before the store: a certificate that cannot be served stops scimd before it changes
     // anything (a first start creates an instance and prints its key).
     let https = match (args.tls_cert.clone(), args.tls_key.clone()) {
         (Some(certificate), Some(key)) => {
             let poll =
                 Some(Duration::from_secs(args.tls_reload_secs)).filter(|poll| !poll.is_zero());
-            Some(start_tls(TlsFiles { certificate, key }, poll)?)
+            Some(start_tls(TlsFiles { certificate, key }, poll, hangups)?)
         }
         _ => {
-            ignore_hangups()?;
+            tokio::spawn(ignore_hangups(hangups));
             None
         }
     };
@@ -281,9 +285,12 @@ struct Https {
 
 /// Loads the certificate and key (failing with the file and the cause), warns if the
 /// certificate expires soon, and from now on reloads it when the files change (read every
-/// `poll`) and on SIGHUP.
-fn start_tls(files: TlsFiles, poll: Option<Duration>) -> anyhow::Result<Https> {
-    use tokio::signal::unix::{signal, SignalKind};
+/// `poll`) and on each of `hangups` (SIGHUP).
+fn start_tls(
+    files: TlsFiles,
+    poll: Option<Duration>,
+    mut hangups: Signal,
+) -> anyhow::Result<Https> {
     let (identity, contents) = Identity::load(&files).context("cannot serve HTTPS")?;
     let facts = &identity.facts;
     tracing::info!(
@@ -296,14 +303,11 @@ fn start_tls(files: TlsFiles, poll: Option<Duration>) -> anyhow::Result<Https> {
     facts.warn_if_expiring(chrono::Utc::now());
     let certificates = Certificates::new(files, &identity);
     let config = tls::server_config(certificates.clone()).context("cannot serve HTTPS")?;
-    // SIGHUP would otherwise end the process: it is taken only when there is a certificate
-    // to reload.
-    let mut hangup = signal(SignalKind::hangup()).context("listening for SIGHUP")?;
     let (ask, asked) = mpsc::channel(1);
     let reloader = tokio::spawn(async move {
         let watching = certificates.watch(contents, poll, asked);
         let forwarding = async move {
-            while hangup.recv().await.is_some() {
+            while hangups.recv().await.is_some() {
                 tracing::info!("SIGHUP: reloading the TLS certificate");
                 // A reload already asked for reads the files anew.
                 let _ = ask.try_send(());
@@ -314,24 +318,17 @@ fn start_tls(files: TlsFiles, poll: Option<Duration>) -> anyhow::Result<Https> {
     Ok(Https { config, reloader })
 }
 
-/// Without a certificate there is nothing to reload, but SIGHUP would end the process: a unit
-/// file's `ExecReload`, or a closed terminal, must not stop scimd.
-fn ignore_hangups() -> anyhow::Result<()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut hangup = signal(SignalKind::hangup()).context("listening for SIGHUP")?;
-    tokio::spawn(async move {
-        while hangup.recv().await.is_some() {
-            tracing::info!("SIGHUP: nothing to reload (no TLS certificate is served)");
-        }
-    });
-    Ok(())
+/// Without a certificate there is nothing to reload: SIGHUP is only noted.
+async fn ignore_hangups(mut hangups: Signal) {
+    while hangups.recv().await.is_some() {
+        tracing::info!("SIGHUP: nothing to reload (no TLS certificate is served)");
+    }
 }
 
 /// Listens for Ctrl-C (SIGINT) and SIGTERM from the moment it is called, so that a signal sent
 /// while the store opens or the projections catch up still stops scimd gracefully; the future
 /// resolves on the first, and in-flight requests then finish before the process exits.
 fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
-    use tokio::signal::unix::{signal, SignalKind};
     let mut interrupt = signal(SignalKind::interrupt()).context("listening for Ctrl-C")?;
     let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
     Ok(async move {

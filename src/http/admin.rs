@@ -23,7 +23,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-type Reply = Result<Json<Value>, AdminFailure>;
+pub(super) type Reply = Result<Json<Value>, AdminFailure>;
 
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
@@ -317,7 +317,7 @@ pub(super) fn cursor<C>(
 }
 
 /// A page of a listing: its entries and the `nextCursor` to read on from.
-fn page_of<T>(entries: &[T], view: impl Fn(&T) -> Value, next: Option<String>) -> Reply {
+pub(super) fn page_of<T>(entries: &[T], view: impl Fn(&T) -> Value, next: Option<String>) -> Reply {
     let entries: Vec<Value> = entries.iter().map(view).collect();
     Ok(Json(json!({"entries": entries, "nextCursor": next})))
 }

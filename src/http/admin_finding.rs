@@ -2,7 +2,7 @@
 //! mapping page's preview read them: user search, a group's members, what re-applying the
 //! mapping would change, and every instance's chain audit.
 
-use super::admin::{cursor, AdminFailure};
+use super::admin::{cursor, page_of, Reply};
 use super::router::AppState;
 use crate::admin::{self, views, UserSearchCursor};
 use axum::extract::{Path, Query, State};
@@ -10,8 +10,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
-
-type Reply = Result<Json<Value>, AdminFailure>;
 
 /// How many changed users a preview shows when not told.
 const PREVIEW_SAMPLE: usize = 10;
@@ -53,11 +51,11 @@ async fn search_users(
     let prefix = params.q.unwrap_or_default();
     let store = state.provisioning.store();
     let (users, next) = admin::search_users(store, &instance, &prefix, after, count).await?;
-    let entries: Vec<Value> = users.iter().map(views::found_user).collect();
-    let next = next.map(|cursor| cursor.render());
-    Ok(Json(
-        serde_json::json!({"entries": entries, "nextCursor": next}),
-    ))
+    page_of(
+        &users,
+        views::found_user,
+        next.map(|cursor| cursor.render()),
+    )
 }
 
 #[derive(Deserialize)]

@@ -117,30 +117,33 @@ pub async fn serve(
         let watcher = connections.watcher();
         let protocols = Arc::clone(&protocols);
         let stopping = stopping.subscribe();
-        let Some(acceptor) = acceptor.clone() else {
-            tokio::spawn(async move {
-                let served = protocols.serve(Protocol::Http1, stream, service, watcher, stopping);
-                if let Err(error) = served.await {
-                    tracing::debug!(%error, "connection ended with an error");
-                }
-                drop(open);
-            });
-            continue;
-        };
+        let acceptor = acceptor.clone();
         tokio::spawn(async move {
-            let handshake = handshake(
-                &acceptor,
-                stream,
-                client,
-                handshake_timeout,
-                stopping.clone(),
-            );
-            let Some(stream) = handshake.await else {
-                return;
+            let served = match acceptor {
+                None => {
+                    let protocol = Protocol::Http1;
+                    protocols
+                        .serve(protocol, stream, service, watcher, stopping)
+                        .await
+                }
+                Some(acceptor) => {
+                    let handshake = handshake(
+                        &acceptor,
+                        stream,
+                        client,
+                        handshake_timeout,
+                        stopping.clone(),
+                    );
+                    let Some(stream) = handshake.await else {
+                        return;
+                    };
+                    let protocol = Protocol::negotiated(stream.get_ref().1.alpn_protocol());
+                    protocols
+                        .serve(protocol, stream, service, watcher, stopping)
+                        .await
+                }
             };
-            let protocol = Protocol::negotiated(stream.get_ref().1.alpn_protocol());
-            let served = protocols.serve(protocol, stream, service, watcher, stopping);
-            if let Err(error) = served.await {
+            if let Err(error) = served {
                 tracing::debug!(%error, "connection ended with an error");
             }
             drop(open);

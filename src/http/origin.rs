@@ -1,12 +1,12 @@
 //! The origin (`scheme://host[:port]`) resource locations start with when no public URL is
 //! configured: taken from the request's `Host` (over HTTP/2, its `:authority`) and
 //! `X-Forwarded-Proto`, which any client writes; a connection scimd's own TLS serves is
-//! `https` whatever the headers say. They end up in `Location`, `meta.location` and `$ref`, and in the provisioning log
-//! the console shows, so only a syntactically valid `host[:port]` and a scheme of exactly
-//! `http` or `https` are used; any other Host falls back to `http://` and the address the
-//! connection was accepted on, any other scheme to `http`. (A fallback rather than a 400: an IdP
-//! behind a proxy that sends odd headers still gets served, with locations that name this
-//! server.)
+//! `https` whatever the headers say. They end up in `Location`, `meta.location` and `$ref`,
+//! and in the provisioning log the console shows, so only a syntactically valid `host[:port]`
+//! and a scheme of exactly `http` or `https` are used; any other Host falls back to the scheme
+//! scimd serves and the address the connection was accepted on, any other scheme to `http`. (A
+//! fallback rather than a 400: an IdP behind a proxy that sends odd headers still gets served,
+//! with locations that name this server.)
 //!
 //! A syntactically valid Host is still the client's to choose: behind a proxy, set the public
 //! URL (docs/deployment.md).

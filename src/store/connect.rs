@@ -120,13 +120,13 @@ pub async fn connect(settings: &StoreSettings) -> Result<Db, StoreError> {
         if settings.if_absent == IfAbsent::Refuse && !path.exists() {
             return Err(StoreError::NoSuchFile {
                 path: std::path::absolute(&path)
-                    .unwrap_or(path)
+                    .unwrap_or_else(|_| path.clone())
                     .display()
                     .to_string(),
             });
         }
         let store = SqliteOptions {
-            path: options.get_filename().to_path_buf(),
+            path,
             readers: usize::try_from(pool_size).unwrap_or(usize::MAX),
             durable: true,
             busy_timeout,
@@ -143,7 +143,9 @@ pub async fn connect(settings: &StoreSettings) -> Result<Db, StoreError> {
             .connect_with(options)
             .await
             .map_err(connect_error)?;
-        if settings.if_absent == IfAbsent::Refuse && !migrated_before(&pool, url).await? {
+        let refused = settings.if_absent == IfAbsent::Refuse
+            && !migrated_before(&pool).await.map_err(connect_error)?;
+        if refused {
             pool.close().await;
             return Err(StoreError::NotAStoreYet { url: redact(url) });
         }
@@ -159,22 +161,16 @@ pub async fn connect(settings: &StoreSettings) -> Result<Db, StoreError> {
 
 /// Whether scimd's migrations ever ran on this database. A database another program migrated
 /// with sqlx passes too, and then fails in the migrator as it always did (unknown versions).
-async fn migrated_before(pool: &sqlx::PgPool, url: &str) -> Result<bool, StoreError> {
-    let connect_error = |source: sqlx::Error| StoreError::Connect {
-        url: redact(url),
-        source: source.into(),
-    };
+async fn migrated_before(pool: &sqlx::PgPool) -> Result<bool, sqlx::Error> {
     let has_table: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
         .fetch_one(pool)
-        .await
-        .map_err(connect_error)?;
+        .await?;
     if !has_table {
         return Ok(false);
     }
     sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM _sqlx_migrations WHERE success)")
         .fetch_one(pool)
         .await
-        .map_err(connect_error)
 }
 
 #[cfg(test)]
