@@ -10,6 +10,7 @@
 //! "value": "..."}`); a `filter` that mentions a credential-like attribute; and likewise a
 //! query string. Whatever was removed is also scrubbed from the error detail (`scrub`).
 
+use crate::scim::query::form_decoded;
 use serde_json::Value;
 
 pub const REDACTED: &str = "[redacted]";
@@ -128,30 +129,7 @@ pub fn redact_query(path_and_query: &str) -> String {
 
 /// A query string with `%XX` and `+` decoded, enough to see the words in it.
 fn percent_decoded(query: &str) -> String {
-    let bytes = query.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&byte) = bytes.get(i) {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|pair| std::str::from_utf8(pair).ok())
-            .and_then(|pair| u8::from_str_radix(pair, 16).ok());
-        match (byte, hex) {
-            (b'%', Some(decoded)) => {
-                out.push(decoded);
-                i += 3;
-            }
-            (b'+', _) => {
-                out.push(b' ');
-                i += 1;
-            }
-            _ => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    String::from_utf8_lossy(&form_decoded(query)).into_owned()
 }
 
 #[cfg(test)]

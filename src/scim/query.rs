@@ -25,13 +25,18 @@ pub fn parse_query(query: &str) -> Result<HashMap<String, String>, ScimError> {
     Ok(params)
 }
 
-/// `text` with `+` read as a space and `%XX` as the byte XX (a `%` not followed by two hex
-/// digits stays as it is), as UTF-8; or, when that is not UTF-8, its lossy reading for the
-/// message.
-fn decode(text: &str) -> Result<String, String> {
+/// The bytes of a query string's name or value: `+` read as a space and `%XX` as the byte XX
+/// (a `%` not followed by two hex digits stays as it is).
+pub fn form_decoded(text: &str) -> Vec<u8> {
     let spaced = text.replace('+', " ");
-    let bytes: Vec<u8> = percent_decode(spaced.as_bytes()).collect();
-    String::from_utf8(bytes).map_err(|error| String::from_utf8_lossy(error.as_bytes()).into_owned())
+    percent_decode(spaced.as_bytes()).collect()
+}
+
+/// `text` decoded (`form_decoded`) as UTF-8; or, when that is not UTF-8, its lossy reading for
+/// the message.
+fn decode(text: &str) -> Result<String, String> {
+    String::from_utf8(form_decoded(text))
+        .map_err(|error| String::from_utf8_lossy(error.as_bytes()).into_owned())
 }
 
 /// The error for parameter `name` whose value is not UTF-8, with the `scimType` a bad value of
