@@ -62,18 +62,14 @@ enum Kind {
 }
 
 impl Kind {
-    /// The endpoint named, in any case, as the endpoints answer (`scim::endpoints`).
+    /// The endpoint of a canonical path (`scim::endpoints`): the route a request took, or a Bulk
+    /// operation's path once respelled.
     fn of(endpoint: &str) -> Option<Self> {
-        [Self::User, Self::Group, Self::Bulk]
-            .into_iter()
-            .find(|kind| kind.endpoint().eq_ignore_ascii_case(endpoint))
-    }
-
-    fn endpoint(self) -> &'static str {
-        match self {
-            Self::User => "Users",
-            Self::Group => "Groups",
-            Self::Bulk => "Bulk",
+        match endpoint {
+            "Users" => Some(Self::User),
+            "Groups" => Some(Self::Group),
+            "Bulk" => Some(Self::Bulk),
+            _ => None,
         }
     }
 
@@ -92,7 +88,7 @@ fn endpoint(path: &str) -> (Option<Kind>, Option<&str>) {
     let kind = segments.next().and_then(Kind::of);
     let id = segments
         .next()
-        .filter(|id| !id.is_empty() && !id.eq_ignore_ascii_case(".search"));
+        .filter(|id| !id.is_empty() && *id != ".search");
     (kind, id.filter(|_| kind.is_some()))
 }
 

@@ -2,6 +2,7 @@
 //! PATCH operations, Bulk operations), filter, and the ids its response says it created.
 
 use super::{endpoint, field, last_segment, Kind};
+use crate::scim::endpoints::canonical_path;
 use crate::scim::filter::{parse_filter, CompValue, CompareOp, Filter};
 use crate::store::provisioning_log::SubjectKind;
 use serde_json::Value;
@@ -61,8 +62,11 @@ impl Subjects {
     pub(super) fn add_bulk(&mut self, body: &Value, response: Option<&Value>) {
         let operations = field(body, "Operations").and_then(Value::as_array);
         for operation in operations.into_iter().flatten() {
-            let path = field(operation, "path").and_then(Value::as_str);
-            let (kind, id) = path.map(endpoint).unwrap_or((None, None));
+            // Spelled as the client chose, as Bulk accepts it (`scim::endpoints`).
+            let path = field(operation, "path")
+                .and_then(Value::as_str)
+                .map(canonical_path);
+            let (kind, id) = path.as_deref().map(endpoint).unwrap_or((None, None));
             if let Some(id) = id.filter(|id| !id.starts_with("bulkId:")) {
                 self.push(SubjectKind::ResourceId, id);
             }
