@@ -10,6 +10,7 @@ pub mod digest;
 pub mod directory;
 pub mod error;
 pub mod event_log;
+pub mod feed;
 pub mod group_members;
 pub mod held;
 pub mod hex;
