@@ -186,6 +186,9 @@ impl Projection for Feed {
                 self.close(&mut work);
             }
         }
+        if work.ready.is_empty() && work.users.is_empty() && work.groups.is_empty() {
+            return Ok(());
+        }
         let names = Self::member_names(tx, &work.ready).await?;
         let mut numbering = match work.numbering {
             Some(numbering) => numbering,
