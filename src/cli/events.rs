@@ -59,7 +59,11 @@ pub async fn events(store: &Store, args: EventsArgs) -> anyhow::Result<()> {
     let mut left = args.limit;
     let mut out = std::io::stdout().lock();
     if let Format::Table = args.format {
-        writeln!(out, "{:<8}  {:<27}  {:<20}  RESOURCE", "CURSOR", "TIME", "TYPE")?;
+        writeln!(
+            out,
+            "{:<8}  {:<27}  {:<20}  RESOURCE",
+            "CURSOR", "TIME", "TYPE"
+        )?;
     }
     loop {
         if let Some(left) = left {

@@ -8,9 +8,7 @@
 use super::bounds;
 use super::extract::BaseUrl;
 use super::router::AppState;
-use super::{
-    admin_admins, admin_auth, admin_events, admin_finding, admin_tenancy, admin_verify,
-};
+use super::{admin_admins, admin_auth, admin_events, admin_finding, admin_tenancy, admin_verify};
 use crate::admin::views;
 use crate::admin::{self, Action, AdminError};
 use crate::scim::schema::ResourceType;

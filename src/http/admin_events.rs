@@ -6,8 +6,8 @@
 use super::admin::{AdminFailure, Reply};
 use super::router::AppState;
 use crate::admin::{
-    feed_instance, parse_cursor, parse_limit, parse_types, parse_wait, wait_for_events,
-    AdminError, FeedRequestError, MAX_EVENTS_LIMIT,
+    feed_instance, parse_cursor, parse_limit, parse_types, parse_wait, wait_for_events, AdminError,
+    FeedRequestError, MAX_EVENTS_LIMIT,
 };
 use crate::store::Store;
 use axum::extract::{Path, Query, State};
@@ -97,8 +97,8 @@ async fn event_stream(
     let last_event_id = headers
         .get("last-event-id")
         .map(|value| value.to_str().unwrap_or("invalid"));
-    let after = parse_cursor(last_event_id.or(param(&params, "after")))
-        .map_err(AdminError::from)?;
+    let after =
+        parse_cursor(last_event_id.or(param(&params, "after"))).map_err(AdminError::from)?;
     let types = types(&params).map_err(AdminError::from)?;
     let instance = feed_instance(&store, &instance).await?;
     let query = FeedQuery {
