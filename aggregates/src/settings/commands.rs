@@ -29,4 +29,20 @@ pub enum SettingsCommand {
         key_id: String,
         integration_user: String,
     },
+    /// Record that a webhook endpoint was added; never its secret.
+    RecordWebhookEndpointAdded {
+        endpoint_id: String,
+        url: String,
+        types: Vec<String>,
+        description: String,
+    },
+    RecordWebhookEndpointDisabled { endpoint_id: String, reason: String },
+    RecordWebhookEndpointEnabled { endpoint_id: String },
+    RecordWebhookEndpointDeleted { endpoint_id: String },
+    /// Record that an endpoint's secret was replaced; never either secret.
+    RecordWebhookSecretRotated {
+        endpoint_id: String,
+        previous_expires_at: String,
+    },
+    RecordWebhookEndpointReplayed { endpoint_id: String, from: String },
 }
