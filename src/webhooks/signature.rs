@@ -83,7 +83,12 @@ impl std::fmt::Debug for Secret {
 }
 
 /// The `webhook-signature` header of one delivery: one signature per secret, space-separated.
-pub fn signature_header(secrets: &[&Secret], webhook_id: &str, timestamp: i64, body: &[u8]) -> String {
+pub fn signature_header(
+    secrets: &[&Secret],
+    webhook_id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> String {
     secrets
         .iter()
         .map(|secret| secret.sign(webhook_id, timestamp, body))

@@ -114,7 +114,11 @@ mod tests {
 
     #[test]
     fn other_schemes_and_malformed_urls_are_refused() {
-        for bad in ["ftp://example.com/x", "file:///etc/passwd", "javascript:alert(1)"] {
+        for bad in [
+            "ftp://example.com/x",
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+        ] {
             assert!(check(bad, true).is_err(), "{bad}");
         }
         for bad in ["", "example.com/hook", "https://", "not a url"] {

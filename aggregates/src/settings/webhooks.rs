@@ -44,9 +44,9 @@ impl Webhooks {
             SettingsEvent::WebhookEndpointEnabled { endpoint_id } => {
                 self.set_enabled(endpoint_id, true)
             }
-            SettingsEvent::WebhookEndpointDeleted { endpoint_id, .. } => {
-                self.endpoints.retain(|endpoint| &endpoint.id != endpoint_id)
-            }
+            SettingsEvent::WebhookEndpointDeleted { endpoint_id, .. } => self
+                .endpoints
+                .retain(|endpoint| &endpoint.id != endpoint_id),
             _ => {}
         }
     }
@@ -113,7 +113,10 @@ impl InstanceSettings {
         endpoint_id: String,
     ) -> Result<Vec<SettingsEvent>, SettingsError> {
         let url = self.webhooks.endpoint(&endpoint_id)?.url.clone();
-        Ok(vec![SettingsEvent::WebhookEndpointDeleted { endpoint_id, url }])
+        Ok(vec![SettingsEvent::WebhookEndpointDeleted {
+            endpoint_id,
+            url,
+        }])
     }
 
     pub(super) fn record_secret_rotated(
@@ -134,6 +137,9 @@ impl InstanceSettings {
         from: String,
     ) -> Result<Vec<SettingsEvent>, SettingsError> {
         self.webhooks.endpoint(&endpoint_id)?;
-        Ok(vec![SettingsEvent::WebhookEndpointReplayed { endpoint_id, from }])
+        Ok(vec![SettingsEvent::WebhookEndpointReplayed {
+            endpoint_id,
+            from,
+        }])
     }
 }
