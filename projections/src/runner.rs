@@ -44,6 +44,13 @@ pub trait Projection: Send + Sync {
         let _ = continuing;
     }
     async fn apply(&self, tx: &mut Tx, event: &RecordedEvent) -> Result<(), ProjectionError>;
+    /// Called once a batch's events are applied, before its checkpoints are written: for a
+    /// projection that writes what it gathered over the batch once (each row once, however
+    /// many events changed it) or decides what it could not at one event alone.
+    async fn finish_batch(&self, tx: &mut Tx) -> Result<(), ProjectionError> {
+        let _ = tx;
+        Ok(())
+    }
 }
 
 /// Serialises projector batches across processes sharing a PostgreSQL database.
@@ -290,9 +297,9 @@ impl Projector {
         event_log::count_after(&mut read, slowest).await
     }
 
-    /// Told each time this process's projections advance: what a reader of a read model (the
-    /// webhook deliveries, reading the feed) waits on instead of polling.
-    pub fn subscribe(&self) -> watch::Receiver<Position> {
+    /// Told each time this process's projections advance: what a reader waiting for new
+    /// rows (the events API's long poll, the webhook deliveries) wakes on.
+    pub fn progress(&self) -> watch::Receiver<Position> {
         self.applied.subscribe()
     }
 
@@ -411,6 +418,9 @@ impl Projector {
             }
         }
         if !events.is_empty() {
+            for projection in &self.projections {
+                projection.finish_batch(tx).await?;
+            }
             for (projection, at) in self.projections.iter().zip(&reached) {
                 Self::save_checkpoint(tx, projection.as_ref(), *at).await?;
             }

@@ -5,6 +5,7 @@
 mod action;
 mod admins;
 mod audit;
+mod events;
 mod group_members;
 mod history;
 pub mod import;
@@ -23,6 +24,7 @@ mod webhooks;
 pub use action::*;
 pub use admins::*;
 pub use audit::*;
+pub use events::*;
 pub use group_members::*;
 pub use history::*;
 pub use provisioning_log::*;
@@ -115,6 +117,8 @@ pub enum AdminError {
     InvalidHead(String),
     #[error("{0} is not a number of events")]
     InvalidHeadCount(i64),
+    #[error(transparent)]
+    FeedRequest(#[from] FeedRequestError),
     #[error("instance {instance}: {detail}")]
     UnexpectedHead { instance: String, detail: String },
     #[error(transparent)]
