@@ -18,6 +18,7 @@ mod directory;
 mod discovery;
 mod endpoint_spelling;
 mod entra;
+mod events;
 mod exposure;
 mod finding;
 mod groups;
