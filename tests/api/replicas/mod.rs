@@ -14,6 +14,7 @@
 //! read-your-writes across replicas, whole IdP flows through both at once, and reports
 //! created at the same time as their managers; `keys`: a revoked key refused by both at once.
 
+mod deliveries;
 mod edits;
 mod events;
 mod flows;

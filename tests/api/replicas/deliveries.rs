@@ -1,0 +1,48 @@
+//! Webhooks with two replicas on one PostgreSQL database and one endpoint: writes through both
+//! at once reach the receiver each exactly once (no crash, so no repeat), verified by the
+//! reference library and in feed order; one replica delivers each event, not each replica.
+
+use super::{Replica, Replicas, A};
+use crate::common::receiver::{summary, Mode, Receiver};
+use crate::webhook_delivery::{
+    admin_base, assert_feed_delivered_in_order, attempts, delivered, feed_of_at_least, hook,
+};
+use futures::future::join_all;
+
+const USERS: usize = 60;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_event_reaches_the_endpoint_once_and_in_order_from_two_replicas() {
+    let replicas =
+        Replicas::start_with(&["--webhook-allow-loopback", "--webhook-poll-ms", "100"]).await;
+    let admin = admin_base(replicas.base(A));
+    let mut receiver = Receiver::start(Mode::Accept).await;
+    let endpoint = hook(&admin, &mut receiver).await;
+
+    let writes = (0..USERS).map(|n| {
+        let replicas = &replicas;
+        async move {
+            let replica = Replica::alternating(n);
+            replicas
+                .create_user(replica, &format!("hooked{n}@corp.example"))
+                .await
+        }
+    });
+    join_all(writes).await;
+
+    let events = feed_of_at_least(&admin, USERS).await;
+    assert_eq!(events.len(), USERS, "one user.created per user");
+    let received = delivered(&receiver, &events).await;
+    let repeats = assert_feed_delivered_in_order(&received, &events);
+    assert_eq!(
+        repeats,
+        0,
+        "delivered by one replica, not by each; {}",
+        summary(&received)
+    );
+    assert_eq!(received.len(), USERS, "{}", summary(&received));
+
+    let log = attempts(&admin, &endpoint).await;
+    assert_eq!(log.len(), USERS, "one attempt per event: {log:?}");
+    assert!(log.iter().all(|attempt| attempt["succeeded"] == true));
+}
