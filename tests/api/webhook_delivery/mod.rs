@@ -5,7 +5,8 @@
 //! receiver does (fails, times out, answers slowly, hangs up, is down for a while) and whatever
 //! happens to scimd (SIGKILL in the middle of deliveries, then a restart).
 //!
-//! `verified`: every delivery verifies, in order, with exactly the feed's documents;
+//! `verified`: every delivery verifies, in order, with exactly the feed's documents, and during
+//! a secret's rotation with either secret;
 //! `failing`: retries with the same webhook-id and the attempt log, for each way a receiver
 //! fails; `down`: a receiver down for a while gets everything in order once it is up;
 //! `crash`: SIGKILL mid-delivery on both stores. Replicas are in replicas/deliveries.rs.
@@ -125,6 +126,11 @@ pub async fn admin(admin_base: &str, method: Method, path: &str, body: Option<Va
 /// Creates an endpoint of instance `acme` to the receiver for every event type, tells the
 /// receiver its secret, and returns the endpoint's id.
 pub async fn hook(admin_base: &str, receiver: &mut Receiver) -> String {
+    hook_with_secret(admin_base, receiver).await.0
+}
+
+/// As `hook`; the endpoint's id and its secret.
+pub async fn hook_with_secret(admin_base: &str, receiver: &mut Receiver) -> (String, String) {
     let reply = admin(
         admin_base,
         Method::POST,
@@ -136,10 +142,10 @@ pub async fn hook(admin_base: &str, receiver: &mut Receiver) -> String {
     let secret = reply.body["secret"].as_str().expect("the secret, once");
     assert!(secret.starts_with("whsec_"), "{secret}");
     receiver.set_secrets(&[secret]).await;
-    reply.body["endpoint"]["id"]
+    let id = reply.body["endpoint"]["id"]
         .as_str()
-        .expect("the endpoint's id")
-        .to_string()
+        .expect("the endpoint's id");
+    (id.to_string(), secret.to_string())
 }
 
 /// Every event of instance `acme`'s feed, through the events API, in cursor order.
