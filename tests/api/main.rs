@@ -43,6 +43,7 @@ mod provisioning_log_triage;
 mod query_plans;
 mod rate_limit;
 mod read_model;
+mod receivers;
 mod replicas;
 mod roles;
 mod settings;
