@@ -59,6 +59,22 @@ fn ids(events: &[(String, String, String)]) -> Vec<String> {
     events.iter().map(|(id, _, _)| id.clone()).collect()
 }
 
+/// What `check` finds once it finds something; fails the test if that takes longer than a
+/// hang would (a bound, not a speed requirement).
+async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Some(found) = check().await {
+            return found;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no {what} within 120 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// The accepted deliveries, in arrival order.
 fn accepted(received: &[Delivery]) -> Vec<&Delivery> {
     received
@@ -246,19 +262,12 @@ async fn a_receiver_that_times_out_hangs_up_or_is_down_gets_the_event_when_it_re
     app.create_user("cy@corp.example").await;
     let last = feed_after(&app, &more[0].1).await;
     // Down: attempts fail with the connection refused until it is back.
-    let refused = loop {
-        let (_, page) = call(
-            &app,
-            Method::GET,
-            &webhooks_path(&format!("/{id}/deliveries?limit=1")),
-            None,
-        )
-        .await;
-        if page["attempts"][0]["error"] == "connection refused" {
-            break page;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let newest = webhooks_path(&format!("/{id}/deliveries?limit=1"));
+    let refused = eventually("a refused attempt", async || {
+        let (_, page) = call(&app, Method::GET, &newest, None).await;
+        (page["attempts"][0]["error"] == "connection refused").then_some(page)
+    })
+    .await;
     assert_eq!(
         refused["attempts"][0]["eventId"].as_str(),
         Some(last[0].0.as_str())
@@ -409,13 +418,11 @@ async fn an_endpoint_failing_for_the_give_up_period_is_disabled_by_scimd(app: Te
     let (mut receiver, id, _) = receiver_and_endpoint(&app, &[]).await;
     receiver.set_mode(Mode::Fail(503)).await;
     app.create_user("ann@corp.example").await;
-    let disabled = loop {
+    let disabled = eventually("the endpoint disabled", async || {
         let shown = endpoint(&app, &id).await;
-        if shown["state"] == "disabled" {
-            break shown;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+        (shown["state"] == "disabled").then_some(shown)
+    })
+    .await;
     let reason = disabled["disabledReason"].as_str().unwrap_or_default();
     assert!(reason.starts_with("failing for 1 second"), "{disabled}");
     let received = receiver.received();
