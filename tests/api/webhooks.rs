@@ -96,6 +96,13 @@ async fn an_endpoint_is_created_shown_listed_and_deleted_with_its_secret_shown_o
     let (status, shown) = call(&app, Method::GET, &webhooks_path(&format!("/{id}")), None).await;
     assert_eq!(status, 200, "{shown}");
     assert_eq!(shown["endpoint"], listed["endpoints"][0]);
+    // The instance by its id, as by its name.
+    let (_, instances) = call(&app, Method::GET, "/instances", None).await;
+    let instance_id = instances[0]["id"].as_str().unwrap_or_default();
+    let by_id = format!("/instances/{instance_id}/webhooks/{id}");
+    let (status, same) = call(&app, Method::GET, &by_id, None).await;
+    assert_eq!(status, 200, "{same}");
+    assert_eq!(same["endpoint"]["id"], id.as_str());
     let secret_part = &secret[6..];
     assert!(
         !listed.to_string().contains(secret_part),
