@@ -1,8 +1,10 @@
-//! Webhook deliveries end to end: scimd delivers an instance's feed events to real receivers on
-//! real ports (tests/receivers, verifying each delivery with the reference `standardwebhooks`
-//! library): signed so that they verify, in feed order, retried with the same webhook-id after a
-//! failure, disabled after failing for the give-up period, re-sent from a chosen event by a
-//! replay, signed with both secrets during a rotation's overlap.
+//! Webhook deliveries end to end through the in-process server and the admin API's attempt
+//! log (tests/api/webhook_delivery/ proves them against a `scimd serve` process, crashes
+//! included): scimd delivers an instance's feed events to real receivers on real ports
+//! (tests/receivers, verifying each delivery with the reference `standardwebhooks` library),
+//! signed so that they verify, in feed order, retried with the same webhook-id after a failure
+//! (attempt numbers in the log), disabled after failing for the give-up period, re-sent from a
+//! chosen event by a replay, signed with both secrets during a rotation's overlap.
 
 use crate::common::admin_api::{call, ADMIN_TOKEN};
 use crate::common::receiver::{summary, Delivery, Mode, Receiver};
@@ -75,6 +77,22 @@ async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) ->
     }
 }
 
+/// The endpoint once it has recorded the delivery of the event at `cursor`: a receiver has a
+/// delivery a moment before scimd records it with its group.
+async fn recorded_past(app: &TestApp, id: &str, cursor: &str) -> Value {
+    let target: i64 = cursor.parse().unwrap_or(i64::MAX);
+    eventually("the deliveries recorded", async || {
+        let shown = endpoint(app, id).await;
+        let reached: i64 = shown["cursor"]
+            .as_str()
+            .unwrap_or_default()
+            .parse()
+            .unwrap_or(-1);
+        (reached >= target).then_some(shown)
+    })
+    .await
+}
+
 /// The accepted deliveries, in arrival order.
 fn accepted(received: &[Delivery]) -> Vec<&Delivery> {
     received
@@ -134,8 +152,8 @@ async fn deliveries_verify_with_the_reference_library_in_feed_order_once_each(ap
         let document: Value = serde_json::from_str(&delivery.body).expect("a JSON body");
         assert_eq!(document["id"].as_str(), delivery.webhook_id.as_deref());
     }
-    let shown = endpoint(&app, &id).await;
     let last = &events[events.len() - 1].1;
+    let shown = recorded_past(&app, &id, last).await;
     assert_eq!(shown["cursor"].as_str(), Some(last.as_str()), "{shown}");
     let (_, page) = call(
         &app,
@@ -208,6 +226,7 @@ async fn a_failing_receiver_gets_retries_of_the_same_webhook_id_and_order_is_kep
         summary(&received)
     );
 
+    recorded_past(&app, &id, &events[1].1).await;
     let (_, page) = call(
         &app,
         Method::GET,
