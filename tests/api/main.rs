@@ -55,5 +55,6 @@ mod uniqueness;
 mod unstated_active;
 mod user_groups;
 mod users;
+mod webhook_delivery;
 mod webhook_lifecycle;
 mod webhooks;

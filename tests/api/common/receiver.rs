@@ -9,9 +9,11 @@
 
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::collections::BTreeSet;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Mutex;
 use std::time::Duration;
 use tempfile::TempDir;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -296,8 +298,10 @@ fn receivers_dir() -> PathBuf {
 }
 
 /// A free port below the kernel's ephemeral range (32768 and up on Linux), which neither
-/// `bind(0)` nor an outgoing connection takes, so it stays free while its receiver is down.
+/// `bind(0)` nor an outgoing connection takes, so it stays free while its receiver is down;
+/// never one this process handed out before (receivers of tests running at once).
 fn unassigned_port() -> u16 {
+    static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
     for _ in 0..1000 {
         let random = u16::from_le_bytes(
             uuid::Uuid::new_v4().as_bytes()[..2]
@@ -305,7 +309,11 @@ fn unassigned_port() -> u16 {
                 .expect("two bytes"),
         );
         let port = 20_000 + random % 12_000;
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        let mut handed_out = HANDED_OUT
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !handed_out.contains(&port) && TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            handed_out.insert(port);
             return port;
         }
     }

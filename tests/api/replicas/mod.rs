@@ -14,6 +14,7 @@
 //! read-your-writes across replicas, whole IdP flows through both at once, and reports
 //! created at the same time as their managers; `keys`: a revoked key refused by both at once.
 
+mod deliveries;
 mod edits;
 mod events;
 mod flows;
@@ -37,6 +38,8 @@ pub(super) struct Replicas {
     pub(super) database_url: String,
     token: String,
     servers: [Server; 2],
+    /// The `serve` arguments both were started with, for a restart.
+    args: Vec<String>,
     client: reqwest::Client,
 }
 
@@ -80,6 +83,7 @@ impl Replicas {
             database_url,
             token,
             servers: [a, b],
+            args: args.iter().map(|arg| arg.to_string()).collect(),
             client: reqwest::Client::new(),
         }
     }
@@ -124,6 +128,17 @@ impl Replicas {
             request = request.json(&body);
         }
         Reply::read(request.send().await.expect("scimd answers")).await
+    }
+
+    /// SIGKILLs `replica`, as a power cut or an OOM kill would stop it.
+    pub(super) async fn kill(&mut self, replica: Replica) {
+        self.servers[replica as usize].signal("KILL").await;
+    }
+
+    /// Starts `replica` again on the database (on a new port), as it was started.
+    pub(super) async fn restart(&mut self, replica: Replica) {
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        self.servers[replica as usize] = Server::start_with(&self.database_url, &args).await;
     }
 
     /// Where `replica` serves SCIM (`http://ADDRESS/scim/v2`).
