@@ -46,9 +46,11 @@ pub trait Projection: Send + Sync {
     async fn apply(&self, tx: &mut Tx, event: &RecordedEvent) -> Result<(), ProjectionError>;
     /// Called once a batch's events are applied, before its checkpoints are written: for a
     /// projection that writes what it gathered over the batch once (each row once, however
-    /// many events changed it) or decides what it could not at one event alone.
-    async fn finish_batch(&self, tx: &mut Tx) -> Result<(), ProjectionError> {
-        let _ = tx;
+    /// many events changed it) or decides what it could not at one event alone. `cut_short`:
+    /// the batch stopped at its size limit, so the log may go on within the transaction of its
+    /// last event; otherwise every event of that transaction was in the batch.
+    async fn finish_batch(&self, tx: &mut Tx, cut_short: bool) -> Result<(), ProjectionError> {
+        let _ = (tx, cut_short);
         Ok(())
     }
 }
@@ -418,8 +420,9 @@ impl Projector {
             }
         }
         if !events.is_empty() {
+            let cut_short = events.len() as i64 == BATCH_SIZE;
             for projection in &self.projections {
-                projection.finish_batch(tx).await?;
+                projection.finish_batch(tx, cut_short).await?;
             }
             for (projection, at) in self.projections.iter().zip(&reached) {
                 Self::save_checkpoint(tx, projection.as_ref(), *at).await?;

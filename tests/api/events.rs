@@ -4,8 +4,10 @@
 
 use crate::common::admin_api::{call, with_admin_api, ADMIN_TOKEN};
 use crate::common::cli::{open_store, run_cli, SCIMD};
+use crate::common::server::Server;
+use crate::common::{fresh_database, StoreKind};
 use crate::common::{user, TestApp};
-use crate::on_both_stores_with;
+use crate::{on_both_store_kinds, on_both_stores_with};
 use projections::db::Sql;
 use reqwest::Method;
 use scimd::admin;
@@ -24,7 +26,10 @@ on_both_stores_with!(with_admin_api;
     the_cli_prints_the_feed_and_follows_it,
     a_store_without_a_feed_publishes_its_history_once,
     rebuild_and_verify_leave_the_feed_as_it_was,
+    a_command_cut_by_the_end_of_a_batch_is_published_whole,
 );
+
+on_both_store_kinds!(an_open_stream_ends_when_the_server_shuts_down);
 
 /// One page of the default instance's feed.
 async fn page(app: &TestApp, query: &str) -> (u16, Value) {
@@ -587,4 +592,118 @@ async fn rebuild_and_verify_leave_the_feed_as_it_was(app: TestApp) {
     app.create_user("bob").await;
     let now = all_documents(&app.store).await;
     assert_eq!(now.len(), published.len() + 1);
+}
+
+/// The log's events in the projector's order: (aggregate id, event type, transaction, position).
+async fn log_order(store: &scimd::store::Store) -> Vec<(String, String, i64, i64)> {
+    #[derive(sqlx::FromRow, serde::Deserialize)]
+    struct Row {
+        aggregate_id: String,
+        event_type: String,
+        transaction_id: i64,
+        position: i64,
+    }
+    let sql = match store.db.dialect() {
+        projections::db::Dialect::Sqlite => {
+            "SELECT aggregate_id, event_type, 0 AS transaction_id, position FROM events
+              ORDER BY position"
+        }
+        projections::db::Dialect::Postgres => {
+            "SELECT aggregate_id, event_type, transaction_id::text::bigint AS transaction_id,
+                    position FROM events ORDER BY events.transaction_id, events.position"
+        }
+    };
+    let rows: Vec<Row> = store
+        .db
+        .fetch_all(&Sql::new(sql))
+        .await
+        .expect("the log reads");
+    rows.into_iter()
+        .map(|row| {
+            (
+                row.aggregate_id,
+                row.event_type,
+                row.transaction_id,
+                row.position,
+            )
+        })
+        .collect()
+}
+
+/// The projector applies at most this many events per batch.
+const BATCH_SIZE: usize = 500;
+
+async fn a_command_cut_by_the_end_of_a_batch_is_published_whole(app: TestApp) {
+    // Each create is one command of two events (UserCreated, then UserMapped for User Name):
+    // line them up so that the first batch ends between the two events of one of them.
+    let before = log_order(&app.store).await.len();
+    if (BATCH_SIZE - before) % 2 == 0 {
+        app.create_group("Shift by one event", &[]).await;
+    }
+    let mut n = 0;
+    while log_order(&app.store).await.len() < BATCH_SIZE + 2 {
+        app.create_user(&format!("user-{n}")).await;
+        n += 1;
+    }
+    let log = log_order(&app.store).await;
+    let (cut_id, cut_type, cut_transaction, cut_position) = log[BATCH_SIZE - 1].clone();
+    assert_eq!(cut_type, "UserCreated", "the batch ends inside a command");
+    assert_eq!(log[BATCH_SIZE].0, cut_id);
+    let published = all_documents(&app.store).await;
+
+    // Published by a process whose batches follow each other: the command is held open.
+    forget(&app.store, &["feed_events", "feed_users", "feed_groups"]).await;
+    let store = start_again(&app.database_url).await;
+    assert_eq!(all_documents(&store).await, published);
+
+    // A process that stopped after the first batch: the next reads the command's start back.
+    let cut_seq = published
+        .iter()
+        .find(|(_, id, _)| id.starts_with(&format!("evt_{cut_id}_")))
+        .map(|(seq, _, _)| *seq)
+        .expect("the cut user was published");
+    store
+        .db
+        .execute_all(vec![
+            Sql::new("DELETE FROM feed_events WHERE seq >= $1").bind(cut_seq),
+            Sql::new(
+                "UPDATE projection_checkpoints SET transaction_id = $1, position = $2
+                  WHERE name = 'feed'",
+            )
+            .bind(cut_transaction)
+            .bind(cut_position),
+        ])
+        .await
+        .expect("the feed is set back into the command");
+    let store = start_again(&app.database_url).await;
+    assert_eq!(all_documents(&store).await, published);
+}
+
+async fn an_open_stream_ends_when_the_server_shuts_down(kind: StoreKind) {
+    let (url, _dir) = fresh_database(kind).await;
+    // A grace far longer than the test: only a stream that ends lets the server exit in it.
+    let env = [("SCIMD_ADMIN_TOKEN", ADMIN_TOKEN), ("RUST_LOG", "warn")];
+    let mut server = Server::start_logging(&url, &["--shutdown-grace-secs", "600"], &env).await;
+    let admin = server.base.replace("/scim/v2", "/admin/v1");
+    let client = reqwest::Client::new();
+    let stream_url = format!("{admin}/instances/default/events/stream");
+    let mut stream = client
+        .get(&stream_url)
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("scimd answers");
+    assert_eq!(stream.status(), 200);
+    server.send_signal("TERM").await;
+    while let Ok(Some(_)) = stream.chunk().await {}
+    let exit = server.child.wait().await.expect("scimd exits");
+    assert!(exit.success(), "{exit:?}");
+    let logs = match &server.logs {
+        Some(logs) => logs.after_exit().await,
+        None => Vec::new(),
+    };
+    assert!(
+        !logs.iter().any(|line| line.contains("still in flight")),
+        "{logs:?}"
+    );
 }

@@ -56,3 +56,5 @@ mod unstated_active;
 mod user_groups;
 mod users;
 mod webhook_delivery;
+mod webhook_lifecycle;
+mod webhooks;

@@ -7,9 +7,10 @@
 //! publishes its whole history once; an event already in the feed is skipped without using up
 //! a number.
 //!
-//! A user's command is published at its last event: the batch's next event, or at the end of
-//! the batch the aggregate's next event in the log (read by primary key, visible already if it
-//! belongs to the same command, whose events commit together), tells where a command ends.
+//! A user's command is published at its last event: the batch's next event tells where a
+//! command ends, and so does the batch's end unless the batch was cut short by its size limit
+//! (a command's events commit together, so a batch that read the log to its end read all of
+//! them); then the aggregate's next event in the log, read by primary key, tells.
 //! A command cut by the end of a batch is held to the next; a process that did not apply the
 //! previous batch reads the command's first events back from the log. What a command changed
 //! is written (`feed_users`) only once the command is published, so that the stored state is
@@ -177,14 +178,20 @@ impl Projection for Feed {
         Ok(())
     }
 
-    async fn finish_batch(&self, tx: &mut Tx) -> Result<(), ProjectionError> {
+    async fn finish_batch(&self, tx: &mut Tx, cut_short: bool) -> Result<(), ProjectionError> {
         let mut work = self.work().await;
-        if let Some(open) = &work.open {
-            let (from, until) = (open.last_sequence() + 1, open.last_sequence() + 1);
-            let next = aggregate_events_between(tx, User::TYPE, &open.id, (from, until)).await?;
-            if !next.first().is_some_and(|next| open.continued_by(next)) {
-                self.close(&mut work);
+        match &work.open {
+            // The batch read every event committed with its last one: the command is whole.
+            Some(_) if !cut_short => self.close(&mut work),
+            Some(open) => {
+                let next_sequence = open.last_sequence() + 1;
+                let range = (next_sequence, next_sequence);
+                let next = aggregate_events_between(tx, User::TYPE, &open.id, range).await?;
+                if !next.first().is_some_and(|next| open.continued_by(next)) {
+                    self.close(&mut work);
+                }
             }
+            None => {}
         }
         if work.ready.is_empty() && work.users.is_empty() && work.groups.is_empty() {
             return Ok(());
