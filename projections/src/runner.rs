@@ -300,7 +300,7 @@ impl Projector {
     }
 
     /// Told each time this process's projections advance: what a reader waiting for new
-    /// rows (the events API's long poll) wakes on.
+    /// rows (the events API's long poll, the webhook deliveries) wakes on.
     pub fn progress(&self) -> watch::Receiver<Position> {
         self.applied.subscribe()
     }

@@ -42,6 +42,14 @@ pub struct AppState {
     /// Turns true as the server begins to shut down: long-lived answers (event streams, long
     /// polls) end then, rather than hold the shutdown for its whole grace period.
     pub stopping: tokio::sync::watch::Receiver<bool>,
+    pub webhooks: Arc<Webhooks>,
+}
+
+/// What the admin API's webhook routes need beyond the store: the client test messages go
+/// out with (the delivery worker's), and the URL policy.
+pub struct Webhooks {
+    pub sender: crate::webhooks::Sender,
+    pub allow_loopback: bool,
 }
 
 pub fn router(state: AppState) -> Router {

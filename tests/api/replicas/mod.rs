@@ -14,11 +14,14 @@
 //! read-your-writes across replicas, whole IdP flows through both at once, and reports
 //! created at the same time as their managers; `keys`: a revoked key refused by both at once.
 
+mod deliveries;
 mod edits;
+mod events;
 mod flows;
 mod keys;
 mod names;
 
+use crate::common::admin_api::ADMIN_TOKEN;
 pub(super) use crate::common::audit_trail::{
     assert_audit_trail_is_complete_and_ordered, event_log, member_of, LoggedEvent,
 };
@@ -35,6 +38,8 @@ pub(super) struct Replicas {
     pub(super) database_url: String,
     token: String,
     servers: [Server; 2],
+    /// The `serve` arguments both were started with, for a restart.
+    args: Vec<String>,
     client: reqwest::Client,
 }
 
@@ -60,16 +65,25 @@ impl Replica {
 
 impl Replicas {
     pub(super) async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// As `start`, with more `serve` arguments for both replicas. Both serve the admin API
+    /// with `ADMIN_TOKEN`.
+    pub(super) async fn start_with(extra: &[&str]) -> Self {
         let (database_url, _) = database_with_instance(StoreKind::Postgres, "acme").await;
         let token = new_key(&database_url, "acme", "okta").await;
         // Small pools: the replicas share the test process's PostgreSQL server with every
         // other test running at the same time.
-        let serve = || Server::start_with(&database_url, &["--pool-size", "6"]);
+        let mut args = vec!["--pool-size", "6", "--admin-token", ADMIN_TOKEN];
+        args.extend_from_slice(extra);
+        let serve = || Server::start_with(&database_url, &args);
         let (a, b) = tokio::join!(serve(), serve());
         Self {
             database_url,
             token,
             servers: [a, b],
+            args: args.iter().map(|arg| arg.to_string()).collect(),
             client: reqwest::Client::new(),
         }
     }
@@ -92,6 +106,39 @@ impl Replicas {
                 .body(body.to_string());
         }
         Reply::read(request.send().await.expect("scimd answers")).await
+    }
+
+    /// A call to `replica`'s admin API (`/admin/v1{path}`) with the admin token.
+    pub(super) async fn admin(
+        &self,
+        replica: Replica,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Reply {
+        let base = self.servers[replica as usize]
+            .base
+            .trim_end_matches("/scim/v2")
+            .to_string();
+        let mut request = self
+            .client
+            .request(method, format!("{base}/admin/v1{path}"))
+            .bearer_auth(ADMIN_TOKEN);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        Reply::read(request.send().await.expect("scimd answers")).await
+    }
+
+    /// SIGKILLs `replica`, as a power cut or an OOM kill would stop it.
+    pub(super) async fn kill(&mut self, replica: Replica) {
+        self.servers[replica as usize].signal("KILL").await;
+    }
+
+    /// Starts `replica` again on the database (on a new port), as it was started.
+    pub(super) async fn restart(&mut self, replica: Replica) {
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        self.servers[replica as usize] = Server::start_with(&self.database_url, &args).await;
     }
 
     /// Where `replica` serves SCIM (`http://ADDRESS/scim/v2`).
