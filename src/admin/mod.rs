@@ -5,6 +5,7 @@
 mod action;
 mod admins;
 mod audit;
+mod directory;
 mod group_members;
 mod history;
 pub mod import;
@@ -22,6 +23,7 @@ pub mod views;
 pub use action::*;
 pub use admins::*;
 pub use audit::*;
+pub use directory::*;
 pub use group_members::*;
 pub use history::*;
 pub use provisioning_log::*;
@@ -103,6 +105,8 @@ pub enum AdminError {
     Db(#[from] DbError),
     #[error("{0:?} is not an RFC 3339 date-time (e.g. 2026-01-31T12:00:00Z)")]
     InvalidTime(String),
+    #[error("{given:?} is not a page size: a whole number from 1 to {max}")]
+    InvalidPageSize { given: String, max: i64 },
     #[error("the time range is empty: from {since} is after until {until}")]
     InvertedRange { since: String, until: String },
     #[error("cannot write the output: {0}")]

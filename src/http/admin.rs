@@ -8,7 +8,9 @@
 use super::bounds;
 use super::extract::BaseUrl;
 use super::router::AppState;
-use super::{admin_admins, admin_auth, admin_finding, admin_tenancy, admin_verify};
+use super::{
+    admin_admins, admin_auth, admin_directory, admin_finding, admin_tenancy, admin_verify,
+};
 use crate::admin::views;
 use crate::admin::{self, Action, AdminError};
 use crate::scim::schema::ResourceType;
@@ -30,6 +32,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(admin_tenancy::routes())
         .merge(admin_finding::routes())
         .merge(admin_verify::routes())
+        .merge(admin_directory::routes())
         .route("/instances/{instance}/roles", get(roles))
         .route("/instances/{instance}/roles/allowed", put(allow_roles))
         .route("/instances/{instance}/roles/default", put(default_roles))
