@@ -236,3 +236,24 @@ async fn scimd_serve_serves_the_console_from_its_own_binary() {
     }
     assert!(server.signal("TERM").await.success(), "it stops cleanly");
 }
+
+/// The webhooks page offers exactly the feed's event types: a type added to the feed and not
+/// to the page could not be chosen, one the feed lacks would be refused.
+#[test]
+fn the_webhooks_page_offers_the_feeds_event_types() {
+    let page = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("console/assets/pages/webhooks.js"),
+    )
+    .expect("the webhooks page is readable");
+    let list = page
+        .split_once("export const EVENT_TYPES = [")
+        .and_then(|(_, rest)| rest.split_once("];"))
+        .map(|(list, _)| list)
+        .expect("the page lists EVENT_TYPES");
+    let offered: Vec<&str> = list
+        .split(',')
+        .map(|item| item.trim().trim_matches('"'))
+        .filter(|item| !item.is_empty())
+        .collect();
+    assert_eq!(offered, projections::feed::EVENT_TYPES);
+}
