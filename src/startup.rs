@@ -3,12 +3,16 @@
 
 use crate::admin::token::AdminToken;
 use crate::http::connections::{self, ConnectionSettings, MAX_CONNECTIONS};
-use crate::http::{router, AppState, FailedAuthLimit, FailedAuthLimiter, KeyLimiter, RateLimit};
+use crate::http::{
+    router, AppState, FailedAuthLimit, FailedAuthLimiter, KeyLimiter, RateLimit, Webhooks,
+};
 use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::provisioning::{managers, Provisioning};
 use crate::provisioning_log::{self, ProvisioningLog};
 use crate::store::{orphaned_before, Store};
+use crate::webhooks::sender::ClientError;
+use crate::webhooks::{Sender, WebhookSettings, Worker};
 use chrono::Utc;
 use projections::db::DbError;
 use projections::error::ProjectionError;
@@ -48,6 +52,8 @@ pub struct ServerSettings {
     pub failed_auth_limit: FailedAuthLimit,
     /// Serves HTTPS with this configuration (`tls::server_config`); plain HTTP without.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// How webhooks are delivered (docs/webhooks.md).
+    pub webhooks: WebhookSettings,
 }
 
 /// Seconds after which an unrenewed name claim of a never-created owner is an orphan: the
@@ -85,6 +91,7 @@ impl Default for ServerSettings {
             max_connections: MAX_CONNECTIONS,
             failed_auth_limit: FailedAuthLimit::default(),
             tls: None,
+            webhooks: WebhookSettings::default(),
         }
     }
 }
@@ -97,6 +104,8 @@ pub enum StartupError {
     Db(#[from] DbError),
     #[error("server failed: {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Webhooks(#[from] ClientError),
 }
 
 /// Brings the read model up to date, then serves until `shutdown` resolves and in-flight
@@ -123,6 +132,8 @@ pub async fn serve(
     let (log, log_writer) = ProvisioningLog::start(store.db.clone());
 
     let projector = tokio::spawn(Arc::clone(&store.projector).run(settings.projector_poll));
+    let sender = Sender::new(settings.webhooks.timeout)?;
+    let deliveries = Worker::start(Arc::clone(&store), sender.clone(), settings.webhooks);
     let reconciler = tokio::spawn({
         let store = Arc::clone(&store);
         let grace = claim_grace;
@@ -146,6 +157,10 @@ pub async fn serve(
         failed_auth: FailedAuthLimiter::new(settings.failed_auth_limit, metrics.auth.clone()),
         metrics: Arc::clone(&metrics),
         metrics_token: settings.metrics_token.map(Arc::new),
+        webhooks: Arc::new(Webhooks {
+            sender,
+            allow_loopback: settings.webhooks.allow_loopback,
+        }),
     };
     let app = router(state);
     let served = connections::serve(
@@ -161,6 +176,11 @@ pub async fn serve(
         shutdown,
     )
     .await;
+    // Deliveries in flight finish and are recorded before the store closes; a delivery is
+    // bounded by the attempt timeout.
+    deliveries
+        .stop(settings.webhooks.timeout + Duration::from_secs(1))
+        .await;
     projector.abort();
     reconciler.abort();
     report_linker.abort();

@@ -290,6 +290,12 @@ impl Projector {
         event_log::count_after(&mut read, slowest).await
     }
 
+    /// Told each time this process's projections advance: what a reader of a read model (the
+    /// webhook deliveries, reading the feed) waits on instead of polling.
+    pub fn subscribe(&self) -> watch::Receiver<Position> {
+        self.applied.subscribe()
+    }
+
     /// The position every projection has applied, as this process last saw it.
     pub fn applied(&self) -> Position {
         *self.applied.borrow()

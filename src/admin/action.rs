@@ -25,6 +25,8 @@ pub enum Source {
     Cli,
     /// `scimd import`.
     Import,
+    /// scimd itself (a webhook endpoint disabled after days of failure).
+    Scimd,
 }
 
 impl Source {
@@ -34,6 +36,7 @@ impl Source {
             Self::AdminApi => "admin-api",
             Self::Cli => "cli",
             Self::Import => "import",
+            Self::Scimd => "scimd",
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod token;
 mod user_search;
 mod verify;
 pub mod views;
+mod webhooks;
 
 pub use action::*;
 pub use admins::*;
@@ -32,6 +33,7 @@ pub use tenancy::*;
 pub use time_travel::*;
 pub use user_search::*;
 pub use verify::*;
+pub use webhooks::*;
 
 use crate::scim::mapping::MappingSourceError;
 use crate::store::tenancy::{instance_named, InstanceRecord};
@@ -119,6 +121,18 @@ pub enum AdminError {
     InvalidHeadCount(i64),
     #[error("instance {instance}: {detail}")]
     UnexpectedHead { instance: String, detail: String },
+    #[error(transparent)]
+    WebhookUrl(crate::webhooks::url_policy::UrlRefused),
+    #[error("{0:?} is not an event type; the types are: {types}", types = projections::feed::EVENT_TYPES.join(", "))]
+    UnknownEventType(String),
+    #[error("a webhook description is at most {max} characters, without control characters", max = webhooks::MAX_DESCRIPTION_CHARS)]
+    InvalidWebhookDescription,
+    #[error("the instance has no webhook endpoint {0:?}")]
+    UnknownWebhook(String),
+    #[error("an overlap is at most {max} hours, not {0}", max = webhooks::MAX_OVERLAP_HOURS)]
+    InvalidOverlap(u32),
+    #[error("{0:?} is neither a cursor nor the id of one of the instance's events")]
+    UnknownReplayStart(String),
 }
 
 impl From<CommandError<SettingsError>> for AdminError {

@@ -9,6 +9,7 @@ use super::{
 use crate::store::admins::AdminRecord;
 use crate::store::provisioning_log::LogEntry;
 use crate::store::tenancy::{InstanceRecord, KeyRecord};
+use crate::store::webhooks::{AttemptRecord, EndpointRecord};
 use aggregates::settings::InstanceSettings;
 use projections::chain::audit::Discrepancy;
 use projections::directory::AppUserRecord;
@@ -54,6 +55,48 @@ pub fn admin(admin: &AdminRecord) -> Value {
 /// An administrator just made: the only time their credential is shown.
 pub fn issued_admin(issued: &IssuedAdmin) -> Value {
     json!({"id": issued.record.id, "name": issued.record.name, "token": issued.token})
+}
+
+/// A webhook endpoint as listed and shown: never its secret. `now` (RFC 3339) decides whether
+/// a rotated-out secret still signs.
+pub fn webhook_endpoint(endpoint: &EndpointRecord, now: &str) -> Value {
+    let previous_expires = endpoint
+        .previous_expires_at
+        .as_ref()
+        .filter(|expires| expires.as_str() > now);
+    json!({
+        "id": endpoint.id,
+        "url": endpoint.url,
+        "description": endpoint.description,
+        "types": endpoint.types(),
+        "state": endpoint.state,
+        "disabledReason": endpoint.disabled_reason,
+        "createdAt": endpoint.created_at,
+        "cursor": endpoint.cursor.to_string(),
+        "failingSince": endpoint.failing_since,
+        "nextAttemptAt": endpoint.next_attempt_at,
+        "previousSecretExpiresAt": previous_expires,
+    })
+}
+
+/// An endpoint just created or rotated: the only time its secret is shown.
+pub fn webhook_with_secret(endpoint: &EndpointRecord, secret: &str, now: &str) -> Value {
+    json!({"endpoint": webhook_endpoint(endpoint, now), "secret": secret})
+}
+
+pub fn webhook_attempt(attempt: &AttemptRecord) -> Value {
+    json!({
+        "id": attempt.id.to_string(),
+        "eventId": attempt.event_id,
+        "eventType": attempt.event_type,
+        "attempt": attempt.attempt,
+        "at": attempt.at,
+        "status": attempt.status,
+        "error": attempt.error,
+        "latencyMs": attempt.latency_ms,
+        "response": attempt.response,
+        "succeeded": attempt.succeeded,
+    })
 }
 
 pub fn revoked_key(key_id: &str) -> Value {

@@ -15,6 +15,7 @@ mod tenancy;
 mod terminal;
 mod users;
 mod verify;
+mod webhooks;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -94,6 +95,8 @@ pub enum Command {
     Show(show::ShowArgs),
     /// An instance's SCIM requests and their outcomes, in order (table or JSON Lines)
     ProvisioningLog(provisioning_log::ProvisioningLogArgs),
+    /// An instance's webhook endpoints: signed deliveries of its events
+    Webhooks(webhooks::WebhooksArgs),
 }
 
 const ADMIN_POOL_SIZE: u32 = 2;
@@ -157,6 +160,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(command) => audit::audit(&store, command, json).await,
         Command::Show(args) => show::show(&store, args).await,
         Command::ProvisioningLog(args) => provisioning_log::provisioning_log(&store, args).await,
+        Command::Webhooks(args) => webhooks::webhooks(&store, args, json).await,
     };
     store.db.close().await;
     outcome

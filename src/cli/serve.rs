@@ -16,6 +16,7 @@ use scimd::scim::list::{self, ListLimits};
 use scimd::startup::{self, ServerSettings};
 use scimd::store::{redact, StoreSettings};
 use scimd::tls::{self, Certificates, Identity, TlsFiles};
+use scimd::webhooks::{self, schedule, Backoff, WebhookSettings};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -137,6 +138,35 @@ pub struct ServeArgs {
     /// is open like /healthz
     #[arg(long, env = "SCIMD_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// Webhooks may go to http:// URLs and loopback hosts (localhost, 127.0.0.1, ::1): for
+    /// development and tests only
+    #[arg(long, env = "SCIMD_WEBHOOK_ALLOW_LOOPBACK")]
+    pub webhook_allow_loopback: bool,
+    /// Seconds one webhook attempt may take, connecting included (then it failed: timeout)
+    #[arg(long, env = "SCIMD_WEBHOOK_TIMEOUT", value_name = "SECS", default_value_t = webhooks::TIMEOUT_SECS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub webhook_timeout: u64,
+    /// Milliseconds of the first retry's backoff ceiling; it doubles with each failure in a row
+    #[arg(long, env = "SCIMD_WEBHOOK_RETRY_BASE_MS", default_value_t = schedule::BASE_MS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub webhook_retry_base_ms: u64,
+    /// Milliseconds the backoff ceiling grows to at most
+    #[arg(long, env = "SCIMD_WEBHOOK_RETRY_CAP_MS", default_value_t = schedule::CAP.as_millis() as u64,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub webhook_retry_cap_ms: u64,
+    /// Seconds an endpoint may keep failing before it is disabled (default: three days)
+    #[arg(long, env = "SCIMD_WEBHOOK_GIVE_UP_AFTER", value_name = "SECS", default_value_t = schedule::GIVE_UP_AFTER_SECS)]
+    pub webhook_give_up_after: u64,
+    /// Milliseconds between looks at the store for events other replicas published and for
+    /// retries that came due (this process's own events are delivered at once)
+    #[arg(long, env = "SCIMD_WEBHOOK_POLL_MS", default_value_t = 500,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub webhook_poll_ms: u64,
+    /// Seconds a replica holds an endpoint it delivers to before another may take it over
+    /// (renewed while delivering): after a crash, the longest an endpoint waits
+    #[arg(long, env = "SCIMD_WEBHOOK_LEASE_SECS", default_value_t = webhooks::LEASE_SECS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub webhook_lease_secs: u64,
     /// Log lines as human-readable text or as one JSON object per line
     #[arg(long, env = "SCIMD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -209,6 +239,7 @@ pub async fn serve(database: &str, args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     let limits = limits_of(&args);
+    let webhooks = webhook_settings(&args);
     // A secret of the same kind as the admin token: kept as a digest, compared in constant
     // time, refused when short.
     let metrics_token = args
@@ -241,6 +272,7 @@ pub async fn serve(database: &str, args: ServeArgs) -> anyhow::Result<()> {
             burst: args.failed_auth_burst,
         },
         tls: https.as_ref().map(|https| Arc::clone(&https.config)),
+        webhooks,
         ..ServerSettings::default()
     };
     startup::serve(Arc::clone(&store), settings, listener, shutdown).await?;
@@ -250,6 +282,20 @@ pub async fn serve(database: &str, args: ServeArgs) -> anyhow::Result<()> {
     store.db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+fn webhook_settings(args: &ServeArgs) -> WebhookSettings {
+    WebhookSettings {
+        allow_loopback: args.webhook_allow_loopback,
+        timeout: Duration::from_secs(args.webhook_timeout),
+        backoff: Backoff {
+            base: Duration::from_millis(args.webhook_retry_base_ms),
+            cap: Duration::from_millis(args.webhook_retry_cap_ms),
+            give_up_after: Duration::from_secs(args.webhook_give_up_after),
+        },
+        poll: Duration::from_millis(args.webhook_poll_ms),
+        lease: Duration::from_secs(args.webhook_lease_secs),
+    }
 }
 
 fn limits_of(args: &ServeArgs) -> Limits {

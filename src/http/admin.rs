@@ -10,11 +10,12 @@ use super::extract::BaseUrl;
 use super::router::AppState;
 use super::{
     admin_admins, admin_auth, admin_directory, admin_finding, admin_tenancy, admin_verify,
+    admin_webhooks,
 };
 use crate::admin::views;
 use crate::admin::{self, Action, AdminError};
 use crate::scim::schema::ResourceType;
-use aggregates::settings::SettingsCommand;
+use aggregates::settings::{SettingsCommand, SettingsError};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::middleware;
@@ -33,6 +34,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(admin_finding::routes())
         .merge(admin_verify::routes())
         .merge(admin_directory::routes())
+        .merge(admin_webhooks::routes())
         .route("/instances/{instance}/roles", get(roles))
         .route("/instances/{instance}/roles/allowed", put(allow_roles))
         .route("/instances/{instance}/roles/default", put(default_roles))
@@ -94,7 +96,9 @@ impl From<AdminError> for AdminFailure {
             | AdminError::NotYetCreated { .. }
             | AdminError::DeletedBy { .. }
             | AdminError::UnknownKey(_)
-            | AdminError::UnknownAdmin(_) => StatusCode::NOT_FOUND,
+            | AdminError::UnknownAdmin(_)
+            | AdminError::UnknownWebhook(_)
+            | AdminError::Settings(SettingsError::UnknownWebhook(_)) => StatusCode::NOT_FOUND,
             AdminError::Store(_)
             | AdminError::Db(_)
             | AdminError::Randomness(_)

@@ -9,6 +9,7 @@ mod admin_directory;
 mod admin_finding;
 mod admin_tenancy;
 mod admin_verify;
+mod admin_webhooks;
 mod auth;
 mod bounds;
 mod bulk;
@@ -37,4 +38,4 @@ pub use failed_auth::{
     FailedAuthLimit, FailedAuthLimiter, FAILED_AUTH_BURST, FAILED_AUTH_PER_MINUTE,
 };
 pub use rate_limit::{KeyLimiter, RateLimit};
-pub use router::{router, AppState};
+pub use router::{router, AppState, Webhooks};

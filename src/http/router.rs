@@ -39,6 +39,14 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The token `/metrics` asks for; `None` leaves it open.
     pub metrics_token: Option<Arc<AdminToken>>,
+    pub webhooks: Arc<Webhooks>,
+}
+
+/// What the admin API's webhook routes need beyond the store: the client test messages go
+/// out with (the delivery worker's), and the URL policy.
+pub struct Webhooks {
+    pub sender: crate::webhooks::Sender,
+    pub allow_loopback: bool,
 }
 
 pub fn router(state: AppState) -> Router {

@@ -1,7 +1,8 @@
 //! Forgetting entries older than the retention period: at start-up, then periodically, in
-//! bounded chunks so that pruning a long backlog never holds the store for long.
+//! bounded chunks so that pruning a long backlog never holds the store for long. The webhook
+//! attempt log, the other operational log, is kept as long and pruned with it.
 
-use crate::store::provisioning_log;
+use crate::store::{provisioning_log, webhooks};
 use chrono::Utc;
 use projections::db::{Db, DbError};
 use projections::metadata::timestamp;
@@ -17,9 +18,14 @@ pub async fn prune(db: &Db, retention: Duration) -> Result<u64, DbError> {
     let Some(cutoff) = Utc::now().checked_sub_signed(retention) else {
         return Ok(0);
     };
-    let pruned = provisioning_log::prune(db, &timestamp(cutoff), CHUNK).await?;
+    let cutoff = timestamp(cutoff);
+    let pruned = provisioning_log::prune(db, &cutoff, CHUNK).await?;
     if pruned > 0 {
         tracing::info!(pruned, "pruned provisioning log entries past retention");
+    }
+    let attempts = webhooks::prune_attempts(db, &cutoff, CHUNK).await?;
+    if attempts > 0 {
+        tracing::info!(attempts, "pruned webhook attempts past retention");
     }
     Ok(pruned)
 }

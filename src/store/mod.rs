@@ -18,6 +18,7 @@ mod sqlite_events;
 pub mod tenancy;
 mod upcasting;
 mod verified_keys;
+pub mod webhooks;
 
 pub use claims::{orphaned_before, Claim, NameClaims, NameKind, UniqueName};
 pub use commands::{backoff, CommandBus, CommandError};

@@ -24,4 +24,8 @@ pub enum SettingsError {
     KeyAlreadyIssued(String),
     #[error("key {0:?} is already revoked")]
     KeyAlreadyRevoked(String),
+    #[error("webhook endpoint {0:?} was added already")]
+    WebhookAlreadyAdded(String),
+    #[error("the instance has no webhook endpoint {0:?}")]
+    UnknownWebhook(String),
 }

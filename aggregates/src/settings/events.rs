@@ -48,6 +48,36 @@ pub enum SettingsEvent {
         key_id: String,
         integration_user: String,
     },
+    /// A webhook endpoint was added; its signing secret is in no event. `types` empty: every
+    /// type.
+    WebhookEndpointAdded {
+        endpoint_id: String,
+        url: String,
+        types: Vec<String>,
+        description: String,
+    },
+    /// Deliveries stopped: by a person, or by scimd itself after days of failure.
+    WebhookEndpointDisabled {
+        endpoint_id: String,
+        reason: String,
+    },
+    WebhookEndpointEnabled {
+        endpoint_id: String,
+    },
+    WebhookEndpointDeleted {
+        endpoint_id: String,
+        url: String,
+    },
+    /// A new signing secret; the previous one signs too until `previous_expires_at`.
+    WebhookSecretRotated {
+        endpoint_id: String,
+        previous_expires_at: String,
+    },
+    /// Delivery was set back to resume with the feed event `from` (an event id or a cursor).
+    WebhookEndpointReplayed {
+        endpoint_id: String,
+        from: String,
+    },
 }
 
 impl DomainEvent for SettingsEvent {
@@ -63,6 +93,12 @@ impl DomainEvent for SettingsEvent {
             Self::InstanceCreated { .. } => "InstanceCreated",
             Self::KeyIssued { .. } => "KeyIssued",
             Self::KeyRevoked { .. } => "KeyRevoked",
+            Self::WebhookEndpointAdded { .. } => "WebhookEndpointAdded",
+            Self::WebhookEndpointDisabled { .. } => "WebhookEndpointDisabled",
+            Self::WebhookEndpointEnabled { .. } => "WebhookEndpointEnabled",
+            Self::WebhookEndpointDeleted { .. } => "WebhookEndpointDeleted",
+            Self::WebhookSecretRotated { .. } => "WebhookSecretRotated",
+            Self::WebhookEndpointReplayed { .. } => "WebhookEndpointReplayed",
         }
         .to_string()
     }

@@ -4,7 +4,8 @@
 //! or a role and when, like any change to a user.
 //!
 //! The instance's creation and the API keys issued and revoked for it are events here too
-//! (`access`), so that the history says who gave or took an IdP's access.
+//! (`access`), so that the history says who gave or took an IdP's access; so are the changes
+//! to its webhook endpoints (`webhooks`), without their secrets.
 //!
 //! An instance without any settings event has the defaults: the default mapping, and the role
 //! `User` both allowed and given by default.
@@ -15,6 +16,7 @@ mod error;
 mod events;
 pub mod mapping;
 pub mod roles;
+mod webhooks;
 
 pub use commands::SettingsCommand;
 pub use error::SettingsError;
@@ -39,6 +41,8 @@ pub struct InstanceSettings {
     default_roles: Vec<String>,
     #[serde(default)]
     access: access::Access,
+    #[serde(default)]
+    webhooks: webhooks::Webhooks,
 }
 
 impl Default for InstanceSettings {
@@ -49,6 +53,7 @@ impl Default for InstanceSettings {
             allowed_roles: vec![DEFAULT_ROLE.to_string()],
             default_roles: vec![DEFAULT_ROLE.to_string()],
             access: access::Access::default(),
+            webhooks: webhooks::Webhooks::default(),
         }
     }
 }
@@ -74,6 +79,7 @@ impl Aggregate for InstanceSettings {
 
     fn apply(&mut self, event: Self::Event) {
         self.access.apply(&event);
+        self.webhooks.apply(&event);
         match event {
             SettingsEvent::FieldAdded { name } => self.custom_fields.push(name),
             SettingsEvent::MappingSet {
@@ -91,7 +97,13 @@ impl Aggregate for InstanceSettings {
             SettingsEvent::DefaultRolesSet { roles, .. } => self.default_roles = roles,
             SettingsEvent::InstanceCreated { .. }
             | SettingsEvent::KeyIssued { .. }
-            | SettingsEvent::KeyRevoked { .. } => {}
+            | SettingsEvent::KeyRevoked { .. }
+            | SettingsEvent::WebhookEndpointAdded { .. }
+            | SettingsEvent::WebhookEndpointDisabled { .. }
+            | SettingsEvent::WebhookEndpointEnabled { .. }
+            | SettingsEvent::WebhookEndpointDeleted { .. }
+            | SettingsEvent::WebhookSecretRotated { .. }
+            | SettingsEvent::WebhookEndpointReplayed { .. } => {}
         }
     }
 }
@@ -196,6 +208,29 @@ impl InstanceSettings {
                 key_id,
                 integration_user,
             } => vec![self.record_revoked(key_id, integration_user)?],
+            SettingsCommand::RecordWebhookEndpointAdded {
+                endpoint_id,
+                url,
+                types,
+                description,
+            } => self.record_webhook_added(endpoint_id, url, types, description)?,
+            SettingsCommand::RecordWebhookEndpointDisabled {
+                endpoint_id,
+                reason,
+            } => self.record_webhook_disabled(endpoint_id, reason)?,
+            SettingsCommand::RecordWebhookEndpointEnabled { endpoint_id } => {
+                self.record_webhook_enabled(endpoint_id)?
+            }
+            SettingsCommand::RecordWebhookEndpointDeleted { endpoint_id } => {
+                self.record_webhook_deleted(endpoint_id)?
+            }
+            SettingsCommand::RecordWebhookSecretRotated {
+                endpoint_id,
+                previous_expires_at,
+            } => self.record_secret_rotated(endpoint_id, previous_expires_at)?,
+            SettingsCommand::RecordWebhookEndpointReplayed { endpoint_id, from } => {
+                self.record_webhook_replayed(endpoint_id, from)?
+            }
         })
     }
 

@@ -319,3 +319,141 @@ fn recording_access_leaves_fields_mapping_and_roles_as_they_were() {
     assert_eq!(settings.default_roles(), &strings(&["User"]));
     assert!(settings.custom_fields().is_empty());
 }
+
+fn added(id: &str) -> SettingsEvent {
+    SettingsEvent::WebhookEndpointAdded {
+        endpoint_id: id.into(),
+        url: "https://hooks.example.com/scimd".into(),
+        types: strings(&["user.created"]),
+        description: "HR sync".into(),
+    }
+}
+
+fn disabled(id: &str, reason: &str) -> SettingsEvent {
+    SettingsEvent::WebhookEndpointDisabled {
+        endpoint_id: id.into(),
+        reason: reason.into(),
+    }
+}
+
+#[test]
+fn a_webhook_endpoint_is_added_once() {
+    let add = SettingsCommand::RecordWebhookEndpointAdded {
+        endpoint_id: "wh1".into(),
+        url: "https://hooks.example.com/scimd".into(),
+        types: strings(&["user.created"]),
+        description: "HR sync".into(),
+    };
+    SettingsTest::with(())
+        .given_no_previous_events()
+        .when(add.clone())
+        .then_expect_events(vec![added("wh1")]);
+    SettingsTest::with(())
+        .given(vec![added("wh1")])
+        .when(add.clone())
+        .then_expect_error(SettingsError::WebhookAlreadyAdded("wh1".into()));
+    // Not even once it is deleted: the history of an id names one endpoint.
+    let deleted = SettingsEvent::WebhookEndpointDeleted {
+        endpoint_id: "wh1".into(),
+        url: "https://hooks.example.com/scimd".into(),
+    };
+    SettingsTest::with(())
+        .given(vec![added("wh1"), deleted])
+        .when(add)
+        .then_expect_error(SettingsError::WebhookAlreadyAdded("wh1".into()));
+}
+
+#[test]
+fn disabling_and_enabling_record_only_a_change() {
+    let disable = |reason: &str| SettingsCommand::RecordWebhookEndpointDisabled {
+        endpoint_id: "wh1".into(),
+        reason: reason.into(),
+    };
+    let enable = SettingsCommand::RecordWebhookEndpointEnabled {
+        endpoint_id: "wh1".into(),
+    };
+    SettingsTest::with(())
+        .given(vec![added("wh1")])
+        .when(disable("failing for 3 days"))
+        .then_expect_events(vec![disabled("wh1", "failing for 3 days")]);
+    SettingsTest::with(())
+        .given(vec![added("wh1"), disabled("wh1", "disabled by ada")])
+        .when(disable("failing for 3 days"))
+        .then_expect_events(vec![]);
+    SettingsTest::with(())
+        .given(vec![added("wh1")])
+        .when(enable.clone())
+        .then_expect_events(vec![]);
+    SettingsTest::with(())
+        .given(vec![added("wh1"), disabled("wh1", "disabled by ada")])
+        .when(enable)
+        .then_expect_events(vec![SettingsEvent::WebhookEndpointEnabled {
+            endpoint_id: "wh1".into(),
+        }]);
+}
+
+#[test]
+fn a_deleted_or_unknown_endpoint_does_not_change() {
+    let deleted = SettingsEvent::WebhookEndpointDeleted {
+        endpoint_id: "wh1".into(),
+        url: "https://hooks.example.com/scimd".into(),
+    };
+    SettingsTest::with(())
+        .given(vec![added("wh1")])
+        .when(SettingsCommand::RecordWebhookEndpointDeleted {
+            endpoint_id: "wh1".into(),
+        })
+        .then_expect_events(vec![deleted.clone()]);
+    for command in [
+        SettingsCommand::RecordWebhookEndpointDeleted {
+            endpoint_id: "wh1".into(),
+        },
+        SettingsCommand::RecordWebhookEndpointEnabled {
+            endpoint_id: "wh1".into(),
+        },
+        SettingsCommand::RecordWebhookSecretRotated {
+            endpoint_id: "wh1".into(),
+            previous_expires_at: "2026-01-02T00:00:00Z".into(),
+        },
+        SettingsCommand::RecordWebhookEndpointReplayed {
+            endpoint_id: "wh1".into(),
+            from: "evt_1".into(),
+        },
+    ] {
+        SettingsTest::with(())
+            .given(vec![added("wh1"), deleted.clone()])
+            .when(command)
+            .then_expect_error(SettingsError::UnknownWebhook("wh1".into()));
+    }
+    SettingsTest::with(())
+        .given_no_previous_events()
+        .when(SettingsCommand::RecordWebhookEndpointDisabled {
+            endpoint_id: "wh9".into(),
+            reason: "disabled by ada".into(),
+        })
+        .then_expect_error(SettingsError::UnknownWebhook("wh9".into()));
+}
+
+#[test]
+fn rotations_and_replays_are_recorded_without_a_secret() {
+    SettingsTest::with(())
+        .given(vec![added("wh1")])
+        .when(SettingsCommand::RecordWebhookSecretRotated {
+            endpoint_id: "wh1".into(),
+            previous_expires_at: "2026-01-02T00:00:00Z".into(),
+        })
+        .then_expect_events(vec![SettingsEvent::WebhookSecretRotated {
+            endpoint_id: "wh1".into(),
+            previous_expires_at: "2026-01-02T00:00:00Z".into(),
+        }]);
+    SettingsTest::with(())
+        .given(vec![added("wh1")])
+        .when(SettingsCommand::RecordWebhookEndpointReplayed {
+            endpoint_id: "wh1".into(),
+            from: "evt_1".into(),
+        })
+        .then_expect_events(vec![SettingsEvent::WebhookEndpointReplayed {
+            endpoint_id: "wh1".into(),
+            from: "evt_1".into(),
+        }]);
+}
