@@ -22,3 +22,18 @@ CREATE TABLE feed_events
 
 CREATE INDEX feed_events_by_instance ON feed_events (instance_id, seq);
 CREATE INDEX feed_events_by_instance_and_type ON feed_events (instance_id, type, seq);
+
+-- What the projection `feed` knows of each user and group, to render the resource as it is
+-- after each change (it reads no other projection's tables, which catch up on their own).
+-- `snapshot` is its own JSON, not a public document.
+CREATE TABLE feed_users
+(
+    id       text PRIMARY KEY,
+    snapshot text NOT NULL
+);
+
+CREATE TABLE feed_groups
+(
+    id       text PRIMARY KEY,
+    snapshot text NOT NULL
+);

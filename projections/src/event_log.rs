@@ -444,3 +444,25 @@ pub async fn insert_stored(tx: &mut Tx, events: &[StoredEvent]) -> Result<(), Pr
     tx.execute(&sql).await?;
     Ok(())
 }
+
+/// Up to `limit` events of one aggregate with `from <= sequence <= until`, in sequence order:
+/// read along the primary key.
+pub async fn aggregate_events_between(
+    tx: &mut Tx,
+    aggregate_type: &str,
+    aggregate_id: &str,
+    (from, until): (i64, i64),
+) -> Result<Vec<RecordedEvent>, ProjectionError> {
+    let sql = Sql::new(format!(
+        "SELECT {} FROM events
+          WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence >= $3 AND sequence <= $4
+          ORDER BY sequence",
+        event_columns(tx.dialect())
+    ))
+    .bind(aggregate_type)
+    .bind(aggregate_id)
+    .bind(from)
+    .bind(until);
+    let rows: Vec<StoredEvent> = tx.fetch_all(&sql).await?;
+    rows.into_iter().map(StoredEvent::decode).collect()
+}

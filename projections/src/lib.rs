@@ -28,7 +28,8 @@ use runner::Projection;
 use std::sync::Arc;
 
 /// Every projection scimd maintains, in the order they apply each event, and the sealer of
-/// the hash chain, so that every process that applies events also seals them.
+/// the hash chain, so that every process that applies events also seals them; the change
+/// feed last, like the chain a record that is never rebuilt.
 pub fn all() -> Vec<Arc<dyn Projection>> {
     vec![
         Arc::new(chain::sealer::Sealer::default()),
@@ -37,5 +38,6 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(scim_groups::ScimGroups),
         Arc::new(directory::Directory::default()),
         Arc::new(history::History::default()),
+        Arc::new(feed::Feed::default()),
     ]
 }

@@ -44,6 +44,15 @@ pub trait Projection: Send + Sync {
         let _ = continuing;
     }
     async fn apply(&self, tx: &mut Tx, event: &RecordedEvent) -> Result<(), ProjectionError>;
+    /// Called once a batch's events are applied, before its checkpoints are written: for a
+    /// projection that writes what it gathered over the batch once (each row once, however
+    /// many events changed it) or decides what it could not at one event alone. `cut_short`:
+    /// the batch stopped at its size limit, so the log may go on within the transaction of its
+    /// last event; otherwise every event of that transaction was in the batch.
+    async fn finish_batch(&self, tx: &mut Tx, cut_short: bool) -> Result<(), ProjectionError> {
+        let _ = (tx, cut_short);
+        Ok(())
+    }
 }
 
 /// Serialises projector batches across processes sharing a PostgreSQL database.
@@ -290,8 +299,15 @@ impl Projector {
         event_log::count_after(&mut read, slowest).await
     }
 
+    /// Told each time this process's projections advance: what a reader waiting for new
+    /// rows (the events API's long poll) wakes on.
+    pub fn progress(&self) -> watch::Receiver<Position> {
+        self.applied.subscribe()
+    }
+
     /// Told each time this process's projections advance: what a reader of a read model (the
     /// webhook deliveries, reading the feed) waits on instead of polling.
+    // i23-hooks and i23-feed each added this under their own name; both kept until they merge.
     pub fn subscribe(&self) -> watch::Receiver<Position> {
         self.applied.subscribe()
     }
@@ -411,6 +427,10 @@ impl Projector {
             }
         }
         if !events.is_empty() {
+            let cut_short = events.len() as i64 == BATCH_SIZE;
+            for projection in &self.projections {
+                projection.finish_batch(tx, cut_short).await?;
+            }
             for (projection, at) in self.projections.iter().zip(&reached) {
                 Self::save_checkpoint(tx, projection.as_ref(), *at).await?;
             }

@@ -6,6 +6,7 @@ mod action;
 mod admins;
 mod audit;
 mod directory;
+mod events;
 mod group_members;
 mod history;
 pub mod import;
@@ -25,6 +26,7 @@ pub use action::*;
 pub use admins::*;
 pub use audit::*;
 pub use directory::*;
+pub use events::*;
 pub use group_members::*;
 pub use history::*;
 pub use provisioning_log::*;
@@ -119,6 +121,8 @@ pub enum AdminError {
     InvalidHead(String),
     #[error("{0} is not a number of events")]
     InvalidHeadCount(i64),
+    #[error(transparent)]
+    FeedRequest(#[from] FeedRequestError),
     #[error("instance {instance}: {detail}")]
     UnexpectedHead { instance: String, detail: String },
     #[error(transparent)]

@@ -4,6 +4,7 @@
 
 mod admins;
 mod audit;
+mod events;
 mod history;
 mod progress;
 mod provisioning_log;
@@ -84,6 +85,8 @@ pub enum Command {
     Import(settings::ImportArgs),
     /// An instance's change history, in order (table, JSON Lines or CSV)
     History(history::HistoryArgs),
+    /// An instance's change feed: the public events (JSON Lines), after a cursor, --follow to wait for more
+    Events(events::EventsArgs),
     /// Empty every projection and rebuild it from the event log (stop the servers first)
     Rebuild,
     /// Rebuild every projection into a scratch store and compare it with the live read models
@@ -155,6 +158,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Directory(command) => settings::directory(&store, command).await,
         Command::Import(args) => settings::import(&store, args, json).await,
         Command::History(args) => history::history(&store, args).await,
+        Command::Events(args) => events::events(&store, args).await,
         Command::Rebuild => history::rebuild(&store, json).await,
         Command::Verify => verify::verify(&store, json).await,
         Command::Audit(command) => audit::audit(&store, command, json).await,

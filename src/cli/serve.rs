@@ -375,6 +375,15 @@ async fn ignore_hangups(mut hangups: Signal) {
 /// while the store opens or the projections catch up still stops scimd gracefully; the future
 /// resolves on the first, and in-flight requests then finish before the process exits.
 fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    let stop = stop_signal()?;
+    Ok(async move {
+        stop.await;
+        tracing::info!("shutting down: finishing requests in flight");
+    })
+}
+
+/// Resolves on the first Ctrl-C (SIGINT) or SIGTERM received from the moment it is called.
+pub(super) fn stop_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     let mut interrupt = signal(SignalKind::interrupt()).context("listening for Ctrl-C")?;
     let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
     Ok(async move {
@@ -382,6 +391,5 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
             _ = interrupt.recv() => {}
             _ = terminate.recv() => {}
         }
-        tracing::info!("shutting down: finishing requests in flight");
     })
 }

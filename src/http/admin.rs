@@ -9,8 +9,8 @@ use super::bounds;
 use super::extract::BaseUrl;
 use super::router::AppState;
 use super::{
-    admin_admins, admin_auth, admin_directory, admin_finding, admin_tenancy, admin_verify,
-    admin_webhooks,
+    admin_admins, admin_auth, admin_directory, admin_events, admin_finding, admin_tenancy,
+    admin_verify, admin_webhooks,
 };
 use crate::admin::views;
 use crate::admin::{self, Action, AdminError};
@@ -64,6 +64,8 @@ pub fn router(state: AppState) -> Router<AppState> {
             state.limits,
             bounds::bound_admin,
         ))
+        // Long polls and event streams outlast the request timeout; they read no body.
+        .merge(admin_events::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             admin_auth::require_admin,

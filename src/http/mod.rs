@@ -6,6 +6,7 @@ mod admin;
 mod admin_admins;
 mod admin_auth;
 mod admin_directory;
+mod admin_events;
 mod admin_finding;
 mod admin_tenancy;
 mod admin_verify;

@@ -65,6 +65,11 @@ impl Provisioning {
         &self.store
     }
 
+    /// The store, for work that outlives the request (a stream of events).
+    pub fn store_arc(&self) -> &Arc<Store> {
+        &self.store
+    }
+
     /// The settings of the request's instance: roles and attribute mapping.
     async fn settings(
         &self,

@@ -59,6 +59,11 @@ pub async fn instance_named(db: &Db, name: &str) -> Result<Option<InstanceRecord
     db.fetch_optional(&sql).await
 }
 
+pub async fn instance_with_id(db: &Db, id: &str) -> Result<Option<InstanceRecord>, DbError> {
+    let sql = Sql::new("SELECT id, name, created_at FROM instances WHERE id = $1").bind(id);
+    db.fetch_optional(&sql).await
+}
+
 pub async fn insert_key(db: &Db, key: &KeyRecord, secret_sha256: &str) -> Result<(), DbError> {
     let sql = Sql::new(
         "INSERT INTO api_keys (id, instance_id, integration_user, secret_sha256, created_at)

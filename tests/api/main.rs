@@ -19,6 +19,7 @@ mod directory_listing;
 mod discovery;
 mod endpoint_spelling;
 mod entra;
+mod events;
 mod exposure;
 mod finding;
 mod groups;

@@ -3,6 +3,12 @@
 //! application (docs/events.md), separate from the internal event payloads, which may change
 //! and be upcast: the events API and the webhooks read only this.
 
+mod projection;
+pub mod state;
+pub mod translate;
+
+pub use projection::Feed;
+
 use crate::db::{Conditions, Db, DbError, Sql, SqlArg};
 
 /// Every public event type, in the order docs/events.md lists them.
