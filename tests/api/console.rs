@@ -9,23 +9,32 @@ use crate::common::{fresh_database, StoreKind, TestApp};
 use crate::on_both_store_kinds;
 use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, LOCATION};
 use scimd::startup::ServerSettings;
+use scimd::webhooks::Backoff;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
 on_both_store_kinds!(the_console_passes_its_browser_tests);
 
-/// The history test makes its 10,000 entries with Bulk requests of 1,000 creates, which on a
-/// loaded machine can outlast the default request timeout (60 s); the suite is about the
-/// console, not about that bound.
-fn with_patience_for_big_bulks() -> ServerSettings {
+/// The settings of the server the browser tests run against. The history test makes its 10,000
+/// entries with Bulk requests of 1,000 creates, which on a loaded machine can outlast the
+/// default request timeout (60 s); the suite is about the console, not about that bound. The
+/// webhooks tests deliver to receivers on loopback ports, and watch a failing endpoint be
+/// given up on: seconds, not three days.
+fn console_settings() -> ServerSettings {
     let mut settings = with_admin_api();
     settings.limits.request_timeout = Duration::from_secs(600);
+    settings.webhooks.allow_loopback = true;
+    settings.webhooks.backoff = Backoff {
+        base: Duration::from_millis(200),
+        cap: Duration::from_secs(1),
+        give_up_after: Duration::from_secs(3),
+    };
     settings
 }
 
 async fn the_console_passes_its_browser_tests(kind: StoreKind) {
-    let app = TestApp::spawn_with(kind, with_patience_for_big_bulks()).await;
+    let app = TestApp::spawn_with(kind, console_settings()).await;
     let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/console");
     let chromium = std::env::var_os("SCIMD_CHROMIUM")
         .map(PathBuf::from)

@@ -99,7 +99,7 @@ test("every page meets WCAG 2.1 AA as axe checks it", async () => {
 
   // The webhooks: a listing with a disabled endpoint, its warning and a failed test, and the
   // endpoint's page with its failed attempt logged and the test's outcome shown.
-  const hooks = instancePath(instance, "/webhooks");
+  const hooks = instancePath("/webhooks");
   const { endpoint } = await adminApi("POST", hooks, { url: "http://127.0.0.1:9/a11y", types: ["user.created"], description: "Down" });
   await adminApi("POST", `${hooks}/${endpoint.id}/test`, {});
   await adminApi("POST", `${hooks}/${endpoint.id}/disable`, {});

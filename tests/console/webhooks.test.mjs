@@ -169,17 +169,18 @@ test("an endpoint is added with its secret shown once, receives events, is teste
   await page.getByRole("button", { name: "Delete endpoint" }).click();
   await page.getByRole("heading", { name: `Webhooks of ${instance}` }).waitFor();
   assert.match(asked, /Delete the endpoint/);
-  await page.getByText(`Endpoint ${url} deleted`).waitFor();
+  await page.getByRole("main").getByText(`Endpoint ${url} deleted`).waitFor();
   await page.getByText("This instance has no webhook endpoints yet.").waitFor();
 
   assert.deepEqual(problems, [], "no script error and no Content-Security-Policy refusal");
 });
 
-test("a failing endpoint shows each failed attempt and why, and a refused URL is refused with the reason", async () => {
+test("a failing endpoint shows each failed attempt and why, and is disabled with its reason when scimd gives up on it", async () => {
   const { page, problems } = browser;
-  const { instance } = await instanceWithKey("failing");
+  const { instance, key } = await instanceWithKey("failing");
   const down = await closedPort();
-  const { endpoint } = await adminApi("POST", `/instances/${encodeURIComponent(instance)}/webhooks`, { url: down });
+  const hooks = `/instances/${encodeURIComponent(instance)}/webhooks`;
+  const { endpoint } = await adminApi("POST", hooks, { url: down, description: "Nobody listens" });
   await signIn(page);
   problems.length = 0;
 
@@ -189,15 +190,44 @@ test("a failing endpoint shows each failed attempt and why, and a refused URL is
   await page.locator("dl.facts").getByText("All event types").waitFor();
   await page.getByRole("button", { name: "Send test event" }).click();
   const outcome = page.locator(".test-outcome");
-  await outcome.getByText("Test event not delivered").waitFor();
+  await outcome.getByText("Test event not delivered: the receiver failed:").waitFor();
   assert.equal(await outcome.getAttribute("role"), "alert");
+  const tested = page.locator("section[aria-labelledby=webhook-deliveries]").getByRole("row").filter({ hasText: "webhook.test" });
+  await tested.getByText("Failed:").waitFor();
+  await tested.getByText("No answer").waitFor();
 
-  // The form refuses what scimd refuses, with scimd's reason.
-  await page.goto(`${base}/webhooks`);
-  await page.getByLabel("URL").fill("ftp://files.example.com/hook");
-  await page.getByRole("button", { name: "Add endpoint" }).click();
-  await page.getByRole("alert").waitFor();
-  assert.equal(await page.locator("#issued-secret").count(), 0);
+  // An event it cannot take is retried until scimd gives up (after seconds in these tests,
+  // three days by default) and disables the endpoint, saying why.
+  const created = await scim(key, "POST", "/Users", scimUser(`${uniqueName("bo")}@example.com`));
+  assert.equal(created.status, 201);
+  const given = () => adminApi("GET", `${hooks}/${encodeURIComponent(endpoint.id)}`);
+  while ((await given()).endpoint.state !== "disabled") {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  await page.reload();
+  const banner = page.locator(".message.warning");
+  await banner.getByText("This endpoint is disabled:").waitFor();
+  assert.match(await banner.textContent(), /failing for 3 seconds/);
+  const retried = page.locator("section[aria-labelledby=webhook-deliveries]").getByRole("row").filter({ hasText: "user.created" });
+  assert.ok((await retried.count()) >= 2, "each attempt of the event is logged");
+  await retried.first().getByText("Failed:").waitFor();
+  await screenshot(page, "webhook-disabled");
+
+  await page.getByRole("link", { name: "Webhooks", exact: true }).first().click();
+  const warning = page.locator(".message.warning");
+  await warning.getByRole("link", { name: down }).waitFor();
+  assert.match(await warning.textContent(), /failing for 3 seconds/);
+  const row = page.getByRole("row").filter({ hasText: down });
+  await row.getByText("Disabled", { exact: true }).waitFor();
+  await row.getByText("Failed:").waitFor();
 
   assert.deepEqual(problems, [], "no script error and no Content-Security-Policy refusal");
+
+  // The form refuses what scimd refuses, with scimd's reason (the browser logs the 400).
+  await page.getByLabel("URL").fill("ftp://files.example.com/hook");
+  await page.getByRole("button", { name: "Add endpoint" }).click();
+  const refusal = page.getByRole("main").getByRole("alert");
+  await refusal.waitFor();
+  assert.match(await refusal.textContent(), /https/);
+  assert.equal(await page.locator("#issued-secret").count(), 0);
 });
