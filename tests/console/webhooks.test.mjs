@@ -113,7 +113,7 @@ test("an endpoint is added with its secret shown once, receives events, is teste
   const facts = page.locator("dl.facts");
   await facts.getByText("The application's sync").waitFor();
   await facts.getByText("Enabled").waitFor();
-  await facts.getByText(`event cursor ${delivery.body.cursor}`).waitFor();
+  await facts.getByText(`after event cursor ${delivery.body.cursor}`).waitFor();
   const deliveries = page.locator("section[aria-labelledby=webhook-deliveries]");
   const delivered = deliveries.getByRole("row").filter({ hasText: delivery.body.id });
   await delivered.getByText("Delivered: 200").waitFor();

@@ -63,7 +63,9 @@ export async function render(view, { api, params, hrefOf, navigate }) {
       ["Description", current.description || h("span", { class: "muted" }, "None")],
       ["Event types", typesOf(current)],
       ["State", stateOf(current)],
-      ["Delivered up to", current.cursor && current.cursor !== "0" ? ["event cursor ", h("code", {}, current.cursor)] : h("span", { class: "muted" }, "No event delivered yet")],
+      // Where delivery stands in the feed: a new endpoint starts at the feed's end, so "after"
+      // is true of it too, where "delivered up to" would not be.
+      ["Delivery position", current.cursor && current.cursor !== "0" ? ["after event cursor ", h("code", {}, current.cursor)] : "from the first event"],
       ["Previous secret", current.previousSecretExpiresAt ? ["still signs until ", time(current.previousSecretExpiresAt)] : null],
       ["Created", time(current.createdAt)],
       ["id", h("code", {}, current.id)],
