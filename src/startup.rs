@@ -147,6 +147,11 @@ pub async fn serve(
         }
     });
     let metrics = Arc::new(Metrics::new(&store.metrics, &log));
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let shutdown = async move {
+        shutdown.await;
+        stop.send_replace(true);
+    };
     let state = AppState {
         provisioning: Provisioning::new(store, claim_grace),
         public_url: settings.public_url,
@@ -157,6 +162,7 @@ pub async fn serve(
         failed_auth: FailedAuthLimiter::new(settings.failed_auth_limit, metrics.auth.clone()),
         metrics: Arc::clone(&metrics),
         metrics_token: settings.metrics_token.map(Arc::new),
+        stopping,
         webhooks: Arc::new(Webhooks {
             sender,
             allow_loopback: settings.webhooks.allow_loopback,

@@ -300,15 +300,8 @@ impl Projector {
     }
 
     /// Told each time this process's projections advance: what a reader waiting for new
-    /// rows (the events API's long poll) wakes on.
+    /// rows (the events API's long poll, the webhook deliveries) wakes on.
     pub fn progress(&self) -> watch::Receiver<Position> {
-        self.applied.subscribe()
-    }
-
-    /// Told each time this process's projections advance: what a reader of a read model (the
-    /// webhook deliveries, reading the feed) waits on instead of polling.
-    // i23-hooks and i23-feed each added this under their own name; both kept until they merge.
-    pub fn subscribe(&self) -> watch::Receiver<Position> {
         self.applied.subscribe()
     }
 

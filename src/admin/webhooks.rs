@@ -5,7 +5,7 @@
 //! secret is in any event.
 
 use super::paging::split_page;
-use super::{instance, now, Action, AdminError, Source};
+use super::{feed_instance, now, Action, AdminError, Source};
 use crate::store::webhooks::{self, AttemptRecord, EndpointRecord, NewAttempt, ENABLED};
 use crate::store::Store;
 use crate::webhooks::attempt::{attempt, signing_secrets};
@@ -77,7 +77,7 @@ pub async fn create_webhook(
     allow_loopback: bool,
     action: &Action,
 ) -> Result<EndpointWithSecret, AdminError> {
-    let instance = instance(store, instance_name).await?;
+    let instance = feed_instance(store, instance_name).await?;
     let url = url_policy::check(&new.url, allow_loopback).map_err(AdminError::WebhookUrl)?;
     let types = checked_types(&new.types)?;
     let description = checked_description(&new.description)?;
@@ -117,7 +117,7 @@ pub async fn list_webhooks(
     store: &Store,
     instance_name: &str,
 ) -> Result<Vec<EndpointRecord>, AdminError> {
-    let instance = instance(store, instance_name).await?;
+    let instance = feed_instance(store, instance_name).await?;
     Ok(webhooks::endpoints_of(&store.db, &instance.id).await?)
 }
 
@@ -126,7 +126,7 @@ pub async fn webhook(
     instance_name: &str,
     id: &str,
 ) -> Result<EndpointRecord, AdminError> {
-    let instance = instance(store, instance_name).await?;
+    let instance = feed_instance(store, instance_name).await?;
     webhooks::endpoint(&store.db, &instance.id, id)
         .await?
         .ok_or_else(|| AdminError::UnknownWebhook(id.to_string()))

@@ -163,7 +163,8 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub webhook_poll_ms: u64,
     /// Seconds a replica holds an endpoint it delivers to before another may take it over
-    /// (renewed while delivering): after a crash, the longest an endpoint waits
+    /// (renewed while delivering): after a crash, the longest an endpoint waits; best at least
+    /// twice --webhook-timeout
     #[arg(long, env = "SCIMD_WEBHOOK_LEASE_SECS", default_value_t = webhooks::LEASE_SECS,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub webhook_lease_secs: u64,
@@ -180,6 +181,16 @@ pub enum LogFormat {
 
 pub async fn serve(database: &str, args: ServeArgs) -> anyhow::Result<()> {
     let shutdown = shutdown_signal()?;
+    // An attempt begun under a lease should end before it runs out: another replica may take
+    // the endpoint over then, and send that event again (a duplicate, never a loss).
+    if args.webhook_lease_secs < 2 * args.webhook_timeout {
+        tracing::warn!(
+            lease_secs = args.webhook_lease_secs,
+            timeout_secs = args.webhook_timeout,
+            "--webhook-lease-secs is under twice --webhook-timeout: a slow attempt may outlast \
+             its lease and be repeated by another replica"
+        );
+    }
     // Taken whether or not there is a certificate to reload: left to its default, SIGHUP (a unit
     // file's `ExecReload`, a closed terminal) would end the process.
     let hangups = signal(SignalKind::hangup()).context("listening for SIGHUP")?;

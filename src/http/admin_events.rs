@@ -23,6 +23,7 @@ use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::watch;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -69,7 +70,11 @@ async fn events(
         types,
         limit,
     };
-    let events = wait_for_events(store, &query, wait).await?;
+    let mut stopping = state.stopping.clone();
+    let events = tokio::select! {
+        events = wait_for_events(store, &query, wait) => events?,
+        _ = stopping.wait_for(|stopping| *stopping) => Vec::new(),
+    };
     let next = events.last().map_or(after, |event| event.seq);
     let documents: Vec<Value> = events.iter().map(document).collect();
     Ok(Json(json!({"events": documents, "next": next.to_string()})))
@@ -107,26 +112,35 @@ async fn event_stream(
         types,
         limit: MAX_EVENTS_LIMIT,
     };
-    let sse = Sse::new(follow(store, query)).keep_alive(KeepAlive::default());
+    let sse =
+        Sse::new(follow(store, query, state.stopping.clone())).keep_alive(KeepAlive::default());
     Ok(sse.into_response())
 }
 
 /// Every event of `query` from its cursor on, as long as the client listens; ends if the
-/// store fails (the client reconnects with `Last-Event-ID`).
-fn follow(store: Arc<Store>, query: FeedQuery) -> impl Stream<Item = Result<Event, Infallible>> {
+/// store fails or the server shuts down (the client reconnects with `Last-Event-ID`).
+fn follow(
+    store: Arc<Store>,
+    query: FeedQuery,
+    stopping: watch::Receiver<bool>,
+) -> impl Stream<Item = Result<Event, Infallible>> {
     let pending: VecDeque<FeedEvent> = VecDeque::new();
     stream::unfold(
-        (store, query, pending),
-        |(store, mut query, mut pending)| async move {
+        (store, query, pending, stopping),
+        |(store, mut query, mut pending, mut stopping)| async move {
             loop {
                 if let Some(event) = pending.pop_front() {
                     let sent = Event::default()
                         .id(event.seq.to_string())
                         .event(event.event_type.as_str())
                         .data(event.document.as_str());
-                    return Some((Ok(sent), (store, query, pending)));
+                    return Some((Ok(sent), (store, query, pending, stopping)));
                 }
-                match wait_for_events(&store, &query, STREAM_WAIT).await {
+                let read = tokio::select! {
+                    read = wait_for_events(&store, &query, STREAM_WAIT) => read,
+                    _ = stopping.wait_for(|stopping| *stopping) => return None,
+                };
+                match read {
                     Ok(events) => {
                         if let Some(last) = events.last() {
                             query.after = last.seq;

@@ -39,6 +39,9 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The token `/metrics` asks for; `None` leaves it open.
     pub metrics_token: Option<Arc<AdminToken>>,
+    /// Turns true as the server begins to shut down: long-lived answers (event streams, long
+    /// polls) end then, rather than hold the shutdown for its whole grace period.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
     pub webhooks: Arc<Webhooks>,
 }
 

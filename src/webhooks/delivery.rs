@@ -98,14 +98,25 @@ impl Delivery {
         }
     }
 
+    /// Renews the lease when an attempt might outlast it; whether this process still holds it.
+    async fn renew_if_due(&mut self) -> bool {
+        let margin = self.shared.settings.timeout * 2;
+        Instant::now() + margin <= self.lease_until || self.renew().await
+    }
+
     fn lease(&self) -> chrono::Duration {
         chrono::Duration::from_std(self.shared.settings.lease).unwrap_or(chrono::Duration::MAX)
     }
 
     async fn deliver(&mut self) -> Result<Pause, webhooks_error::Error> {
+        let mut progress = self.shared.store.projector.progress();
+        let mut idle_since: Option<Instant> = None;
         loop {
             if self.shared.stopping() {
                 return Ok(Pause::Done);
+            }
+            if !self.renew_if_due().await {
+                return Ok(Pause::Superseded);
             }
             let db = &self.shared.store.db;
             let Some(endpoint) = webhooks::endpoint_by_id(db, &self.id).await? else {
@@ -144,8 +155,21 @@ impl Delivery {
                         return Ok(Pause::Superseded);
                     }
                 }
-                return Ok(Pause::Done);
+                // Caught up: stay a while for the next events rather than give the lease back
+                // and take it again for each of a busy feed's batches.
+                let idle = idle_since.get_or_insert_with(Instant::now);
+                if idle.elapsed() >= self.shared.settings.lease / 2 {
+                    return Ok(Pause::Done);
+                }
+                let mut stop = self.shared.stop.clone();
+                tokio::select! {
+                    _ = progress.changed() => {}
+                    _ = tokio::time::sleep(self.shared.settings.poll) => {}
+                    _ = stop.changed() => {}
+                }
+                continue;
             }
+            idle_since = None;
             let Ok(url) = Url::parse(&endpoint.url) else {
                 tracing::error!(endpoint = %self.id, "a stored webhook URL does not parse");
                 return Ok(Pause::Done);
@@ -157,9 +181,7 @@ impl Delivery {
                 if self.shared.stopping() {
                     break;
                 }
-                if Instant::now() + self.shared.settings.timeout * 2 > self.lease_until
-                    && !self.renew().await
-                {
+                if !self.renew_if_due().await {
                     return Ok(Pause::Superseded);
                 }
                 let outcome = self.send(&url, event, &secrets).await;

@@ -38,7 +38,7 @@ impl Worker {
     /// Starts delivering.
     pub fn start(store: Arc<Store>, sender: Sender, settings: WebhookSettings) -> Self {
         let (stop, stopping) = watch::channel(false);
-        let woken = store.projector.subscribe();
+        let woken = store.projector.progress();
         let shared = Arc::new(Shared {
             store,
             sender,

@@ -4,8 +4,10 @@
 
 use crate::common::admin_api::{call, with_admin_api, ADMIN_TOKEN};
 use crate::common::cli::{open_store, run_cli, SCIMD};
+use crate::common::server::Server;
+use crate::common::{fresh_database, StoreKind};
 use crate::common::{user, TestApp};
-use crate::on_both_stores_with;
+use crate::{on_both_store_kinds, on_both_stores_with};
 use projections::db::Sql;
 use reqwest::Method;
 use scimd::admin;
@@ -26,6 +28,8 @@ on_both_stores_with!(with_admin_api;
     rebuild_and_verify_leave_the_feed_as_it_was,
     a_command_cut_by_the_end_of_a_batch_is_published_whole,
 );
+
+on_both_store_kinds!(an_open_stream_ends_when_the_server_shuts_down);
 
 /// One page of the default instance's feed.
 async fn page(app: &TestApp, query: &str) -> (u16, Value) {
@@ -673,4 +677,33 @@ async fn a_command_cut_by_the_end_of_a_batch_is_published_whole(app: TestApp) {
         .expect("the feed is set back into the command");
     let store = start_again(&app.database_url).await;
     assert_eq!(all_documents(&store).await, published);
+}
+
+async fn an_open_stream_ends_when_the_server_shuts_down(kind: StoreKind) {
+    let (url, _dir) = fresh_database(kind).await;
+    // A grace far longer than the test: only a stream that ends lets the server exit in it.
+    let env = [("SCIMD_ADMIN_TOKEN", ADMIN_TOKEN), ("RUST_LOG", "warn")];
+    let mut server = Server::start_logging(&url, &["--shutdown-grace-secs", "600"], &env).await;
+    let admin = server.base.replace("/scim/v2", "/admin/v1");
+    let client = reqwest::Client::new();
+    let stream_url = format!("{admin}/instances/default/events/stream");
+    let mut stream = client
+        .get(&stream_url)
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("scimd answers");
+    assert_eq!(stream.status(), 200);
+    server.send_signal("TERM").await;
+    while let Ok(Some(_)) = stream.chunk().await {}
+    let exit = server.child.wait().await.expect("scimd exits");
+    assert!(exit.success(), "{exit:?}");
+    let logs = match &server.logs {
+        Some(logs) => logs.after_exit().await,
+        None => Vec::new(),
+    };
+    assert!(
+        !logs.iter().any(|line| line.contains("still in flight")),
+        "{logs:?}"
+    );
 }

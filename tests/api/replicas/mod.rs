@@ -15,10 +15,12 @@
 //! created at the same time as their managers; `keys`: a revoked key refused by both at once.
 
 mod edits;
+mod events;
 mod flows;
 mod keys;
 mod names;
 
+use crate::common::admin_api::ADMIN_TOKEN;
 pub(super) use crate::common::audit_trail::{
     assert_audit_trail_is_complete_and_ordered, event_log, member_of, LoggedEvent,
 };
@@ -60,11 +62,19 @@ impl Replica {
 
 impl Replicas {
     pub(super) async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// As `start`, with more `serve` arguments for both replicas. Both serve the admin API
+    /// with `ADMIN_TOKEN`.
+    pub(super) async fn start_with(extra: &[&str]) -> Self {
         let (database_url, _) = database_with_instance(StoreKind::Postgres, "acme").await;
         let token = new_key(&database_url, "acme", "okta").await;
         // Small pools: the replicas share the test process's PostgreSQL server with every
         // other test running at the same time.
-        let serve = || Server::start_with(&database_url, &["--pool-size", "6"]);
+        let mut args = vec!["--pool-size", "6", "--admin-token", ADMIN_TOKEN];
+        args.extend_from_slice(extra);
+        let serve = || Server::start_with(&database_url, &args);
         let (a, b) = tokio::join!(serve(), serve());
         Self {
             database_url,
@@ -90,6 +100,28 @@ impl Replicas {
             request = request
                 .header("content-type", "application/scim+json")
                 .body(body.to_string());
+        }
+        Reply::read(request.send().await.expect("scimd answers")).await
+    }
+
+    /// A call to `replica`'s admin API (`/admin/v1{path}`) with the admin token.
+    pub(super) async fn admin(
+        &self,
+        replica: Replica,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Reply {
+        let base = self.servers[replica as usize]
+            .base
+            .trim_end_matches("/scim/v2")
+            .to_string();
+        let mut request = self
+            .client
+            .request(method, format!("{base}/admin/v1{path}"))
+            .bearer_auth(ADMIN_TOKEN);
+        if let Some(body) = body {
+            request = request.json(&body);
         }
         Reply::read(request.send().await.expect("scimd answers")).await
     }
