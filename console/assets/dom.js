@@ -101,6 +101,35 @@ export function message(kind, text) {
   return h("div", { class: `message ${kind}`, role: kind === "error" ? "alert" : undefined }, text);
 }
 
+/**
+ * A secret scimd shows only this once (an API key, a webhook's signing secret): `note` says so,
+ * then the secret (its element `id`, for tests) with a button that copies it.
+ */
+export function shownOnce({ note, label, secret, id, copyLabel }) {
+  const copy = h(
+    "button",
+    {
+      type: "button",
+      class: "secondary",
+      onclick: async () => {
+        try {
+          await navigator.clipboard.writeText(secret);
+          announce(`${label} copied`);
+        } catch {
+          announce(`Copying is not allowed here; select the ${label.toLowerCase()} and copy it`);
+        }
+      },
+    },
+    copyLabel,
+  );
+  return h(
+    "div",
+    { class: "message success" },
+    h("p", {}, note),
+    h("div", { class: "secret" }, h("span", {}, `${label}:`), h("code", { id }, secret), copy),
+  );
+}
+
 /** Says `text` to screen readers without moving the focus. */
 export function announce(text) {
   const announcer = document.getElementById("announcer");
@@ -123,6 +152,47 @@ export function pager({ label, page, onPrevious, onNext }) {
     h("span", { class: "page-number", "aria-live": "polite" }, `Page ${page}`),
     h("button", { type: "button", class: "secondary", disabled: !onNext, onclick: onNext }, "Next page"),
   );
+}
+
+/** After a page turn re-drew the pager, the focus goes back to the button pressed (or the other). */
+export function pagedTo(container, pressed, page) {
+  const buttons = [...container.querySelectorAll(".pager button")];
+  (buttons.find((button) => button.textContent === pressed && !button.disabled) ?? buttons.find((button) => !button.disabled))?.focus();
+  announce(`Page ${page}`);
+}
+
+/**
+ * Cursor paging of a listing drawn into `container` by `draw(page, result)`: `load(cursor)`
+ * reads a page; `entriesOf` and `nextOf` find its entries and the cursor of the page after it
+ * (`entries` and `nextCursor` unless told). Returns `show(page)`, which gives the page read.
+ */
+export function paged(container, label, load, draw, { entriesOf = (result) => result.entries, nextOf = (result) => result.nextCursor } = {}) {
+  const cursors = [null];
+  async function show(page) {
+    let result;
+    try {
+      result = await load(cursors[page - 1]);
+    } catch (error) {
+      fill(container, message("error", error.message));
+      return null;
+    }
+    const next = nextOf(result);
+    if (next) cursors[page] = next;
+    fill(
+      container,
+      draw(page, result),
+      entriesOf(result).length > 0 || page > 1
+        ? pager({
+            label,
+            page,
+            onPrevious: page > 1 ? () => show(page - 1).then(() => pagedTo(container, "Previous page", page - 1)) : undefined,
+            onNext: next ? () => show(page + 1).then(() => pagedTo(container, "Next page", page + 1)) : undefined,
+          })
+        : null,
+    );
+    return result;
+  }
+  return show;
 }
 
 /**

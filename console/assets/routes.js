@@ -11,6 +11,8 @@ import * as users from "./pages/users.js";
 import * as group from "./pages/group.js";
 import * as roles from "./pages/roles.js";
 import * as audit from "./pages/audit.js";
+import * as webhooks from "./pages/webhooks.js";
+import * as webhook from "./pages/webhook.js";
 
 export const routes = [
   { path: "/sign-in", page: signIn, public: true },
@@ -22,6 +24,8 @@ export const routes = [
   { path: "/instances/:instance/roles", page: roles, nav: "Roles" },
   { path: "/instances/:instance/history", page: history, nav: "Change history" },
   { path: "/instances/:instance/provisioning-log", page: provisioningLog, nav: "Provisioning log" },
+  { path: "/instances/:instance/webhooks", page: webhooks, nav: "Webhooks" },
+  { path: "/instances/:instance/webhooks/:id", page: webhook },
   { path: "/instances/:instance/users/:id", page: user },
   { path: "/instances/:instance/groups/:id", page: group },
 ];

@@ -2,6 +2,8 @@
 //! instance's mapping fills, its state (active, suspended, deleted) and whether SCIM manages it.
 //! Deleted users stay, marked deleted, as the application keeps their records.
 
+pub mod listing;
+
 use crate::db::{Db, DbError, Sql, Tx};
 use crate::error::ProjectionError;
 use crate::event_log::{DomainEvent, RecordedEvent};

@@ -5,6 +5,7 @@
 mod action;
 mod admins;
 mod audit;
+mod directory;
 mod events;
 mod group_members;
 mod history;
@@ -24,6 +25,7 @@ mod webhooks;
 pub use action::*;
 pub use admins::*;
 pub use audit::*;
+pub use directory::*;
 pub use events::*;
 pub use group_members::*;
 pub use history::*;
@@ -107,6 +109,8 @@ pub enum AdminError {
     Db(#[from] DbError),
     #[error("{0:?} is not an RFC 3339 date-time (e.g. 2026-01-31T12:00:00Z)")]
     InvalidTime(String),
+    #[error("{given:?} is not a page size: a whole number from 1 to {max}")]
+    InvalidPageSize { given: String, max: i64 },
     #[error("the time range is empty: from {since} is after until {until}")]
     InvertedRange { since: String, until: String },
     #[error("cannot write the output: {0}")]

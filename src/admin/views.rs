@@ -148,6 +148,21 @@ pub fn directory_entry(entry: &AppUserRecord) -> Value {
     })
 }
 
+/// A user of the directory listing, by which an application keeps its copy: `managerId` is
+/// null without a manager or while the named one is not provisioned; `updatedAt` is the time of
+/// the last change of any of these.
+pub fn directory_user(entry: &AppUserRecord) -> Value {
+    json!({
+        "id": entry.id,
+        "userName": entry.user_name,
+        "state": entry.state,
+        "managed": entry.managed,
+        "fields": entry.fields(),
+        "managerId": entry.manager_id,
+        "updatedAt": entry.updated_at,
+    })
+}
+
 /// A user a search found: who it is and the addresses it may have been found by.
 pub fn found_user(user: &FoundUser) -> Value {
     let attributes: Value = serde_json::from_str(&user.attributes).unwrap_or(Value::Null);

@@ -10,6 +10,7 @@ use scimd::admin::import::import_users;
 use scimd::admin::{self, views};
 use scimd::store::Store;
 use serde_json::json;
+use std::io::Write as _;
 use std::path::PathBuf;
 
 #[derive(Debug, Subcommand)]
@@ -110,6 +111,16 @@ pub enum DirectoryCommand {
         #[arg(long)]
         instance: String,
         user_name: String,
+    },
+    /// Every user of the instance (deleted ones too) with its state and mapped fields, in the
+    /// order they last changed, as JSON Lines
+    List {
+        #[arg(long)]
+        instance: String,
+        /// Only the users changed at or after this RFC 3339 time (re-read from the last
+        /// `updatedAt` seen to catch up)
+        #[arg(long)]
+        updated_since: Option<String>,
     },
 }
 
@@ -277,12 +288,36 @@ async fn preview(store: &Store, instance: &str, sample: usize, json: bool) -> an
 }
 
 pub async fn directory(store: &Store, command: DirectoryCommand) -> anyhow::Result<()> {
-    let DirectoryCommand::Show {
-        instance,
-        user_name,
-    } = command;
-    let entry = admin::directory_entry(store, &instance, &user_name).await?;
-    print_json(&views::directory_entry(&entry))
+    match command {
+        DirectoryCommand::Show {
+            instance,
+            user_name,
+        } => {
+            let entry = admin::directory_entry(store, &instance, &user_name).await?;
+            print_json(&views::directory_entry(&entry))
+        }
+        DirectoryCommand::List {
+            instance,
+            updated_since,
+        } => {
+            let listing = admin::DirectoryListing {
+                updated_since,
+                after: None,
+                limit: admin::MAX_DIRECTORY_PAGE,
+            };
+            // Written a page at a time as read: one page in memory, however large the instance.
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let output = |error: std::io::Error| admin::AdminError::Output(error.to_string());
+            admin::each_directory_page(store, &instance, &listing, |page| {
+                for entry in page {
+                    writeln!(out, "{}", views::directory_user(entry)).map_err(output)?;
+                }
+                out.flush().map_err(output)
+            })
+            .await?;
+            Ok(())
+        }
+    }
 }
 
 pub async fn import(store: &Store, args: ImportArgs, json: bool) -> anyhow::Result<()> {

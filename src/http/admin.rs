@@ -9,8 +9,8 @@ use super::bounds;
 use super::extract::BaseUrl;
 use super::router::AppState;
 use super::{
-    admin_admins, admin_auth, admin_events, admin_finding, admin_tenancy, admin_verify,
-    admin_webhooks,
+    admin_admins, admin_auth, admin_directory, admin_events, admin_finding, admin_tenancy,
+    admin_verify, admin_webhooks,
 };
 use crate::admin::views;
 use crate::admin::{self, Action, AdminError};
@@ -33,6 +33,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(admin_tenancy::routes())
         .merge(admin_finding::routes())
         .merge(admin_verify::routes())
+        .merge(admin_directory::routes())
         .merge(admin_webhooks::routes())
         .route("/instances/{instance}/roles", get(roles))
         .route("/instances/{instance}/roles/allowed", put(allow_roles))

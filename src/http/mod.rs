@@ -5,6 +5,7 @@ mod activity;
 mod admin;
 mod admin_admins;
 mod admin_auth;
+mod admin_directory;
 mod admin_events;
 mod admin_finding;
 mod admin_tenancy;

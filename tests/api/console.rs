@@ -9,23 +9,32 @@ use crate::common::{fresh_database, StoreKind, TestApp};
 use crate::on_both_store_kinds;
 use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, LOCATION};
 use scimd::startup::ServerSettings;
+use scimd::webhooks::Backoff;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
 on_both_store_kinds!(the_console_passes_its_browser_tests);
 
-/// The history test makes its 10,000 entries with Bulk requests of 1,000 creates, which on a
-/// loaded machine can outlast the default request timeout (60 s); the suite is about the
-/// console, not about that bound.
-fn with_patience_for_big_bulks() -> ServerSettings {
+/// The settings of the server the browser tests run against. The history test makes its 10,000
+/// entries with Bulk requests of 1,000 creates, which on a loaded machine can outlast the
+/// default request timeout (60 s); the suite is about the console, not about that bound. The
+/// webhooks tests deliver to receivers on loopback ports, and watch a failing endpoint be
+/// given up on: seconds, not three days.
+fn console_settings() -> ServerSettings {
     let mut settings = with_admin_api();
     settings.limits.request_timeout = Duration::from_secs(600);
+    settings.webhooks.allow_loopback = true;
+    settings.webhooks.backoff = Backoff {
+        base: Duration::from_millis(200),
+        cap: Duration::from_secs(1),
+        give_up_after: Duration::from_secs(3),
+    };
     settings
 }
 
 async fn the_console_passes_its_browser_tests(kind: StoreKind) {
-    let app = TestApp::spawn_with(kind, with_patience_for_big_bulks()).await;
+    let app = TestApp::spawn_with(kind, console_settings()).await;
     let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/console");
     let chromium = std::env::var_os("SCIMD_CHROMIUM")
         .map(PathBuf::from)
@@ -235,4 +244,25 @@ async fn scimd_serve_serves_the_console_from_its_own_binary() {
         assert_eq!(response.bytes().await.unwrap().as_ref(), on_disk, "{asset}");
     }
     assert!(server.signal("TERM").await.success(), "it stops cleanly");
+}
+
+/// The webhooks page offers exactly the feed's event types: a type added to the feed and not
+/// to the page could not be chosen, one the feed lacks would be refused.
+#[test]
+fn the_webhooks_page_offers_the_feeds_event_types() {
+    let page = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("console/assets/pages/webhooks.js"),
+    )
+    .expect("the webhooks page is readable");
+    let list = page
+        .split_once("export const EVENT_TYPES = [")
+        .and_then(|(_, rest)| rest.split_once("];"))
+        .map(|(list, _)| list)
+        .expect("the page lists EVENT_TYPES");
+    let offered: Vec<&str> = list
+        .split(',')
+        .map(|item| item.trim().trim_matches('"'))
+        .filter(|item| !item.is_empty())
+        .collect();
+    assert_eq!(offered, projections::feed::EVENT_TYPES);
 }

@@ -15,6 +15,7 @@ mod contention;
 mod crash;
 mod deleted_group_history;
 mod directory;
+mod directory_listing;
 mod discovery;
 mod endpoint_spelling;
 mod entra;

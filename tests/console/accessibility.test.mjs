@@ -3,7 +3,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
-import { BASE_URL, instanceWithKey, openBrowser, scim, scimUser, signIn, uniqueName } from "./harness.mjs";
+import { adminApi, BASE_URL, instanceWithKey, openBrowser, scim, scimUser, signIn, uniqueName } from "./harness.mjs";
 
 const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 
@@ -75,6 +75,7 @@ test("every page meets WCAG 2.1 AA as axe checks it", async () => {
   found.push(...(await violations(page, "instances")));
 
   const base = `${BASE_URL}/admin/#/instances/${encodeURIComponent(instance)}`;
+  const instancePath = (rest) => `/instances/${encodeURIComponent(instance)}${rest}`;
   await page.goto(`${base}/keys`);
   await page.getByLabel("Integration user").fill("entra");
   await page.getByRole("button", { name: "Issue API key" }).click();
@@ -95,6 +96,25 @@ test("every page meets WCAG 2.1 AA as axe checks it", async () => {
     await page.locator("main table, main .empty, main dl.facts").first().waitFor();
     found.push(...(await violations(page, name)));
   }
+
+  // The webhooks: a listing with a disabled endpoint, its warning and a failed test, and the
+  // endpoint's page with its failed attempt logged and the test's outcome shown.
+  const hooks = instancePath("/webhooks");
+  const { endpoint } = await adminApi("POST", hooks, { url: "http://127.0.0.1:9/a11y", types: ["user.created"], description: "Down" });
+  await adminApi("POST", `${hooks}/${endpoint.id}/test`, {});
+  await adminApi("POST", `${hooks}/${endpoint.id}/disable`, {});
+  await page.goto(`${base}/webhooks`);
+  await page.locator("main .message.warning").waitFor();
+  await page.getByLabel("URL").fill("http://127.0.0.1:9/shown-once");
+  await page.getByRole("button", { name: "Add endpoint" }).click();
+  await page.locator("#issued-secret").waitFor();
+  found.push(...(await violations(page, "webhooks with a disabled endpoint and a secret just shown")));
+  await page.goto(`${base}/webhooks/${endpoint.id}`);
+  await page.locator("main .message.warning").waitFor();
+  await page.getByRole("button", { name: "Send test event" }).click();
+  await page.locator("main .test-outcome").waitFor();
+  await page.locator("main section[aria-labelledby=webhook-deliveries] table, main section[aria-labelledby=webhook-deliveries] .empty").first().waitFor();
+  found.push(...(await violations(page, "webhook endpoint with a failed test")));
 
   // A group without members: its members' empty state.
   await page.goto(`${base}/groups/${emptyGroup.body.id}`);

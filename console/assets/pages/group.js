@@ -1,8 +1,8 @@
 // One group: its name, its members 50 a page (each by name, users linked to their page, nested
 // groups to theirs), and its history (the change history of its id, oldest first).
 import { instancePath } from "../api.js";
-import { fill, h, message, pager, table, time } from "../dom.js";
-import { groupHref, historyColumns, pagedTo, userHref } from "./history.js";
+import { fill, h, paged, table, time } from "../dom.js";
+import { groupHref, historyColumns, userHref } from "./history.js";
 
 const PAGE = 50;
 
@@ -11,34 +11,6 @@ function memberCell(member, instance, hrefOf) {
     return [h("span", { class: "entity-type" }, "Group"), " ", h("a", { href: groupHref(hrefOf, instance, member.id) }, member.displayName ?? member.id)];
   }
   return h("a", { href: userHref(hrefOf, instance, member.id) }, member.userName ?? member.id);
-}
-
-/** Cursor paging of a listing drawn into `container` by `draw(page, result)`. */
-function paged(container, label, load, draw) {
-  const cursors = [null];
-  async function show(page) {
-    let result;
-    try {
-      result = await load(cursors[page - 1]);
-    } catch (error) {
-      fill(container, message("error", error.message));
-      return null;
-    }
-    if (result.nextCursor) cursors[page] = result.nextCursor;
-    fill(container, 
-      draw(page, result),
-      result.entries.length > 0 || page > 1
-        ? pager({
-            label,
-            page,
-            onPrevious: page > 1 ? () => show(page - 1).then(() => pagedTo(container, "Previous page", page - 1)) : undefined,
-            onNext: result.nextCursor ? () => show(page + 1).then(() => pagedTo(container, "Next page", page + 1)) : undefined,
-          })
-        : null,
-    );
-    return result;
-  }
-  return show;
 }
 
 export async function render(view, { api, params, hrefOf }) {

@@ -2,7 +2,7 @@
 // time range), read 50 entries at a time oldest or newest first, and exported whole as JSON
 // Lines or CSV like `scimd history` (always in the event log's order, as the CLI writes them).
 import { instancePath } from "../api.js";
-import { announce, download, field, fill, h, message, pager, pickedRange, table, time, timePicker } from "../dom.js";
+import { download, field, fill, h, message, pagedTo, pager, pickedRange, table, time, timePicker } from "../dom.js";
 
 const PAGE = 50;
 // The admin API's largest page, so that exports take as few round trips as possible.
@@ -205,13 +205,6 @@ export function historyColumns(instance, hrefOf, { entity = true, subject = null
     { label: "What changed", class: "what-changed", cell: (entry) => whatChanged(entry, { instance, hrefOf, subject }) },
     { label: "Correlation id", class: "correlation", cell: (entry) => correlationCell(entry, instance, hrefOf) },
   ].filter(Boolean);
-}
-
-/** After a page turn re-drew the pager, the focus goes back to the button pressed (or the other). */
-export function pagedTo(container, pressed, page) {
-  const buttons = [...container.querySelectorAll(".pager button")];
-  (buttons.find((button) => button.textContent === pressed && !button.disabled) ?? buttons.find((button) => !button.disabled))?.focus();
-  announce(`Page ${page}`);
 }
 
 // A cell a spreadsheet would evaluate as a formula gets a leading "'" (CSV injection), by the

@@ -1,7 +1,7 @@
 // API keys of one instance: issue one (its secret shown this once), list them with when each
 // was last used (is the identity provider still on a revoked key?), revoke one.
 import { instancePath } from "../api.js";
-import { announce, field, fill, h, message, table, time } from "../dom.js";
+import { announce, field, fill, h, message, shownOnce, table, time } from "../dom.js";
 
 /**
  * When a key was last used (written at most once a minute), and for a revoked key used after
@@ -79,30 +79,15 @@ export async function render(view, { api, params, hrefOf }) {
   }
 
   function showIssued(issued) {
-    const secret = h("code", { id: "issued-key" }, issued.key);
-    const copy = h(
-      "button",
-      {
-        type: "button",
-        class: "secondary",
-        onclick: async () => {
-          try {
-            await navigator.clipboard.writeText(issued.key);
-            announce("Key copied");
-          } catch {
-            announce("Copying is not allowed here; select the key and copy it");
-          }
-        },
-      },
-      "Copy key",
-    );
-    fill(feedback, 
-      h(
-        "div",
-        { class: "message success" },
-        h("p", {}, `Key ${issued.keyId} issued for ${issued.integrationUser}. Store it now: it is shown only this once.`),
-        h("div", { class: "secret" }, h("span", {}, "API key:"), secret, copy),
-      ),
+    fill(
+      feedback,
+      shownOnce({
+        note: `Key ${issued.keyId} issued for ${issued.integrationUser}. Store it now: it is shown only this once.`,
+        label: "API key",
+        secret: issued.key,
+        id: "issued-key",
+        copyLabel: "Copy key",
+      }),
     );
   }
 

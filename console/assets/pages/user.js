@@ -3,8 +3,8 @@
 // history of its id, with the member changes of the groups it joined and left, oldest first
 // like the history page, 50 entries a page).
 import { instancePath } from "../api.js";
-import { field, fill, formatTime, fromPickerValue, h, message, pager, table, time, timePicker } from "../dom.js";
-import { groupHref, historyColumns, pagedTo } from "./history.js";
+import { field, fill, formatTime, fromPickerValue, h, message, pagedTo, pager, table, time, timePicker } from "../dom.js";
+import { groupHref, historyColumns } from "./history.js";
 
 const PAGE = 50;
 

@@ -2,8 +2,8 @@
 // (any case), 50 a page in userName order; each leads to its user page. With no search text
 // every user is listed. The search text is in the address, so a search can be shared.
 import { instancePath } from "../api.js";
-import { field, fill, h, message, pager, table } from "../dom.js";
-import { pagedTo, userHref } from "./history.js";
+import { field, fill, h, message, pagedTo, pager, table } from "../dom.js";
+import { userHref } from "./history.js";
 
 const PAGE = 50;
 
