@@ -90,21 +90,48 @@ struct Settings {
 }
 
 impl Settings {
-    fn control(&self) -> Value {
-        let (mode, status, delay_ms) = match &self.mode {
+    /// The mode's name, the status `fail` answers with, and the delay `slow` waits.
+    fn answer(&self) -> (&'static str, u16, u64) {
+        match &self.mode {
             Mode::Accept => ("accept", 500, 0),
             Mode::Fail(status) => ("fail", *status, 0),
-            Mode::Slow(delay) => ("slow", 500, delay.as_millis()),
+            Mode::Slow(delay) => ("slow", 500, delay.as_millis() as u64),
             Mode::Silent => ("silent", 500, 0),
             Mode::Hangup => ("hangup", 500, 0),
-        };
+        }
+    }
+
+    fn control(&self) -> Value {
+        let (mode, status, delay_ms) = self.answer();
         json!({
             "secrets": self.secrets,
             "mode": mode,
             "status": status,
-            "delayMs": delay_ms as u64,
+            "delayMs": delay_ms,
             "failFirst": self.fail_first,
         })
+    }
+
+    /// The same settings as command-line arguments: a receiver coming back up must answer its
+    /// first delivery with them, not with defaults until a control request arrives.
+    fn args(&self) -> Vec<String> {
+        let (mode, status, delay_ms) = self.answer();
+        let mut args = Vec::new();
+        for secret in &self.secrets {
+            args.extend(["--secret".to_string(), secret.clone()]);
+        }
+        args.extend([
+            "--mode".to_string(),
+            mode.to_string(),
+            "--status".to_string(),
+            status.to_string(),
+            "--delay-ms".to_string(),
+            delay_ms.to_string(),
+        ]);
+        if let Some(times) = self.fail_first {
+            args.extend(["--fail-first".to_string(), times.to_string()]);
+        }
+        args
     }
 }
 
@@ -164,6 +191,7 @@ impl Receiver {
             .args(["--port", &self.port.to_string()])
             .arg("--log")
             .arg(self.log())
+            .args(self.settings.args())
             .current_dir(&dir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -181,7 +209,6 @@ impl Receiver {
         assert_eq!(printed.trim(), self.port.to_string(), "the receiver's port");
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         self.child = Some(child);
-        self.send_settings().await;
     }
 
     /// Kills the receiver process: connections are refused until `up`. What it received stays.
