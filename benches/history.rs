@@ -12,12 +12,15 @@
 #[allow(dead_code)]
 mod postgres;
 
+#[path = "common/server.rs"]
+mod server;
+
 #[path = "history/console_pages.rs"]
 mod console_pages;
 
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
+use std::io::Read;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -108,7 +111,7 @@ async fn write_log(url: &str, events: usize) -> Result<String, Failure> {
         ],
     )?;
     let token = key.lines().last().unwrap_or_default().to_string();
-    let (mut server, base) = start_server(url, &[])?;
+    let (mut server, base) = server::start_server(url, &[])?;
     let started = Instant::now();
     // Events written so far, as each cohort's requests imply; `scimd rebuild` counts them.
     let written = Arc::new(AtomicUsize::new(0));
@@ -138,32 +141,6 @@ async fn write_log(url: &str, events: usize) -> Result<String, Failure> {
         "made {requests} requests in {seconds:.1} s ({:.0} requests/s from {CLIENTS} clients)",
         requests as f64 / seconds
     ))
-}
-
-/// `scimd serve` on a free port with `env` set; the process and its SCIM base URL.
-fn start_server(url: &str, env: &[(&str, &str)]) -> Result<(Child, String), Failure> {
-    let mut server = Command::new(SCIMD)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", url])
-        .env("RUST_LOG", "warn")
-        .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let stdout = server.stdout.take().ok_or("no stdout")?;
-    let mut lines = BufReader::new(stdout).lines();
-    let base = loop {
-        let line = lines.next().ok_or("scimd exited before listening")??;
-        if let Some(rest) = line.strip_prefix("scimd listening on ") {
-            break rest
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_string();
-        }
-    };
-    // Keeps reading what it prints, so that it never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    Ok((server, base))
 }
 
 struct Client {

@@ -1,14 +1,15 @@
 //! What the admin console's pages cost on the bench's log: each admin API request a page
 //! makes, timed over HTTP against a running `scimd serve` (median and slowest of 20).
 
-use super::{start_server, Client, Failure, INSTANCE};
+use super::server::start_server;
+use super::{Client, Failure, INSTANCE};
 use std::time::{Duration, Instant};
 
 const ADMIN_TOKEN: &str = "bench-admin-token-0123456789abcdefghijklmnop";
 const RUNS: usize = 20;
 
 pub async fn measure(url: &str, store: &str) -> Result<(), Failure> {
-    let (mut server, base) = start_server(url, &[("SCIMD_ADMIN_TOKEN", ADMIN_TOKEN)])?;
+    let (mut server, base) = start_server(url, &["--admin-token", ADMIN_TOKEN])?;
     let root = base.trim_end_matches("/scim/v2").to_string();
     let admin = Client::new(
         format!("{root}/admin/v1/instances/{INSTANCE}"),

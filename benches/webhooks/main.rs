@@ -1,18 +1,24 @@
 //! Webhook delivery under a steady write load: a release `scimd serve` on a fresh store with
-//! one webhook endpoint to a receiver in this process, SCIM creates at a steady rate (1,000
-//! events/s by default) for a fixed period, and then: the delivery rate, the delay from commit
-//! to delivery (p50/p95/p99/max) and whether delivery kept up.
+//! one webhook endpoint to a receiver in this process, SCIM writes publishing events at a steady
+//! rate (1,000 events/s by default) for a fixed period, and then: the delivery rate, the delay
+//! from commit to delivery (p50/p95/p99/max) and whether delivery kept up. The events are
+//! `user.created`, one per `POST /Users`, or with `--members K` `group.member_added`, K per
+//! `PATCH /Groups/{id}` (the rate of events then asks for a K times lower rate of requests).
 //!
 //! The commit time is bracketed two ways: from the moment the SCIM response came back (after
 //! the commit, so that delay is a little short of the true one) and from the event's
 //! `occurredAt` (stamped when the command is handled, before the commit, so that one is a
 //! little long).
 //!
-//! `cargo bench --bench webhooks [-- --rate 1000] [--seconds 30] [--store sqlite|postgres|both]`
+//! `cargo bench --bench webhooks [-- --rate 1000] [--seconds 30] [--members K]
+//! [--store sqlite|postgres|both]`
 
 #[path = "../../tests/api/common/postgres.rs"]
 #[allow(dead_code)]
 mod postgres;
+
+#[path = "../common/server.rs"]
+mod server;
 
 mod load;
 mod receiver;
@@ -20,8 +26,7 @@ mod report;
 
 use receiver::Inbox;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,14 +35,16 @@ const INSTANCE: &str = "bench";
 const ADMIN_TOKEN: &str = "webhook-bench-admin-token-0123456789abcdef";
 /// How long to wait for the last deliveries once nothing new has arrived.
 const QUIET: Duration = Duration::from_secs(30);
-const USAGE: &str =
-    "cargo bench --bench webhooks -- [--rate EVENTS_PER_S] [--seconds N] [--store sqlite|postgres|both]";
+const USAGE: &str = "cargo bench --bench webhooks -- [--rate EVENTS_PER_S] [--seconds N] \
+     [--members PER_REQUEST] [--store sqlite|postgres|both]";
 
 type Failure = Box<dyn std::error::Error + Send + Sync>;
 
 struct Options {
     rate: u32,
     period: Duration,
+    /// Events come from PATCHes adding this many group members each; 0: from user creates.
+    members: usize,
     stores: Vec<&'static str>,
 }
 
@@ -45,6 +52,7 @@ fn options() -> Result<Options, Failure> {
     let mut options = Options {
         rate: 1000,
         period: Duration::from_secs(30),
+        members: 0,
         stores: vec!["sqlite", "postgres"],
     };
     let mut args = std::env::args().skip(1);
@@ -53,6 +61,7 @@ fn options() -> Result<Options, Failure> {
         match arg.as_str() {
             "--rate" => options.rate = value()?.parse()?,
             "--seconds" => options.period = Duration::from_secs(value()?.parse()?),
+            "--members" => options.members = value()?.parse()?,
             "--store" => {
                 options.stores = match value()?.as_str() {
                     "sqlite" => vec!["sqlite"],
@@ -112,20 +121,29 @@ async fn bench(store: &str, options: &Options) -> Result<(), Failure> {
     let token = key.lines().last().unwrap_or_default().to_string();
     let inbox = Arc::new(Inbox::default());
     let hook_url = receiver::start(Arc::clone(&inbox)).await?;
-    let (mut server, base) = start_server(
+    let (mut server, base) = server::start_server(
         &url,
         &["--admin-token", ADMIN_TOKEN, "--webhook-allow-loopback"],
     )?;
+    let client = load::Scim::new(&base, &token)?;
+    let run_id = format!("w{}", chrono::Utc::now().timestamp_millis());
+    let events = (f64::from(options.rate) * options.period.as_secs_f64()).round() as usize;
+    let (shape, writes) = match options.members {
+        0 => (load::Shape::Creates, "SCIM user creates".to_string()),
+        per_request => (
+            load::Shape::members(&client, &run_id, events, per_request).await?,
+            format!("group members added by PATCHes of {per_request}"),
+        ),
+    };
     let secret = create_endpoint(&base, &hook_url).await?;
     inbox.set_secret(&secret)?;
     println!(
-        "== {store}: {} SCIM creates/s for {} s, one webhook endpoint",
+        "== {store}: {} events/s of {writes} for {} s, one webhook endpoint",
         options.rate,
         options.period.as_secs()
     );
 
-    let run_id = format!("w{}", chrono::Utc::now().timestamp_millis());
-    let written = load::run(&base, &token, &run_id, options.rate, options.period).await?;
+    let written = load::run(&client, &shape, &run_id, options.rate, options.period).await?;
     let expected = written.answered.len();
     let (mut count, mut changed) = (inbox.count(), Instant::now());
     while count < expected && changed.elapsed() < QUIET {
@@ -154,32 +172,6 @@ fn scimd(url: &str, args: &[&str]) -> Result<String, Failure> {
         return Err(format!("scimd {args:?} failed: {:?}", output.status).into());
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-}
-
-/// `scimd serve` on a free port; the process and its SCIM base URL.
-fn start_server(url: &str, args: &[&str]) -> Result<(Child, String), Failure> {
-    let mut server = Command::new(SCIMD)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", url])
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()?;
-    let stdout = server.stdout.take().ok_or("no stdout")?;
-    let mut lines = BufReader::new(stdout).lines();
-    let base = loop {
-        let line = lines.next().ok_or("scimd exited before listening")??;
-        if let Some(rest) = line.strip_prefix("scimd listening on ") {
-            break rest
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_string();
-        }
-    };
-    // Keeps reading what it prints, so that it never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    Ok((server, base))
 }
 
 /// One endpoint for every event type, through the admin API; its secret.

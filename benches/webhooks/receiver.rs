@@ -4,6 +4,7 @@
 //! is measured is scimd's side. (The reference library's verification is the tests' job:
 //! tests/receivers.)
 
+use super::load::event_key;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -23,8 +24,9 @@ use tokio::net::TcpListener;
 pub struct Arrival {
     pub webhook_id: String,
     pub cursor: u64,
-    /// The user the `user.created` is about, to find when its SCIM response came back.
-    pub resource_id: String,
+    /// What finds the write that published it (`load::event_key`): the user a `user.created`
+    /// is about, or the group and member of a `group.member_added`.
+    pub key: String,
     /// The event's `occurredAt`, in milliseconds since the epoch.
     pub occurred_at_ms: i64,
     pub at: Instant,
@@ -77,6 +79,7 @@ struct Event {
 #[derive(Deserialize)]
 struct Data {
     resource: Resource,
+    member: Option<Resource>,
 }
 
 #[derive(Deserialize)]
@@ -103,7 +106,10 @@ async fn deliver(State(inbox): State<Arc<Inbox>>, headers: HeaderMap, body: Byte
             let arrival = Arrival {
                 webhook_id,
                 cursor: event.cursor.parse().unwrap_or_default(),
-                resource_id: event.data.resource.id,
+                key: event_key(
+                    &event.data.resource.id,
+                    event.data.member.as_ref().map(|member| member.id.as_str()),
+                ),
                 occurred_at_ms: event.occurred_at.timestamp_millis(),
                 at,
                 wall_ms,

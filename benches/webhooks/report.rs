@@ -40,7 +40,8 @@ pub fn print(store: &str, rate: u32, written: &Written, arrivals: &[Arrival], re
         .duration_since(written.started)
         .as_secs_f64();
     println!(
-        "{store}: {writes} users created in {seconds:.1} s ({:.0}/s asked {rate}/s; {} failed, {} sent late)",
+        "{store}: {writes} events written by {} requests in {seconds:.1} s ({:.0} events/s, asked {rate}/s; {} requests failed, {} sent late)",
+        written.requests,
         writes as f64 / seconds,
         written.failed,
         written.late
@@ -62,7 +63,7 @@ pub fn print(store: &str, rate: u32, written: &Written, arrivals: &[Arrival], re
     }
     let unknown = firsts
         .iter()
-        .filter(|arrival| !written.answered.contains_key(&arrival.resource_id))
+        .filter(|arrival| !written.answered.contains_key(&arrival.key))
         .count();
     let missing = writes.saturating_sub(firsts.len() - unknown);
     println!(
@@ -87,7 +88,7 @@ pub fn print(store: &str, rate: u32, written: &Written, arrivals: &[Arrival], re
     let mut from_response: Vec<f64> = firsts
         .iter()
         .filter_map(|arrival| {
-            let answered = written.answered.get(&arrival.resource_id)?;
+            let answered = written.answered.get(&arrival.key)?;
             Some(signed_ms(*answered, arrival.at))
         })
         .collect();

@@ -225,12 +225,5 @@ pub async fn prune(db: &Db, before: &str, chunk: i64) -> Result<u64, DbError> {
     )
     .bind(before)
     .bind(chunk);
-    let mut total = 0;
-    loop {
-        let deleted = db.execute(&sql).await?;
-        total += deleted;
-        if deleted < u64::try_from(chunk).unwrap_or(u64::MAX) {
-            return Ok(total);
-        }
-    }
+    db.delete_in_chunks(&sql, chunk).await
 }

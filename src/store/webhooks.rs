@@ -329,14 +329,7 @@ pub async fn prune_attempts(db: &Db, before: &str, chunk: i64) -> Result<u64, Db
     )
     .bind(before)
     .bind(chunk);
-    let mut total = 0;
-    loop {
-        let deleted = db.execute(&sql).await?;
-        total += deleted;
-        if deleted < u64::try_from(chunk).unwrap_or(u64::MAX) {
-            return Ok(total);
-        }
-    }
+    db.delete_in_chunks(&sql, chunk).await
 }
 
 // The delivery worker's side.

@@ -344,6 +344,20 @@ impl Db {
         }
     }
 
+    /// Runs a `DELETE` limited to `chunk` rows again and again until it deletes fewer, so that
+    /// no one statement holds the store for long (pruning); how many rows it deleted in all.
+    pub async fn delete_in_chunks(&self, sql: &Sql, chunk: i64) -> Result<u64, DbError> {
+        let chunk = u64::try_from(chunk).unwrap_or(u64::MAX);
+        let mut total = 0;
+        loop {
+            let deleted = self.execute(sql).await?;
+            total += deleted;
+            if deleted < chunk {
+                return Ok(total);
+            }
+        }
+    }
+
     pub async fn fetch_all<T: Record>(&self, sql: &Sql) -> Result<Vec<T>, DbError> {
         match self {
             Self::Sqlite(store) => Ok(sqlite::fetch_all(&*store.reader().await?, sql)?),

@@ -1,0 +1,32 @@
+//! A release `scimd serve` for a bench to drive: on a free port, found from what it prints.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+type Failure = Box<dyn std::error::Error + Send + Sync>;
+
+/// `scimd serve` over the store at `url` with `args` besides; the process and its SCIM base URL.
+pub fn start_server(url: &str, args: &[&str]) -> Result<(Child, String), Failure> {
+    let mut server = Command::new(env!("CARGO_BIN_EXE_scimd"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", url])
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let stdout = server.stdout.take().ok_or("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        let line = lines.next().ok_or("scimd exited before listening")??;
+        if let Some(rest) = line.strip_prefix("scimd listening on ") {
+            break rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string();
+        }
+    };
+    // Keeps reading what it prints, so that it never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    Ok((server, base))
+}
