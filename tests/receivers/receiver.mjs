@@ -11,7 +11,7 @@
 // It prints the port it listens on (127.0.0.1), alone on a line, once it listens.
 //
 // Modes: `accept` (200 when a secret verifies the delivery, 401 when none does), `fail` (answers
-// --status, 500 by default), `slow` (answers 200 after --delay-ms), `silent` (reads the request
+// --status, 500 by default; a 3xx with a Location back to the same URL), `slow` (answers 200 after --delay-ms), `silent` (reads the request
 // and never answers, so the sender's per-attempt timeout is what ends it), `hangup` (reads the
 // request and closes the connection without an answer). With --fail-first N the mode applies to
 // the first N deliveries of each webhook-id only; later ones are accepted, as an endpoint that
@@ -109,9 +109,13 @@ function readBody(request) {
   });
 }
 
-function send(response, status, document) {
+function send(response, status, document, headers = {}) {
   const text = JSON.stringify(document);
-  response.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  response.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+    ...headers,
+  });
   response.end(text);
 }
 
@@ -150,8 +154,12 @@ async function deliver(request, response) {
   switch (mode) {
     case "accept":
       return check.verified ? send(response, 200, { ok: true }) : send(response, 401, { error: check.error });
-    case "fail":
-      return send(response, config.status, { error: "failing on purpose" });
+    case "fail": {
+      // A redirect points back here: a sender that followed it would be answered by the
+      // next try's mode, and its log would not show the redirect's status.
+      const redirect = config.status >= 300 && config.status < 400;
+      return send(response, config.status, { error: "failing on purpose" }, redirect ? { location: request.url } : {});
+    }
     case "slow":
       return setTimeout(() => send(response, 200, { ok: true, slow: config.delayMs }), config.delayMs);
     case "silent":

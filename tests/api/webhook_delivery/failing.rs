@@ -1,8 +1,9 @@
-//! Receivers that fail: one answering 500, one never answering (scimd's 1 s attempt timeout
-//! ends each try), one answering after the timeout, one hanging up, each for the first two
-//! tries of every event, and one answering slowly but in time. Each gets every event in feed
-//! order, retried under the same webhook-id until it is accepted, and the endpoint's attempt
-//! log records every try with its status or error.
+//! Receivers that fail: one answering 500, one redirecting (to the same URL: scimd follows no
+//! redirect, so the try fails with the redirect's status), one never answering (scimd's 1 s
+//! attempt timeout ends each try), one answering after the timeout, one hanging up, each for
+//! the first two tries of every event, and one answering slowly but in time. Each gets every
+//! event in feed order, retried under the same webhook-id until it is accepted, and the
+//! endpoint's attempt log records every try with its status or error.
 
 use super::{assert_feed_delivered_in_order, feed_of_at_least, hook, log_once_delivered, Scimd};
 use crate::common::receiver::{summary, Mode, Receiver};
@@ -32,6 +33,7 @@ async fn failing_receivers_get_retries_of_the_same_webhook_id_until_they_accept(
     let admin = scimd.admin_base();
     let failing = [
         Mode::Fail(500),
+        Mode::Fail(307),
         Mode::Silent,
         Mode::Slow(Duration::from_millis(2500)),
         Mode::Hangup,
