@@ -85,16 +85,7 @@ fn main() -> Result<(), Failure> {
 
 /// Runs `scimd` to completion; its stdout.
 fn scimd(url: &str, args: &[&str]) -> Result<String, Failure> {
-    let output = Command::new(SCIMD)
-        .args(args)
-        .env("SCIMD_DATABASE_URL", url)
-        .env("RUST_LOG", "warn")
-        .stderr(Stdio::null())
-        .output()?;
-    if !output.status.success() {
-        return Err(format!("scimd {args:?} failed: {:?}", output.status).into());
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    server::run_scimd(url, args, Stdio::null())
 }
 
 async fn write_log(url: &str, events: usize) -> Result<String, Failure> {

@@ -1,4 +1,5 @@
-//! A release `scimd serve` for a bench to drive: on a free port, found from what it prints.
+//! The release `scimd` a bench drives: `serve` on a free port, found from what it prints, and
+//! the commands around it.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -29,4 +30,19 @@ pub fn start_server(url: &str, args: &[&str]) -> Result<(Child, String), Failure
     // Keeps reading what it prints, so that it never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
     Ok((server, base))
+}
+
+/// Runs `scimd args` over the store at `url` to completion, its standard error to `stderr`;
+/// its stdout.
+pub fn run_scimd(url: &str, args: &[&str], stderr: Stdio) -> Result<String, Failure> {
+    let output = Command::new(env!("CARGO_BIN_EXE_scimd"))
+        .args(args)
+        .env("SCIMD_DATABASE_URL", url)
+        .env("RUST_LOG", "warn")
+        .stderr(stderr)
+        .output()?;
+    if !output.status.success() {
+        return Err(format!("scimd {args:?} failed: {:?}", output.status).into());
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }

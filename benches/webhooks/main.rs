@@ -26,11 +26,10 @@ mod report;
 
 use receiver::Inbox;
 use serde_json::{json, Value};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{ExitCode, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const SCIMD: &str = env!("CARGO_BIN_EXE_scimd");
 const INSTANCE: &str = "bench";
 const ADMIN_TOKEN: &str = "webhook-bench-admin-token-0123456789abcdef";
 /// How long to wait for the last deliveries once nothing new has arrived.
@@ -162,16 +161,7 @@ async fn bench(store: &str, options: &Options) -> Result<(), Failure> {
 
 /// Runs `scimd` to completion; its stdout.
 fn scimd(url: &str, args: &[&str]) -> Result<String, Failure> {
-    let output = Command::new(SCIMD)
-        .args(args)
-        .env("SCIMD_DATABASE_URL", url)
-        .env("RUST_LOG", "warn")
-        .stderr(Stdio::inherit())
-        .output()?;
-    if !output.status.success() {
-        return Err(format!("scimd {args:?} failed: {:?}", output.status).into());
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    server::run_scimd(url, args, Stdio::inherit())
 }
 
 /// One endpoint for every event type, through the admin API; its secret.

@@ -33,11 +33,23 @@ pub async fn change_settings(
     action: &Action,
 ) -> Result<InstanceSettings, AdminError> {
     let instance = instance(store, instance_name).await?;
+    record_settings_change(store, &instance.id, command, action).await?;
+    Ok(store.commands.settings(&instance.id).await?)
+}
+
+/// Appends a settings event (a setting, an instance or key change, a webhook endpoint's) to
+/// the instance's log, as done by `action`'s administrator.
+pub(super) async fn record_settings_change(
+    store: &Store,
+    instance_id: &str,
+    command: SettingsCommand,
+    action: &Action,
+) -> Result<(), AdminError> {
     store
         .commands
-        .execute_settings(&instance.id, command, &action.metadata(&instance.id))
+        .execute_settings(instance_id, command, &action.metadata(instance_id))
         .await?;
-    Ok(store.commands.settings(&instance.id).await?)
+    Ok(())
 }
 
 /// How many users a re-application of the mapping looked at, and how many it changed.

@@ -1,5 +1,6 @@
 //! Instances (tenants) and their API keys.
 
+use super::settings::record_settings_change;
 use super::{
     instance, now, Action, AdminError, Source, DEFAULT_INSTANCE, DEFAULT_INTEGRATION_USER,
     FIRST_START_ACTOR, MAX_INTEGRATION_USER_CHARS, MAX_NAME_CHARS,
@@ -94,7 +95,7 @@ pub async fn create_instance(
     let command = SettingsCommand::RecordInstanceCreated {
         name: instance.name.clone(),
     };
-    record_change(store, &instance.id, command, action).await?;
+    record_settings_change(store, &instance.id, command, action).await?;
     Ok(instance)
 }
 
@@ -130,7 +131,7 @@ pub async fn create_key(
         key_id: record.id.clone(),
         integration_user: record.integration_user.clone(),
     };
-    record_change(store, &record.instance_id, command, action).await?;
+    record_settings_change(store, &record.instance_id, command, action).await?;
     tenancy::insert_key(&store.db, &record, &key.secret_digest()).await?;
     tracing::info!(key_id = %record.id, instance = instance_name, "API key created");
     Ok(IssuedKey {
@@ -154,7 +155,7 @@ pub async fn revoke_key(store: &Store, key_id: &str, action: &Action) -> Result<
                 key_id: key.id,
                 integration_user: key.integration_user,
             };
-            record_change(store, &key.instance_id, command, action).await?;
+            record_settings_change(store, &key.instance_id, command, action).await?;
         }
         return Ok(());
     }
@@ -181,20 +182,6 @@ pub async fn ensure_default_instance(store: &Store) -> Result<Option<IssuedKey>,
     create_key(store, DEFAULT_INSTANCE, DEFAULT_INTEGRATION_USER, &action)
         .await
         .map(Some)
-}
-
-/// Appends an access event (instance created, key issued or revoked) to the instance's log.
-async fn record_change(
-    store: &Store,
-    instance_id: &str,
-    command: SettingsCommand,
-    action: &Action,
-) -> Result<(), AdminError> {
-    store
-        .commands
-        .execute_settings(instance_id, command, &action.metadata(instance_id))
-        .await?;
-    Ok(())
 }
 
 /// The principal a bearer token acts for, if the token is a live key. A key admitted before is

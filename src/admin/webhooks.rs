@@ -5,6 +5,7 @@
 //! secret is in any event.
 
 use super::paging::split_page;
+use super::settings::record_settings_change;
 use super::{feed_instance, now, Action, AdminError, Source};
 use crate::store::webhooks::{self, AttemptRecord, EndpointRecord, NewAttempt, ENABLED};
 use crate::store::Store;
@@ -104,7 +105,7 @@ pub async fn create_webhook(
         types,
         description: endpoint.description.clone(),
     };
-    record(store, &instance.id, command, action).await?;
+    record_settings_change(store, &instance.id, command, action).await?;
     webhooks::insert_endpoint(&store.db, &endpoint, secret.as_str()).await?;
     tracing::info!(endpoint = %endpoint.id, url = %endpoint.url, instance = instance_name, "webhook endpoint created");
     Ok(EndpointWithSecret {
@@ -142,7 +143,7 @@ pub async fn delete_webhook(
     let command = SettingsCommand::RecordWebhookEndpointDeleted {
         endpoint_id: endpoint.id.clone(),
     };
-    record(store, &endpoint.instance_id, command, action).await?;
+    record_settings_change(store, &endpoint.instance_id, command, action).await?;
     webhooks::delete(&store.db, &endpoint.id).await?;
     Ok(())
 }
@@ -187,7 +188,7 @@ async fn disable(
         endpoint_id: endpoint.id.clone(),
         reason: reason.to_string(),
     };
-    record(store, &endpoint.instance_id, command, action).await?;
+    record_settings_change(store, &endpoint.instance_id, command, action).await?;
     webhooks::disable(&store.db, &endpoint.id, reason).await?;
     tracing::info!(endpoint = %endpoint.id, reason, "webhook endpoint disabled");
     Ok(())
@@ -205,7 +206,7 @@ pub async fn enable_webhook(
         let command = SettingsCommand::RecordWebhookEndpointEnabled {
             endpoint_id: endpoint.id.clone(),
         };
-        record(store, &endpoint.instance_id, command, action).await?;
+        record_settings_change(store, &endpoint.instance_id, command, action).await?;
         webhooks::enable(&store.db, &endpoint.id).await?;
     }
     webhook(store, instance_name, id).await
@@ -230,7 +231,7 @@ pub async fn rotate_webhook(
         endpoint_id: endpoint.id.clone(),
         previous_expires_at: expires.clone(),
     };
-    record(store, &endpoint.instance_id, command, action).await?;
+    record_settings_change(store, &endpoint.instance_id, command, action).await?;
     webhooks::rotate(&store.db, &endpoint.id, secret.as_str(), &expires).await?;
     Ok(EndpointWithSecret {
         endpoint: webhook(store, instance_name, id).await?,
@@ -259,7 +260,7 @@ pub async fn replay_webhook(
         endpoint_id: endpoint.id.clone(),
         from: from.to_string(),
     };
-    record(store, &endpoint.instance_id, command, action).await?;
+    record_settings_change(store, &endpoint.instance_id, command, action).await?;
     // The cursor is the last delivered event: the one before `from`.
     webhooks::replay(&store.db, &endpoint.id, (seq - 1).max(0)).await?;
     webhook(store, instance_name, id).await
@@ -323,17 +324,4 @@ pub async fn test_webhook(
         response: attempt.response,
         succeeded: attempt.succeeded,
     })
-}
-
-async fn record(
-    store: &Store,
-    instance_id: &str,
-    command: SettingsCommand,
-    action: &Action,
-) -> Result<(), AdminError> {
-    store
-        .commands
-        .execute_settings(instance_id, command, &action.metadata(instance_id))
-        .await?;
-    Ok(())
 }
