@@ -1,8 +1,7 @@
 use super::*;
-use crate::db::sqlite::{SqliteOptions, SqliteStore, StatementError};
+use crate::db::sqlite::StatementError;
 use crate::db::{Db, DbError};
 use proptest::prelude::*;
-use std::time::Duration;
 
 const PEOPLE: Shape = Shape {
     table: "people",
@@ -163,13 +162,7 @@ proptest! {
 }
 
 async fn store(dir: &tempfile::TempDir) -> Db {
-    let options = SqliteOptions {
-        path: dir.path().join("store.db"),
-        readers: 2,
-        durable: true,
-        busy_timeout: Duration::from_secs(5),
-    };
-    let db = Db::Sqlite(SqliteStore::open(&options).expect("opens"));
+    let db = crate::db::sqlite::tests::open(dir);
     db.execute(&Sql::new(
         "CREATE TABLE people (team TEXT NOT NULL, id INTEGER NOT NULL, note TEXT,
                               active INTEGER, PRIMARY KEY (team, id))",
