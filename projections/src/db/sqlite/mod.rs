@@ -114,4 +114,4 @@ impl Drop for SqliteTx {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -4,14 +4,19 @@ use super::*;
 use crate::db::{Db, Sql};
 use std::time::Duration;
 
-async fn store(dir: &tempfile::TempDir) -> Db {
+/// A store on a fresh file in `dir`, with no tables.
+pub(crate) fn open(dir: &tempfile::TempDir) -> Db {
     let options = SqliteOptions {
         path: dir.path().join("store.db"),
         readers: 2,
         durable: true,
         busy_timeout: Duration::from_secs(5),
     };
-    let db = Db::Sqlite(SqliteStore::open(&options).expect("opens"));
+    Db::Sqlite(SqliteStore::open(&options).expect("opens"))
+}
+
+async fn store(dir: &tempfile::TempDir) -> Db {
+    let db = open(dir);
     db.execute(&Sql::new(
         "CREATE TABLE people (id TEXT PRIMARY KEY, age INTEGER, active INTEGER, note TEXT);
          CREATE TABLE counted (n INTEGER)",
