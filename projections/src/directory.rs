@@ -2,6 +2,7 @@
 //! instance's mapping fills, its state (active, suspended, deleted) and whether SCIM manages it.
 //! Deleted users stay, marked deleted, as the application keeps their records.
 
+mod fold;
 pub mod listing;
 
 use crate::db::{Db, DbError, Sql, Tx};

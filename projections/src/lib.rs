@@ -24,6 +24,9 @@ pub mod totals;
 pub mod user_emails;
 pub mod user_search;
 
+#[cfg(test)]
+mod test_log;
+
 use runner::Projection;
 use std::sync::Arc;
 
