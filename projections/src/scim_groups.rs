@@ -11,6 +11,7 @@ use aggregates::values::case_insensitive_key;
 use async_trait::async_trait;
 use std::collections::HashMap;
 
+mod fold;
 mod row;
 pub use row::{group_row_change, GroupRowChange, GroupState};
 
