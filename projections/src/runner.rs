@@ -9,13 +9,14 @@
 //! are usually applied by the time their writers hear back; the projector's own batches then
 //! only pick up what that missed.
 
-use crate::db::{Db, DbError, Dialect, FollowUp, Sql, Tx};
+use crate::db::set_based::{Kind, Shape};
+use crate::db::{Db, DbError, Dialect, FollowUp, Sql, SqlArg, Tx};
 use crate::error::ProjectionError;
 use crate::event_log::{self, Position, RecordedEvent};
 use crate::held::Slot;
 use async_trait::async_trait;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering as AtomicOrdering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
@@ -43,6 +44,17 @@ pub trait Projection: Send + Sync {
     fn start_batch(&self, continuing: bool) {
         let _ = continuing;
     }
+    /// Called after `start_batch` with the batch's events this projection has not applied yet
+    /// (those after its checkpoint), before any is applied: for reading, in one statement per
+    /// table, what the batch will change and did not create, rather than a read per event.
+    async fn prepare_batch(
+        &self,
+        tx: &mut Tx,
+        events: &[RecordedEvent],
+    ) -> Result<(), ProjectionError> {
+        let _ = (tx, events);
+        Ok(())
+    }
     async fn apply(&self, tx: &mut Tx, event: &RecordedEvent) -> Result<(), ProjectionError>;
     /// Called once a batch's events are applied, before its checkpoints are written: for a
     /// projection that writes what it gathered over the batch once (each row once, however
@@ -58,6 +70,16 @@ pub trait Projection: Send + Sync {
 /// Serialises projector batches across processes sharing a PostgreSQL database.
 const POSTGRES_LOCK_KEY: i64 = 0x5c1d_0001;
 const BATCH_SIZE: i64 = 500;
+const CHECKPOINTS: Shape = Shape {
+    table: "projection_checkpoints",
+    key: &["name"],
+    columns: &[
+        ("name", Kind::Text),
+        ("version", Kind::Int),
+        ("transaction_id", Kind::Int),
+        ("position", Kind::Int),
+    ],
+};
 /// How often a waiting request looks again when nothing told it to: PostgreSQL can hold back an
 /// event behind a slower transaction, and another process may have done the work.
 const RECHECK: Duration = Duration::from_millis(5);
@@ -75,6 +97,8 @@ pub struct Projector {
     committed: Slot<Vec<Position>>,
     /// A batch applied inside a group commit (see `FollowUp`), until that commits or fails.
     in_group: Slot<Batch>,
+    /// The statements the last batch that applied events sent (`last_batch_statements`).
+    last_batch_statements: AtomicU64,
 }
 
 /// What one batch applied: how many events, and the position each projection reached.
@@ -110,7 +134,15 @@ impl Projector {
             abort_before_commit: AtomicBool::new(false),
             committed: Slot::default(),
             in_group: Slot::default(),
+            last_batch_statements: AtomicU64::new(0),
         }
+    }
+
+    /// How many statements the last batch that applied events sent, from reading the
+    /// checkpoints to writing them (not the lock, `BEGIN` and `COMMIT` around them): on
+    /// PostgreSQL each a round trip. What tests assert a projection's cost per batch by.
+    pub fn last_batch_statements(&self) -> u64 {
+        self.last_batch_statements.load(AtomicOrdering::SeqCst)
     }
 
     /// On SQLite, has each group commit that appends events apply them before it commits.
@@ -360,19 +392,26 @@ impl Projector {
         projection: &dyn Projection,
         at: Position,
     ) -> Result<(), DbError> {
-        let sql = Sql::new(
-            "INSERT INTO projection_checkpoints (name, version, transaction_id, position)
-             VALUES ($1, $2, $3, $4)
-             ON CONFLICT (name) DO UPDATE
-                SET version = excluded.version,
-                    transaction_id = excluded.transaction_id,
-                    position = excluded.position",
-        )
-        .bind(projection.name())
-        .bind(projection.version())
-        .bind(at.transaction_id)
-        .bind(at.position);
-        tx.defer(sql).await
+        Self::save_checkpoints(tx, [(projection, at)]).await
+    }
+
+    /// Every checkpoint of `reached` in one statement (on PostgreSQL).
+    async fn save_checkpoints<'p>(
+        tx: &mut Tx,
+        reached: impl IntoIterator<Item = (&'p dyn Projection, Position)>,
+    ) -> Result<(), DbError> {
+        let rows: Vec<Vec<SqlArg>> = reached
+            .into_iter()
+            .map(|(projection, at)| {
+                vec![
+                    projection.name().into(),
+                    projection.version().into(),
+                    at.transaction_id.into(),
+                    at.position.into(),
+                ]
+            })
+            .collect();
+        tx.write_all(CHECKPOINTS.upsert(tx.dialect(), rows)).await
     }
 
     /// One transaction: the next events after the slowest checkpoint, applied to each
@@ -391,6 +430,7 @@ impl Projector {
 
     /// The work of a batch, in a transaction the caller commits.
     async fn apply_batch(&self, tx: &mut Tx) -> Result<Batch, ProjectionError> {
+        let sent_before = tx.statements_sent();
         let recorded = Self::checkpoints(tx).await?;
         let mut reached: Vec<Position> = self
             .projections
@@ -411,6 +451,14 @@ impl Projector {
         }
         let from = reached.iter().min().copied().unwrap_or_default();
         let events = event_log::read_after(tx, from, BATCH_SIZE).await?;
+        if !events.is_empty() {
+            for (projection, at) in self.projections.iter().zip(&reached) {
+                let unseen = events.partition_point(|event| event.position <= *at);
+                if unseen < events.len() {
+                    projection.prepare_batch(tx, &events[unseen..]).await?;
+                }
+            }
+        }
         for event in &events {
             for (projection, at) in self.projections.iter().zip(reached.iter_mut()) {
                 if event.position > *at {
@@ -424,9 +472,22 @@ impl Projector {
             for projection in &self.projections {
                 projection.finish_batch(tx, cut_short).await?;
             }
-            for (projection, at) in self.projections.iter().zip(&reached) {
-                Self::save_checkpoint(tx, projection.as_ref(), *at).await?;
-            }
+            let checkpoints = self
+                .projections
+                .iter()
+                .map(|projection| projection.as_ref())
+                .zip(reached.iter().copied());
+            Self::save_checkpoints(tx, checkpoints).await?;
+            // Sent now rather than at the commit, so that the count has them.
+            tx.flush().await?;
+            let sent = tx.statements_sent() - sent_before;
+            self.last_batch_statements
+                .store(sent, AtomicOrdering::SeqCst);
+            tracing::debug!(
+                events = events.len(),
+                scimd_projector_batch_statements = sent,
+                "projector batch applied"
+            );
         }
         Ok(Batch {
             events: events.len(),

@@ -43,7 +43,12 @@ pub(super) fn shift_placeholders(text: &str, by: usize) -> String {
     if by == 0 {
         return text.to_string();
     }
-    let mut shifted = String::with_capacity(text.len() + 8);
+    map_placeholders(text, |number| format!("${}", number.saturating_add(by)))
+}
+
+/// `text` with every placeholder `$N` outside quotes replaced by `with(N)`.
+pub(super) fn map_placeholders(text: &str, with: impl Fn(usize) -> String) -> String {
+    let mut mapped = String::with_capacity(text.len() + 8);
     let mut quote: Option<char> = None;
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
@@ -52,11 +57,11 @@ pub(super) fn shift_placeholders(text: &str, by: usize) -> String {
                 if c == open {
                     quote = None;
                 }
-                shifted.push(c);
+                mapped.push(c);
             }
             None if c == '\'' || c == '"' => {
                 quote = Some(c);
-                shifted.push(c);
+                mapped.push(c);
             }
             None if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) => {
                 let mut digits = String::new();
@@ -64,14 +69,12 @@ pub(super) fn shift_placeholders(text: &str, by: usize) -> String {
                     digits.push(digit);
                 }
                 // Digits only, so the parse cannot fail short of overflow.
-                let number: usize = digits.parse().unwrap_or(usize::MAX - by);
-                shifted.push('$');
-                shifted.push_str(&(number + by).to_string());
+                mapped.push_str(&with(digits.parse().unwrap_or(usize::MAX)));
             }
-            None => shifted.push(c),
+            None => mapped.push(c),
         }
     }
-    shifted
+    mapped
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 mod deferred;
 mod group_commit;
 mod rows;
+pub mod set_based;
 pub mod sqlite;
 
 use deferred::Deferred;
@@ -17,8 +18,8 @@ use rows::Rows;
 use serde::de::DeserializeOwned;
 use sqlite::{Held, SqliteTx, StatementError};
 pub use sqlite::{SqliteOptions, SqliteStore};
-use sqlx::postgres::{PgPool, PgRow};
-use sqlx::{Database, Encode, FromRow, Postgres, Transaction, Type};
+use sqlx::postgres::{PgArguments, PgPool, PgRow};
+use sqlx::{FromRow, Postgres, Transaction};
 use std::borrow::Cow;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,12 +72,16 @@ impl DbError {
 }
 
 /// A value bound to a statement parameter. A NULL keeps its type: PostgreSQL refuses a text
-/// NULL for a boolean column.
+/// NULL for a boolean column. The arrays are bound as PostgreSQL arrays, for set-based
+/// statements (`set_based`, `rows`) that expand them with `UNNEST`; SQLite refuses them.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SqlArg {
     Bool(Option<bool>),
     Int(Option<i64>),
     Text(Option<String>),
+    Bools(Vec<Option<bool>>),
+    Ints(Vec<Option<i64>>),
+    Texts(Vec<Option<String>>),
 }
 
 impl From<bool> for SqlArg {
@@ -300,29 +305,20 @@ macro_rules! bind_each {
             SqlArg::Bool(value) => query.bind(*value),
             SqlArg::Int(value) => query.bind(*value),
             SqlArg::Text(value) => query.bind(value.as_deref()),
+            SqlArg::Bools(values) => query.bind(values.as_slice()),
+            SqlArg::Ints(values) => query.bind(values.as_slice()),
+            SqlArg::Texts(values) => query.bind(values.as_slice()),
         })
     };
 }
 
-fn bound<'q, DB>(sql: &'q Sql) -> sqlx::query::Query<'q, DB, <DB as Database>::Arguments<'q>>
-where
-    DB: Database,
-    Option<bool>: Encode<'q, DB> + Type<DB>,
-    Option<i64>: Encode<'q, DB> + Type<DB>,
-    Option<&'q str>: Encode<'q, DB> + Type<DB>,
-{
+fn bound(sql: &Sql) -> sqlx::query::Query<'_, Postgres, PgArguments> {
     bind_each!(sqlx::query(sql.text()), sql.args)
 }
 
-fn bound_as<'q, DB, T>(
-    sql: &'q Sql,
-) -> sqlx::query::QueryAs<'q, DB, T, <DB as Database>::Arguments<'q>>
+fn bound_as<T>(sql: &Sql) -> sqlx::query::QueryAs<'_, Postgres, T, PgArguments>
 where
-    DB: Database,
-    T: for<'r> FromRow<'r, DB::Row>,
-    Option<bool>: Encode<'q, DB> + Type<DB>,
-    Option<i64>: Encode<'q, DB> + Type<DB>,
-    Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    T: for<'r> FromRow<'r, PgRow>,
 {
     bind_each!(sqlx::query_as(sql.text()), sql.args)
 }
@@ -466,6 +462,8 @@ pub struct Tx {
     conn: TxConn,
     deferred: Deferred,
     rows: Rows,
+    /// Statements sent so far (`statements_sent`).
+    sent: u64,
 }
 
 enum TxConn {
@@ -484,6 +482,7 @@ impl Tx {
             conn: TxConn::Sqlite { tx, offload },
             deferred: Deferred::default(),
             rows: Rows::default(),
+            sent: 0,
         }
     }
 
@@ -492,6 +491,7 @@ impl Tx {
             conn: TxConn::Postgres(tx),
             deferred: Deferred::default(),
             rows: Rows::default(),
+            sent: 0,
         }
     }
 
@@ -500,6 +500,13 @@ impl Tx {
             TxConn::Sqlite { .. } => Dialect::Sqlite,
             TxConn::Postgres(_) => Dialect::Postgres,
         }
+    }
+
+    /// How many statements this transaction has run: on PostgreSQL each is a round trip to
+    /// the server (the `BEGIN` and `COMMIT` around them are not counted). What tests assert a
+    /// projector batch's cost by.
+    pub fn statements_sent(&self) -> u64 {
+        self.sent
     }
 
     /// Drops the deferred writes: for a caller about to undo everything since a savepoint.
@@ -514,6 +521,7 @@ impl Tx {
     /// at once.
     pub async fn defer(&mut self, sql: Sql) -> Result<(), DbError> {
         if let TxConn::Sqlite { tx, .. } = &self.conn {
+            self.sent += 1;
             return sqlite::execute(tx.conn(), &sql)
                 .map(drop)
                 .map_err(Into::into);
@@ -531,6 +539,7 @@ impl Tx {
     /// row goes in at once, through the connection's prepared single-row statement.
     pub async fn defer_row(&mut self, sql: Sql) -> Result<(), DbError> {
         if let TxConn::Sqlite { tx, .. } = &self.conn {
+            self.sent += 1;
             return sqlite::execute(tx.conn(), &sql)
                 .map(drop)
                 .map_err(Into::into);
@@ -542,16 +551,25 @@ impl Tx {
         Ok(())
     }
 
-    /// Sends PostgreSQL's deferred writes and rows, one by one (its protocol takes a single
-    /// statement with bound values).
-    async fn flush(&mut self) -> Result<(), DbError> {
+    /// Defers each of `statements` in turn (see `defer`): the set-based writes of `set_based`.
+    pub async fn write_all(&mut self, statements: Vec<Sql>) -> Result<(), DbError> {
+        for sql in statements {
+            self.defer(sql).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends PostgreSQL's deferred writes and rows now, one by one (its protocol takes a single
+    /// statement with bound values), rather than at the next read or the commit.
+    pub async fn flush(&mut self) -> Result<(), DbError> {
         if self.deferred.is_empty() && self.rows.is_empty() {
             return Ok(());
         }
-        let mut statements = self.rows.take();
+        let mut statements = self.rows.take_unnested();
         statements.extend(self.deferred.take());
         if let TxConn::Postgres(tx) = &mut self.conn {
             for sql in &statements {
+                self.sent += 1;
                 bound(sql).execute(&mut **tx).await?;
             }
         }
@@ -560,6 +578,7 @@ impl Tx {
 
     pub async fn execute(&mut self, sql: &Sql) -> Result<u64, DbError> {
         self.flush().await?;
+        self.sent += 1;
         match &mut self.conn {
             TxConn::Sqlite { tx, .. } => Ok(sqlite::execute(tx.conn(), sql)?),
             TxConn::Postgres(tx) => Ok(bound(sql).execute(&mut **tx).await?.rows_affected()),
@@ -568,6 +587,7 @@ impl Tx {
 
     pub async fn fetch_all<T: Record>(&mut self, sql: &Sql) -> Result<Vec<T>, DbError> {
         self.flush().await?;
+        self.sent += 1;
         match &mut self.conn {
             TxConn::Sqlite { tx, .. } => Ok(sqlite::fetch_all(tx.conn(), sql)?),
             TxConn::Postgres(tx) => Ok(bound_as(sql).fetch_all(&mut **tx).await?),
@@ -576,6 +596,7 @@ impl Tx {
 
     pub async fn fetch_optional<T: Record>(&mut self, sql: &Sql) -> Result<Option<T>, DbError> {
         self.flush().await?;
+        self.sent += 1;
         match &mut self.conn {
             TxConn::Sqlite { tx, .. } => Ok(sqlite::fetch_optional(tx.conn(), sql)?),
             TxConn::Postgres(tx) => Ok(bound_as(sql).fetch_optional(&mut **tx).await?),
@@ -589,6 +610,7 @@ impl Tx {
         mut each: impl FnMut(T),
     ) -> Result<(), DbError> {
         self.flush().await?;
+        self.sent += 1;
         match &mut self.conn {
             TxConn::Sqlite { tx, .. } => Ok(sqlite::for_each(tx.conn(), sql, each)?),
             TxConn::Postgres(tx) => {

@@ -1,18 +1,26 @@
 //! Row inserts held back and sent as multi-row `INSERT`s: many rows of one statement in one
 //! statement. On PostgreSQL, whose protocol runs one statement with bound values per round
-//! trip, that is what turns a projector batch's dozens of history and chain rows into a
-//! couple of round trips; on SQLite it spares preparing the statement for each row.
+//! trip, that is what turns a projector batch's hundreds of history and chain rows into one
+//! round trip per table: there each column's values go as one array, expanded with `UNNEST`,
+//! so the text is the same whatever the number of rows and is prepared once. Elsewhere (the
+//! events an append writes) the rows go in one `VALUES` list.
 //!
 //! Only for rows that no other write of the transaction depends on, and that depend on none:
 //! they may go out before or after the writes deferred around them.
 
-use super::deferred::{shift_placeholders, MAX_VALUES};
+use super::deferred::{map_placeholders, shift_placeholders};
+use super::set_based::Kind;
 use super::{Sql, SqlArg};
 use std::borrow::Cow;
 
 /// Rows in one `INSERT`, at most: whatever their width, well under what either store binds in
 /// one statement (32,766 on SQLite, 65,535 on PostgreSQL) for the tables written this way.
 const MAX_ROWS: usize = 1_000;
+
+/// Values held for `UNNEST` inserts before they go out: arrays have no limit on their length,
+/// so this only bounds what a transaction holds in memory; well above what a projector batch
+/// of 500 events writes, so that each table takes one statement per batch.
+const MAX_UNNESTED_VALUES: usize = 200_000;
 
 /// `statements` with the rows of each single-row `INSERT` text merged into multi-row ones
 /// (`MAX_ROWS` rows at most each), in the order each text first comes; other statements go
@@ -42,12 +50,36 @@ impl Rows {
         }
     }
 
+    /// Whether the rows, held for `take_unnested`, should go out now.
     pub fn is_full(&self) -> bool {
-        self.values >= MAX_VALUES
+        self.values >= MAX_UNNESTED_VALUES
     }
 
     pub fn is_empty(&self) -> bool {
         self.statements.is_empty()
+    }
+
+    /// The held rows as PostgreSQL statements: one `INSERT … SELECT … FROM UNNEST(…)` per
+    /// statement text, with each value of the tuple bound as an array of every row's; the rows
+    /// one by one where the text is not a single-row `INSERT … VALUES (…)`, and a multi-row
+    /// `VALUES` where the rows disagree on a value's type.
+    pub fn take_unnested(&mut self) -> Vec<Sql> {
+        self.values = 0;
+        let mut statements = Vec::new();
+        for (text, rows) in std::mem::take(&mut self.statements) {
+            let unnested = MultiRow::of(&text).and_then(|shape| shape.unnested(&rows));
+            match unnested {
+                Some(sql) => statements.push(sql),
+                None => {
+                    let mut held = Rows::default();
+                    for args in rows {
+                        held.push(args.into_iter().fold(Sql::new(text.clone()), Sql::bind));
+                    }
+                    statements.extend(held.take());
+                }
+            }
+        }
+        statements
     }
 
     /// The held rows as statements: multi-row `INSERT`s per statement text, or the rows one by
@@ -100,6 +132,33 @@ impl<'t> MultiRow<'t> {
             suffix,
             width,
         })
+    }
+
+    /// `INSERT … SELECT tuple FROM UNNEST(…) AS unnested(v1, …) suffix`, the tuple's `$N`
+    /// made `unnested.vN`, with value N of every row bound as array N. `None` unless every
+    /// row has `width` scalar values, each value of one type in every row.
+    fn unnested(&self, rows: &[Vec<SqlArg>]) -> Option<Sql> {
+        if rows.iter().any(|row| row.len() != self.width) {
+            return None;
+        }
+        let mut arrays = Vec::with_capacity(self.width);
+        let mut types = Vec::with_capacity(self.width);
+        for column in 0..self.width {
+            let kind = Kind::of(rows.first()?.get(column)?)?;
+            arrays.push(kind.array(rows.iter().map(|row| row[column].clone()))?);
+            types.push(format!("${}::{}", column + 1, kind.array_type()));
+        }
+        let names: Vec<String> = (1..=self.width).map(|n| format!("v{n}")).collect();
+        let inner = &self.tuple[1..self.tuple.len() - 1];
+        let select = map_placeholders(inner, |n| format!("unnested.v{n}"));
+        let insert = self.head.trim_end().strip_suffix("VALUES")?;
+        let text = format!(
+            "{insert}SELECT {select} FROM UNNEST({}) AS unnested({}){}",
+            types.join(", "),
+            names.join(", "),
+            self.suffix
+        );
+        Some(arrays.into_iter().fold(Sql::new(text), Sql::bind))
     }
 
     fn with_rows(&self, rows: Vec<Vec<SqlArg>>) -> Sql {
@@ -183,6 +242,44 @@ mod tests {
     }
 
     #[test]
+    fn postgres_rows_of_one_statement_become_one_unnest_of_arrays() {
+        let mut rows = Rows::default();
+        rows.push(row(1, "x"));
+        rows.push(Sql::new("INSERT INTO u (c) VALUES ($1)").bind(7i64));
+        rows.push(row(2, "y"));
+        let statements = rows.take_unnested();
+        assert_eq!(statements.len(), 2);
+        assert_eq!(
+            statements[0].text(),
+            "INSERT INTO t (a, b) SELECT unnested.v1, lower(unnested.v2) \
+             FROM UNNEST($1::bigint[], $2::text[]) AS unnested(v1, v2) ON CONFLICT (a) DO NOTHING"
+        );
+        assert_eq!(
+            statements[0].args(),
+            [
+                SqlArg::Ints(vec![Some(1), Some(2)]),
+                SqlArg::Texts(vec![Some("x".into()), Some("y".into())])
+            ]
+        );
+        assert_eq!(
+            statements[1].text(),
+            "INSERT INTO u (c) SELECT unnested.v1 FROM UNNEST($1::bigint[]) AS unnested(v1)"
+        );
+        // Rows disagreeing on a value's type keep the multi-row VALUES.
+        rows.push(row(1, "x"));
+        rows.push(
+            Sql::new(row(2, "y").text().to_string())
+                .bind(2i64)
+                .bind(3i64),
+        );
+        let statements = rows.take_unnested();
+        assert_eq!(statements.len(), 1);
+        assert!(statements[0]
+            .text()
+            .contains("VALUES ($1, lower($2)), ($3, lower($4))"));
+    }
+
+    #[test]
     fn other_shapes_go_one_by_one() {
         for text in [
             "UPDATE t SET a = $1",
@@ -214,7 +311,7 @@ mod tests {
     #[test]
     fn held_rows_fill_up_by_values() {
         let mut rows = Rows::default();
-        for n in 0..MAX_VALUES / 2 - 1 {
+        for n in 0..MAX_UNNESTED_VALUES / 2 - 1 {
             rows.push(row(n as i64, "x"));
         }
         assert!(!rows.is_full());
@@ -253,6 +350,30 @@ mod tests {
                 .collect();
             prop_assert_eq!(numbers, (1..=count * width).collect::<Vec<_>>());
             prop_assert!(merged.text().ends_with(") ON CONFLICT DO NOTHING"));
+        }
+
+        /// On PostgreSQL the text is the same whatever the number of rows, and array N holds
+        /// value N of every row, in order.
+        #[test]
+        fn unnested_text_does_not_depend_on_the_rows(width in 1usize..8, count in 1usize..40) {
+            let values: Vec<String> = (1..=width).map(|n| format!("${n}")).collect();
+            let text = format!("INSERT INTO t VALUES ({})", values.join(", "));
+            let held = |count: usize| {
+                let mut rows = Rows::default();
+                for row in 0..count {
+                    let args = (0..width).map(|column| (row * width + column) as i64);
+                    rows.push(args.fold(Sql::new(text.clone()), Sql::bind));
+                }
+                rows.take_unnested()
+            };
+            let (one, all) = (held(1), held(count));
+            prop_assert_eq!(all.len(), 1);
+            prop_assert_eq!(one[0].text(), all[0].text());
+            for (column, array) in all[0].args().iter().enumerate() {
+                let expected: Vec<Option<i64>> =
+                    (0..count).map(|row| Some((row * width + column) as i64)).collect();
+                prop_assert_eq!(array, &SqlArg::Ints(expected));
+            }
         }
     }
 }

@@ -15,6 +15,9 @@ pub enum StatementError {
     Decode(#[from] DecodeError),
     #[error("statement has a placeholder ${0} without a value")]
     MissingValue(usize),
+    /// Arrays are PostgreSQL's (set-based writes); SQLite gets one row per statement instead.
+    #[error("statement binds an array to ${0}, which SQLite cannot take")]
+    ArrayValue(usize),
 }
 
 /// Prepared statements each connection keeps: every statement text scimd sends, with room
@@ -41,6 +44,9 @@ fn prepared<'c>(conn: &'c Connection, sql: &Sql) -> Result<CachedStatement<'c>, 
             SqlArg::Bool(value) => statement.raw_bind_parameter(index, value)?,
             SqlArg::Int(value) => statement.raw_bind_parameter(index, value)?,
             SqlArg::Text(value) => statement.raw_bind_parameter(index, value.as_deref())?,
+            SqlArg::Texts(_) | SqlArg::Ints(_) | SqlArg::Bools(_) => {
+                return Err(StatementError::ArrayValue(number))
+            }
         }
     }
     Ok(statement)
