@@ -29,21 +29,6 @@ pub struct AppUserRow {
     pub updated_at: String,
 }
 
-/// The columns of an `AppUserRow`, in its order.
-pub const APP_USER_ROW_COLUMNS: &[&str] = &[
-    "id",
-    "instance_id",
-    "user_name",
-    "user_name_key",
-    "fields",
-    "state",
-    "managed",
-    "manager_reference",
-    "manager_reference_key",
-    "manager_id",
-    "updated_at",
-];
-
 /// The users whose rows `events` change without creating them first: the rows the fold must
 /// be given before it applies them.
 pub fn rows_needed(events: &[RecordedEvent]) -> BTreeSet<String> {
@@ -85,11 +70,6 @@ impl DirectoryFold {
     /// The user `id` has `row` before the batch (`None`: no row).
     pub fn given(&mut self, id: &str, row: Option<AppUserRow>) {
         self.rows.insert(id.to_string(), row);
-    }
-
-    /// Whether the fold has the row (or its absence) of user `id`.
-    pub fn knows(&self, id: &str) -> bool {
-        self.rows.contains_key(id)
     }
 
     /// Applies one event. Like the single-row `UPDATE`s it stands for, an event on a user
@@ -138,7 +118,8 @@ impl DirectoryFold {
                 let Some(row) = slot.as_mut() else {
                     return Err(ProjectionError::missing_row("directory", "user", recorded));
                 };
-                let mut fields: MappedFields = serde_json::from_str(&row.fields).unwrap_or_default();
+                let mut fields: MappedFields =
+                    serde_json::from_str(&row.fields).unwrap_or_default();
                 for change in changes {
                     match &change.new {
                         Some(value) => fields.insert(change.field.clone(), value.clone()),

@@ -75,7 +75,10 @@ enum Membership {
     /// There, of this kind. `replaced`: removed earlier in the batch, so a row already there
     /// goes first (the kind of the last addition counts); otherwise a row already there stays,
     /// as adding a member twice keeps the first membership.
-    Added { kind: String, replaced: bool },
+    Added {
+        kind: String,
+        replaced: bool,
+    },
     Removed,
 }
 
@@ -191,9 +194,7 @@ impl GroupsFold {
                     Membership::Removed => folded.members_deleted.push((group.clone(), member)),
                     Membership::Added { kind, replaced } => {
                         if replaced {
-                            folded
-                                .members_deleted
-                                .push((group.clone(), member.clone()));
+                            folded.members_deleted.push((group.clone(), member.clone()));
                         }
                         folded.members_added.push((group.clone(), member, kind));
                     }

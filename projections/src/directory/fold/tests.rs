@@ -95,10 +95,18 @@ fn sorted(mut rows: Vec<AppUserRow>) -> Vec<AppUserRow> {
 fn a_user_changed_many_times_in_a_batch_is_one_row_as_its_last_event_left_it() {
     let mut log = TestLog::default();
     log.push("u1", created("ann", true))
-        .push("u1", mapped(&[("Email", Some("ann@example.com")), ("Title", Some("Eng"))]))
+        .push(
+            "u1",
+            mapped(&[("Email", Some("ann@example.com")), ("Title", Some("Eng"))]),
+        )
         .push("u1", renamed("ann", "Ann.Lee"))
         .push("u1", mapped(&[("Title", None), ("Phone", Some("1"))]))
-        .push("u1", user(UserEvent::ManagerPending { reference: "Boss".into() }))
+        .push(
+            "u1",
+            user(UserEvent::ManagerPending {
+                reference: "Boss".into(),
+            }),
+        )
         .push("u1", user(UserEvent::UserSuspended { reason: None }));
 
     assert_eq!(rows_needed(log.events()), BTreeSet::new());
@@ -138,7 +146,12 @@ fn rows_the_batch_did_not_create_are_needed_and_changed_from_what_they_were() {
         )
         .push("u3", imported("carl"))
         .push("u4", user(UserEvent::UserAdopted))
-        .push("u4", user(UserEvent::ManagerUnlinked { reference: "Boss".into() }))
+        .push(
+            "u4",
+            user(UserEvent::ManagerUnlinked {
+                reference: "Boss".into(),
+            }),
+        )
         .push("u4", user(UserEvent::UserDeleted { reason: None }));
 
     assert_eq!(
@@ -161,7 +174,14 @@ fn rows_the_batch_did_not_create_are_needed_and_changed_from_what_they_were() {
     let changed: Vec<(String, String, bool, String)> = folded
         .changed
         .iter()
-        .map(|row| (row.id.clone(), row.state.clone(), row.managed, row.updated_at.clone()))
+        .map(|row| {
+            (
+                row.id.clone(),
+                row.state.clone(),
+                row.managed,
+                row.updated_at.clone(),
+            )
+        })
         .collect();
     assert_eq!(
         changed,
@@ -222,7 +242,12 @@ fn the_rows_do_not_depend_on_where_batches_end() {
         .push("u2", imported("bob"))
         .push("u1", mapped(&[("Email", Some("a@example.com"))]))
         .push("u2", user(UserEvent::UserAdopted))
-        .push("u1", user(UserEvent::ManagerPending { reference: "bob".into() }))
+        .push(
+            "u1",
+            user(UserEvent::ManagerPending {
+                reference: "bob".into(),
+            }),
+        )
         .push(
             "u1",
             user(UserEvent::ManagerLinked {

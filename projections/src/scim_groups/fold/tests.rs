@@ -84,7 +84,10 @@ fn members_added_to_a_group_are_one_set_and_its_row_is_written_once() {
     for n in 0..400 {
         log.push("g1", added(&format!("u{n:03}")));
     }
-    assert_eq!(rows_needed(log.events()), BTreeSet::from(["g1".to_string()]));
+    assert_eq!(
+        rows_needed(log.events()),
+        BTreeSet::from(["g1".to_string()])
+    );
 
     let folded = fold(&[stored("g1", "Eng")], log.events());
 
@@ -260,7 +263,8 @@ impl Tables {
                 touched(self, &|_| {});
             }
             GroupEvent::GroupMemberRemoved { member } => {
-                self.members.remove(&(id.clone(), member.id.as_str().into()));
+                self.members
+                    .remove(&(id.clone(), member.id.as_str().into()));
                 touched(self, &|_| {});
             }
             GroupEvent::GroupDeleted => {
