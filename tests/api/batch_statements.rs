@@ -3,14 +3,17 @@
 //! or of users it changes; on both stores the same read model.
 //!
 //! Each batch is the events of some requests applied again by a projector of one projection,
-//! whose checkpoint is moved back to before them: applying an event twice leaves its rows as
-//! they were, and the batch is exactly those events.
+//! under a name of its own whose checkpoint is put just before them (so that the server's
+//! projector never takes that batch over): applying an event twice leaves its rows as they
+//! were, and the batch is exactly those events.
 
 use crate::common::TestApp;
 use crate::on_both_stores;
-use projections::db::{Dialect, Sql};
+use async_trait::async_trait;
+use projections::db::{Dialect, Sql, Tx};
 use projections::directory::{app_user, Directory};
-use projections::event_log::Position;
+use projections::error::ProjectionError;
+use projections::event_log::{Position, RecordedEvent};
 use projections::runner::{Projection, Projector};
 use projections::scim_groups::{membership_snapshot, ScimGroups};
 use serde_json::{json, Value};
@@ -30,32 +33,72 @@ async fn checkpoint(app: &TestApp, name: &str) -> Position {
     checkpoints.get(name).copied().unwrap_or_default()
 }
 
-/// Applies again, in one batch of a projector of `projection` alone, what `projection` applied
+/// A projection applying what `inner` applies, with a checkpoint of its own.
+struct Probe(Arc<dyn Projection>);
+
+#[async_trait]
+impl Projection for Probe {
+    fn name(&self) -> &'static str {
+        "batch_statements_probe"
+    }
+
+    fn version(&self) -> i64 {
+        self.0.version()
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        self.0.tables()
+    }
+
+    fn start_batch(&self, continuing: bool) {
+        self.0.start_batch(continuing);
+    }
+
+    async fn prepare_batch(
+        &self,
+        tx: &mut Tx,
+        events: &[RecordedEvent],
+    ) -> Result<(), ProjectionError> {
+        self.0.prepare_batch(tx, events).await
+    }
+
+    async fn apply(&self, tx: &mut Tx, event: &RecordedEvent) -> Result<(), ProjectionError> {
+        self.0.apply(tx, event).await
+    }
+
+    async fn finish_batch(&self, tx: &mut Tx, cut_short: bool) -> Result<(), ProjectionError> {
+        self.0.finish_batch(tx, cut_short).await
+    }
+}
+
+/// Applies again, in one batch of a projector of `projection` alone, what the server applied
 /// since `since`; the statements that batch sent.
 async fn batch_again(app: &TestApp, projection: Arc<dyn Projection>, since: Position) -> u64 {
+    let probe = Probe(projection);
     app.store
         .db
         .execute(
             &Sql::new(
-                "UPDATE projection_checkpoints SET transaction_id = $1, position = $2
-                  WHERE name = $3",
+                "INSERT INTO projection_checkpoints (name, version, transaction_id, position)
+                 VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (name) DO UPDATE
+                    SET transaction_id = excluded.transaction_id, position = excluded.position",
             )
+            .bind(probe.name())
+            .bind(probe.version())
             .bind(since.transaction_id)
-            .bind(since.position)
-            .bind(projection.name()),
+            .bind(since.position),
         )
         .await
-        .expect("the checkpoint moves back");
+        .expect("the probe's checkpoint is put");
     let projector = Projector::new(
         app.store.db.clone(),
-        vec![projection],
+        vec![Arc::new(probe)],
         Duration::from_secs(10),
     );
-    let before = projector.last_batch_statements();
-    projector.catch_up().await.expect("the batch applies");
-    let sent = projector.last_batch_statements();
-    assert_ne!(sent, before, "a batch applied events");
-    sent
+    let reached = projector.catch_up().await.expect("the batch applies");
+    assert!(reached > since, "the batch applied events");
+    projector.last_batch_statements()
 }
 
 async fn users(app: &TestApp, prefix: &str, count: usize) -> Vec<String> {
