@@ -9,13 +9,12 @@ use crate::db::set_based::{Kind, Shape};
 use crate::db::{Db, DbError, Sql, SqlArg, Tx};
 use crate::error::ProjectionError;
 use crate::event_log::RecordedEvent;
-use crate::held::{locked, Held};
+use crate::held::{Gathered, Held};
 use crate::runner::Projection;
 use aggregates::settings::mapping::MappedFields;
 use aggregates::values::case_insensitive_key;
 use async_trait::async_trait;
 use fold::{rows_needed, AppUserRow, DirectoryFold};
-use std::sync::Mutex;
 
 /// A batch reads the rows it changes and did not create in one statement, folds its events
 /// into them, and writes each changed row once (see `fold`). The rows of the users it touched
@@ -23,8 +22,8 @@ use std::sync::Mutex;
 #[derive(Default)]
 pub struct Directory {
     rows: Held<AppUserRow>,
-    /// The batch under way; only one runs at a time, so the lock is never contended.
-    fold: Mutex<DirectoryFold>,
+    /// The batch under way.
+    fold: Gathered<DirectoryFold>,
 }
 
 const APP_USERS: Shape = Shape {
@@ -228,7 +227,7 @@ impl Projection for Directory {
     fn start_batch(&self, continuing: bool) {
         self.rows.start_batch(continuing);
         // What a failed batch left is not this batch's.
-        *locked(&self.fold) = DirectoryFold::default();
+        self.fold.take();
     }
 
     async fn prepare_batch(
@@ -257,16 +256,16 @@ impl Projection for Directory {
                 fold.given(&row.id.clone(), Some(row));
             }
         }
-        *locked(&self.fold) = fold;
+        self.fold.with(|gathered| *gathered = fold);
         Ok(())
     }
 
     async fn apply(&self, _tx: &mut Tx, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
-        locked(&self.fold).apply(recorded)
+        self.fold.with(|fold| fold.apply(recorded))
     }
 
     async fn finish_batch(&self, tx: &mut Tx, _cut_short: bool) -> Result<(), ProjectionError> {
-        let folded = std::mem::take(&mut *locked(&self.fold)).finish();
+        let folded = self.fold.take().finish();
         for row in folded.known {
             self.rows.insert(&row.id.clone(), row);
         }

@@ -5,7 +5,7 @@ use crate::db::set_based::{Kind, Shape};
 use crate::db::{placeholders, Db, DbError, Dialect, Sql, SqlArg, Tx};
 use crate::error::ProjectionError;
 use crate::event_log::RecordedEvent;
-use crate::held::{locked, Held};
+use crate::held::{Gathered, Held};
 use crate::runner::Projection;
 use crate::totals;
 use aggregates::group::DisplayName;
@@ -13,7 +13,6 @@ use aggregates::values::case_insensitive_key;
 use async_trait::async_trait;
 use fold::{rows_needed, FoldedGroups, GroupsFold, StoredGroup};
 use std::collections::HashMap;
-use std::sync::Mutex;
 
 mod fold;
 mod row;
@@ -26,8 +25,8 @@ pub use row::{group_row_change, GroupRowChange, GroupState};
 #[derive(Default)]
 pub struct ScimGroups {
     rows: Held<GroupState>,
-    /// The batch under way; only one runs at a time, so the lock is never contended.
-    fold: Mutex<GroupsFold>,
+    /// The batch under way.
+    fold: Gathered<GroupsFold>,
 }
 
 const GROUPS: Shape = Shape {
@@ -333,7 +332,7 @@ impl Projection for ScimGroups {
     fn start_batch(&self, continuing: bool) {
         self.rows.start_batch(continuing);
         // What a failed batch left is not this batch's.
-        *locked(&self.fold) = GroupsFold::default();
+        self.fold.take();
     }
 
     async fn prepare_batch(
@@ -356,12 +355,12 @@ impl Projection for ScimGroups {
                 fold.given(&row.id.clone(), Some(row.into()));
             }
         }
-        *locked(&self.fold) = fold;
+        self.fold.with(|gathered| *gathered = fold);
         Ok(())
     }
 
     async fn apply(&self, _tx: &mut Tx, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
-        locked(&self.fold).apply(recorded);
+        self.fold.with(|fold| fold.apply(recorded));
         Ok(())
     }
 
@@ -374,7 +373,7 @@ impl Projection for ScimGroups {
             members_added,
             totals,
             known,
-        } = std::mem::take(&mut *locked(&self.fold)).finish();
+        } = self.fold.take().finish();
         for state in known {
             self.rows.insert(&state.row.id.clone(), state);
         }
@@ -393,9 +392,11 @@ impl Projection for ScimGroups {
             .into_iter()
             .map(|(group, member, kind)| vec![group, member, kind]);
         statements.extend(MEMBERS.insert_new(dialect, text_keys(members_added)));
+        let mut deltas = totals::Deltas::default();
         for (instance_id, by) in totals {
-            statements.push(totals::change(totals::GROUP_TOTALS, &instance_id, by));
+            deltas.add(&instance_id, by);
         }
+        statements.extend(deltas.statements(totals::GROUP_TOTALS, dialect));
         tx.write_all(statements).await?;
         Ok(())
     }
