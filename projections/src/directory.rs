@@ -235,26 +235,20 @@ impl Projection for Directory {
         tx: &mut Tx,
         events: &[RecordedEvent],
     ) -> Result<(), ProjectionError> {
-        let mut fold = DirectoryFold::default();
-        let mut unread = Vec::new();
-        for id in rows_needed(events) {
-            match self.rows.get(&id) {
-                Some(row) => fold.given(&id, Some(row)),
-                None => unread.push(id),
-            }
-        }
         let select = APP_USERS
             .columns
             .iter()
             .map(|(column, _)| *column)
             .collect::<Vec<_>>()
             .join(", ");
-        let keys = unread.iter().map(|id| vec![id.into()]).collect();
-        for sql in APP_USERS.select_by_keys(tx.dialect(), &select, keys) {
-            let rows: Vec<AppUserRow> = tx.fetch_all(&sql).await?;
-            for row in rows {
-                fold.given(&row.id.clone(), Some(row));
-            }
+        let id_of: fn(&AppUserRow) -> &str = |row| &row.id;
+        let rows = self
+            .rows
+            .or_read::<AppUserRow>(tx, rows_needed(events), &APP_USERS, &select, id_of)
+            .await?;
+        let mut fold = DirectoryFold::default();
+        for (id, row) in rows {
+            fold.given(&id, row);
         }
         self.fold.with(|gathered| *gathered = fold);
         Ok(())

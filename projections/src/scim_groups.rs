@@ -340,20 +340,20 @@ impl Projection for ScimGroups {
         tx: &mut Tx,
         events: &[RecordedEvent],
     ) -> Result<(), ProjectionError> {
+        let id_of: fn(&GroupState) -> &str = |state| &state.row.id;
+        let rows = self
+            .rows
+            .or_read::<StoredGroup>(
+                tx,
+                rows_needed(events),
+                &GROUPS,
+                STORED_GROUP_COLUMNS,
+                id_of,
+            )
+            .await?;
         let mut fold = GroupsFold::default();
-        let mut unread = Vec::new();
-        for id in rows_needed(events) {
-            match self.rows.get(&id) {
-                Some(state) => fold.given(&id, Some(state)),
-                None => unread.push(vec![id]),
-            }
-        }
-        let dialect = tx.dialect();
-        for sql in GROUPS.select_by_keys(dialect, STORED_GROUP_COLUMNS, text_keys(unread)) {
-            let rows: Vec<StoredGroup> = tx.fetch_all(&sql).await?;
-            for row in rows {
-                fold.given(&row.id.clone(), Some(row.into()));
-            }
+        for (id, row) in rows {
+            fold.given(&id, row);
         }
         self.fold.with(|gathered| *gathered = fold);
         Ok(())
