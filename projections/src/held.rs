@@ -5,6 +5,8 @@
 //! `Projection::start_batch`): another process applying events, a failed batch or a rebuild
 //! empties it. Bounded, so that memory does not grow with the number of users.
 
+use crate::db::set_based::Shape;
+use crate::db::{DbError, Record, Tx};
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
@@ -41,6 +43,41 @@ impl<V: Clone> Held<V> {
 
     fn entries(&self) -> MutexGuard<'_, HashMap<String, V>> {
         locked(&self.entries)
+    }
+
+    /// The row of each of `ids` (`None`: it has none): held, or else read by `shape`'s key
+    /// (a one-column key, the id), all in one statement on PostgreSQL.
+    pub async fn or_read<Read>(
+        &self,
+        tx: &mut Tx,
+        ids: impl IntoIterator<Item = String>,
+        shape: &Shape,
+        select: &str,
+        id_of: fn(&V) -> &str,
+    ) -> Result<Vec<(String, Option<V>)>, DbError>
+    where
+        Read: Record,
+        V: From<Read>,
+    {
+        let mut rows = Vec::new();
+        let mut unread = HashMap::new();
+        for id in ids {
+            match self.get(&id) {
+                Some(row) => rows.push((id, Some(row))),
+                None => {
+                    unread.insert(id, None);
+                }
+            }
+        }
+        let keys = unread.keys().map(|id| vec![id.into()]).collect();
+        for sql in shape.select_by_keys(tx.dialect(), select, keys) {
+            for read in tx.fetch_all::<Read>(&sql).await? {
+                let row = V::from(read);
+                unread.insert(id_of(&row).to_string(), Some(row));
+            }
+        }
+        rows.extend(unread);
+        Ok(rows)
     }
 }
 
@@ -87,7 +124,7 @@ impl<T: Default> Gathered<T> {
 
 /// Only what a batch leaves for the next is kept under these locks: a value left half-updated
 /// by a panic is still usable (at worst the next batch does not continue from it).
-fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
