@@ -65,7 +65,7 @@ impl<T> Slot<T> {
 
 /// Only what a batch leaves for the next is kept under these locks: a value left half-updated
 /// by a panic is still usable (at worst the next batch does not continue from it).
-fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
