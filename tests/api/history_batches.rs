@@ -28,15 +28,16 @@ fn projections() -> Vec<Arc<dyn Projection>> {
     ]
 }
 
-/// `members` users in a group, then a member removed, the group and a user renamed, a member
-/// added and the group deleted with its members in it, and a user deleted: each kind of event
-/// these projections handle, in a number that grows with `members`.
+/// `members` users in two groups, then a member removed from one, that group and a user
+/// renamed, a member added and that group deleted with its members in it, and a user deleted:
+/// each kind of event these projections handle, in a number that grows with `members`.
 async fn provision(app: &TestApp, team: &str, members: usize) {
     let mut ids = Vec::new();
     for n in 0..members {
         ids.push(app.create_user(&format!("{team}-{n}@example.com")).await);
     }
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    app.create_group(&format!("{team} kept"), &refs[2..]).await;
     let group = app.create_group(team, &refs[1..]).await;
     let path = format!("/Groups/{group}");
     let patched = app
@@ -46,7 +47,7 @@ async fn provision(app: &TestApp, team: &str, members: usize) {
                    {"op": "replace", "path": "displayName", "value": format!("{team} renamed")}]),
         )
         .await;
-    assert_eq!(patched.status, 200, "{:?}", patched.body);
+    assert!(patched.status < 300, "{:?}", patched.body);
     let renamed = app
         .patch(
             &format!("/Users/{}", ids[0]),
@@ -60,7 +61,7 @@ async fn provision(app: &TestApp, team: &str, members: usize) {
             json!([{"op": "add", "path": "members", "value": [{"value": ids[0]}]}]),
         )
         .await;
-    assert_eq!(added.status, 200, "{:?}", added.body);
+    assert!(added.status < 300, "{:?}", added.body);
     assert_eq!(app.delete(&path).await.status, 204);
     assert_eq!(app.delete(&format!("/Users/{}", ids[1])).await.status, 204);
 }
