@@ -2,40 +2,65 @@
 //! instance's mapping fills, its state (active, suspended, deleted) and whether SCIM manages it.
 //! Deleted users stay, marked deleted, as the application keeps their records.
 
+mod fold;
 pub mod listing;
 
-use crate::db::{Db, DbError, Sql, Tx};
+use crate::db::set_based::{Kind, Shape};
+use crate::db::{Db, DbError, Sql, SqlArg, Tx};
 use crate::error::ProjectionError;
-use crate::event_log::{DomainEvent, RecordedEvent};
-use crate::held::Held;
+use crate::event_log::RecordedEvent;
+use crate::held::{locked, Held};
 use crate::runner::Projection;
 use aggregates::settings::mapping::MappedFields;
-use aggregates::user::{is_active, UserEvent};
 use aggregates::values::case_insensitive_key;
 use async_trait::async_trait;
-use serde_json::Value;
+use fold::{rows_needed, AppUserRow, DirectoryFold};
+use std::sync::Mutex;
 
-/// The mapped fields of the users it touched are held (see `Held`): each mapping change would
-/// otherwise read them back, a round trip each.
+/// A batch reads the rows it changes and did not create in one statement, folds its events
+/// into them, and writes each changed row once (see `fold`). The rows of the users it touched
+/// are held (see `Held`), so that a user changed again in the next batches is not read again.
 #[derive(Default)]
 pub struct Directory {
-    fields: Held<MappedFields>,
+    rows: Held<AppUserRow>,
+    /// The batch under way; only one runs at a time, so the lock is never contended.
+    fold: Mutex<DirectoryFold>,
 }
 
-impl Directory {
-    async fn stored_fields(
-        &self,
-        tx: &mut Tx,
-        recorded: &RecordedEvent,
-    ) -> Result<MappedFields, ProjectionError> {
-        let id = recorded.aggregate_id.as_str();
-        let stored: Option<StoredFields> = tx
-            .fetch_optional(&Sql::new("SELECT fields FROM app_users WHERE id = $1").bind(id))
-            .await?;
-        let Some(stored) = stored else {
-            return Err(ProjectionError::missing_row(self.name(), "user", recorded));
-        };
-        Ok(serde_json::from_str(&stored.fields).unwrap_or_default())
+const APP_USERS: Shape = Shape {
+    table: "app_users",
+    key: &["id"],
+    columns: &[
+        ("id", Kind::Text),
+        ("instance_id", Kind::Text),
+        ("user_name", Kind::Text),
+        ("user_name_key", Kind::Text),
+        ("fields", Kind::Text),
+        ("state", Kind::Text),
+        ("managed", Kind::Bool),
+        ("manager_reference", Kind::Text),
+        ("manager_reference_key", Kind::Text),
+        ("manager_id", Kind::Text),
+        ("updated_at", Kind::Text),
+    ],
+};
+
+impl AppUserRow {
+    /// Its values in the order of `APP_USERS`' columns.
+    fn into_args(self) -> Vec<SqlArg> {
+        vec![
+            self.id.into(),
+            self.instance_id.into(),
+            self.user_name.into(),
+            self.user_name_key.into(),
+            self.fields.into(),
+            self.state.into(),
+            self.managed.into(),
+            self.manager_reference.into(),
+            self.manager_reference_key.into(),
+            self.manager_id.into(),
+            self.updated_at.into(),
+        ]
     }
 }
 
@@ -186,11 +211,6 @@ pub async fn reports_with_manager_now(db: &Db) -> Result<Vec<LinkableReport>, Db
     Ok(reports)
 }
 
-#[derive(sqlx::FromRow, serde::Deserialize)]
-struct StoredFields {
-    fields: String,
-}
-
 #[async_trait]
 impl Projection for Directory {
     fn name(&self) -> &'static str {
@@ -206,127 +226,56 @@ impl Projection for Directory {
     }
 
     fn start_batch(&self, continuing: bool) {
-        self.fields.start_batch(continuing);
+        self.rows.start_batch(continuing);
+        // What a failed batch left is not this batch's.
+        *locked(&self.fold) = DirectoryFold::default();
     }
 
-    async fn apply(&self, tx: &mut Tx, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
-        let DomainEvent::User(event) = &recorded.event else {
-            return Ok(());
-        };
-        let id = recorded.aggregate_id.as_str();
-        let at = recorded.metadata.occurred_at.as_str();
-        let set_state = |state: &'static str| {
-            Sql::new("UPDATE app_users SET state = $2, updated_at = $3 WHERE id = $1")
-                .bind(id)
-                .bind(state)
-                .bind(at)
-        };
-        let sql = match event {
-            UserEvent::UserCreated {
-                instance_id,
-                user_name,
-                attributes,
-                ..
+    async fn prepare_batch(
+        &self,
+        tx: &mut Tx,
+        events: &[RecordedEvent],
+    ) -> Result<(), ProjectionError> {
+        let mut fold = DirectoryFold::default();
+        let mut unread = Vec::new();
+        for id in rows_needed(events) {
+            match self.rows.get(&id) {
+                Some(row) => fold.given(&id, Some(row)),
+                None => unread.push(id),
             }
-            | UserEvent::UserImported {
-                instance_id,
-                user_name,
-                attributes,
-                ..
-            } => {
-                self.fields.insert(id, MappedFields::default());
-                Sql::new(
-                    "INSERT INTO app_users (id, instance_id, user_name, user_name_key, fields,
-                         state, managed, updated_at)
-                     VALUES ($1, $2, $3, $4, '{}', $5, $6, $7)",
-                )
-                .bind(id)
-                .bind(instance_id.as_str())
-                .bind(user_name.as_str())
-                .bind(user_name.key())
-                .bind(if is_active(attributes) {
-                    ACTIVE
-                } else {
-                    SUSPENDED
-                })
-                .bind(matches!(event, UserEvent::UserCreated { .. }))
-                .bind(at)
+        }
+        let select = APP_USERS
+            .columns
+            .iter()
+            .map(|(column, _)| *column)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let keys = unread.iter().map(|id| vec![id.into()]).collect();
+        for sql in APP_USERS.select_by_keys(tx.dialect(), &select, keys) {
+            let rows: Vec<AppUserRow> = tx.fetch_all(&sql).await?;
+            for row in rows {
+                fold.given(&row.id.clone(), Some(row));
             }
-            UserEvent::UserAdopted => {
-                Sql::new("UPDATE app_users SET managed = $2, updated_at = $3 WHERE id = $1")
-                    .bind(id)
-                    .bind(true)
-                    .bind(at)
-            }
-            UserEvent::UserUpdated { changes } => {
-                let renamed = changes
-                    .iter()
-                    .find(|change| change.attribute == "userName")
-                    .and_then(|change| change.new.as_ref().and_then(Value::as_str));
-                let Some(user_name) = renamed else {
-                    return Ok(());
-                };
-                Sql::new(
-                    "UPDATE app_users SET user_name = $2, user_name_key = $3, updated_at = $4
-                      WHERE id = $1",
-                )
-                .bind(id)
-                .bind(user_name)
-                .bind(case_insensitive_key(user_name))
-                .bind(at)
-            }
-            UserEvent::UserMapped { changes } => {
-                let mut fields = match self.fields.get(id) {
-                    Some(fields) => fields,
-                    None => self.stored_fields(tx, recorded).await?,
-                };
-                for change in changes {
-                    match &change.new {
-                        Some(value) => fields.insert(change.field.clone(), value.clone()),
-                        None => fields.remove(&change.field),
-                    };
-                }
-                let text = serde_json::to_string(&fields).unwrap_or_else(|_| "{}".into());
-                self.fields.insert(id, fields);
-                Sql::new("UPDATE app_users SET fields = $2, updated_at = $3 WHERE id = $1")
-                    .bind(id)
-                    .bind(text)
-                    .bind(at)
-            }
-            UserEvent::ManagerPending { reference } => Sql::new(
-                "UPDATE app_users SET manager_reference = $2, manager_reference_key = $3,
-                        manager_id = NULL, updated_at = $4
-                  WHERE id = $1",
-            )
-            .bind(id)
-            .bind(reference.as_str())
-            .bind(case_insensitive_key(reference))
-            .bind(at),
-            UserEvent::ManagerLinked {
-                reference,
-                manager_id,
-            } => Sql::new(
-                "UPDATE app_users SET manager_reference = $2, manager_reference_key = $3,
-                        manager_id = $4, updated_at = $5
-                  WHERE id = $1",
-            )
-            .bind(id)
-            .bind(reference.as_str())
-            .bind(case_insensitive_key(reference))
-            .bind(manager_id.as_str())
-            .bind(at),
-            UserEvent::ManagerUnlinked { .. } => Sql::new(
-                "UPDATE app_users SET manager_reference = NULL, manager_reference_key = NULL,
-                        manager_id = NULL, updated_at = $2
-                  WHERE id = $1",
-            )
-            .bind(id)
-            .bind(at),
-            UserEvent::UserSuspended { .. } => set_state(SUSPENDED),
-            UserEvent::UserReactivated { .. } => set_state(ACTIVE),
-            UserEvent::UserDeleted { .. } => set_state(DELETED),
-        };
-        tx.defer(sql).await?;
+        }
+        *locked(&self.fold) = fold;
+        Ok(())
+    }
+
+    async fn apply(&self, _tx: &mut Tx, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
+        locked(&self.fold).apply(recorded)
+    }
+
+    async fn finish_batch(&self, tx: &mut Tx, _cut_short: bool) -> Result<(), ProjectionError> {
+        let folded = std::mem::take(&mut *locked(&self.fold)).finish();
+        for row in folded.known {
+            self.rows.insert(&row.id.clone(), row);
+        }
+        let rows = folded
+            .changed
+            .into_iter()
+            .map(AppUserRow::into_args)
+            .collect();
+        tx.write_all(APP_USERS.upsert(tx.dialect(), rows)).await?;
         Ok(())
     }
 }

@@ -24,6 +24,9 @@ pub mod totals;
 pub mod user_emails;
 pub mod user_search;
 
+#[cfg(test)]
+mod test_log;
+
 use runner::Projection;
 use std::sync::Arc;
 
@@ -35,7 +38,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(chain::sealer::Sealer::default()),
         Arc::new(scim_users::ScimUsers),
         Arc::new(user_emails::UserEmails),
-        Arc::new(scim_groups::ScimGroups),
+        Arc::new(scim_groups::ScimGroups::default()),
         Arc::new(directory::Directory::default()),
         Arc::new(history::History::default()),
         Arc::new(feed::Feed::default()),

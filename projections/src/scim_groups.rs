@@ -1,20 +1,98 @@
 //! The SCIM read model of groups: one row per live group and one row per membership, so that
 //! a member change touches one row whatever the size of the group.
 
-use crate::db::{placeholders, Db, DbError, Dialect, Sql, Tx};
+use crate::db::set_based::{Kind, Shape};
+use crate::db::{placeholders, Db, DbError, Dialect, Sql, SqlArg, Tx};
 use crate::error::ProjectionError;
-use crate::event_log::{DomainEvent, RecordedEvent};
+use crate::event_log::RecordedEvent;
+use crate::held::{locked, Held};
 use crate::runner::Projection;
 use crate::totals;
 use aggregates::group::DisplayName;
 use aggregates::values::case_insensitive_key;
 use async_trait::async_trait;
+use fold::{rows_needed, FoldedGroups, GroupsFold, StoredGroup};
 use std::collections::HashMap;
+use std::sync::Mutex;
 
+mod fold;
 mod row;
 pub use row::{group_row_change, GroupRowChange, GroupState};
 
-pub struct ScimGroups;
+/// A batch reads the group rows it changes and did not create in one statement, folds its
+/// events (see `fold`), and writes each table once: each changed group row once, memberships
+/// as sets, whatever the number of events. The rows of the groups it touched are held (members
+/// aside), so that a group changed again in the next batches is not read again.
+#[derive(Default)]
+pub struct ScimGroups {
+    rows: Held<GroupState>,
+    /// The batch under way; only one runs at a time, so the lock is never contended.
+    fold: Mutex<GroupsFold>,
+}
+
+const GROUPS: Shape = Shape {
+    table: "scim_groups",
+    key: &["id"],
+    columns: &[
+        ("id", Kind::Text),
+        ("instance_id", Kind::Text),
+        ("display_name", Kind::Text),
+        ("display_name_key", Kind::Text),
+        ("external_id", Kind::Text),
+        ("version", Kind::Int),
+        ("created_position", Kind::Int),
+        ("created_at", Kind::Text),
+        ("last_modified", Kind::Text),
+        ("managed", Kind::Bool),
+    ],
+};
+
+const MEMBERS: Shape = Shape {
+    table: "scim_group_members",
+    key: &["group_id", "member_id"],
+    columns: &[
+        ("group_id", Kind::Text),
+        ("member_id", Kind::Text),
+        ("member_kind", Kind::Text),
+    ],
+};
+
+/// The membership rows of whole groups, only ever deleted by it: `group_id` is no unique key,
+/// but a delete by keys needs none.
+const MEMBERS_OF_GROUPS: Shape = Shape {
+    table: "scim_group_members",
+    key: &["group_id"],
+    columns: &[("group_id", Kind::Text)],
+};
+
+/// The columns a batch reads a group row by.
+const STORED_GROUP_COLUMNS: &str = "id, instance_id, display_name, external_id, version, \
+     created_position, created_at, last_modified, managed";
+
+/// A group's values in the order of `GROUPS`' columns.
+fn group_args(state: GroupState) -> Vec<SqlArg> {
+    let row = state.row;
+    let display_name_key = case_insensitive_key(&row.display_name);
+    vec![
+        row.id.into(),
+        row.instance_id.into(),
+        row.display_name.into(),
+        display_name_key.into(),
+        row.external_id.into(),
+        row.version.into(),
+        row.created_position.into(),
+        row.created_at.into(),
+        row.last_modified.into(),
+        state.managed.into(),
+    ]
+}
+
+/// Keys of text columns, as the set-based statements take them.
+fn text_keys(keys: impl IntoIterator<Item = Vec<String>>) -> Vec<Vec<SqlArg>> {
+    keys.into_iter()
+        .map(|key| key.into_iter().map(SqlArg::from).collect())
+        .collect()
+}
 
 /// The columns of a `GroupRecord`, in a form list queries can select.
 pub const GROUP_COLUMNS: &str =
@@ -252,90 +330,75 @@ impl Projection for ScimGroups {
         &["scim_group_members", "scim_groups", totals::GROUP_TOTALS]
     }
 
-    async fn apply(&self, tx: &mut Tx, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
-        let DomainEvent::Group(event) = &recorded.event else {
-            return Ok(());
-        };
-        let id = recorded.aggregate_id.as_str();
-        let at = recorded.metadata.occurred_at.as_str();
-        let instance_id = recorded.metadata.instance_id.as_str();
-        let touch =
-            Sql::new("UPDATE scim_groups SET version = $2, last_modified = $3 WHERE id = $1")
-                .bind(id)
-                .bind(recorded.sequence)
-                .bind(at);
-        let statements = match group_row_change(recorded, event) {
-            GroupRowChange::Insert { row, managed } => vec![
-                totals::change(totals::GROUP_TOTALS, instance_id, 1),
-                insert_group(row, managed),
-            ],
-            GroupRowChange::Adopt => vec![
-                Sql::new("UPDATE scim_groups SET managed = $2 WHERE id = $1")
-                    .bind(id)
-                    .bind(true),
-                touch,
-            ],
-            GroupRowChange::Rename(new_display_name) => vec![
-                Sql::new(
-                    "UPDATE scim_groups SET display_name = $2, display_name_key = $3 WHERE id = $1",
-                )
-                .bind(id)
-                .bind(new_display_name.as_str())
-                .bind(new_display_name.key()),
-                touch,
-            ],
-            GroupRowChange::ChangeExternalId(new_external_id) => vec![
-                Sql::new("UPDATE scim_groups SET external_id = $2 WHERE id = $1")
-                    .bind(id)
-                    .bind(new_external_id.map(|id| id.as_str())),
-                touch,
-            ],
-            GroupRowChange::AddMember(member) => vec![
-                Sql::new(
-                    "INSERT INTO scim_group_members (group_id, member_id, member_kind)
-                     VALUES ($1, $2, $3) ON CONFLICT (group_id, member_id) DO NOTHING",
-                )
-                .bind(id)
-                .bind(member.id.as_str())
-                .bind(member.kind.as_str()),
-                touch,
-            ],
-            GroupRowChange::RemoveMember(member) => vec![
-                Sql::new("DELETE FROM scim_group_members WHERE group_id = $1 AND member_id = $2")
-                    .bind(id)
-                    .bind(member.id.as_str()),
-                touch,
-            ],
-            GroupRowChange::Delete => vec![
-                totals::change(totals::GROUP_TOTALS, instance_id, -1),
-                Sql::new("DELETE FROM scim_group_members WHERE group_id = $1").bind(id),
-                Sql::new("DELETE FROM scim_groups WHERE id = $1").bind(id),
-            ],
-        };
-        for statement in statements {
-            tx.defer(statement).await?;
+    fn start_batch(&self, continuing: bool) {
+        self.rows.start_batch(continuing);
+        // What a failed batch left is not this batch's.
+        *locked(&self.fold) = GroupsFold::default();
+    }
+
+    async fn prepare_batch(
+        &self,
+        tx: &mut Tx,
+        events: &[RecordedEvent],
+    ) -> Result<(), ProjectionError> {
+        let mut fold = GroupsFold::default();
+        let mut unread = Vec::new();
+        for id in rows_needed(events) {
+            match self.rows.get(&id) {
+                Some(state) => fold.given(&id, Some(state)),
+                None => unread.push(vec![id]),
+            }
         }
+        let dialect = tx.dialect();
+        for sql in GROUPS.select_by_keys(dialect, STORED_GROUP_COLUMNS, text_keys(unread)) {
+            let rows: Vec<StoredGroup> = tx.fetch_all(&sql).await?;
+            for row in rows {
+                fold.given(&row.id.clone(), Some(row.into()));
+            }
+        }
+        *locked(&self.fold) = fold;
         Ok(())
     }
-}
 
-fn insert_group(row: GroupRecord, managed: bool) -> Sql {
-    let display_name_key = case_insensitive_key(&row.display_name);
-    Sql::new(
-        "INSERT INTO scim_groups (id, instance_id, display_name, display_name_key,
-             external_id, version, created_position, created_at, last_modified, managed)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(row.id)
-    .bind(row.instance_id)
-    .bind(row.display_name)
-    .bind(display_name_key)
-    .bind(row.external_id)
-    .bind(row.version)
-    .bind(row.created_position)
-    .bind(row.created_at)
-    .bind(row.last_modified)
-    .bind(managed)
+    async fn apply(&self, _tx: &mut Tx, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
+        locked(&self.fold).apply(recorded);
+        Ok(())
+    }
+
+    async fn finish_batch(&self, tx: &mut Tx, _cut_short: bool) -> Result<(), ProjectionError> {
+        let FoldedGroups {
+            upserted,
+            deleted,
+            cleared,
+            members_deleted,
+            members_added,
+            totals,
+            known,
+        } = std::mem::take(&mut *locked(&self.fold)).finish();
+        for state in known {
+            self.rows.insert(&state.row.id.clone(), state);
+        }
+        let dialect = tx.dialect();
+        let one = |id: String| vec![id];
+        let mut statements = GROUPS.delete(dialect, text_keys(deleted.into_iter().map(one)));
+        statements.extend(GROUPS.upsert(dialect, upserted.into_iter().map(group_args).collect()));
+        // The memberships of deleted groups go first: the changes after are to what is left.
+        statements
+            .extend(MEMBERS_OF_GROUPS.delete(dialect, text_keys(cleared.into_iter().map(one))));
+        let members_deleted = members_deleted
+            .into_iter()
+            .map(|(group, member)| vec![group, member]);
+        statements.extend(MEMBERS.delete(dialect, text_keys(members_deleted)));
+        let members_added = members_added
+            .into_iter()
+            .map(|(group, member, kind)| vec![group, member, kind]);
+        statements.extend(MEMBERS.insert_new(dialect, text_keys(members_added)));
+        for (instance_id, by) in totals {
+            statements.push(totals::change(totals::GROUP_TOTALS, &instance_id, by));
+        }
+        tx.write_all(statements).await?;
+        Ok(())
+    }
 }
 
 /// The live group of `instance_id` named `display_name` (any case) that SCIM does not manage

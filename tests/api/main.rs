@@ -8,6 +8,7 @@ mod admin_api;
 mod admins;
 mod audit;
 mod auth;
+mod batch_statements;
 mod binary;
 mod bulk;
 mod console;
