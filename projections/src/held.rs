@@ -63,6 +63,28 @@ impl<T> Slot<T> {
     }
 }
 
+/// What a projection gathers over one batch's events (rows folded, totals' deltas) and writes
+/// in `finish_batch`: emptied as each batch starts (`take`), so that nothing of a failed batch
+/// survives into the next.
+pub struct Gathered<T>(Mutex<T>);
+
+impl<T: Default> Default for Gathered<T> {
+    fn default() -> Self {
+        Self(Mutex::new(T::default()))
+    }
+}
+
+impl<T: Default> Gathered<T> {
+    pub fn with<R>(&self, change: impl FnOnce(&mut T) -> R) -> R {
+        change(&mut locked(&self.0))
+    }
+
+    /// What was gathered, leaving it empty.
+    pub fn take(&self) -> T {
+        std::mem::take(&mut *locked(&self.0))
+    }
+}
+
 /// Only what a batch leaves for the next is kept under these locks: a value left half-updated
 /// by a panic is still usable (at worst the next batch does not continue from it).
 pub(crate) fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

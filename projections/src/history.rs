@@ -15,7 +15,7 @@ use crate::db::set_based::{Kind, Shape};
 use crate::db::{Sql, SqlArg, Tx};
 use crate::error::ProjectionError;
 use crate::event_log::{DomainEvent, RecordedEvent};
-use crate::held::{locked, Held};
+use crate::held::{Gathered, Held};
 use crate::runner::Projection;
 use aggregates::group::{GroupEvent, Member};
 use aggregates::user::UserEvent;
@@ -26,7 +26,6 @@ use memberships::Memberships;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::{Mutex, MutexGuard};
 
 /// The names of the entities it touched are held (see `Held`), those a batch needs besides
 /// read in one statement before it applies (`prepare_batch`): each event would otherwise read
@@ -35,7 +34,7 @@ use std::sync::{Mutex, MutexGuard};
 #[derive(Default)]
 pub struct History {
     names: Held<Option<String>>,
-    batch: Mutex<Batch>,
+    gathered: Gathered<Batch>,
 }
 
 /// The columns of a `HistoryEntry`, in a form queries can select.
@@ -222,7 +221,7 @@ impl Projection for History {
 
     fn start_batch(&self, continuing: bool) {
         self.names.start_batch(continuing);
-        *self.batch() = Batch::default();
+        self.gathered.take();
     }
 
     /// Reads, in one statement each, the stored members of every group the batch deletes and
@@ -255,7 +254,8 @@ impl Projection for History {
         for id in &wanted {
             self.names.insert(id, found.remove(id));
         }
-        self.batch().memberships = Memberships::new(stored);
+        self.gathered
+            .with(|batch| batch.memberships = Memberships::new(stored));
         Ok(())
     }
 
@@ -264,7 +264,8 @@ impl Projection for History {
         let id = recorded.aggregate_id.as_str();
         let name = match new_name {
             Some(name) => {
-                self.batch().renamed.insert(id.to_string(), name.clone());
+                self.gathered
+                    .with(|batch| batch.renamed.insert(id.to_string(), name.clone()));
                 self.names.insert(id, Some(name.clone()));
                 Some(name)
             }
@@ -298,13 +299,10 @@ impl Projection for History {
 
     /// Each name given and each membership changed in the batch, written once.
     async fn finish_batch(&self, tx: &mut Tx, _cut_short: bool) -> Result<(), ProjectionError> {
-        let (renamed, mut memberships) = {
-            let mut batch = self.batch();
-            (
-                std::mem::take(&mut batch.renamed),
-                std::mem::take(&mut batch.memberships),
-            )
-        };
+        let Batch {
+            renamed,
+            mut memberships,
+        } = self.gathered.take();
         let dialect = tx.dialect();
         let names = renamed
             .into_iter()
@@ -341,10 +339,6 @@ fn names_wanted(events: &[RecordedEvent]) -> BTreeSet<String> {
 }
 
 impl History {
-    fn batch(&self) -> MutexGuard<'_, Batch> {
-        locked(&self.batch)
-    }
-
     /// The latest name of user or group `id` applied so far, if it had one: held since
     /// `prepare_batch`, read only if it was not.
     async fn name_of(&self, tx: &mut Tx, id: &str) -> Result<Option<String>, ProjectionError> {
@@ -368,23 +362,19 @@ impl History {
         event: &GroupEvent,
     ) -> Result<(), ProjectionError> {
         let group_id = entry.recorded.aggregate_id.as_str();
-        let remaining = {
-            let mut batch = self.batch();
-            match event {
-                GroupEvent::GroupMemberAdded { member } => {
-                    batch
-                        .memberships
-                        .add(group_id, member.id.as_str(), member.kind.as_str());
-                    return Ok(());
-                }
-                GroupEvent::GroupMemberRemoved { member } => {
-                    batch.memberships.remove(group_id, member.id.as_str());
-                    return Ok(());
-                }
-                GroupEvent::GroupDeleted => batch.memberships.delete(group_id),
-                _ => return Ok(()),
+        let remaining = self.gathered.with(|batch| match event {
+            GroupEvent::GroupMemberAdded { member } => {
+                let kind = member.kind.as_str();
+                batch.memberships.add(group_id, member.id.as_str(), kind);
+                Vec::new()
             }
-        };
+            GroupEvent::GroupMemberRemoved { member } => {
+                batch.memberships.remove(group_id, member.id.as_str());
+                Vec::new()
+            }
+            GroupEvent::GroupDeleted => batch.memberships.delete(group_id),
+            _ => Vec::new(),
+        });
         for (member_id, member_type) in &remaining {
             let name = self.name_of(tx, member_id).await?;
             let named = Named {

@@ -36,8 +36,8 @@ use std::sync::Arc;
 pub fn all() -> Vec<Arc<dyn Projection>> {
     vec![
         Arc::new(chain::sealer::Sealer::default()),
-        Arc::new(scim_users::ScimUsers),
-        Arc::new(user_emails::UserEmails),
+        Arc::new(scim_users::ScimUsers::default()),
+        Arc::new(user_emails::UserEmails::default()),
         Arc::new(scim_groups::ScimGroups::default()),
         Arc::new(directory::Directory::default()),
         Arc::new(history::History::default()),

@@ -4,18 +4,24 @@
 use crate::db::{Db, DbError, Sql, Tx};
 use crate::error::ProjectionError;
 use crate::event_log::{DomainEvent, RecordedEvent};
+use crate::held::Gathered;
 use crate::runner::Projection;
 use crate::totals;
 use aggregates::values::case_insensitive_key;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
+mod batch;
 mod row;
 mod with_groups;
 pub use row::{user_row_change, MissingUserRow, Profile, UserRowChange};
 pub use with_groups::{user_with_groups_columns, UserWithGroups};
 
-pub struct ScimUsers;
+/// The users' rows as a batch's events leave them, written once per batch.
+#[derive(Default)]
+pub struct ScimUsers {
+    gathered: Gathered<batch::Batch>,
+}
 
 /// The columns of a `UserRecord`, in a form list queries can select.
 pub const USER_COLUMNS: &str = "id, instance_id, user_name, external_id, active, attributes, \
@@ -88,13 +94,6 @@ pub async fn find_manager(
     Ok(found.map(|found| found.id))
 }
 
-#[derive(sqlx::FromRow, serde::Deserialize)]
-struct StoredProfile {
-    user_name: String,
-    external_id: Option<String>,
-    attributes: String,
-}
-
 #[async_trait]
 impl Projection for ScimUsers {
     fn name(&self) -> &'static str {
@@ -111,86 +110,52 @@ impl Projection for ScimUsers {
         &["scim_users", totals::USER_TOTALS]
     }
 
+    fn start_batch(&self, _continuing: bool) {
+        self.gathered.take();
+    }
+
+    async fn prepare_batch(
+        &self,
+        tx: &mut Tx,
+        events: &[RecordedEvent],
+    ) -> Result<(), ProjectionError> {
+        let unread = self.gathered.with(|batch| batch.unread(events));
+        let read = read_rows(tx, unread.clone()).await?;
+        self.gathered.with(|batch| batch.read(unread, read));
+        Ok(())
+    }
+
     async fn apply(&self, tx: &mut Tx, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
         let DomainEvent::User(event) = &recorded.event else {
             return Ok(());
         };
         let id = recorded.aggregate_id.as_str();
-        let at = recorded.metadata.occurred_at.as_str();
-        let instance_id = recorded.metadata.instance_id.as_str();
-        let sql = match user_row_change(recorded, event) {
-            UserRowChange::Insert { row, display_name } => {
-                tx.defer(totals::change(totals::USER_TOTALS, instance_id, 1))
-                    .await?;
-                let user_name_key = case_insensitive_key(&row.user_name);
-                let display_name_key = display_name.as_deref().map(case_insensitive_key);
-                Sql::new(
-                    "INSERT INTO scim_users (id, instance_id, user_name, user_name_key, external_id,
-                         display_name, display_name_key, active, attributes, version,
-                         created_position, created_at, last_modified)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-                )
-                .bind(row.id)
-                .bind(row.instance_id)
-                .bind(row.user_name)
-                .bind(user_name_key)
-                .bind(row.external_id)
-                .bind(display_name)
-                .bind(display_name_key)
-                .bind(row.active)
-                .bind(row.attributes)
-                .bind(row.version)
-                .bind(row.created_position)
-                .bind(row.created_at)
-                .bind(row.last_modified)
-            }
-            UserRowChange::Edit(changes) => {
-                let stored: Option<StoredProfile> = tx
-                    .fetch_optional(
-                        &Sql::new(
-                            "SELECT user_name, external_id, attributes FROM scim_users WHERE id = $1",
-                        )
-                        .bind(id),
-                    )
-                    .await?;
-                let Some(stored) = stored else {
-                    return Err(ProjectionError::missing_row(self.name(), "user", recorded));
-                };
-                let mut profile =
-                    Profile::from_row(stored.user_name, stored.external_id, &stored.attributes);
-                profile.edit(changes);
-                let display = profile.display_name();
-                Sql::new(
-                    "UPDATE scim_users
-                        SET user_name = $2, user_name_key = $3, external_id = $4,
-                            display_name = $5, display_name_key = $6, active = $7,
-                            attributes = $8, version = $9, last_modified = $10
-                      WHERE id = $1",
-                )
-                .bind(id)
-                .bind(profile.user_name.as_str())
-                .bind(case_insensitive_key(&profile.user_name))
-                .bind(profile.external_id.as_deref())
-                .bind(display.clone())
-                .bind(display.as_deref().map(case_insensitive_key))
-                .bind(profile.active())
-                .bind(profile.attributes_text())
-                .bind(recorded.sequence)
-                .bind(at)
-            }
-            UserRowChange::Touch => {
-                Sql::new("UPDATE scim_users SET version = $2, last_modified = $3 WHERE id = $1")
-                    .bind(id)
-                    .bind(recorded.sequence)
-                    .bind(at)
-            }
-            UserRowChange::Delete => {
-                tx.defer(totals::change(totals::USER_TOTALS, instance_id, -1))
-                    .await?;
-                Sql::new("DELETE FROM scim_users WHERE id = $1").bind(id)
-            }
-        };
-        tx.defer(sql).await?;
+        // Every user of the batch is read in `prepare_batch`; this is for a caller that did
+        // not prepare.
+        if !self.gathered.with(|batch| batch.rows.contains_key(id)) {
+            let unread = vec![id.to_string()];
+            let read = read_rows(tx, unread.clone()).await?;
+            self.gathered.with(|batch| batch.read(unread, read));
+        }
+        let change = user_row_change(recorded, event);
+        self.gathered
+            .with(|batch| batch.apply(recorded, change))
+            .map_err(|MissingUserRow| ProjectionError::missing_row(self.name(), "user", recorded))
+    }
+
+    async fn finish_batch(&self, tx: &mut Tx, _cut_short: bool) -> Result<(), ProjectionError> {
+        let batch = self.gathered.take();
+        tx.write_all(batch.statements(tx.dialect())).await?;
         Ok(())
     }
+}
+
+/// The stored rows of `ids` (those that have one), in one statement on PostgreSQL.
+async fn read_rows(tx: &mut Tx, ids: Vec<String>) -> Result<Vec<UserRecord>, DbError> {
+    let keys = ids.into_iter().map(|id| vec![id.into()]).collect();
+    let mut rows = Vec::new();
+    for sql in batch::SCIM_USERS.select_by_keys(tx.dialect(), USER_COLUMNS, keys) {
+        rows.extend(tx.fetch_all::<UserRecord>(&sql).await?);
+    }
+    Ok(rows)
 }

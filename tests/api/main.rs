@@ -41,6 +41,7 @@ mod membership_history;
 mod metrics;
 mod okta;
 mod onelogin;
+mod projector_batches;
 mod provisioning_log;
 mod provisioning_log_triage;
 mod query_plans;

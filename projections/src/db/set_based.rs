@@ -100,6 +100,17 @@ impl Shape {
         self.insert(dialect, rows, "DO NOTHING")
     }
 
+    /// Each row inserted, or the row with its key changed by `set` (`column = …`, which may
+    /// name the row's values as `excluded.column`): for accumulating writes (totals).
+    pub fn insert_or_update(
+        &self,
+        dialect: Dialect,
+        rows: Vec<Vec<SqlArg>>,
+        set: &str,
+    ) -> Vec<Sql> {
+        self.insert(dialect, rows, &format!("DO UPDATE SET {set}"))
+    }
+
     /// The rows with these keys (each one value per key column, in `key` order) deleted.
     pub fn delete(&self, dialect: Dialect, keys: Vec<Vec<SqlArg>>) -> Vec<Sql> {
         let head = format!("DELETE FROM {} WHERE", self.table);

@@ -5,6 +5,7 @@ pub mod admin_api;
 pub mod audit_trail;
 pub mod cli;
 pub mod postgres;
+pub mod projector_batches;
 pub mod receiver;
 pub mod refusals;
 pub mod server;
