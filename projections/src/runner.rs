@@ -219,12 +219,20 @@ impl Projector {
 
     /// Applies everything committed so far, batch after batch.
     pub async fn catch_up(&self) -> Result<Position, ProjectionError> {
-        self.catch_up_reporting(BATCH_SIZE, |_| {}).await
+        self.catch_up_reporting(|_| {}).await
     }
 
-    /// As `catch_up`, in batches of up to `batch_size` events (`REBUILD_BATCH_SIZE` for a
-    /// rebuild), telling `report` how many events each batch applied.
+    /// As `catch_up`, telling `report` how many events each batch applied.
     pub async fn catch_up_reporting(
+        &self,
+        report: impl Fn(usize),
+    ) -> Result<Position, ProjectionError> {
+        self.catch_up_in_batches(BATCH_SIZE, report).await
+    }
+
+    /// As `catch_up_reporting`, in batches of up to `batch_size` events (`REBUILD_BATCH_SIZE`
+    /// for a rebuild).
+    pub async fn catch_up_in_batches(
         &self,
         batch_size: i64,
         report: impl Fn(usize),

@@ -127,7 +127,7 @@ pub async fn rebuild(store: &Store, progress: impl Fn(usize)) -> Result<usize, A
     let applied = Cell::new(0usize);
     store
         .projector
-        .catch_up_reporting(REBUILD_BATCH_SIZE, |batch| {
+        .catch_up_in_batches(REBUILD_BATCH_SIZE, |batch| {
             applied.set(applied.get() + batch);
             progress(applied.get());
         })

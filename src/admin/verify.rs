@@ -185,7 +185,7 @@ async fn rebuild_into(
     // Atomic rather than a Cell, so that the admin API can run a verification on its runtime.
     let applied = AtomicUsize::new(0);
     projector
-        .catch_up_reporting(REBUILD_BATCH_SIZE, |batch| {
+        .catch_up_in_batches(REBUILD_BATCH_SIZE, |batch| {
             let so_far = applied.fetch_add(batch, Ordering::Relaxed) + batch;
             progress(VerifyStep::Applied(so_far));
         })
