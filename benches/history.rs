@@ -6,7 +6,9 @@
 //! The log is written the way IdPs write it: a real `scimd serve` over a fresh store, fed
 //! over HTTP by concurrent clients creating users, changing them and grouping them.
 //!
-//! `cargo bench --bench history [-- --events N] [--store sqlite|postgres|both]`
+//! `cargo bench --bench history [-- --events N] [--store sqlite|postgres|both]
+//! [--baseline path/to/another/scimd]`: with `--baseline`, that build's `rebuild` and `verify`
+//! are timed too, on the same log, just before this build's: old and new side by side.
 
 #[path = "../tests/api/common/postgres.rs"]
 #[allow(dead_code)]
@@ -35,15 +37,18 @@ type Failure = Box<dyn std::error::Error + Send + Sync>;
 struct Options {
     events: usize,
     stores: Vec<&'static str>,
+    baseline: Option<String>,
 }
 
 fn options() -> Result<Options, Failure> {
     let mut events = 100_000;
     let mut stores = vec!["sqlite", "postgres"];
+    let mut baseline = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--events" => events = args.next().ok_or("--events needs a number")?.parse()?,
+            "--baseline" => baseline = Some(args.next().ok_or("--baseline needs a path")?),
             "--store" => {
                 stores = match args.next().as_deref() {
                     Some("sqlite") => vec!["sqlite"],
@@ -59,7 +64,11 @@ fn options() -> Result<Options, Failure> {
             other => return Err(format!("unknown argument {other}").into()),
         }
     }
-    Ok(Options { events, stores })
+    Ok(Options {
+        events,
+        stores,
+        baseline,
+    })
 }
 
 fn main() -> Result<(), Failure> {
@@ -77,6 +86,12 @@ fn main() -> Result<(), Failure> {
         );
         let written = runtime.block_on(write_log(&url, options.events))?;
         println!("{written}");
+        if let Some(baseline) = &options.baseline {
+            let label = format!("{store} (baseline {baseline})");
+            let (rebuilt, verified) = rebuild_and_verify(Some(baseline), &url)?;
+            println!("{label}: {rebuilt}");
+            println!("{label}: {verified}");
+        }
         measure(&url, store)?;
         runtime.block_on(console_pages::measure(&url, store))?;
     }
@@ -217,14 +232,33 @@ async fn answer(path: &str, response: reqwest::Response) -> Result<Value, Failur
     Ok(body)
 }
 
-fn measure(url: &str, store: &str) -> Result<(), Failure> {
-    let rebuilt: Value = serde_json::from_str(&scimd(url, &["rebuild", "--json"])?)?;
+/// `scimd rebuild`, then `scimd verify`, by `program` (this build's scimd if `None`): what
+/// each took.
+fn rebuild_and_verify(program: Option<&str>, url: &str) -> Result<(String, String), Failure> {
+    let run = |args: &[&str]| match program {
+        Some(program) => server::run_program(program, url, args, Stdio::null()),
+        None => scimd(url, args),
+    };
+    let rebuilt: Value = serde_json::from_str(&run(&["rebuild", "--json"])?)?;
     let events = rebuilt["events"].as_f64().unwrap_or_default();
     let seconds = rebuilt["seconds"].as_f64().unwrap_or_default();
-    println!(
-        "{store}: rebuild of {events} events: {seconds:.2} s ({:.0} events/s)",
+    let rebuilt = format!(
+        "rebuild of {events} events: {seconds:.2} s ({:.0} events/s)",
         events / seconds
     );
+    let started = Instant::now();
+    let verified: Value = serde_json::from_str(&run(&["verify", "--json"])?)?;
+    let verified = format!(
+        "verify: identical = {}, {:.2} s",
+        verified["identical"],
+        started.elapsed().as_secs_f64()
+    );
+    Ok((rebuilt, verified))
+}
+
+fn measure(url: &str, store: &str) -> Result<(), Failure> {
+    let (rebuilt, verified) = rebuild_and_verify(None, url)?;
+    println!("{store}: {rebuilt}");
     for format in ["jsonl", "csv"] {
         let export = export(url, format)?;
         println!(
@@ -236,13 +270,7 @@ fn measure(url: &str, store: &str) -> Result<(), Failure> {
             export.peak_kb as f64 / 1024.0
         );
     }
-    let started = Instant::now();
-    let verified: Value = serde_json::from_str(&scimd(url, &["verify", "--json"])?)?;
-    println!(
-        "{store}: verify: identical = {}, {:.2} s",
-        verified["identical"],
-        started.elapsed().as_secs_f64()
-    );
+    println!("{store}: {verified}");
     let started = Instant::now();
     let user = [
         "show",

@@ -35,7 +35,17 @@ pub fn start_server(url: &str, args: &[&str]) -> Result<(Child, String), Failure
 /// Runs `scimd args` over the store at `url` to completion, its standard error to `stderr`;
 /// its stdout.
 pub fn run_scimd(url: &str, args: &[&str], stderr: Stdio) -> Result<String, Failure> {
-    let output = Command::new(env!("CARGO_BIN_EXE_scimd"))
+    run_program(env!("CARGO_BIN_EXE_scimd"), url, args, stderr)
+}
+
+/// As `run_scimd`, with the scimd binary at `program` (another build, to compare with).
+pub fn run_program(
+    program: &str,
+    url: &str,
+    args: &[&str],
+    stderr: Stdio,
+) -> Result<String, Failure> {
+    let output = Command::new(program)
         .args(args)
         .env("SCIMD_DATABASE_URL", url)
         .env("RUST_LOG", "warn")

@@ -11,24 +11,30 @@ mod query;
 
 pub use query::{entities_once_named, history_page, history_statement, HistoryQuery};
 
-use crate::db::{Sql, Tx};
+use crate::db::set_based::{Kind, Shape};
+use crate::db::{Sql, SqlArg, Tx};
 use crate::error::ProjectionError;
 use crate::event_log::{DomainEvent, RecordedEvent};
-use crate::held::Held;
+use crate::held::{Gathered, Held};
 use crate::runner::Projection;
 use aggregates::group::{GroupEvent, Member};
 use aggregates::user::UserEvent;
 use aggregates::values::case_insensitive_key;
 use async_trait::async_trait;
 use cqrs_es::DomainEvent as _;
+use memberships::Memberships;
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-/// The names of the entities it touched are held (see `Held`): each event would otherwise
-/// read its entity's name back, a round trip each.
+/// The names of the entities it touched are held (see `Held`), those a batch needs besides
+/// read in one statement before it applies (`prepare_batch`): each event would otherwise read
+/// its entity's name back, a round trip each. Names given and memberships changed are
+/// gathered over the batch and written at its end, once per row.
 #[derive(Default)]
 pub struct History {
     names: Held<Option<String>>,
+    gathered: Gathered<Batch>,
 }
 
 /// The columns of a `HistoryEntry`, in a form queries can select.
@@ -126,51 +132,39 @@ fn member_of(event: &DomainEvent) -> Option<&Member> {
     }
 }
 
+/// The name `event` gives its user or group, if it gives one.
+fn given_name(event: &DomainEvent) -> Option<String> {
+    match event {
+        DomainEvent::User(
+            UserEvent::UserCreated { user_name, .. } | UserEvent::UserImported { user_name, .. },
+        ) => Some(user_name.as_str().to_string()),
+        DomainEvent::User(UserEvent::UserUpdated { changes }) => changes
+            .iter()
+            .find(|change| change.attribute == "userName")
+            .and_then(|change| change.new.as_ref())
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        DomainEvent::Group(
+            GroupEvent::GroupCreated { display_name, .. }
+            | GroupEvent::GroupImported { display_name, .. },
+        ) => Some(display_name.as_str().to_string()),
+        DomainEvent::Group(GroupEvent::GroupRenamed {
+            new_display_name, ..
+        }) => Some(new_display_name.as_str().to_string()),
+        _ => None,
+    }
+}
+
 /// The event's type, the kind of entity it is about, the name it gives that entity (if any),
 /// and its fields.
 fn describe(event: &DomainEvent) -> (String, &'static str, Option<String>, Value) {
-    let (event_type, entity, name, payload) = match event {
-        DomainEvent::User(event) => {
-            let name = match event {
-                UserEvent::UserCreated { user_name, .. }
-                | UserEvent::UserImported { user_name, .. } => Some(user_name.as_str().to_string()),
-                UserEvent::UserUpdated { changes } => changes
-                    .iter()
-                    .find(|change| change.attribute == "userName")
-                    .and_then(|change| change.new.as_ref())
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-                _ => None,
-            };
-            (
-                event.event_type(),
-                "User",
-                name,
-                serde_json::to_value(event),
-            )
-        }
-        DomainEvent::Group(event) => {
-            let name = match event {
-                GroupEvent::GroupCreated { display_name, .. }
-                | GroupEvent::GroupImported { display_name, .. } => {
-                    Some(display_name.as_str().to_string())
-                }
-                GroupEvent::GroupRenamed {
-                    new_display_name, ..
-                } => Some(new_display_name.as_str().to_string()),
-                _ => None,
-            };
-            (
-                event.event_type(),
-                "Group",
-                name,
-                serde_json::to_value(event),
-            )
-        }
+    let name = given_name(event);
+    let (event_type, entity, payload) = match event {
+        DomainEvent::User(event) => (event.event_type(), "User", serde_json::to_value(event)),
+        DomainEvent::Group(event) => (event.event_type(), "Group", serde_json::to_value(event)),
         DomainEvent::Settings(event) => (
             event.event_type(),
             "InstanceSettings",
-            None,
             serde_json::to_value(event),
         ),
     };
@@ -184,7 +178,23 @@ fn describe(event: &DomainEvent) -> (String, &'static str, Option<String>, Value
 
 #[derive(sqlx::FromRow, serde::Deserialize)]
 struct Name {
+    entity_id: String,
     name: String,
+}
+
+/// Each entity's latest name.
+const NAMES: Shape = Shape {
+    table: "history_names",
+    key: &["entity_id"],
+    columns: &[("entity_id", Kind::Text), ("name", Kind::Text)],
+};
+
+/// What a batch gathers and writes once at its end.
+#[derive(Default)]
+struct Batch {
+    /// The latest name each entity was given in the batch.
+    renamed: BTreeMap<String, String>,
+    memberships: Memberships,
 }
 
 #[async_trait]
@@ -211,6 +221,42 @@ impl Projection for History {
 
     fn start_batch(&self, continuing: bool) {
         self.names.start_batch(continuing);
+        self.gathered.take();
+    }
+
+    /// Reads, in one statement each, the stored members of every group the batch deletes and
+    /// the stored names of every entity and member it names without naming it first itself.
+    async fn prepare_batch(
+        &self,
+        tx: &mut Tx,
+        events: &[RecordedEvent],
+    ) -> Result<(), ProjectionError> {
+        let deleted: BTreeSet<&str> = events
+            .iter()
+            .filter(|recorded| {
+                matches!(recorded.event, DomainEvent::Group(GroupEvent::GroupDeleted))
+            })
+            .map(|recorded| recorded.aggregate_id.as_str())
+            .collect();
+        let stored = memberships::stored_members(tx, deleted).await?;
+        let mut wanted = names_wanted(events);
+        wanted.extend(stored.iter().map(|member| member.member_id.clone()));
+        wanted.retain(|id| self.names.get(id).is_none());
+        let keys = wanted
+            .iter()
+            .map(|id| vec![SqlArg::from(id.as_str())])
+            .collect();
+        let mut found = HashMap::new();
+        for sql in NAMES.select_by_keys(tx.dialect(), "entity_id, name", keys) {
+            let rows: Vec<Name> = tx.fetch_all(&sql).await?;
+            found.extend(rows.into_iter().map(|row| (row.entity_id, row.name)));
+        }
+        for id in &wanted {
+            self.names.insert(id, found.remove(id));
+        }
+        self.gathered
+            .with(|batch| batch.memberships = Memberships::new(stored));
+        Ok(())
     }
 
     async fn apply(&self, tx: &mut Tx, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
@@ -218,13 +264,8 @@ impl Projection for History {
         let id = recorded.aggregate_id.as_str();
         let name = match new_name {
             Some(name) => {
-                let upsert = Sql::new(
-                    "INSERT INTO history_names (entity_id, name) VALUES ($1, $2)
-                     ON CONFLICT (entity_id) DO UPDATE SET name = excluded.name",
-                )
-                .bind(id)
-                .bind(name.as_str());
-                tx.defer(upsert).await?;
+                self.gathered
+                    .with(|batch| batch.renamed.insert(id.to_string(), name.clone()));
                 self.names.insert(id, Some(name.clone()));
                 Some(name)
             }
@@ -251,22 +292,99 @@ impl Projection for History {
         tx.defer_row(entry.insert("history_entries", named.as_ref()))
             .await?;
         if let DomainEvent::Group(event) = &recorded.event {
-            memberships::apply(tx, &entry, event).await?;
+            self.apply_to_members(tx, &entry, event).await?;
+        }
+        Ok(())
+    }
+
+    /// Each name given and each membership changed in the batch, written once.
+    async fn finish_batch(&self, tx: &mut Tx, _cut_short: bool) -> Result<(), ProjectionError> {
+        let Batch {
+            renamed,
+            mut memberships,
+        } = self.gathered.take();
+        let dialect = tx.dialect();
+        let names = renamed
+            .into_iter()
+            .map(|(id, name)| vec![SqlArg::from(id), SqlArg::from(name)])
+            .collect();
+        let mut writes = NAMES.upsert(dialect, names);
+        writes.extend(memberships::writes(dialect, &mut memberships));
+        for sql in writes {
+            tx.defer(sql).await?;
         }
         Ok(())
     }
 }
 
+/// The entities and members `events` name without giving them a name first: whose names
+/// must be read.
+fn names_wanted(events: &[RecordedEvent]) -> BTreeSet<String> {
+    let mut named = HashSet::new();
+    let mut wanted = BTreeSet::new();
+    for recorded in events {
+        let id = recorded.aggregate_id.as_str();
+        if given_name(&recorded.event).is_some() {
+            named.insert(id);
+        } else if !named.contains(id) {
+            wanted.insert(id.to_string());
+        }
+        if let Some(member) = member_of(&recorded.event) {
+            if !named.contains(member.id.as_str()) {
+                wanted.insert(member.id.as_str().to_string());
+            }
+        }
+    }
+    wanted
+}
+
 impl History {
-    /// The latest name of user or group `id` applied so far, if it had one.
+    /// The latest name of user or group `id` applied so far, if it had one: held since
+    /// `prepare_batch`, read only if it was not.
     async fn name_of(&self, tx: &mut Tx, id: &str) -> Result<Option<String>, ProjectionError> {
         if let Some(name) = self.names.get(id) {
             return Ok(name);
         }
-        let sql = Sql::new("SELECT name FROM history_names WHERE entity_id = $1").bind(id);
+        let sql =
+            Sql::new("SELECT entity_id, name FROM history_names WHERE entity_id = $1").bind(id);
         let found: Option<Name> = tx.fetch_optional(&sql).await?;
         let name = found.map(|found| found.name);
         self.names.insert(id, name.clone());
         Ok(name)
+    }
+
+    /// Keeps the members of `entry`'s group up to date with `event`; a deletion is entered
+    /// once per member the group still had, naming it by its name then.
+    async fn apply_to_members(
+        &self,
+        tx: &mut Tx,
+        entry: &Entry<'_>,
+        event: &GroupEvent,
+    ) -> Result<(), ProjectionError> {
+        let group_id = entry.recorded.aggregate_id.as_str();
+        let remaining = self.gathered.with(|batch| match event {
+            GroupEvent::GroupMemberAdded { member } => {
+                let kind = member.kind.as_str();
+                batch.memberships.add(group_id, member.id.as_str(), kind);
+                Vec::new()
+            }
+            GroupEvent::GroupMemberRemoved { member } => {
+                batch.memberships.remove(group_id, member.id.as_str());
+                Vec::new()
+            }
+            GroupEvent::GroupDeleted => batch.memberships.delete(group_id),
+            _ => Vec::new(),
+        });
+        for (member_id, member_type) in &remaining {
+            let name = self.name_of(tx, member_id).await?;
+            let named = Named {
+                kind: member_type,
+                id: member_id,
+                name: name.as_deref(),
+            };
+            tx.defer_row(entry.insert("history_group_deletions", Some(&named)))
+                .await?;
+        }
+        Ok(())
     }
 }

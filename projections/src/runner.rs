@@ -70,6 +70,11 @@ pub trait Projection: Send + Sync {
 /// Serialises projector batches across processes sharing a PostgreSQL database.
 const POSTGRES_LOCK_KEY: i64 = 0x5c1d_0001;
 const BATCH_SIZE: i64 = 500;
+/// Events a batch applies at most in a rebuild (`scimd rebuild`, `scimd verify`): a batch
+/// costs a fixed number of statements whatever its size, so larger batches spread them over
+/// more events. Memory stays bounded: the events, and the rows gathered from them, of one
+/// batch (a few megabytes for the largest events).
+pub const REBUILD_BATCH_SIZE: i64 = 5_000;
 const CHECKPOINTS: Shape = Shape {
     table: "projection_checkpoints",
     key: &["name"],
@@ -222,12 +227,22 @@ impl Projector {
         &self,
         report: impl Fn(usize),
     ) -> Result<Position, ProjectionError> {
+        self.catch_up_in_batches(BATCH_SIZE, report).await
+    }
+
+    /// As `catch_up_reporting`, in batches of up to `batch_size` events (`REBUILD_BATCH_SIZE`
+    /// for a rebuild).
+    pub async fn catch_up_in_batches(
+        &self,
+        batch_size: i64,
+        report: impl Fn(usize),
+    ) -> Result<Position, ProjectionError> {
         loop {
-            let batch = self.run_batch().await?;
+            let batch = self.run_batch(batch_size).await?;
             report(batch.events);
             let reached = batch.all_reached();
             self.advance(reached);
-            if batch.events < BATCH_SIZE as usize {
+            if (batch.events as i64) < batch_size {
                 return Ok(reached);
             }
         }
@@ -416,9 +431,9 @@ impl Projector {
 
     /// One transaction: the next events after the slowest checkpoint, applied to each
     /// projection that has not seen them.
-    async fn run_batch(&self) -> Result<Batch, ProjectionError> {
+    async fn run_batch(&self, batch_size: i64) -> Result<Batch, ProjectionError> {
         let mut tx = self.lock().await?;
-        let batch = self.apply_batch(&mut tx).await?;
+        let batch = self.apply_batch(&mut tx, batch_size).await?;
         if batch.events > 0 && self.abort_before_commit.load(AtomicOrdering::SeqCst) {
             tracing::error!("aborting before the projections commit, as asked");
             std::process::abort();
@@ -429,7 +444,7 @@ impl Projector {
     }
 
     /// The work of a batch, in a transaction the caller commits.
-    async fn apply_batch(&self, tx: &mut Tx) -> Result<Batch, ProjectionError> {
+    async fn apply_batch(&self, tx: &mut Tx, batch_size: i64) -> Result<Batch, ProjectionError> {
         let sent_before = tx.statements_sent();
         let recorded = Self::checkpoints(tx).await?;
         let mut reached: Vec<Position> = self
@@ -450,7 +465,7 @@ impl Projector {
             projection.start_batch(continuing);
         }
         let from = reached.iter().min().copied().unwrap_or_default();
-        let events = event_log::read_after(tx, from, BATCH_SIZE).await?;
+        let events = event_log::read_after(tx, from, batch_size).await?;
         if !events.is_empty() {
             for (projection, at) in self.projections.iter().zip(&reached) {
                 let unseen = events.partition_point(|event| event.position <= *at);
@@ -468,7 +483,7 @@ impl Projector {
             }
         }
         if !events.is_empty() {
-            let cut_short = events.len() as i64 == BATCH_SIZE;
+            let cut_short = events.len() as i64 == batch_size;
             for projection in &self.projections {
                 projection.finish_batch(tx, cut_short).await?;
             }
@@ -506,7 +521,7 @@ impl FollowUp for Projector {
             self.wake.notify_one();
             return false;
         }
-        match self.apply_batch(tx).await {
+        match self.apply_batch(tx, BATCH_SIZE).await {
             Ok(batch) => {
                 self.in_group.put(batch);
                 true

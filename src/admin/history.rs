@@ -7,6 +7,7 @@ use crate::store::Store;
 use projections::error::ProjectionError;
 use projections::history::{history_page, HistoryEntry, HistoryQuery};
 use projections::metadata::timestamp;
+use projections::runner::REBUILD_BATCH_SIZE;
 use std::cell::Cell;
 
 /// Entries read per round trip.
@@ -126,7 +127,7 @@ pub async fn rebuild(store: &Store, progress: impl Fn(usize)) -> Result<usize, A
     let applied = Cell::new(0usize);
     store
         .projector
-        .catch_up_reporting(|batch| {
+        .catch_up_in_batches(REBUILD_BATCH_SIZE, |batch| {
             applied.set(applied.get() + batch);
             progress(applied.get());
         })

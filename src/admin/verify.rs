@@ -10,7 +10,7 @@ use crate::store::{Scratch, Store};
 use projections::db::{Db, Tx};
 use projections::digest::{self, RowHash, TableDigest};
 use projections::event_log::{self, Position};
-use projections::runner::{Projection, Projector};
+use projections::runner::{Projection, Projector, REBUILD_BATCH_SIZE};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -185,7 +185,7 @@ async fn rebuild_into(
     // Atomic rather than a Cell, so that the admin API can run a verification on its runtime.
     let applied = AtomicUsize::new(0);
     projector
-        .catch_up_reporting(|batch| {
+        .catch_up_in_batches(REBUILD_BATCH_SIZE, |batch| {
             let so_far = applied.fetch_add(batch, Ordering::Relaxed) + batch;
             progress(VerifyStep::Applied(so_far));
         })

@@ -26,6 +26,7 @@ mod finding;
 mod groups;
 mod health;
 mod history;
+mod history_batches;
 mod hostile_input;
 mod https;
 mod import;

@@ -7,16 +7,18 @@
 //! event on the next start.
 
 use super::{genesis, link, Digest};
-use crate::db::{Sql, Tx};
+use crate::db::{Dialect, Sql, SqlArg, Tx};
 use crate::error::ProjectionError;
 use crate::event_log::RecordedEvent;
 use crate::held::Held;
 use crate::hex::to_hex;
 use crate::runner::Projection;
 use async_trait::async_trait;
+use std::collections::{BTreeSet, HashMap};
 
 /// The sealer holds each instance's head itself (see `Held`): reading it back per event
-/// would cost a round trip each.
+/// would cost a round trip each. The heads a batch needs that are not held are read in one
+/// statement before it applies (`prepare_batch`).
 #[derive(Default)]
 pub struct Sealer {
     heads: Held<Link>,
@@ -30,6 +32,7 @@ struct Link {
 
 #[derive(sqlx::FromRow, serde::Deserialize)]
 struct Head {
+    instance_id: String,
     chain_position: i64,
     hash: String,
 }
@@ -54,6 +57,34 @@ impl Projection for Sealer {
 
     fn start_batch(&self, continuing: bool) {
         self.heads.start_batch(continuing);
+    }
+
+    async fn prepare_batch(
+        &self,
+        tx: &mut Tx,
+        events: &[RecordedEvent],
+    ) -> Result<(), ProjectionError> {
+        let instances: BTreeSet<&str> = events
+            .iter()
+            .map(|event| event.metadata.instance_id.as_str())
+            .filter(|instance_id| self.heads.get(instance_id).is_none())
+            .collect();
+        let mut stored = HashMap::new();
+        for sql in heads_sql(tx.dialect(), &instances) {
+            let heads: Vec<Head> = tx.fetch_all(&sql).await?;
+            stored.extend(
+                heads
+                    .into_iter()
+                    .map(|head| (head.instance_id.clone(), head)),
+            );
+        }
+        for instance_id in instances {
+            self.heads.insert(
+                instance_id,
+                Link::after_head(instance_id, stored.remove(instance_id)),
+            );
+        }
+        Ok(())
     }
 
     async fn apply(&self, tx: &mut Tx, event: &RecordedEvent) -> Result<(), ProjectionError> {
@@ -89,17 +120,20 @@ impl Projection for Sealer {
 }
 
 impl Sealer {
+    /// The head of `instance_id`'s chain: held, or read if `prepare_batch` did not.
     async fn stored_head(tx: &mut Tx, instance_id: &str) -> Result<Link, ProjectionError> {
-        let head: Option<Head> = tx
-            .fetch_optional(
-                &Sql::new(
-                    "SELECT chain_position, hash FROM event_chain WHERE instance_id = $1
-                      ORDER BY chain_position DESC LIMIT 1",
-                )
-                .bind(instance_id),
-            )
-            .await?;
-        Ok(match head {
+        let mut heads = Vec::new();
+        for sql in heads_sql(tx.dialect(), &BTreeSet::from([instance_id])) {
+            heads.extend(tx.fetch_all::<Head>(&sql).await?);
+        }
+        Ok(Link::after_head(instance_id, heads.pop()))
+    }
+}
+
+impl Link {
+    /// The link a chain goes on from: its stored head, or the genesis of one not begun.
+    fn after_head(instance_id: &str, head: Option<Head>) -> Self {
+        match head {
             // A stored hash that is not hex was written by someone else; the audit reports that
             // entry, so any value will do to go on sealing.
             Some(head) => Link {
@@ -110,6 +144,53 @@ impl Sealer {
                 position: 0,
                 hash: genesis(instance_id),
             },
-        })
+        }
+    }
+}
+
+/// Reads the heads of `instances`' chains: on PostgreSQL one statement for them all (each
+/// head found by the primary key, backwards), on SQLite one per instance.
+fn heads_sql(dialect: Dialect, instances: &BTreeSet<&str>) -> Vec<Sql> {
+    const HEAD: &str = "SELECT instance_id, chain_position, hash FROM event_chain
+                         WHERE instance_id = $1 ORDER BY chain_position DESC LIMIT 1";
+    if instances.is_empty() {
+        return Vec::new();
+    }
+    match dialect {
+        Dialect::Postgres => {
+            let ids = instances.iter().map(|id| Some(id.to_string())).collect();
+            let sql = Sql::new(
+                "SELECT head.instance_id, head.chain_position, head.hash
+                   FROM unnest($1::text[]) AS wanted(instance_id)
+                   CROSS JOIN LATERAL (
+                        SELECT instance_id, chain_position, hash FROM event_chain
+                         WHERE event_chain.instance_id = wanted.instance_id
+                         ORDER BY chain_position DESC LIMIT 1) AS head",
+            );
+            vec![sql.bind(SqlArg::Texts(ids))]
+        }
+        Dialect::Sqlite => instances
+            .iter()
+            .map(|instance_id| Sql::new(HEAD).bind(*instance_id))
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_heads_of_a_batch_are_read_in_one_statement_on_postgres() {
+        let none = BTreeSet::new();
+        let one = BTreeSet::from(["acme"]);
+        let three = BTreeSet::from(["acme", "globex", "initech"]);
+        assert!(heads_sql(Dialect::Postgres, &none).is_empty());
+        let (one, three) = (
+            heads_sql(Dialect::Postgres, &one),
+            heads_sql(Dialect::Postgres, &three),
+        );
+        assert_eq!((one.len(), three.len()), (1, 1));
+        assert_eq!(one[0].text(), three[0].text());
     }
 }

@@ -22,17 +22,18 @@
 
 use super::state::{group_after, user_after, GroupState, UserState};
 use super::translate::{document, group_event, same_command, user_command, Draft, Member};
-use crate::db::{Dialect, Sql, Tx};
+use crate::db::set_based::{Kind, Shape};
+use crate::db::{Dialect, Sql, SqlArg, Tx};
 use crate::error::ProjectionError;
 use crate::event_log::{aggregate_events_between, DomainEvent, Position, RecordedEvent};
 use crate::held::Held;
 use crate::metadata::EventMetadata;
 use crate::runner::Projection;
-use aggregates::group::{Group, MemberKind};
+use aggregates::group::{Group, GroupEvent, MemberKind};
 use aggregates::user::{User, UserEvent};
 use async_trait::async_trait;
 use cqrs_es::Aggregate;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::Mutex;
 
@@ -64,6 +65,10 @@ struct Work {
     numbering: Option<Numbering>,
     /// The batch's first event is yet to come, and may continue a command begun before it.
     first: bool,
+    /// Users and groups the batch names that have no stored snapshot, as `prepare_batch`
+    /// found: not to be looked for again.
+    absent_users: HashSet<String>,
+    absent_groups: HashSet<String>,
 }
 
 struct Command {
@@ -128,6 +133,53 @@ impl Projection for Feed {
         }
     }
 
+    /// Reads, in one statement per table, the stored snapshots of the users and groups the
+    /// batch changes or names as members that are not held: each event would otherwise read
+    /// its own, a round trip each.
+    async fn prepare_batch(
+        &self,
+        tx: &mut Tx,
+        events: &[RecordedEvent],
+    ) -> Result<(), ProjectionError> {
+        let (users, groups) = snapshots_wanted(events);
+        let users: Vec<String> = users
+            .into_iter()
+            .filter(|id| self.users.get(id).is_none())
+            .collect();
+        let groups: Vec<String> = groups
+            .into_iter()
+            .filter(|id| self.groups.get(id).is_none())
+            .collect();
+        let found_users = Self::snapshots(tx, "feed_users", &users).await?;
+        let found_groups = Self::snapshots(tx, "feed_groups", &groups).await?;
+        let mut work = self.work().await;
+        work.absent_users.clear();
+        work.absent_groups.clear();
+        for id in users {
+            match found_users
+                .get(&id)
+                .and_then(|text| serde_json::from_str(text).ok())
+            {
+                Some(user) => self.users.insert(&id, user),
+                None => {
+                    work.absent_users.insert(id);
+                }
+            }
+        }
+        for id in groups {
+            match found_groups
+                .get(&id)
+                .and_then(|text| serde_json::from_str(text).ok())
+            {
+                Some(group) => self.groups.insert(&id, group),
+                None => {
+                    work.absent_groups.insert(id);
+                }
+            }
+        }
+        Ok(())
+    }
+
     async fn apply(&self, tx: &mut Tx, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
         let mut work = self.work().await;
         let first = std::mem::take(&mut work.first);
@@ -144,7 +196,8 @@ impl Projection for Feed {
                     return Ok(());
                 }
                 self.close(&mut work);
-                let mut command = self.begin(tx, recorded, event).await?;
+                let absent = work.absent_users.contains(recorded.aggregate_id.as_str());
+                let mut command = self.begin(tx, recorded, event, absent).await?;
                 if first && recorded.sequence > 1 {
                     self.recover(tx, &mut command, recorded).await?;
                 }
@@ -154,9 +207,11 @@ impl Projection for Feed {
                 self.close(&mut work);
                 let id = recorded.aggregate_id.as_str();
                 let before = match event {
-                    aggregates::group::GroupEvent::GroupCreated { .. }
-                    | aggregates::group::GroupEvent::GroupImported { .. } => None,
-                    _ => self.stored_group(tx, id).await?,
+                    GroupEvent::GroupCreated { .. } | GroupEvent::GroupImported { .. } => None,
+                    _ => {
+                        let absent = work.absent_groups.contains(id);
+                        self.stored_group(tx, id, absent).await?
+                    }
                 };
                 let after = group_after(before.clone(), event);
                 let draft = group_event(id, recorded.sequence, event, before.as_ref(), &after);
@@ -196,7 +251,7 @@ impl Projection for Feed {
         if work.ready.is_empty() && work.users.is_empty() && work.groups.is_empty() {
             return Ok(());
         }
-        let names = Self::member_names(tx, &work.ready).await?;
+        let names = Self::member_names(tx, &work).await?;
         let mut numbering = match work.numbering {
             Some(numbering) => numbering,
             None => Self::numbering(tx).await?,
@@ -256,6 +311,41 @@ impl Projection for Feed {
     }
 }
 
+/// The users and the groups whose stored snapshots `events` may need: those changed by an
+/// event other than their creation, and those named as members.
+fn snapshots_wanted(events: &[RecordedEvent]) -> (BTreeSet<String>, BTreeSet<String>) {
+    let mut users = BTreeSet::new();
+    let mut groups = BTreeSet::new();
+    for recorded in events {
+        let id = || recorded.aggregate_id.clone();
+        match &recorded.event {
+            DomainEvent::User(UserEvent::UserCreated { .. } | UserEvent::UserImported { .. }) => {}
+            DomainEvent::User(_) => {
+                users.insert(id());
+            }
+            DomainEvent::Group(event) => {
+                match event {
+                    GroupEvent::GroupCreated { .. } | GroupEvent::GroupImported { .. } => {}
+                    _ => {
+                        groups.insert(id());
+                    }
+                }
+                if let GroupEvent::GroupMemberAdded { member }
+                | GroupEvent::GroupMemberRemoved { member } = event
+                {
+                    let id = member.id.as_str().to_string();
+                    match member.kind {
+                        MemberKind::User => users.insert(id),
+                        MemberKind::Group => groups.insert(id),
+                    };
+                }
+            }
+            DomainEvent::Settings(_) => {}
+        }
+    }
+    (users, groups)
+}
+
 fn snapshot<T: serde::Serialize>(table: &str, id: &str, state: &T) -> Sql {
     let text = serde_json::to_string(state).unwrap_or_else(|_| "{}".into());
     Sql::new(format!(
@@ -294,17 +384,18 @@ impl Feed {
         work
     }
 
-    /// A command beginning at `recorded`.
+    /// A command beginning at `recorded`; `absent`: the user has no stored snapshot.
     async fn begin(
         &self,
         tx: &mut Tx,
         recorded: &RecordedEvent,
         event: &UserEvent,
+        absent: bool,
     ) -> Result<Command, ProjectionError> {
         let id = recorded.aggregate_id.as_str();
         let before = match event {
             UserEvent::UserCreated { .. } | UserEvent::UserImported { .. } => None,
-            _ => self.stored_user(tx, id).await?,
+            _ => self.stored_user(tx, id, absent).await?,
         };
         Ok(Command {
             id: id.to_string(),
@@ -395,78 +486,104 @@ impl Feed {
         }
     }
 
+    /// The user's state as held or stored; `absent`: `prepare_batch` found none stored.
     async fn stored_user(
         &self,
         tx: &mut Tx,
         id: &str,
+        absent: bool,
     ) -> Result<Option<UserState>, ProjectionError> {
         if let Some(user) = self.users.get(id) {
             return Ok(Some(user));
+        }
+        if absent {
+            return Ok(None);
         }
         let sql = Sql::new("SELECT id, snapshot FROM feed_users WHERE id = $1").bind(id);
         let row: Option<Snapshot> = tx.fetch_optional(&sql).await?;
         Ok(row.and_then(|row| serde_json::from_str(&row.snapshot).ok()))
     }
 
+    /// The group's state as held or stored; `absent`: `prepare_batch` found none stored.
     async fn stored_group(
         &self,
         tx: &mut Tx,
         id: &str,
+        absent: bool,
     ) -> Result<Option<GroupState>, ProjectionError> {
         if let Some(group) = self.groups.get(id) {
             return Ok(Some(group));
+        }
+        if absent {
+            return Ok(None);
         }
         let sql = Sql::new("SELECT id, snapshot FROM feed_groups WHERE id = $1").bind(id);
         let row: Option<Snapshot> = tx.fetch_optional(&sql).await?;
         Ok(row.and_then(|row| serde_json::from_str(&row.snapshot).ok()))
     }
 
-    /// The stored names of the members `ready` names without one: a member this process has
-    /// not seen in the batch is as the batch found it, which is as it was at the event.
+    /// The stored names of the members the ready events name without one and that
+    /// `prepare_batch` did not find absent (none, when it read them all): a member this
+    /// process has not seen in the batch is as the batch found it, which is as it was at the
+    /// event.
     async fn member_names(
         tx: &mut Tx,
-        ready: &[Ready],
+        work: &Work,
     ) -> Result<HashMap<(MemberKind, String), String>, ProjectionError> {
-        /// Well inside either store's limit of bound values.
-        const CHUNK: usize = 500;
         let mut names = HashMap::new();
         for kind in [MemberKind::User, MemberKind::Group] {
-            let mut ids: Vec<&str> = ready
+            let absent = match kind {
+                MemberKind::User => &work.absent_users,
+                MemberKind::Group => &work.absent_groups,
+            };
+            let ids: BTreeSet<String> = work
+                .ready
                 .iter()
                 .filter(|ready| ready.member_name.is_none())
                 .filter_map(|ready| ready.draft.member.as_ref())
-                .filter(|member| member.kind == kind)
-                .map(|member| member.id.as_str())
+                .filter(|member| member.kind == kind && !absent.contains(&member.id))
+                .map(|member| member.id.clone())
                 .collect();
-            ids.sort_unstable();
-            ids.dedup();
             let table = match kind {
                 MemberKind::User => "feed_users",
                 MemberKind::Group => "feed_groups",
             };
-            for chunk in ids.chunks(CHUNK) {
-                let marks = crate::db::placeholders(1, chunk.len());
-                let sql = chunk.iter().fold(
-                    Sql::new(format!(
-                        "SELECT id, snapshot FROM {table} WHERE id IN ({marks})"
-                    )),
-                    |sql, id| sql.bind(*id),
-                );
-                let rows: Vec<Snapshot> = tx.fetch_all(&sql).await?;
-                for row in rows {
-                    let name = match kind {
-                        MemberKind::User => serde_json::from_str::<UserState>(&row.snapshot)
-                            .map(|user| user.user_name),
-                        MemberKind::Group => serde_json::from_str::<GroupState>(&row.snapshot)
-                            .map(|group| group.display_name),
-                    };
-                    if let Ok(name) = name {
-                        names.insert((kind, row.id), name);
+            let ids: Vec<String> = ids.into_iter().collect();
+            for (id, snapshot) in Self::snapshots(tx, table, &ids).await? {
+                let name = match kind {
+                    MemberKind::User => {
+                        serde_json::from_str::<UserState>(&snapshot).map(|user| user.user_name)
                     }
+                    MemberKind::Group => serde_json::from_str::<GroupState>(&snapshot)
+                        .map(|group| group.display_name),
+                };
+                if let Ok(name) = name {
+                    names.insert((kind, id), name);
                 }
             }
         }
         Ok(names)
+    }
+
+    /// The stored snapshots (as JSON text) of `ids` in `table`, in one statement on
+    /// PostgreSQL.
+    async fn snapshots(
+        tx: &mut Tx,
+        table: &'static str,
+        ids: &[String],
+    ) -> Result<HashMap<String, String>, ProjectionError> {
+        let shape = Shape {
+            table,
+            key: &["id"],
+            columns: &[("id", Kind::Text), ("snapshot", Kind::Text)],
+        };
+        let keys = ids.iter().map(|id| vec![SqlArg::from(id)]).collect();
+        let mut found = HashMap::new();
+        for sql in shape.select_by_keys(tx.dialect(), "id, snapshot", keys) {
+            let rows: Vec<Snapshot> = tx.fetch_all(&sql).await?;
+            found.extend(rows.into_iter().map(|row| (row.id, row.snapshot)));
+        }
+        Ok(found)
     }
 
     /// The feed's last number, and where in the log its latest event was taken from.
