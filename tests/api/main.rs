@@ -47,6 +47,7 @@ mod read_model;
 mod receivers;
 mod replicas;
 mod roles;
+mod round_trips;
 mod settings;
 mod shutdown;
 mod statement_timeout;
