@@ -188,12 +188,65 @@ pub async fn ensure_default_instance(store: &Store) -> Result<Option<IssuedKey>,
 /// admitted again from memory while no key or instance changed (see `VerifiedKeys`), so a
 /// revocation, by any process, takes effect on the next request.
 pub async fn authenticate(store: &Store, token: &str) -> Result<Authentication, DbError> {
+    Ok(authenticate_with_settings(store, token).await?.0)
+}
+
+/// The last sequence number of an instance's settings, read by a request with its key check
+/// (see `Store::current_settings`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsSequence {
+    pub instance_id: String,
+    pub sequence: i64,
+}
+
+/// As `authenticate`, reading in the same statement as the key generation the last sequence
+/// number of the settings of the key's instance, when this process knows the key: a write
+/// then learns that its key and its instance's held settings are current in one round trip.
+pub async fn authenticate_with_settings(
+    store: &Store,
+    token: &str,
+) -> Result<(Authentication, Option<SettingsSequence>), DbError> {
     let Some(presented) = PresentedKey::parse(token) else {
-        return Ok(Authentication::Refused { holder: None });
+        return Ok((Authentication::Refused { holder: None }, None));
     };
     // Read before the key's row, so that a key held at this generation is at least as new.
-    let generation = tenancy::key_generation(&store.db).await?;
-    if let Some(credential) = store.verified_keys.admit(generation, &presented) {
+    let (generation, settings) = match store.verified_keys.instance_of(presented.key_id) {
+        Some(instance_id) => {
+            let (generation, sequence) =
+                tenancy::key_generation_and_settings(&store.db, &instance_id).await?;
+            let settings = SettingsSequence {
+                instance_id,
+                sequence,
+            };
+            (generation, Some(settings))
+        }
+        None => (tenancy::key_generation(&store.db).await?, None),
+    };
+    let authentication = authenticate_at(store, &presented, generation).await?;
+    // A key never moves to another instance; checked all the same.
+    let settings = settings.filter(|settings| match &authentication {
+        Authentication::Admitted(principal) => principal.instance_id == settings.instance_id,
+        Authentication::Refused { .. } => false,
+    });
+    Ok((authentication, settings))
+}
+
+/// The key admitted from memory, without reading the store, with the key generation it was
+/// held at: for a request that reads the generation with its own first statement, and is
+/// answered only if that generation is this one (see `http::auth`).
+pub fn admit_held(store: &Store, token: &str) -> Option<(Principal, i64)> {
+    let presented = PresentedKey::parse(token)?;
+    let (generation, credential) = store.verified_keys.admit_held(&presented)?;
+    note_use(store, &credential.id);
+    Some((principal(credential), generation))
+}
+
+async fn authenticate_at(
+    store: &Store,
+    presented: &PresentedKey<'_>,
+    generation: i64,
+) -> Result<Authentication, DbError> {
+    if let Some(credential) = store.verified_keys.admit(generation, presented) {
         note_use(store, &credential.id);
         return Ok(Authentication::Admitted(principal(credential)));
     }

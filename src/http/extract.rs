@@ -5,7 +5,7 @@ use super::connections::Peer;
 use super::json::parse_strict;
 use super::origin::origin;
 use super::router::AppState;
-use crate::admin::Principal;
+use crate::admin::{Principal, SettingsSequence};
 use crate::correlation;
 use crate::provisioning::RequestContext;
 use crate::scim::error::ScimError;
@@ -108,6 +108,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Context {
             correlation_id: correlation::current().unwrap_or_default(),
             user_agent,
             request: format!("{} {}", parts.method, parts.uri.path()),
+            settings_sequence: parts.extensions.get::<SettingsSequence>().cloned(),
         }))
     }
 }

@@ -13,7 +13,8 @@ use crate::scim::list::sort::{order, Place};
 use crate::scim::list::statements::{by_positions, groups_in_rows, Order, Statements};
 use crate::scim::list::{list_response, ListQuery, Paging};
 use crate::scim::schema::ResourceType;
-use projections::db::Sql;
+use crate::store::key_confirmation::{self, WithKeyGeneration};
+use projections::db::{Record, Sql};
 use projections::scim_groups::GroupRecord;
 use projections::scim_users::{UserRecord, UserWithGroups};
 use serde_json::Value;
@@ -97,7 +98,7 @@ async fn in_sql(
             None,
         ),
     };
-    let found = documents(state, base, resource_type, &page, with_related)
+    let found = documents(state, base, resource_type, &page, with_related, true)
         .await?
         .into_iter()
         .map(|(position, document)| Found {
@@ -150,7 +151,8 @@ async fn in_rust(
         let mut after = 0;
         loop {
             let batch = statements.scan(after, SCAN_BATCH, needs_related);
-            let candidates = documents(state, base, *resource_type, &batch, needs_related).await?;
+            let candidates =
+                documents(state, base, *resource_type, &batch, needs_related, false).await?;
             let exhausted = i64::try_from(candidates.len()).unwrap_or(i64::MAX) < SCAN_BATCH;
             for (position, document) in candidates {
                 after = position;
@@ -226,7 +228,8 @@ async fn fetch_window(
             &positions,
             with_related,
         );
-        rendered.extend(documents(state, base, resource_type, &sql, with_related).await?);
+        let found = documents(state, base, resource_type, &sql, with_related, false).await?;
+        rendered.extend(found);
     }
     // A resource deleted since the scan is left out rather than shown stale.
     Ok(window
@@ -276,19 +279,21 @@ fn respond(
 }
 
 /// The rows `sql` selects, rendered (with their related attribute when asked), with their
-/// creation positions.
+/// creation positions. `with_key_generation`: `sql` selects the key generation too
+/// (`Statements::page`), which is noted for the request (`key_confirmation`).
 async fn documents(
     state: &AppState,
     base: &str,
     resource_type: ResourceType,
     sql: &Sql,
     with_related: bool,
+    with_key_generation: bool,
 ) -> Result<Vec<(i64, Value)>, ScimError> {
     let provisioning = &state.provisioning;
     let dialect = provisioning.store().db.dialect();
     let (positions, rendered): (Vec<i64>, Vec<Value>) = match resource_type {
         ResourceType::User if groups_in_rows(resource_type, dialect, with_related) => {
-            let rows: Vec<UserWithGroups> = provisioning.read(sql).await?;
+            let rows: Vec<UserWithGroups> = read(state, sql, with_key_generation).await?;
             let mut groups = HashMap::with_capacity(rows.len());
             for row in &rows {
                 let listed = row.groups().map_err(|error| ScimError::internal(&error))?;
@@ -302,7 +307,7 @@ async fn documents(
             )
         }
         ResourceType::User => {
-            let records: Vec<UserRecord> = provisioning.read(sql).await?;
+            let records: Vec<UserRecord> = read(state, sql, with_key_generation).await?;
             let rendered = documents::users(state, &records, base, with_related).await?;
             (
                 records.iter().map(|r| r.created_position).collect(),
@@ -310,7 +315,7 @@ async fn documents(
             )
         }
         ResourceType::Group => {
-            let records: Vec<GroupRecord> = provisioning.read(sql).await?;
+            let records: Vec<GroupRecord> = read(state, sql, with_key_generation).await?;
             let rendered = documents::groups(state, &records, base, with_related).await?;
             (
                 records.iter().map(|r| r.created_position).collect(),
@@ -319,6 +324,19 @@ async fn documents(
         }
     };
     Ok(positions.into_iter().zip(rendered).collect())
+}
+
+async fn read<T: Record>(
+    state: &AppState,
+    sql: &Sql,
+    with_key_generation: bool,
+) -> Result<Vec<T>, ScimError> {
+    let provisioning = &state.provisioning;
+    if !with_key_generation {
+        return Ok(provisioning.read(sql).await?);
+    }
+    let rows: Vec<WithKeyGeneration<T>> = provisioning.read(sql).await?;
+    Ok(key_confirmation::observed(rows))
 }
 
 /// Whether the filter names the top-level attribute `name` anywhere.

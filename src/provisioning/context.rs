@@ -1,7 +1,7 @@
 //! Who is asking, on behalf of which instance, in which request: everything an event's
 //! metadata records about its origin.
 
-use crate::admin::Principal;
+use crate::admin::{Principal, SettingsSequence};
 use aggregates::values::InstanceId;
 use chrono::Utc;
 use projections::metadata::{timestamp, EventMetadata, SOURCE_SCIM};
@@ -13,6 +13,8 @@ pub struct RequestContext {
     pub user_agent: Option<String>,
     /// The method and path of the request, as the reason of the lifecycle events it causes.
     pub request: String,
+    /// The last sequence of the instance's settings, when the key check read it.
+    pub settings_sequence: Option<SettingsSequence>,
 }
 
 impl RequestContext {

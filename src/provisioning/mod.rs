@@ -75,10 +75,13 @@ impl Provisioning {
         &self,
         ctx: &RequestContext,
     ) -> Result<Arc<InstanceSettings>, ProvisioningError> {
-        Ok(self
-            .store
-            .current_settings(&ctx.principal.instance_id)
-            .await?)
+        let instance_id = &ctx.principal.instance_id;
+        let known = ctx
+            .settings_sequence
+            .as_ref()
+            .filter(|known| &known.instance_id == instance_id)
+            .map(|known| known.sequence);
+        Ok(self.store.current_settings(instance_id, known).await?)
     }
 
     /// The read-model rows a listing's query selects (see `scim::list::statements`).

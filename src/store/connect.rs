@@ -92,6 +92,14 @@ pub async fn open_sqlite(
     Ok(Db::Sqlite(store))
 }
 
+/// Prepared statements kept per PostgreSQL connection (sqlx keeps 100): every connection
+/// serves requests, the projector and the background writers alike, and their statements
+/// together number more than 100, so a lookup's statement was evicted and prepared again.
+const STATEMENT_CACHE: usize = 1_000;
+
+/// A PostgreSQL connection idle this long is checked before use (see `connect`).
+const CHECK_IDLE_AFTER: Duration = Duration::from_secs(30);
+
 /// How long a SQLite statement waits for the write lock when no timeout is set.
 const SQLITE_LOCK_WAIT: Duration = Duration::from_secs(10);
 
@@ -133,13 +141,28 @@ pub async fn connect(settings: &StoreSettings) -> Result<Db, StoreError> {
         };
         open_sqlite(url, options, &sqlx::migrate!("./migrations/sqlite"), store).await
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let mut options = PgConnectOptions::from_str(url).map_err(connect_error)?;
+        let mut options = PgConnectOptions::from_str(url)
+            .map_err(connect_error)?
+            .statement_cache_capacity(STATEMENT_CACHE);
         if let Some(timeout) = settings.statement_timeout {
             let millis = timeout.as_millis().to_string();
             options = options.options([("statement_timeout", millis.as_str())]);
         }
         let pool = PgPoolOptions::new()
             .max_connections(pool_size)
+            // sqlx pings every connection it hands out by default: a round trip before each
+            // statement, which doubled a lookup's. Only a connection idle long enough to have
+            // been dropped by the server or the network is checked; a dead one is closed and
+            // another taken.
+            .test_before_acquire(false)
+            .before_acquire(|connection, held| {
+                Box::pin(async move {
+                    if held.idle_for < CHECK_IDLE_AFTER {
+                        return Ok(true);
+                    }
+                    sqlx::Connection::ping(connection).await.map(|()| true)
+                })
+            })
             .connect_with(options)
             .await
             .map_err(connect_error)?;

@@ -6,6 +6,7 @@ pub mod admins;
 mod claims;
 mod commands;
 mod connect;
+pub mod key_confirmation;
 pub mod key_uses;
 mod membership;
 pub mod metrics;

@@ -4,7 +4,9 @@
 //! Whoever changes them (this process, the CLI, another replica on the same database), the
 //! change is an event appended to the settings aggregate, and events are never edited: an
 //! aggregate whose last sequence number is unchanged is unchanged. So every request reads that
-//! number (`last_sequence_of`: one row of the events table's primary key, read backwards), and
+//! number (one row of the events table's primary key, read backwards: with the key check's
+//! statement when the request's key is held, `tenancy::key_generation_and_settings`, otherwise
+//! `last_sequence_of`), and
 //! uses the held settings only when they were loaded at that very number. The number is read
 //! before the settings are loaded and held with them, so held settings are never older than
 //! their number says: a change that commits in between makes them newer, and the next request,
@@ -61,14 +63,20 @@ impl HeldSettings {
 
 impl Store {
     /// The current settings of an instance, loaded from its events only when they changed
-    /// since this process last loaded them.
+    /// since this process last loaded them. `known`: the last sequence of the instance's
+    /// settings, read by the request after it arrived (with its key check, so that a write
+    /// spends no round trip on it); read here when not given.
     pub async fn current_settings(
         &self,
         instance_id: &str,
+        known: Option<i64>,
     ) -> Result<Arc<InstanceSettings>, CommandError<SettingsError>> {
-        let sequence = last_sequence_of(&self.db, InstanceSettings::TYPE, instance_id)
-            .await
-            .map_err(|error| CommandError::Store(error.to_string()))?;
+        let sequence = match known {
+            Some(sequence) => sequence,
+            None => last_sequence_of(&self.db, InstanceSettings::TYPE, instance_id)
+                .await
+                .map_err(|error| CommandError::Store(error.to_string()))?,
+        };
         if let Some(settings) = self.held_settings.at(instance_id, sequence) {
             return Ok(settings);
         }

@@ -1,6 +1,8 @@
 //! Instances and API keys as stored. Plain tables, not events: a key's secret must never
 //! reach the event log, and neither needs replaying.
 
+use aggregates::settings::InstanceSettings;
+use cqrs_es::Aggregate;
 use projections::db::{Db, DbError, Sql};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
@@ -115,6 +117,30 @@ pub async fn key_generation(db: &Db) -> Result<i64, DbError> {
     let sql = Sql::new("SELECT generation FROM key_generation WHERE id = 1");
     let row: Generation = db.fetch_one(&sql).await?;
     Ok(row.generation)
+}
+
+/// The key generation and, in the same statement, the last sequence number of the settings
+/// of `instance_id` (0: none yet), so that a write learns whether its held key and its held
+/// settings are current in one round trip (see `Store::current_settings`).
+pub async fn key_generation_and_settings(
+    db: &Db,
+    instance_id: &str,
+) -> Result<(i64, i64), DbError> {
+    #[derive(sqlx::FromRow, serde::Deserialize)]
+    struct Freshness {
+        generation: i64,
+        settings_sequence: i64,
+    }
+    let sql = Sql::new(
+        "SELECT (SELECT generation FROM key_generation WHERE id = 1) AS generation,
+                COALESCE((SELECT sequence FROM events
+                           WHERE aggregate_type = $1 AND aggregate_id = $2
+                           ORDER BY sequence DESC LIMIT 1), 0) AS settings_sequence",
+    )
+    .bind(InstanceSettings::TYPE)
+    .bind(instance_id);
+    let row: Freshness = db.fetch_one(&sql).await?;
+    Ok((row.generation, row.settings_sequence))
 }
 
 pub async fn credential(db: &Db, key_id: &str) -> Result<Option<KeyCredential>, DbError> {

@@ -56,6 +56,27 @@ impl VerifiedKeys {
             .then(|| credential.clone())
     }
 
+    /// The credential of `presented` and the generation it was held at, if it is held at all
+    /// and its secret matches: admitted for a request whose own first read of the store
+    /// confirms that generation (see `http::auth`).
+    pub fn admit_held(&self, presented: &PresentedKey) -> Option<(i64, KeyCredential)> {
+        let held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        let generation = held.generation?;
+        let credential = held.keys.get(presented.key_id)?;
+        presented
+            .matches(&credential.secret_sha256)
+            .then(|| (generation, credential.clone()))
+    }
+
+    /// The instance of the key `key_id`, if this process admitted it at some generation: a key
+    /// never moves to another instance, so this holds whatever the generation is now.
+    pub fn instance_of(&self, key_id: &str) -> Option<String> {
+        let held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        held.keys
+            .get(key_id)
+            .map(|credential| credential.instance_id.clone())
+    }
+
     /// Holds `credential`, a live key read after the store's key generation was read as
     /// `generation`.
     pub fn hold(&self, generation: i64, credential: &KeyCredential) {

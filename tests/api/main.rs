@@ -50,6 +50,7 @@ mod read_model;
 mod receivers;
 mod replicas;
 mod roles;
+mod round_trips;
 mod set_based;
 mod settings;
 mod shutdown;

@@ -7,6 +7,7 @@ use super::sort::{Place, SortKey};
 use crate::scim::filter::sql::{byte_order, Column, ColumnKind, SqlFilter, Translation};
 use crate::scim::filter::Filter;
 use crate::scim::schema::ResourceType;
+use crate::store::key_confirmation::KEY_GENERATION_COLUMN;
 use projections::db::{Dialect, Sql, SqlArg};
 use projections::scim_groups::GROUP_COLUMNS;
 use projections::scim_users::{user_with_groups_columns, USER_COLUMNS};
@@ -114,7 +115,9 @@ impl Statements {
     }
 
     /// One page in `order`: after `after` if given, else from `offset`; with the related
-    /// attribute's rows when `with_related` (see `rendered_columns`).
+    /// attribute's rows when `with_related` (see `rendered_columns`), and in every row the
+    /// key generation, which confirms a key held in memory without a read of its own
+    /// (`key_confirmation`).
     pub fn page(
         &self,
         order: Order,
@@ -136,7 +139,7 @@ impl Statements {
         let order_by = self.order_by(order);
         self.statement(
             format!(
-                "SELECT {columns} FROM {table} WHERE instance_id = $1{condition}{keyset}
+                "SELECT {columns}, {KEY_GENERATION_COLUMN} FROM {table} WHERE instance_id = $1{condition}{keyset}
                   ORDER BY {order_by} LIMIT {limit_at} OFFSET {offset_at}"
             ),
             extra,

@@ -4,6 +4,7 @@
 pub mod admin_api;
 pub mod audit_trail;
 pub mod cli;
+pub mod pg_wire;
 pub mod postgres;
 pub mod projector_batches;
 pub mod receiver;
