@@ -144,6 +144,7 @@ impl From<Option<String>> for SqlArg {
 pub struct Sql {
     text: Cow<'static, str>,
     args: Vec<SqlArg>,
+    planned_each_time: bool,
 }
 
 impl Sql {
@@ -151,7 +152,19 @@ impl Sql {
         Self {
             text: text.into(),
             args: Vec::new(),
+            planned_each_time: false,
         }
+    }
+
+    /// On PostgreSQL, plans the statement with its values at each run instead of keeping it
+    /// prepared on the connection. A prepared statement soon runs on a generic plan, made once
+    /// from the table's statistics as they were: one first made while a table was empty can
+    /// walk every row of an instance for ever after (until an analyze of the table), where a
+    /// plan for the values at hand reads one index entry. For statements whose indexes tie on
+    /// an empty table; the others keep their prepared plans.
+    pub fn planned_each_time(mut self) -> Self {
+        self.planned_each_time = true;
+        self
     }
 
     pub fn bind(mut self, arg: impl Into<SqlArg>) -> Self {
@@ -313,14 +326,20 @@ macro_rules! bind_each {
 }
 
 fn bound(sql: &Sql) -> sqlx::query::Query<'_, Postgres, PgArguments> {
-    bind_each!(sqlx::query(sql.text()), sql.args)
+    bind_each!(
+        sqlx::query(sql.text()).persistent(!sql.planned_each_time),
+        sql.args
+    )
 }
 
 fn bound_as<T>(sql: &Sql) -> sqlx::query::QueryAs<'_, Postgres, T, PgArguments>
 where
     T: for<'r> FromRow<'r, PgRow>,
 {
-    bind_each!(sqlx::query_as(sql.text()), sql.args)
+    bind_each!(
+        sqlx::query_as(sql.text()).persistent(!sql.planned_each_time),
+        sql.args
+    )
 }
 
 impl Db {
