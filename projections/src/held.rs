@@ -70,11 +70,9 @@ impl<V: Clone> Held<V> {
             }
         }
         let keys = unread.keys().map(|id| vec![id.into()]).collect();
-        for sql in shape.select_by_keys(tx.dialect(), select, keys) {
-            for read in tx.fetch_all::<Read>(&sql).await? {
-                let row = V::from(read);
-                unread.insert(id_of(&row).to_string(), Some(row));
-            }
+        for read in shape.fetch_by_keys::<Read>(tx, select, keys).await? {
+            let row = V::from(read);
+            unread.insert(id_of(&row).to_string(), Some(row));
         }
         rows.extend(unread);
         Ok(rows)

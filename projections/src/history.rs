@@ -246,11 +246,11 @@ impl Projection for History {
             .iter()
             .map(|id| vec![SqlArg::from(id.as_str())])
             .collect();
-        let mut found = HashMap::new();
-        for sql in NAMES.select_by_keys(tx.dialect(), "entity_id, name", keys) {
-            let rows: Vec<Name> = tx.fetch_all(&sql).await?;
-            found.extend(rows.into_iter().map(|row| (row.entity_id, row.name)));
-        }
+        let rows: Vec<Name> = NAMES.fetch_by_keys(tx, "entity_id, name", keys).await?;
+        let mut found: HashMap<String, String> = rows
+            .into_iter()
+            .map(|row| (row.entity_id, row.name))
+            .collect();
         for id in &wanted {
             self.names.insert(id, found.remove(id));
         }

@@ -156,9 +156,7 @@ impl Projection for ScimUsers {
 /// The stored rows of `ids` (those that have one), in one statement on PostgreSQL.
 async fn read_rows(tx: &mut Tx, ids: Vec<String>) -> Result<Vec<UserRecord>, DbError> {
     let keys = ids.into_iter().map(|id| vec![id.into()]).collect();
-    let mut rows = Vec::new();
-    for sql in batch::SCIM_USERS.select_by_keys(tx.dialect(), USER_COLUMNS, keys) {
-        rows.extend(tx.fetch_all::<UserRecord>(&sql).await?);
-    }
-    Ok(rows)
+    batch::SCIM_USERS
+        .fetch_by_keys(tx, USER_COLUMNS, keys)
+        .await
 }

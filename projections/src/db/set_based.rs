@@ -6,7 +6,7 @@
 //! (one round trip per table per batch, not one per row). On SQLite, where a statement costs
 //! no round trip, each row gets its own single-row statement, prepared once and cached.
 
-use super::{Dialect, Sql, SqlArg};
+use super::{DbError, Dialect, Record, Sql, SqlArg, Tx};
 
 /// The type of a column, which names the array type its values are bound as on PostgreSQL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,6 +127,20 @@ impl Shape {
     ) -> Vec<Sql> {
         let head = format!("SELECT {select} FROM {} WHERE", self.table);
         self.by_keys(dialect, &head, keys)
+    }
+
+    /// The rows `select_by_keys` selects, read in `tx`.
+    pub async fn fetch_by_keys<T: Record>(
+        &self,
+        tx: &mut Tx,
+        select: &str,
+        keys: Vec<Vec<SqlArg>>,
+    ) -> Result<Vec<T>, DbError> {
+        let mut rows = Vec::new();
+        for sql in self.select_by_keys(tx.dialect(), select, keys) {
+            rows.extend(tx.fetch_all::<T>(&sql).await?);
+        }
+        Ok(rows)
     }
 
     fn insert(&self, dialect: Dialect, rows: Vec<Vec<SqlArg>>, conflict: &str) -> Vec<Sql> {

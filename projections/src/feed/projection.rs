@@ -578,12 +578,8 @@ impl Feed {
             columns: &[("id", Kind::Text), ("snapshot", Kind::Text)],
         };
         let keys = ids.iter().map(|id| vec![SqlArg::from(id)]).collect();
-        let mut found = HashMap::new();
-        for sql in shape.select_by_keys(tx.dialect(), "id, snapshot", keys) {
-            let rows: Vec<Snapshot> = tx.fetch_all(&sql).await?;
-            found.extend(rows.into_iter().map(|row| (row.id, row.snapshot)));
-        }
-        Ok(found)
+        let rows: Vec<Snapshot> = shape.fetch_by_keys(tx, "id, snapshot", keys).await?;
+        Ok(rows.into_iter().map(|row| (row.id, row.snapshot)).collect())
     }
 
     /// The feed's last number, and where in the log its latest event was taken from.

@@ -131,11 +131,9 @@ pub(super) async fn stored_members<'a>(
         .into_iter()
         .map(|group_id| vec![SqlArg::from(group_id)])
         .collect();
-    let mut members = Vec::new();
-    for sql in BY_GROUP.select_by_keys(tx.dialect(), "group_id, member_id, member_type", keys) {
-        members.extend(tx.fetch_all::<Membership>(&sql).await?);
-    }
-    Ok(members)
+    Ok(BY_GROUP
+        .fetch_by_keys(tx, "group_id, member_id, member_type", keys)
+        .await?)
 }
 
 /// The statements that write what `memberships` gathered, emptying it: one per set on
